@@ -1,0 +1,453 @@
+/**
+ * The durable inbox: leads and payment events as S3 objects under time-sortable keys. No n8n imports;
+ * the Webhook Archive node, the fast-intake trigger and the tools all use this one module.
+ */
+import { createHash } from 'node:crypto';
+import {
+	CopyObjectCommand,
+	DeleteObjectCommand,
+	DeleteObjectsCommand,
+	GetObjectCommand,
+	HeadObjectCommand,
+	ListObjectsV2Command,
+	PutObjectCommand,
+	type PutObjectCommandInput,
+	type S3Client,
+} from '@aws-sdk/client-s3';
+
+import { isNotFound, isPreconditionFailed, type ServerSideEncryption } from '../s3/client';
+import type { LeaseStore } from './lease';
+import {
+	type ArchiveState,
+	idMarkerKey,
+	leaseKey,
+	moveKey,
+	normalisePrefix,
+	objectKey,
+	parseKey,
+	startAfterForTime,
+	stateRoot,
+} from './keys';
+
+export type BodyFormat = 'json' | 'raw';
+
+export interface StoreInput {
+	body: Buffer;
+	/** Given by the caller (gateway event id, lead id); when absent the body's sha256 is the id, so a retried identical body is a duplicate. */
+	eventId?: string;
+	/** What sent it: `stripe`, `mercadopago`, `lead`, … */
+	source: string;
+	contentType?: string;
+	/** Request headers worth keeping (signature headers, request ids). */
+	headers?: Record<string, string>;
+	receivedAtMs?: number;
+}
+
+export interface StoredEvent {
+	key: string;
+	eventId: string;
+	source: string;
+	sha256: string;
+	receivedAt: string;
+	bodyFormat: BodyFormat;
+	bytes: number;
+	/** True when this event id was already archived: nothing new was written. */
+	duplicate: boolean;
+}
+
+export interface ArchivedObject {
+	key: string;
+	body: Buffer;
+	contentType: string;
+	eventId: string;
+	source: string;
+	sha256: string;
+	receivedAt: string;
+	bodyFormat: BodyFormat;
+	headers: Record<string, string>;
+}
+
+export interface ListedObject {
+	key: string;
+	receivedAtMs: number;
+	safeEventId: string;
+	size: number;
+}
+
+export interface ArchiveOptions {
+	bucket: string;
+	prefix: string;
+	serverSideEncryption?: ServerSideEncryption;
+	kmsKeyId?: string;
+}
+
+/** Thrown when S3 did not confirm a write: the caller must fail so that the sender retries. */
+export class ArchiveWriteError extends Error {
+	constructor(
+		message: string,
+		readonly cause: unknown,
+	) {
+		super(message);
+		this.name = 'ArchiveWriteError';
+	}
+}
+
+const HEADER_META_PREFIX = 'hdr-';
+
+let lastReceivedAtMs = 0;
+/**
+ * Receive time in ms, strictly increasing within this process, so that two events received in the same
+ * millisecond still get distinct keys in arrival order (it drifts ahead of the clock by at most the
+ * number of events received in one ms).
+ */
+export function monotonicNow(now = Date.now()): number {
+	lastReceivedAtMs = Math.max(now, lastReceivedAtMs + 1);
+	return lastReceivedAtMs;
+}
+
+export function sha256Hex(body: Buffer): string {
+	return createHash('sha256').update(body).digest('hex');
+}
+
+/** `json` when the bytes parse as JSON, else `raw`: a body that is not JSON is kept as received, flagged. */
+export function detectBodyFormat(body: Buffer): BodyFormat {
+	try {
+		JSON.parse(body.toString('utf8'));
+		return 'json';
+	} catch {
+		return 'raw';
+	}
+}
+
+function encodeMeta(value: string): string {
+	// S3 user metadata travels in HTTP headers: ASCII only.
+	return encodeURIComponent(value);
+}
+
+function decodeMeta(value: string | undefined): string {
+	if (value === undefined) return '';
+	try {
+		return decodeURIComponent(value);
+	} catch {
+		return value;
+	}
+}
+
+export class S3Archive {
+	readonly bucket: string;
+	readonly prefix: string;
+
+	constructor(
+		private readonly s3: S3Client,
+		private readonly options: ArchiveOptions,
+	) {
+		this.bucket = options.bucket;
+		this.prefix = normalisePrefix(options.prefix);
+	}
+
+	private encryption(): Partial<PutObjectCommandInput> {
+		const sse = this.options.serverSideEncryption;
+		if (!sse || sse === 'none') return {};
+		return sse === 'aws:kms'
+			? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: this.options.kmsKeyId || undefined }
+			: { ServerSideEncryption: 'AES256' };
+	}
+
+	/**
+	 * Stores one event as a pending object, unless its event id was stored before.
+	 *
+	 * Order of writes: the object first, then the id marker. A crash between the two leaves an object
+	 * without a marker, so a retry writes a second pending object (a duplicate that the relay and the
+	 * consumer both absorb), never a marker without an object (which would lose the event). The marker
+	 * is written with If-None-Match where the store honours it; where it does not (s3rver), two
+	 * concurrent stores of one id can both win, and the relay drops the later one within a page.
+	 */
+	async store(input: StoreInput): Promise<StoredEvent> {
+		const sha256 = sha256Hex(input.body);
+		const eventId = input.eventId && input.eventId.trim() !== '' ? input.eventId : `sha256:${sha256}`;
+		const bodyFormat = detectBodyFormat(input.body);
+		const markerKey = idMarkerKey(this.prefix, eventId);
+
+		const existing = await this.readMarker(markerKey);
+		if (existing) return { ...existing, duplicate: true };
+
+		const receivedAtMs = input.receivedAtMs ?? monotonicNow();
+		const receivedAt = new Date(receivedAtMs).toISOString();
+		const key = objectKey(this.prefix, 'pending', receivedAtMs, eventId);
+		const metadata: Record<string, string> = {
+			'event-id': encodeMeta(eventId),
+			source: encodeMeta(input.source),
+			sha256,
+			'received-at': receivedAt,
+			'body-format': bodyFormat,
+		};
+		for (const [name, value] of Object.entries(input.headers ?? {})) {
+			metadata[HEADER_META_PREFIX + name.toLowerCase()] = encodeMeta(value);
+		}
+		const contentType =
+			input.contentType || (bodyFormat === 'json' ? 'application/json' : 'application/octet-stream');
+		const stored: StoredEvent = {
+			key,
+			eventId,
+			source: input.source,
+			sha256,
+			receivedAt,
+			bodyFormat,
+			bytes: input.body.length,
+			duplicate: false,
+		};
+
+		try {
+			await this.s3.send(
+				new PutObjectCommand({
+					Bucket: this.bucket,
+					Key: key,
+					Body: input.body,
+					ContentType: contentType,
+					Metadata: metadata,
+					...this.encryption(),
+				}),
+			);
+		} catch (error) {
+			throw new ArchiveWriteError(`S3 did not confirm the write of ${key}: ${describe(error)}`, error);
+		}
+
+		try {
+			await this.s3.send(
+				new PutObjectCommand({
+					Bucket: this.bucket,
+					Key: markerKey,
+					Body: JSON.stringify({ key, eventId, source: input.source, sha256, receivedAt, bodyFormat }),
+					ContentType: 'application/json',
+					IfNoneMatch: '*',
+					Metadata: { 'object-key': encodeMeta(key) },
+					...this.encryption(),
+				}),
+			);
+		} catch (error) {
+			if (isPreconditionFailed(error)) {
+				// Another store of the same id won the marker: ours is the duplicate.
+				await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+				const winner = await this.readMarker(markerKey);
+				return winner ? { ...winner, duplicate: true } : { ...stored, duplicate: true };
+			}
+			throw new ArchiveWriteError(`S3 did not confirm the id marker of ${key}: ${describe(error)}`, error);
+		}
+		return stored;
+	}
+
+	private async readMarker(markerKey: string): Promise<Omit<StoredEvent, 'duplicate'> | undefined> {
+		try {
+			const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: markerKey }));
+			const text = (await res.Body?.transformToString('utf8')) ?? '';
+			const marker = JSON.parse(text) as Omit<StoredEvent, 'duplicate' | 'bytes'>;
+			return { ...marker, bytes: -1 };
+		} catch (error) {
+			if (isNotFound(error)) return undefined;
+			throw new ArchiveWriteError(`S3 did not answer the duplicate check ${markerKey}: ${describe(error)}`, error);
+		}
+	}
+
+	/** The object a relay lease lives in (see lease.ts for why a plain object is enough). */
+	leaseStore(name: string): LeaseStore {
+		const Key = leaseKey(this.prefix, name);
+		return {
+			read: async () => {
+				try {
+					const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+					return await res.Body?.transformToString('utf8');
+				} catch (error) {
+					if (isNotFound(error)) return undefined;
+					throw error;
+				}
+			},
+			write: async (body) => {
+				await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: 'application/json' }));
+			},
+			remove: async () => {
+				await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
+			},
+		};
+	}
+
+	async get(key: string): Promise<ArchivedObject> {
+		const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+		const bytes = res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
+		const meta = res.Metadata ?? {};
+		const headers: Record<string, string> = {};
+		for (const [name, value] of Object.entries(meta)) {
+			if (name.startsWith(HEADER_META_PREFIX)) headers[name.slice(HEADER_META_PREFIX.length)] = decodeMeta(value);
+		}
+		const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+		return {
+			key,
+			body,
+			contentType: res.ContentType ?? 'application/octet-stream',
+			eventId: decodeMeta(meta['event-id']) || (parseKey(this.prefix, key)?.safeEventId ?? ''),
+			source: decodeMeta(meta.source),
+			sha256: meta.sha256 ?? sha256Hex(body),
+			receivedAt:
+				meta['received-at'] ?? new Date(parseKey(this.prefix, key)?.receivedAtMs ?? 0).toISOString(),
+			bodyFormat: meta['body-format'] === 'raw' ? 'raw' : 'json',
+			headers,
+		};
+	}
+
+	/**
+	 * One page of a state folder in key (= receive time) order, starting after `startAfter`. Keys that
+	 * are not archive objects (stray uploads) are skipped but still advance `lastKey`.
+	 */
+	async listPage(
+		state: ArchiveState,
+		opts: { startAfter?: string; fromMs?: number; maxKeys?: number } = {},
+	): Promise<{ objects: ListedObject[]; lastKey?: string; truncated: boolean }> {
+		const root = stateRoot(this.prefix, state);
+		const startAfter =
+			opts.startAfter ?? (opts.fromMs !== undefined ? startAfterForTime(this.prefix, state, opts.fromMs) : undefined);
+		const res = await this.s3.send(
+			new ListObjectsV2Command({
+				Bucket: this.bucket,
+				Prefix: root,
+				StartAfter: startAfter,
+				MaxKeys: opts.maxKeys ?? 1000,
+			}),
+		);
+		const objects: ListedObject[] = [];
+		let lastKey: string | undefined;
+		for (const item of res.Contents ?? []) {
+			if (!item.Key) continue;
+			lastKey = item.Key;
+			const parsed = parseKey(this.prefix, item.Key);
+			if (!parsed || parsed.state !== state) continue;
+			objects.push({
+				key: item.Key,
+				receivedAtMs: parsed.receivedAtMs,
+				safeEventId: parsed.safeEventId,
+				size: item.Size ?? 0,
+			});
+		}
+		return { objects, lastKey, truncated: res.IsTruncated === true };
+	}
+
+	/** Walks a state folder in key order, one page in memory at a time. */
+	async *walk(
+		state: ArchiveState,
+		opts: { fromMs?: number; toMs?: number; pageSize?: number } = {},
+	): AsyncGenerator<ListedObject[]> {
+		let startAfter: string | undefined;
+		let first = true;
+		for (;;) {
+			const page = await this.listPage(state, {
+				startAfter,
+				fromMs: first ? opts.fromMs : undefined,
+				maxKeys: opts.pageSize ?? 1000,
+			});
+			first = false;
+			let objects = page.objects;
+			let done = !page.truncated || page.lastKey === undefined;
+			if (opts.toMs !== undefined) {
+				const within = objects.filter((o) => o.receivedAtMs <= opts.toMs!);
+				if (within.length < objects.length) done = true;
+				objects = within;
+			}
+			if (objects.length > 0) yield objects;
+			if (done) return;
+			startAfter = page.lastKey;
+		}
+	}
+
+	/**
+	 * Moves objects to another state folder: copy, then delete the source. A source already gone (another
+	 * runner moved it) counts as moved. Copy keeps metadata.
+	 */
+	async move(keys: string[], to: ArchiveState): Promise<string[]> {
+		const moved: string[] = [];
+		for (const key of keys) {
+			const target = moveKey(this.prefix, key, to);
+			try {
+				await this.s3.send(
+					new CopyObjectCommand({
+						Bucket: this.bucket,
+						Key: target,
+						CopySource: copySource(this.bucket, key),
+						MetadataDirective: 'COPY',
+						...this.encryption(),
+					}),
+				);
+			} catch (error) {
+				if (isNotFound(error)) continue;
+				throw error;
+			}
+			moved.push(key);
+		}
+		await this.deleteKeys(moved);
+		return moved.map((key) => moveKey(this.prefix, key, to));
+	}
+
+	/** Deletes keys in batches of 1000 (the DeleteObjects limit); fails loudly on any per-key error. */
+	async deleteKeys(keys: string[]): Promise<void> {
+		for (let i = 0; i < keys.length; i += 1000) {
+			const batch = keys.slice(i, i + 1000);
+			if (batch.length === 1) {
+				await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: batch[0] }));
+				continue;
+			}
+			const res = await this.s3.send(
+				new DeleteObjectsCommand({
+					Bucket: this.bucket,
+					Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+				}),
+			);
+			if (res.Errors && res.Errors.length > 0) {
+				const first = res.Errors[0];
+				throw new Error(`S3 could not delete ${res.Errors.length} objects, e.g. ${first.Key}: ${first.Code} ${first.Message}`);
+			}
+		}
+	}
+
+	/**
+	 * Deletes relayed objects received before `beforeMs` (retention of personal data), with their id
+	 * markers. Pending objects are never purged: they have not reached the queue yet.
+	 */
+	async purgeRelayed(beforeMs: number, limit = Number.POSITIVE_INFINITY): Promise<{ deleted: number; lastKey?: string }> {
+		let deleted = 0;
+		let lastKey: string | undefined;
+		for await (const page of this.walk('relayed', { toMs: beforeMs - 1 })) {
+			const batch = page.slice(0, Math.max(0, limit - deleted));
+			if (batch.length === 0) break;
+			const markers = await Promise.all(batch.map(async (o) => this.markerFor(o.key)));
+			await this.deleteKeys([...batch.map((o) => o.key), ...markers.filter((m): m is string => !!m)]);
+			deleted += batch.length;
+			lastKey = batch[batch.length - 1].key;
+			if (deleted >= limit) break;
+		}
+		return { deleted, lastKey };
+	}
+
+	private async markerFor(key: string): Promise<string | undefined> {
+		try {
+			const res = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+			const eventId = decodeMeta(res.Metadata?.['event-id']);
+			return eventId ? idMarkerKey(this.prefix, eventId) : undefined;
+		} catch (error) {
+			if (isNotFound(error)) return undefined;
+			throw error;
+		}
+	}
+}
+
+/**
+ * CopySource encoded per path segment: works on AWS and on servers that decode it with decodeURI
+ * (s3rver), where a fully encoded `%2F` would never be decoded.
+ */
+export function copySource(bucket: string, key: string): string {
+	return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+export function describe(error: unknown): string {
+	if (error instanceof Error) {
+		const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+		return `${error.name}${status ? ` (HTTP ${status})` : ''}: ${error.message}`;
+	}
+	return String(error);
+}

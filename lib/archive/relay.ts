@@ -1,0 +1,242 @@
+/**
+ * Turns the archive into an ordered stream: pending objects are published to RabbitMQ in key (receive
+ * time) order on a confirm channel and moved to relayed/ only once the broker confirmed them. Replay
+ * publishes a time range of relayed objects again. No n8n imports.
+ */
+import type { OutgoingMessage } from '../amqp/confirmPublisher';
+import type { ArchivedObject, ListedObject, S3Archive } from './archive';
+import type { Lease } from './lease';
+
+export interface Publisher {
+	publish(exchange: string, routingKey: string, message: OutgoingMessage): Promise<{ confirmed: Promise<void> }>;
+}
+
+export interface PublishTarget {
+	exchange: string;
+	routingKey: string;
+}
+
+export interface RelayLimits {
+	/** Objects per run at most. */
+	maxItems: number;
+	/** A run stops starting new pages after this long. */
+	maxDurationMs: number;
+	/** Objects listed, fetched and published per page: what the run holds in memory at once. */
+	pageSize: number;
+	/** Parallel GETs within a page (publishing stays in order). */
+	fetchConcurrency: number;
+}
+
+export const DEFAULT_LIMITS: RelayLimits = {
+	maxItems: 10_000,
+	maxDurationMs: 50_000,
+	pageSize: 250,
+	fetchConcurrency: 16,
+};
+
+export type StopReason = 'empty' | 'maxItems' | 'maxDuration' | 'leaseLost' | 'busy' | 'rangeEnd';
+
+export interface RelayReport {
+	published: number;
+	duplicatesSkipped: number;
+	pages: number;
+	firstKey?: string;
+	lastKey?: string;
+	stoppedBy: StopReason;
+	durationMs: number;
+}
+
+/** A run that stopped on an error; `report` says what was done (and safely recorded) before it. */
+export class RelayError extends Error {
+	constructor(
+		message: string,
+		readonly report: RelayReport,
+		readonly cause: unknown,
+	) {
+		super(message);
+		this.name = 'RelayError';
+	}
+}
+
+export function messageFor(object: ArchivedObject): OutgoingMessage {
+	return {
+		content: object.body,
+		messageId: object.eventId,
+		contentType: object.contentType,
+		timestamp: Date.parse(object.receivedAt),
+		headers: {
+			'x-archive-key': object.key,
+			'x-source': object.source,
+			'x-received-at': object.receivedAt,
+			'x-sha256': object.sha256,
+			'x-body-format': object.bodyFormat,
+			...Object.fromEntries(Object.entries(object.headers).map(([k, v]) => [`x-header-${k}`, v])),
+		},
+	};
+}
+
+async function mapInOrder<T, R>(items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+	const results = new Array<R>(items.length);
+	let next = 0;
+	const workers = Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
+		while (next < items.length) {
+			const i = next++;
+			results[i] = await fn(items[i]);
+		}
+	});
+	await Promise.all(workers);
+	return results;
+}
+
+interface PageOutcome {
+	confirmedKeys: string[];
+	duplicateKeys: string[];
+	failure?: unknown;
+}
+
+/**
+ * Publishes one page in key order and waits for every confirm. Within the page, a second object with
+ * the same event id (a race that conditional writes would have stopped) is not published again.
+ */
+async function publishPage(
+	archive: S3Archive,
+	publisher: Publisher,
+	target: PublishTarget,
+	listed: ListedObject[],
+	concurrency: number,
+): Promise<PageOutcome> {
+	const outcome: PageOutcome = { confirmedKeys: [], duplicateKeys: [] };
+	const seen = new Set<string>();
+	const unique: ListedObject[] = [];
+	for (const object of listed) {
+		if (seen.has(object.safeEventId)) outcome.duplicateKeys.push(object.key);
+		else {
+			seen.add(object.safeEventId);
+			unique.push(object);
+		}
+	}
+	let objects: Array<ArchivedObject | undefined>;
+	try {
+		objects = await mapInOrder(unique, concurrency, async (o) => {
+			try {
+				return await archive.get(o.key);
+			} catch (error) {
+				// Moved away by an overlapping run since the listing: nothing to do for it.
+				if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+				throw error;
+			}
+		});
+	} catch (error) {
+		return { ...outcome, failure: error };
+	}
+	const pending: Array<{ key: string; confirmed: Promise<void> }> = [];
+	try {
+		for (const object of objects) {
+			if (!object) continue;
+			const { confirmed } = await publisher.publish(target.exchange, target.routingKey, messageFor(object));
+			pending.push({ key: object.key, confirmed });
+		}
+	} catch (error) {
+		outcome.failure = error;
+	}
+	const settled = await Promise.allSettled(pending.map((p) => p.confirmed));
+	settled.forEach((result, i) => {
+		if (result.status === 'fulfilled') outcome.confirmedKeys.push(pending[i].key);
+		else outcome.failure ??= result.reason;
+	});
+	return outcome;
+}
+
+export async function relayPending(
+	archive: S3Archive,
+	publisher: Publisher,
+	target: PublishTarget,
+	limits: RelayLimits,
+	lease?: Lease,
+	now: () => number = Date.now,
+): Promise<RelayReport> {
+	const started = now();
+	const report: RelayReport = { published: 0, duplicatesSkipped: 0, pages: 0, stoppedBy: 'empty', durationMs: 0 };
+	const finish = (reason: StopReason) => {
+		report.stoppedBy = reason;
+		report.durationMs = now() - started;
+		return report;
+	};
+	if (lease && !(await lease.acquire())) return finish('busy');
+	try {
+		let cursor: string | undefined;
+		for (;;) {
+			const remaining = limits.maxItems - report.published - report.duplicatesSkipped;
+			if (remaining <= 0) return finish('maxItems');
+			if (now() - started >= limits.maxDurationMs) return finish('maxDuration');
+			if (lease && report.pages > 0 && !(await lease.renew())) return finish('leaseLost');
+
+			const page = await archive.listPage('pending', { startAfter: cursor, maxKeys: Math.min(limits.pageSize, remaining) });
+			report.pages++;
+			if (page.objects.length > 0) {
+				const outcome = await publishPage(archive, publisher, target, page.objects, limits.fetchConcurrency);
+				// Only what the broker confirmed is marked relayed, also when the page failed half way.
+				await archive.move([...outcome.confirmedKeys, ...outcome.duplicateKeys], 'relayed');
+				report.published += outcome.confirmedKeys.length;
+				report.duplicatesSkipped += outcome.duplicateKeys.length;
+				if (outcome.confirmedKeys.length > 0) {
+					report.firstKey ??= outcome.confirmedKeys[0];
+					report.lastKey = outcome.confirmedKeys[outcome.confirmedKeys.length - 1];
+				}
+				if (outcome.failure !== undefined) {
+					finish('empty');
+					throw new RelayError(
+						`Relay stopped after ${report.published} confirmed messages: ${errorText(outcome.failure)}. ` +
+							'Objects not confirmed stay pending and go out on the next run.',
+						report,
+						outcome.failure,
+					);
+				}
+			}
+			if (!page.truncated || page.lastKey === undefined) return finish('empty');
+			cursor = page.lastKey;
+		}
+	} finally {
+		if (lease) await lease.release().catch(() => undefined);
+	}
+}
+
+/** Publishes relayed objects received between `fromMs` and `toMs` (inclusive) again, in order. */
+export async function replayRange(
+	archive: S3Archive,
+	publisher: Publisher,
+	target: PublishTarget,
+	range: { fromMs: number; toMs: number },
+	limits: RelayLimits,
+	now: () => number = Date.now,
+): Promise<RelayReport> {
+	const started = now();
+	const report: RelayReport = { published: 0, duplicatesSkipped: 0, pages: 0, stoppedBy: 'rangeEnd', durationMs: 0 };
+	for await (const page of archive.walk('relayed', { fromMs: range.fromMs, toMs: range.toMs, pageSize: limits.pageSize })) {
+		report.pages++;
+		const room = limits.maxItems - report.published;
+		const outcome = await publishPage(archive, publisher, target, page.slice(0, room), limits.fetchConcurrency);
+		report.published += outcome.confirmedKeys.length;
+		report.duplicatesSkipped += outcome.duplicateKeys.length;
+		report.firstKey ??= outcome.confirmedKeys[0];
+		report.lastKey = outcome.confirmedKeys[outcome.confirmedKeys.length - 1] ?? report.lastKey;
+		if (outcome.failure !== undefined) {
+			report.durationMs = now() - started;
+			throw new RelayError(`Replay stopped after ${report.published} confirmed messages: ${errorText(outcome.failure)}`, report, outcome.failure);
+		}
+		if (report.published >= limits.maxItems) {
+			report.stoppedBy = 'maxItems';
+			break;
+		}
+		if (now() - started >= limits.maxDurationMs) {
+			report.stoppedBy = 'maxDuration';
+			break;
+		}
+	}
+	report.durationMs = now() - started;
+	return report;
+}
+
+function errorText(error: unknown): string {
+	return error instanceof Error ? error.message : String(error);
+}

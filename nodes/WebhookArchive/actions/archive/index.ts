@@ -1,0 +1,35 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import * as get from './get.operation';
+import * as list from './list.operation';
+import * as purge from './purge.operation';
+import * as relay from './relay.operation';
+import * as replay from './replay.operation';
+import * as store from './store.operation';
+
+export { get, list, purge, relay, replay, store };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['archive'] } },
+		default: 'store',
+		options: [
+			{ name: 'Get', value: 'get', action: 'Get an archived object', description: 'Read one object with its metadata' },
+			{ name: 'List', value: 'list', action: 'List archived objects', description: 'List pending or relayed objects in time order' },
+			{ name: 'Purge', value: 'purge', action: 'Purge old relayed objects', description: 'Delete relayed objects older than N days' },
+			{ name: 'Relay Pending to RabbitMQ', value: 'relay', action: 'Relay pending objects to rabbit mq', description: 'Publish pending objects in order with publisher confirms, then mark them relayed' },
+			{ name: 'Replay', value: 'replay', action: 'Replay a time range to rabbit mq', description: 'Publish relayed objects of a time range again' },
+			{ name: 'Store', value: 'store', action: 'Store an event', description: 'Store a lead or webhook event durably under a time-sortable key' },
+		],
+	},
+	...store.description,
+	...relay.description,
+	...list.description,
+	...get.description,
+	...replay.description,
+	...purge.description,
+];

@@ -1,0 +1,48 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import type { S3Archive } from '../../../../lib/archive/archive';
+import type { ArchiveState } from '../../../../lib/archive/keys';
+import { updateDisplayOptions } from '../../../shared/displayOptions';
+import { readTime } from '../common.descriptions';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'State',
+		name: 'state',
+		type: 'options',
+		default: 'pending',
+		options: [
+			{ name: 'Pending', value: 'pending', description: 'Stored, not yet confirmed by the broker' },
+			{ name: 'Relayed', value: 'relayed', description: 'Confirmed by the broker' },
+		],
+	},
+	{ displayName: 'From', name: 'from', type: 'dateTime', default: '' },
+	{ displayName: 'To', name: 'to', type: 'dateTime', default: '' },
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		default: 50,
+		typeOptions: { minValue: 1 },
+		description: 'Max number of results to return',
+	},
+];
+
+export const description = updateDisplayOptions({ resource: ['archive'], operation: ['list'] }, properties);
+
+export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
+	const state = this.getNodeParameter('state', 0) as ArchiveState;
+	const limit = this.getNodeParameter('limit', 0) as number;
+	const out: INodeExecutionData[] = [];
+	for await (const page of archive.walk(state, { fromMs: readTime(this, 'from'), toMs: readTime(this, 'to'), pageSize: Math.min(1000, limit) })) {
+		for (const o of page) {
+			if (out.length >= limit) return out;
+			out.push({
+				json: { key: o.key, state, receivedAt: new Date(o.receivedAtMs).toISOString(), eventId: o.safeEventId, size: o.size },
+				pairedItem: { item: 0 },
+			});
+		}
+		if (out.length >= limit) break;
+	}
+	return out;
+}

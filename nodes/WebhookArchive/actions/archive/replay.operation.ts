@@ -1,0 +1,52 @@
+import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+
+import { connectAmqp } from '../../../../lib/amqp/connection';
+import { ConfirmPublisher } from '../../../../lib/amqp/confirmPublisher';
+import { declareTopology } from '../../../../lib/amqp/topology';
+import type { S3Archive } from '../../../../lib/archive/archive';
+import { replayRange } from '../../../../lib/archive/relay';
+import { updateDisplayOptions } from '../../../shared/displayOptions';
+import { amqpSettingsFor } from '../../transport';
+import { limitFields, readLimits, readTime, readTopology, topologyFields } from '../common.descriptions';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'From',
+		name: 'from',
+		type: 'dateTime',
+		default: '',
+		required: true,
+		description: 'Replay relayed objects received at or after this time',
+	},
+	{
+		displayName: 'To',
+		name: 'to',
+		type: 'dateTime',
+		default: '',
+		description: 'And at or before this time (empty: now)',
+	},
+	...topologyFields,
+	...limitFields,
+];
+
+export const description = updateDisplayOptions({ resource: ['archive'], operation: ['replay'] }, properties);
+
+export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
+	const fromMs = readTime(this, 'from');
+	if (fromMs === undefined) throw new NodeOperationError(this.getNode(), '"From" must be a date and time', { itemIndex: 0 });
+	const toMs = readTime(this, 'to') ?? Date.now();
+	const { topology, declare } = readTopology(this);
+	const connection = await connectAmqp(await amqpSettingsFor(this));
+	try {
+		if (declare) await declareTopology(connection, topology);
+		const publisher = await ConfirmPublisher.open(connection);
+		try {
+			const report = await replayRange(archive, publisher, topology, { fromMs, toMs }, readLimits(this));
+			return [{ json: { ...report, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() }, pairedItem: { item: 0 } }];
+		} finally {
+			await publisher.close();
+		}
+	} finally {
+		await connection.close().catch(() => undefined);
+	}
+}

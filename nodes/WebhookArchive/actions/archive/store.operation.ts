@@ -1,0 +1,129 @@
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
+
+import type { S3Archive } from '../../../../lib/archive/archive';
+import { updateDisplayOptions } from '../../../shared/displayOptions';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Source',
+		name: 'source',
+		type: 'string',
+		default: 'webhook',
+		placeholder: 'stripe',
+		description: 'What sent this: a gateway name, or "lead" for form leads. Travels with the message.',
+	},
+	{
+		displayName: 'Data From',
+		name: 'dataFrom',
+		type: 'options',
+		default: 'binary',
+		options: [
+			{
+				name: 'Raw Body (Binary Property)',
+				value: 'binary',
+				description: 'The exact bytes received: turn on "Raw Body" in the Webhook node',
+			},
+			{ name: 'Item JSON', value: 'json', description: 'The whole JSON of the item' },
+			{ name: 'JSON Field', value: 'field', description: 'One field of the item, e.g. body' },
+		],
+	},
+	{
+		displayName: 'Binary Property',
+		name: 'binaryPropertyName',
+		type: 'string',
+		default: 'data',
+		displayOptions: { show: { dataFrom: ['binary'] } },
+	},
+	{
+		displayName: 'Field',
+		name: 'field',
+		type: 'string',
+		default: 'body',
+		description: 'Dot path of the field to store; a string is stored as is, anything else as JSON',
+		displayOptions: { show: { dataFrom: ['field'] } },
+	},
+	{
+		displayName: 'Event ID',
+		name: 'eventId',
+		type: 'string',
+		default: '',
+		placeholder: 'evt_3PxY9zA2eZvKYlo2',
+		description:
+			'Identifies the event for duplicate detection and becomes the message ID. Leave empty to use the SHA-256 of the body (an identical retry is then a duplicate).',
+	},
+	{
+		displayName: 'Headers to Keep',
+		name: 'headersToKeep',
+		type: 'string',
+		default: '',
+		placeholder: 'stripe-signature, x-signature',
+		description: 'Comma-separated request header names (read from the item\'s "headers") stored with the object',
+	},
+];
+
+export const description = updateDisplayOptions({ resource: ['archive'], operation: ['store'] }, properties);
+
+function pick(obj: unknown, path: string): unknown {
+	return path.split('.').filter(Boolean).reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as IDataObject)[k] : undefined), obj);
+}
+
+export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
+	const items = this.getInputData();
+	const out: INodeExecutionData[] = [];
+	for (let i = 0; i < items.length; i++) {
+		try {
+			const dataFrom = this.getNodeParameter('dataFrom', i) as string;
+			let body: Buffer;
+			let contentType: string | undefined;
+			if (dataFrom === 'binary') {
+				const property = this.getNodeParameter('binaryPropertyName', i) as string;
+				const binary = this.helpers.assertBinaryData(i, property);
+				body = await this.helpers.getBinaryDataBuffer(i, property);
+				contentType = binary.mimeType;
+			} else if (dataFrom === 'field') {
+				const field = this.getNodeParameter('field', i) as string;
+				const value = pick(items[i].json, field);
+				if (value === undefined) {
+					throw new NodeOperationError(this.getNode(), `Field "${field}" is missing from item ${i}`, { itemIndex: i });
+				}
+				body = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
+			} else {
+				body = Buffer.from(JSON.stringify(items[i].json), 'utf8');
+				contentType = 'application/json';
+			}
+			const wanted = (this.getNodeParameter('headersToKeep', i, '') as string)
+				.split(',')
+				.map((h) => h.trim().toLowerCase())
+				.filter(Boolean);
+			const received = (items[i].json.headers ?? {}) as IDataObject;
+			const headers: Record<string, string> = {};
+			for (const name of wanted) {
+				const value = received[name];
+				if (value !== undefined && value !== null) headers[name] = String(value);
+			}
+			const stored = await archive.store({
+				body,
+				eventId: String(this.getNodeParameter('eventId', i, '') ?? ''),
+				source: this.getNodeParameter('source', i) as string,
+				contentType,
+				headers,
+			});
+			out.push({ json: { ...stored }, pairedItem: { item: i } });
+		} catch (error) {
+			if (this.continueOnFail()) {
+				out.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
+				continue;
+			}
+			if (error instanceof NodeOperationError) throw error;
+			// Storage not confirmed: fail the item so the workflow errors and the sender gets a 5xx and retries.
+			throw new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+		}
+	}
+	return out;
+}

