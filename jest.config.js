@@ -1,6 +1,6 @@
 // Three projects: unit (pure modules, no I/O), integration (real S3 server and real RabbitMQ),
 // e2e (the real n8n running the built pack). scripts/test.sh runs them in that order.
-const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }];
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
 module.exports = {
 	projects: [

@@ -161,8 +161,11 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 		N8N_LOG_LEVEL: 'info',
 		...options.env,
 	};
-	// Keep the tests' own Node flags (the legacy OpenSSL provider of s3rver, ts hooks) out of n8n.
-	delete env.NODE_OPTIONS;
+	// Keep the test runner's settings out of n8n: NODE_ENV=test (set by jest) makes n8n use an in-memory
+	// database, so every CLI import would vanish; Node flags belong to the tests alone.
+	for (const name of Object.keys(env)) {
+		if (name === 'NODE_ENV' || name === 'NODE_OPTIONS' || name.startsWith('JEST_')) delete env[name];
+	}
 
 	const cli = (args: string[]): string => {
 		try {

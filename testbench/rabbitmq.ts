@@ -22,7 +22,10 @@ export function uniqueTopology(label: string): Topology {
 }
 
 export async function connectBroker(url = RABBITMQ_URL): Promise<ChannelModel> {
-	return connect(url);
+	const connection = await connect(url);
+	// A channel error (a test's own 406, say) is reported on the connection too: never crash the runner.
+	connection.on('error', () => undefined);
+	return connection;
 }
 
 export interface Received {
@@ -32,30 +35,34 @@ export interface Received {
 	headers: Record<string, unknown>;
 }
 
-/** Reads up to `max` messages from a queue (acking them), waiting up to `idleMs` for each next one. */
+/**
+ * Consumes up to `max` messages from a queue (acking them), until none arrived for `idleMs`. A consumer,
+ * not basic.get: quorum queues with single-active-consumer refuse basic.get.
+ */
 export async function drainQueue(connection: ChannelModel, queue: string, max: number, idleMs = 2000): Promise<Received[]> {
 	const channel = await connection.createChannel();
+	channel.on('error', () => undefined);
 	const out: Received[] = [];
-	try {
-		let idleSince = Date.now();
-		while (out.length < max && Date.now() - idleSince < idleMs) {
-			const msg = await channel.get(queue, { noAck: false });
-			if (!msg) {
-				await new Promise((r) => setTimeout(r, 25));
-				continue;
-			}
-			out.push({
-				content: msg.content,
-				messageId: msg.properties.messageId,
-				contentType: msg.properties.contentType,
-				headers: (msg.properties.headers ?? {}) as Record<string, unknown>,
-			});
-			channel.ack(msg);
-			idleSince = Date.now();
+	let lastArrival = Date.now();
+	await channel.prefetch(200);
+	const { consumerTag } = await channel.consume(queue, (msg) => {
+		if (!msg) return;
+		if (out.length >= max) {
+			channel.nack(msg, false, true);
+			return;
 		}
-	} finally {
-		await channel.close().catch(() => undefined);
-	}
+		out.push({
+			content: msg.content,
+			messageId: msg.properties.messageId,
+			contentType: msg.properties.contentType,
+			headers: (msg.properties.headers ?? {}) as Record<string, unknown>,
+		});
+		channel.ack(msg);
+		lastArrival = Date.now();
+	});
+	while (out.length < max && Date.now() - lastArrival < idleMs) await new Promise((r) => setTimeout(r, 20));
+	await channel.cancel(consumerTag).catch(() => undefined);
+	await channel.close().catch(() => undefined);
 	return out;
 }
 

@@ -15,6 +15,7 @@ export interface OutgoingMessage {
 
 export class ConfirmPublisher {
 	private outstanding = new Set<(error: Error) => void>();
+	private drainWaiters = new Set<() => void>();
 	private failure: Error | undefined;
 	/** Message ids the broker returned as unroutable; RabbitMQ sends basic.return before the ack. */
 	private returned = new Set<string>();
@@ -24,6 +25,8 @@ export class ConfirmPublisher {
 			this.failure ??= error;
 			for (const reject of this.outstanding) reject(this.failure);
 			this.outstanding.clear();
+			for (const wake of this.drainWaiters) wake();
+			this.drainWaiters.clear();
 		};
 		channel.on('error', (error: Error) => fail(error));
 		channel.on('close', () => fail(new Error('RabbitMQ channel closed before confirming')));
@@ -69,7 +72,17 @@ export class ConfirmPublisher {
 		});
 		// Rejections are read by the caller later; keep Node from reporting them as unhandled meanwhile.
 		confirmed.catch(() => undefined);
-		if (!writable) await new Promise<void>((resolve) => this.channel.once('drain', () => resolve()));
+		if (!writable && !this.failure) {
+			// Wait for the socket to drain, or for the channel to fail (then `confirmed` rejects).
+			await new Promise<void>((resolve) => {
+				const wake = () => {
+					this.drainWaiters.delete(wake);
+					resolve();
+				};
+				this.drainWaiters.add(wake);
+				this.channel.once('drain', wake);
+			});
+		}
 		return { confirmed };
 	}
 

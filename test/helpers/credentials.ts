@@ -8,7 +8,7 @@ export const RABBITMQ_CREDENTIAL_ID = 'crTestAmqpCred01';
 export function s3Credential(settings: S3Settings, id = S3_CREDENTIAL_ID): CredentialSpec {
 	return {
 		id,
-		name: 'Test S3',
+		name: 'Checkout S3',
 		type: 'checkoutS3Api',
 		data: {
 			endpoint: settings.endpoint ?? '',
@@ -25,7 +25,7 @@ export function s3Credential(settings: S3Settings, id = S3_CREDENTIAL_ID): Crede
 export function rabbitCredential(port = 5672, id = RABBITMQ_CREDENTIAL_ID): CredentialSpec {
 	return {
 		id,
-		name: 'Test RabbitMQ',
+		name: 'Checkout RabbitMQ',
 		type: 'checkoutRabbitMqApi',
 		data: { connectWith: 'fields', host: '127.0.0.1', port, vhost: '/', username: 'guest', password: 'guest', tls: false },
 	};

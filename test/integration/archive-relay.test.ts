@@ -1,0 +1,262 @@
+/**
+ * The archive and the relay against the real S3 server (s3rver) and the real RabbitMQ broker.
+ */
+import { createHash } from 'node:crypto';
+import type { ChannelModel } from 'amqplib';
+
+import { ConfirmPublisher } from '../../lib/amqp/confirmPublisher';
+import { connectAmqp } from '../../lib/amqp/connection';
+import { declareTopology, type Topology } from '../../lib/amqp/topology';
+import { ArchiveWriteError, S3Archive } from '../../lib/archive/archive';
+import { Lease } from '../../lib/archive/lease';
+import { DEFAULT_LIMITS, RelayError, relayPending, replayRange, type Publisher } from '../../lib/archive/relay';
+import { createS3Client } from '../../lib/s3/client';
+import { connectBroker, deleteTopology, drainQueue, uniqueTopology } from '../../testbench/rabbitmq';
+import { startS3Server, type S3Server } from '../../testbench/s3';
+import { startTcpProxy } from '../../testbench/tcpProxy';
+
+jest.setTimeout(180_000);
+
+let s3: S3Server;
+let broker: ChannelModel;
+const topologies: Topology[] = [];
+const clients: Array<{ destroy(): void }> = [];
+let bucketNo = 0;
+
+beforeAll(async () => {
+	s3 = await startS3Server();
+	broker = await connectBroker();
+});
+afterAll(async () => {
+	for (const t of topologies) await deleteTopology(broker, t);
+	await broker?.close();
+	for (const c of clients) c.destroy();
+	await s3?.destroy();
+});
+
+async function freshArchive(prefix = 'checkout'): Promise<S3Archive> {
+	const bucket = `it-${++bucketNo}`;
+	await s3.createBucket(bucket);
+	const client = createS3Client(s3.settings(bucket));
+	clients.push(client);
+	return new S3Archive(client, { bucket, prefix });
+}
+
+async function freshTopology(label: string): Promise<Topology> {
+	const t = uniqueTopology(label);
+	topologies.push(t);
+	await declareTopology(broker, t);
+	return t;
+}
+
+async function storeMany(archive: S3Archive, n: number, concurrency = 16): Promise<string[]> {
+	const bodies: string[] = [];
+	for (let i = 0; i < n; i++) bodies.push(JSON.stringify({ id: `evt_${String(i).padStart(6, '0')}`, n: i, note: 'ç' }));
+	const base = Date.UTC(2026, 10, 27, 10, 59, 0, 0);
+	let next = 0;
+	await Promise.all(
+		Array.from({ length: concurrency }, async () => {
+			while (next < n) {
+				const i = next++;
+				// Receive times 37 ms apart cross an hour boundary: order must hold across time folders.
+				await archive.store({ body: Buffer.from(bodies[i]), eventId: `evt_${String(i).padStart(6, '0')}`, source: 'test', receivedAtMs: base + i * 37 });
+			}
+		}),
+	);
+	return bodies;
+}
+
+async function count(archive: S3Archive, state: 'pending' | 'relayed'): Promise<string[]> {
+	const keys: string[] = [];
+	for await (const page of archive.walk(state)) keys.push(...page.map((o) => o.key));
+	return keys;
+}
+
+describe('store', () => {
+	it('keeps one pending object for an event stored three times, and the relay sends one message', async () => {
+		const archive = await freshArchive();
+		const t = await freshTopology('dup');
+		const body = Buffer.from('{"id":"evt_dup","type":"payment.succeeded"}');
+		const results = [];
+		for (let i = 0; i < 3; i++) results.push(await archive.store({ body, eventId: 'evt_dup', source: 'stripe' }));
+		expect(results.map((r) => r.duplicate)).toEqual([false, true, true]);
+		expect(new Set(results.map((r) => r.key)).size).toBe(1);
+		expect(await count(archive, 'pending')).toEqual([results[0].key]);
+
+		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const publisher = await ConfirmPublisher.open(connection);
+		const report = await relayPending(archive, publisher, t, DEFAULT_LIMITS);
+		await connection.close();
+		expect(report.published).toBe(1);
+		const messages = await drainQueue(broker, t.queue, 10, 1000);
+		expect(messages).toHaveLength(1);
+		expect(messages[0].messageId).toBe('evt_dup');
+		expect(messages[0].content.equals(body)).toBe(true);
+	});
+
+	it('uses the body hash as event id when none is given, so an identical retry is a duplicate', async () => {
+		const archive = await freshArchive();
+		const body = Buffer.from('{"no":"id"}');
+		const first = await archive.store({ body, source: 'x' });
+		const second = await archive.store({ body, source: 'x' });
+		expect(first.eventId).toBe(`sha256:${createHash('sha256').update(body).digest('hex')}`);
+		expect(second).toMatchObject({ duplicate: true, key: first.key });
+	});
+
+	it('stores a body that is not JSON as received, flagged raw, with its content type and kept headers', async () => {
+		const archive = await freshArchive();
+		const body = Buffer.from('topic=payment&id=123&amount=19990\xff', 'latin1');
+		const stored = await archive.store({ body, eventId: 'mp-123', source: 'mercadopago', contentType: 'application/x-www-form-urlencoded', headers: { 'X-Signature': 'ts=1,v1=ab' } });
+		expect(stored.bodyFormat).toBe('raw');
+		const got = await archive.get(stored.key);
+		expect(got.body.equals(body)).toBe(true);
+		expect(got).toMatchObject({ bodyFormat: 'raw', contentType: 'application/x-www-form-urlencoded', eventId: 'mp-123', source: 'mercadopago', headers: { 'x-signature': 'ts=1,v1=ab' } });
+	});
+
+	it('fails with ArchiveWriteError when the store is down, and leaves nothing behind', async () => {
+		const archive = await freshArchive();
+		await s3.stop();
+		try {
+			await expect(archive.store({ body: Buffer.from('{}'), eventId: 'evt_outage', source: 'x' })).rejects.toBeInstanceOf(ArchiveWriteError);
+		} finally {
+			await s3.start();
+		}
+		expect(await count(archive, 'pending')).toEqual([]);
+		const retried = await archive.store({ body: Buffer.from('{}'), eventId: 'evt_outage', source: 'x' });
+		expect(retried.duplicate).toBe(false);
+	});
+});
+
+describe('relay', () => {
+	it('keeps key order across more than 1,000 pending objects (several list pages), byte-equal', async () => {
+		const archive = await freshArchive();
+		const t = await freshTopology('order');
+		const bodies = await storeMany(archive, 1100);
+		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const publisher = await ConfirmPublisher.open(connection);
+		const report = await relayPending(archive, publisher, t, { ...DEFAULT_LIMITS, pageSize: 300 });
+		await connection.close();
+		expect(report).toMatchObject({ published: 1100, stoppedBy: 'empty' });
+		expect(report.pages).toBeGreaterThanOrEqual(4);
+		const messages = await drainQueue(broker, t.queue, 2000);
+		expect(messages.map((m) => m.content.toString('utf8'))).toEqual(bodies);
+		expect(messages.map((m) => m.messageId)).toEqual(bodies.map((b) => JSON.parse(b).id));
+		expect(await count(archive, 'pending')).toEqual([]);
+		expect(await count(archive, 'relayed')).toHaveLength(1100);
+	});
+
+	it('stops at the item limit and continues where it stopped on the next run', async () => {
+		const archive = await freshArchive();
+		const t = await freshTopology('limit');
+		const bodies = await storeMany(archive, 50);
+		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const publisher = await ConfirmPublisher.open(connection);
+		const first = await relayPending(archive, publisher, t, { ...DEFAULT_LIMITS, maxItems: 20, pageSize: 7 });
+		const second = await relayPending(archive, publisher, t, { ...DEFAULT_LIMITS, pageSize: 7 });
+		await connection.close();
+		expect(first).toMatchObject({ published: 20, stoppedBy: 'maxItems' });
+		expect(second).toMatchObject({ published: 30, stoppedBy: 'empty' });
+		const messages = await drainQueue(broker, t.queue, 100);
+		expect(messages.map((m) => m.content.toString())).toEqual(bodies);
+	});
+
+	it('loses nothing and marks nothing relayed without a confirm when the broker connection dies mid-relay', async () => {
+		const archive = await freshArchive();
+		const t = await freshTopology('cut');
+		const bodies = await storeMany(archive, 400);
+		const proxy = await startTcpProxy(5672);
+		try {
+			const connection = await connectAmqp({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
+			connection.on('error', () => undefined);
+			const inner = await ConfirmPublisher.open(connection);
+			let published = 0;
+			// The outage strikes after 150 messages went out: some confirmed, the rest in flight.
+			const cutting: Publisher = {
+				publish: async (exchange, routingKey, message) => {
+					if (++published === 150) proxy.cut();
+					return inner.publish(exchange, routingKey, message);
+				},
+			};
+			const error = await relayPending(archive, cutting, t, { ...DEFAULT_LIMITS, pageSize: 100 }).catch((e: unknown) => e);
+			expect(error).toBeInstanceOf(RelayError);
+			const partial = (error as RelayError).report;
+			expect(partial.published).toBeGreaterThanOrEqual(100);
+			expect(partial.published).toBeLessThan(400);
+
+			// Every object marked relayed reached the queue; nothing vanished.
+			const relayedAfterCut = await count(archive, 'relayed');
+			const pendingAfterCut = await count(archive, 'pending');
+			expect(relayedAfterCut.length + pendingAfterCut.length).toBe(400);
+			const delivered = await drainQueue(broker, t.queue, 1000, 1000);
+			const deliveredIds = new Set(delivered.map((m) => m.messageId));
+			for (const key of relayedAfterCut) expect(deliveredIds.has(key.split('-').pop()!.replace('.json', ''))).toBe(true);
+
+			// The next run, with the broker reachable again, relays the rest.
+			proxy.restore();
+			const again = await connectAmqp({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
+			const report = await relayPending(archive, await ConfirmPublisher.open(again), t, DEFAULT_LIMITS);
+			await again.close();
+			expect(report.published).toBe(pendingAfterCut.length);
+			const rest = await drainQueue(broker, t.queue, 1000, 1000);
+			const all = new Set([...deliveredIds, ...rest.map((m) => m.messageId)]);
+			expect(all.size).toBe(400);
+			expect([...all].sort()).toEqual(bodies.map((b) => JSON.parse(b).id).sort());
+			expect(await count(archive, 'pending')).toEqual([]);
+		} finally {
+			await proxy.close();
+		}
+	});
+
+	it('moves nothing when no queue would receive the messages (unroutable counts as not delivered)', async () => {
+		const archive = await freshArchive();
+		const t = await freshTopology('unroutable');
+		await storeMany(archive, 3);
+		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const error = await relayPending(archive, await ConfirmPublisher.open(connection), { exchange: t.exchange, routingKey: 'nobody.listens' }, DEFAULT_LIMITS).catch((e: unknown) => e);
+		await connection.close();
+		expect(error).toBeInstanceOf(RelayError);
+		expect((error as Error).message).toMatch(/No queue is bound/);
+		expect(await count(archive, 'pending')).toHaveLength(3);
+		expect(await count(archive, 'relayed')).toHaveLength(0);
+	});
+
+	it('lets only one of two overlapping runs relay (lease without conditional writes)', async () => {
+		const archive = await freshArchive();
+		const t = await freshTopology('lease');
+		await storeMany(archive, 200);
+		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const run = async () =>
+			relayPending(archive, await ConfirmPublisher.open(connection), t, { ...DEFAULT_LIMITS, pageSize: 50 }, new Lease(archive.leaseStore('relay'), { ttlMs: 30_000, settleMs: 300 }));
+		const [a, b] = await Promise.all([run(), run()]);
+		await connection.close();
+		const stops = [a.stoppedBy, b.stoppedBy].sort();
+		expect(stops).toEqual(['busy', 'empty']);
+		expect(a.published + b.published).toBe(200);
+		const messages = await drainQueue(broker, t.queue, 1000, 1000);
+		expect(messages).toHaveLength(200);
+		expect(new Set(messages.map((m) => m.messageId)).size).toBe(200);
+	});
+
+	it('replays a time range of relayed objects in order, and purge deletes old relayed objects with their markers', async () => {
+		const archive = await freshArchive();
+		const t = await freshTopology('replay');
+		const bodies = await storeMany(archive, 30); // receive times base + i*37 ms
+		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const publisher = await ConfirmPublisher.open(connection);
+		await relayPending(archive, publisher, t, DEFAULT_LIMITS);
+		await drainQueue(broker, t.queue, 100, 500);
+		const base = Date.UTC(2026, 10, 27, 10, 59, 0, 0);
+		const report = await replayRange(archive, publisher, t, { fromMs: base + 10 * 37, toMs: base + 19 * 37 }, { ...DEFAULT_LIMITS, pageSize: 4 });
+		await connection.close();
+		expect(report.published).toBe(10);
+		const replayed = await drainQueue(broker, t.queue, 100, 1000);
+		expect(replayed.map((m) => m.content.toString())).toEqual(bodies.slice(10, 20));
+
+		const purged = await archive.purgeRelayed(base + 5 * 37);
+		expect(purged.deleted).toBe(5);
+		expect(await count(archive, 'relayed')).toHaveLength(25);
+		// The purged events' markers are gone: storing one again is a new event, a kept one is a duplicate.
+		expect((await archive.store({ body: Buffer.from(bodies[0]), eventId: 'evt_000000', source: 'test' })).duplicate).toBe(false);
+		expect((await archive.store({ body: Buffer.from(bodies[7]), eventId: 'evt_000007', source: 'test' })).duplicate).toBe(true);
+	});
+});
