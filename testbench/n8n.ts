@@ -27,10 +27,20 @@ import { join, resolve } from 'node:path';
 
 import { freePort, waitFor } from './ports';
 
-export const REPO_ROOT = resolve(__dirname, '..');
 export const PACKAGE_NAME = 'n8n-nodes-checkout-recovery';
 
+/** The repository root, from the TypeScript sources (tests) and from their compiled copies in build/. */
+function findRepoRoot(): string {
+	for (let dir = __dirname; dir !== resolve(dir, '..'); dir = resolve(dir, '..')) {
+		const pkg = join(dir, 'package.json');
+		if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === PACKAGE_NAME) return dir;
+	}
+	throw new Error(`No ${PACKAGE_NAME} package.json above ${__dirname}`);
+}
+export const REPO_ROOT = findRepoRoot();
+
 let benchDir: string | undefined;
+let packDir: string | undefined;
 /** Where install-n8n.sh put Node 24 and n8n (installing them the first time). */
 export function benchInstall(): string {
 	if (benchDir) return benchDir;
@@ -60,11 +70,11 @@ function cacheRoot(): string {
  * (not its peer n8n-workflow: n8n provides that) into a folder keyed by the tarball's hash.
  */
 export function packInstall(): string {
-	if (process.env.CR_PACK_INSTALL && existsSync(process.env.CR_PACK_INSTALL)) return process.env.CR_PACK_INSTALL;
+	if (packDir) return packDir;
 	if (!existsSync(join(REPO_ROOT, 'dist'))) throw new Error('dist/ is missing: run `npm run build` first');
-	const packDir = mkdtempSync(join(tmpdir(), 'cr-pack-'));
-	const out = execFileSync('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: REPO_ROOT, encoding: 'utf8' });
-	const tarball = join(packDir, out.trim().split('\n').pop()!);
+	const tarballDir = mkdtempSync(join(tmpdir(), 'cr-pack-'));
+	const out = execFileSync('npm', ['pack', '--silent', '--pack-destination', tarballDir], { cwd: REPO_ROOT, encoding: 'utf8' });
+	const tarball = join(tarballDir, out.trim().split('\n').pop()!);
 	const hash = createHash('sha256').update(readFileSync(tarball)).digest('hex').slice(0, 16);
 	const dest = join(cacheRoot(), `pack-${hash}`);
 	if (!existsSync(join(dest, '.complete'))) {
@@ -81,7 +91,8 @@ export function packInstall(): string {
 		rmSync(dest, { recursive: true, force: true });
 		renameSync(staging, dest);
 	}
-	rmSync(packDir, { recursive: true, force: true });
+	rmSync(tarballDir, { recursive: true, force: true });
+	packDir = dest;
 	return dest;
 }
 
@@ -102,6 +113,8 @@ export interface StartOptions {
 	/** Leave out the pack (to prove a test fails without it). */
 	withoutPack?: boolean;
 	port?: number;
+	/** A user folder to keep (the local pipeline); a fresh temporary one otherwise. */
+	userFolder?: string;
 }
 
 export interface N8nInstance {
@@ -129,9 +142,11 @@ function workflowIds(files: string[]): string[] {
 export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 	const node = nodeBinary();
 	const n8n = n8nBinary();
-	const userFolder = mkdtempSync(join(tmpdir(), 'cr-n8n-'));
+	const userFolder = options.userFolder ?? mkdtempSync(join(tmpdir(), 'cr-n8n-'));
+	const keepUserFolder = options.userFolder !== undefined;
 	const nodesDir = join(userFolder, '.n8n/nodes/node_modules');
 	mkdirSync(nodesDir, { recursive: true });
+	rmSync(join(nodesDir, PACKAGE_NAME), { recursive: true, force: true });
 	if (!options.withoutPack) symlinkSync(join(packInstall(), 'node_modules', PACKAGE_NAME), join(nodesDir, PACKAGE_NAME));
 
 	const port = options.port ?? (await freePort());
@@ -184,6 +199,7 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 		rmSync(file);
 	}
 	const wfDir = join(userFolder, 'workflows-to-import');
+	rmSync(wfDir, { recursive: true, force: true });
 	mkdirSync(wfDir);
 	options.workflows.forEach((f, i) => copyFileSync(f, join(wfDir, `${i}.json`)));
 	if (options.workflows.length > 0) cli(['import:workflow', '--separate', `--input=${wfDir}`]);
@@ -226,7 +242,7 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 		},
 		async stop() {
 			await instance.kill('SIGTERM');
-			if (!process.env.CR_KEEP_N8N) rmSync(userFolder, { recursive: true, force: true });
+			if (!keepUserFolder && !process.env.CR_KEEP_N8N) rmSync(userFolder, { recursive: true, force: true });
 		},
 	};
 

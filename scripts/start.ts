@@ -1,0 +1,73 @@
+/**
+ * The main job, locally and without Docker: the S3-compatible server, the machine's RabbitMQ, and the
+ * real n8n with the built pack loaded and every exported workflow imported and active. Data is kept in
+ * .artifacts/local between runs. Stops cleanly on Ctrl-C.
+ */
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { REPO_ROOT, startN8n } from '../testbench/n8n';
+import { startS3Server } from '../testbench/s3';
+
+const LOCAL = resolve(REPO_ROOT, '.artifacts/local');
+const BUCKET = 'checkout-archive';
+
+async function main(): Promise<void> {
+	mkdirSync(join(LOCAL, 's3'), { recursive: true });
+	const s3Port = Number(process.env.CR_S3_PORT ?? 4568);
+	const n8nPort = Number(process.env.CR_N8N_PORT ?? 5678);
+	const s3 = await startS3Server({ port: s3Port, directory: join(LOCAL, 's3') });
+	await s3.createBucket(BUCKET).catch(() => undefined); // exists from an earlier run
+	console.log(`[start] S3-compatible server (s3rver) on ${s3.endpoint}, bucket "${BUCKET}", keys S3RVER/S3RVER`);
+
+	const settings = s3.settings(BUCKET);
+	const workflows = readdirSync(join(REPO_ROOT, 'workflows'))
+		.filter((f) => f.endsWith('.json'))
+		.map((f) => join(REPO_ROOT, 'workflows', f));
+	const n8n = await startN8n({
+		port: n8nPort,
+		userFolder: join(LOCAL, 'n8n'),
+		workflows,
+		credentials: [
+			{
+				id: 'crTestS3Cred0001',
+				name: 'Checkout S3',
+				type: 'checkoutS3Api',
+				data: { ...settings, serverSideEncryption: 'none' },
+			},
+			{
+				id: 'crTestAmqpCred01',
+				name: 'Checkout RabbitMQ',
+				type: 'checkoutRabbitMqApi',
+				data: { connectWith: 'fields', host: '127.0.0.1', port: 5672, vhost: '/', username: 'guest', password: 'guest', tls: false },
+			},
+		],
+		ready: async (instance) => (await fetch(instance.webhookUrl('checkout/payment-webhook'), { method: 'POST', body: '' })).status !== 404,
+	}).catch(async (error: unknown) => {
+		await s3.stop();
+		throw error;
+	});
+	console.log(`[start] n8n is ready with the pack loaded and ${workflows.length} workflows active`);
+	console.log(`[start]   editor:                  ${n8n.baseUrl}/   (first visit: create the owner account)`);
+	console.log(`[start]   payment webhook intake:  POST ${n8n.webhookUrl('checkout/payment-webhook')}`);
+	console.log(`[start]   archive sweep:           every 30 s → RabbitMQ exchange "checkout.events", queue "checkout.events"`);
+	console.log('[start] Ctrl-C stops everything; data stays in .artifacts/local');
+
+	let stopping = false;
+	const stop = async () => {
+		if (stopping) return;
+		stopping = true;
+		console.log('\n[start] stopping');
+		await n8n.stop();
+		await s3.stop();
+		process.exit(0);
+	};
+	process.on('SIGINT', () => void stop());
+	process.on('SIGTERM', () => void stop());
+	if (process.env.CR_START_EXIT_WHEN_READY) await stop();
+}
+
+main().catch((error: unknown) => {
+	console.error('[start] failed:', error instanceof Error ? error.message : error);
+	process.exit(1);
+});
