@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
 import type { Topology } from '../../lib/amqp/topology';
+import { REPO_ROOT } from '../../testbench/n8n';
 
-export const EXPORTED_WORKFLOWS = resolve(__dirname, '../../workflows');
+export const EXPORTED_WORKFLOWS = join(REPO_ROOT, 'workflows');
 
 interface WorkflowNode {
 	name: string;
