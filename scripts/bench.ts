@@ -179,8 +179,9 @@ function formatRelay(r: RelayResult): string {
 
 async function main(): Promise<void> {
 	const started = new Date();
-	const intake = await intakeBench();
-	const relay = await relayBench();
+	const only = process.env.BENCH_ONLY;
+	const intake = only === 'relay' ? [] : await intakeBench();
+	const relay = only === 'intake' ? [] : await relayBench();
 	const cpu = cpus()[0]?.model ?? 'unknown CPU';
 	const rabbit = (() => {
 		try {
@@ -216,6 +217,10 @@ per-execution cost dominates both (see the fast-intake trigger in the issues for
 |---|---|---|---|
 ${relay.map(formatRelay).join('\n')}
 `;
+	if (only) {
+		console.log(`\nBENCH_ONLY=${only}: a partial run, BENCHMARKS.md left as it is`);
+		return;
+	}
 	writeFileSync(join(REPO_ROOT, 'BENCHMARKS.md'), doc);
 	console.log('\nwrote BENCHMARKS.md');
 }

@@ -17,6 +17,7 @@ import {
 
 import { isNotFound, isPreconditionFailed, type ServerSideEncryption } from '../s3/client';
 import type { LeaseStore } from './lease';
+import { mapInOrder } from '../util/concurrency';
 import {
 	type ArchiveState,
 	idMarkerKey,
@@ -360,26 +361,26 @@ export class S3Archive {
 	 * Moves objects to another state folder: copy, then delete the source. A source already gone (another
 	 * runner moved it) counts as moved. Copy keeps metadata.
 	 */
-	async move(keys: string[], to: ArchiveState): Promise<string[]> {
-		const moved: string[] = [];
-		for (const key of keys) {
-			const target = moveKey(this.prefix, key, to);
+	async move(keys: string[], to: ArchiveState, concurrency = 8): Promise<string[]> {
+		const copied = await mapInOrder(keys, concurrency, async (key) => {
 			try {
 				await this.s3.send(
 					new CopyObjectCommand({
 						Bucket: this.bucket,
-						Key: target,
+						Key: moveKey(this.prefix, key, to),
 						CopySource: copySource(this.bucket, key),
 						MetadataDirective: 'COPY',
 						...this.encryption(),
 					}),
 				);
+				return key;
 			} catch (error) {
-				if (isNotFound(error)) continue;
+				if (isNotFound(error)) return undefined;
 				throw error;
 			}
-			moved.push(key);
-		}
+		});
+		// Delete only after every copy landed: a failed copy leaves its source pending, never lost.
+		const moved = copied.filter((k): k is string => k !== undefined);
 		await this.deleteKeys(moved);
 		return moved.map((key) => moveKey(this.prefix, key, to));
 	}

@@ -6,6 +6,7 @@
 import type { OutgoingMessage } from '../amqp/confirmPublisher';
 import type { ArchivedObject, ListedObject, S3Archive } from './archive';
 import type { Lease } from './lease';
+import { mapInOrder } from '../util/concurrency';
 
 export interface Publisher {
 	publish(exchange: string, routingKey: string, message: OutgoingMessage): Promise<{ confirmed: Promise<void> }>;
@@ -73,19 +74,6 @@ export function messageFor(object: ArchivedObject): OutgoingMessage {
 			...Object.fromEntries(Object.entries(object.headers).map(([k, v]) => [`x-header-${k}`, v])),
 		},
 	};
-}
-
-async function mapInOrder<T, R>(items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-	const results = new Array<R>(items.length);
-	let next = 0;
-	const workers = Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
-		while (next < items.length) {
-			const i = next++;
-			results[i] = await fn(items[i]);
-		}
-	});
-	await Promise.all(workers);
-	return results;
 }
 
 interface PageOutcome {
@@ -176,7 +164,7 @@ export async function relayPending(
 			if (page.objects.length > 0) {
 				const outcome = await publishPage(archive, publisher, target, page.objects, limits.fetchConcurrency);
 				// Only what the broker confirmed is marked relayed, also when the page failed half way.
-				await archive.move([...outcome.confirmedKeys, ...outcome.duplicateKeys], 'relayed');
+				await archive.move([...outcome.confirmedKeys, ...outcome.duplicateKeys], 'relayed', limits.fetchConcurrency);
 				report.published += outcome.confirmedKeys.length;
 				report.duplicatesSkipped += outcome.duplicateKeys.length;
 				if (outcome.confirmedKeys.length > 0) {

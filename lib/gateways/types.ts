@@ -1,0 +1,120 @@
+/**
+ * One contract for every payment gateway. A provider turns our requests into HTTP request descriptions
+ * and the gateway's answers and webhooks into our shapes; it does no I/O itself, so the n8n node sends
+ * its requests through n8n's authenticated request helpers and tests send them with fetch.
+ */
+export type ProviderId = 'stripe' | 'mercadopago' | 'asaas';
+
+export type EventType = 'paid' | 'pending' | 'failed' | 'expired' | 'refunded' | 'other';
+
+export interface NormalisedEvent {
+	/** Stable per gateway event (or per payment status for gateways whose notifications carry none). */
+	eventId: string;
+	type: EventType;
+	/** Our lead id, as we gave it to the gateway (client_reference_id / external_reference / externalReference). */
+	leadRef?: string;
+	/** The gateway's id of the checkout or payment. */
+	providerRef?: string;
+	/** Minor units (cents). */
+	amount?: number;
+	currency?: string;
+	occurredAt: string;
+	provider: ProviderId;
+	/** The gateway's event type, for routing on details the normalised type hides. */
+	providerEventType: string;
+	raw: unknown;
+}
+
+export interface Buyer {
+	name: string;
+	email: string;
+	/** E.164, e.g. +5511987654321. */
+	phone?: string;
+	/** CPF (11 digits) or CNPJ (14 digits), digits only. */
+	document?: string;
+	address?: { street?: string; number?: string; complement?: string; district?: string; city?: string; state?: string; postalCode?: string };
+}
+
+export interface LineItem {
+	name: string;
+	quantity: number;
+	/** Minor units (cents). */
+	unitAmount: number;
+	sku?: string;
+}
+
+export interface PaymentLinkRequest {
+	leadRef: string;
+	buyer: Buyer;
+	items: LineItem[];
+	/** ISO 4217, upper case; BRL by default. */
+	currency: string;
+	successUrl: string;
+	cancelUrl: string;
+	expiresAt?: Date;
+	/** Where the gateway sends webhooks for this checkout, when it takes one per checkout. */
+	notificationUrl?: string;
+}
+
+export interface PaymentLink {
+	provider: ProviderId;
+	providerId: string;
+	redirectUrl: string;
+	expiresAt?: string;
+}
+
+export interface PaymentStatus {
+	provider: ProviderId;
+	providerId: string;
+	status: EventType;
+	providerStatus: string;
+	leadRef?: string;
+	amount?: number;
+	currency?: string;
+	raw: unknown;
+}
+
+export interface HttpRequestSpec {
+	method: 'GET' | 'POST';
+	/** Relative to the credential's base URL, starting with '/'. */
+	path: string;
+	qs?: Record<string, string>;
+	json?: unknown;
+	/** application/x-www-form-urlencoded body (Stripe), already flattened. */
+	form?: Record<string, string>;
+	headers?: Record<string, string>;
+}
+
+export interface WebhookInput {
+	rawBody: Buffer;
+	/** Header names in lower case. */
+	headers: Record<string, string | undefined>;
+	query: Record<string, string | undefined>;
+}
+
+export type VerifyOutcome =
+	| { ok: false; reason: string }
+	| { ok: true; event: NormalisedEvent; fetch?: undefined }
+	| {
+			ok: true;
+			event?: undefined;
+			/** The notification carries no status: fetch this and normalise what comes back. */
+			fetch: { request: HttpRequestSpec; toEvent: (body: unknown) => NormalisedEvent };
+	  };
+
+export interface GatewayProvider {
+	id: ProviderId;
+	createPaymentLink(req: PaymentLinkRequest, options: Record<string, string | undefined>): HttpRequestSpec;
+	parsePaymentLink(body: unknown, req: PaymentLinkRequest, options: Record<string, string | undefined>): PaymentLink;
+	getPayment(by: { providerId?: string; leadRef?: string }): HttpRequestSpec;
+	parsePayment(body: unknown): PaymentStatus;
+	verifyWebhook(input: WebhookInput, secret: string, nowMs: number): VerifyOutcome;
+}
+
+/** A value was missing or malformed in a gateway answer or in our input: the message says which. */
+export class GatewayError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'GatewayError';
+	}
+}

@@ -1,0 +1,51 @@
+import {
+	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import * as payment from './actions/payment';
+import { router } from './actions/router';
+
+export class PaymentGateway implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Payment Gateway',
+		name: 'paymentGateway',
+		icon: { light: 'file:paymentGateway.svg', dark: 'file:paymentGateway.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ $parameter["provider"] + ": " + $parameter["operation"] }}',
+		description: 'Prefilled payment links and verified, normalised webhooks for Stripe, Mercado Pago and Asaas',
+		defaults: { name: 'Payment Gateway' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Verified / Result', 'Rejected'],
+		credentials: [
+			{ name: 'checkoutStripeApi', required: true, displayOptions: { show: { provider: ['stripe'] } } },
+			{ name: 'checkoutMercadoPagoApi', required: true, displayOptions: { show: { provider: ['mercadopago'] } } },
+			{ name: 'checkoutAsaasApi', required: true, displayOptions: { show: { provider: ['asaas'] } } },
+		],
+		properties: [
+			{
+				displayName: 'Provider',
+				name: 'provider',
+				type: 'options',
+				noDataExpression: true,
+				default: 'stripe',
+				options: [
+					{ name: 'Asaas', value: 'asaas' },
+					{ name: 'Mercado Pago', value: 'mercadopago' },
+					{ name: 'Stripe', value: 'stripe' },
+				],
+			},
+			...payment.description,
+		],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await router.call(this);
+	}
+}

@@ -1,0 +1,98 @@
+import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+
+import { providerFor } from '../../../../lib/gateways';
+import { toMinorUnits } from '../../../../lib/gateways/money';
+import { prefilledPaymentLinkUrl } from '../../../../lib/gateways/stripe';
+import type { LineItem, PaymentLinkRequest, ProviderId } from '../../../../lib/gateways/types';
+import { updateDisplayOptions } from '../../../shared/displayOptions';
+import { gatewayRequest, providerCredentials } from '../../transport';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Stripe Mode',
+		name: 'stripeMode',
+		type: 'options',
+		default: 'checkoutSession',
+		displayOptions: { show: { provider: ['stripe'] } },
+		options: [
+			{ name: 'Checkout Session (API)', value: 'checkoutSession', description: 'A session per buyer: expiry, recovery, our reference' },
+			{ name: 'Static Payment Link + Prefill', value: 'staticLink', description: 'No API call: your buy.stripe.com link with the email and our reference in the URL' },
+		],
+	},
+	{
+		displayName: 'Payment Link URL',
+		name: 'paymentLinkUrl',
+		type: 'string',
+		default: '',
+		placeholder: 'https://buy.stripe.com/…',
+		displayOptions: { show: { provider: ['stripe'], stripeMode: ['staticLink'] } },
+	},
+	{ displayName: 'Lead Reference', name: 'leadRef', type: 'string', default: '={{ $json.leadId }}', required: true, description: 'Our lead ID, given to the gateway as its reference' },
+	{ displayName: 'Buyer Name', name: 'buyerName', type: 'string', default: '={{ $json.name }}' },
+	{ displayName: 'Buyer Email', name: 'buyerEmail', type: 'string', placeholder: 'name@email.com', default: '={{ $json.email }}', required: true },
+	{ displayName: 'Buyer Phone (E.164)', name: 'buyerPhone', type: 'string', default: '={{ $json.phone }}' },
+	{ displayName: 'Buyer CPF/CNPJ', name: 'buyerDocument', type: 'string', default: '={{ $json.document }}', description: 'Digits only or formatted' },
+	{ displayName: 'Product', name: 'product', type: 'string', default: '={{ $json.product }}', required: true },
+	{ displayName: 'Amount', name: 'amount', type: 'string', default: '={{ $json.amount }}', required: true, description: 'Unit price: 199,90 or 199.90 (exact, counted in cents)' },
+	{ displayName: 'Quantity', name: 'quantity', type: 'number', default: 1, typeOptions: { minValue: 1 } },
+	{ displayName: 'Currency', name: 'currency', type: 'string', default: 'BRL' },
+	{ displayName: 'Success URL', name: 'successUrl', type: 'string', default: '', required: true },
+	{ displayName: 'Cancel URL', name: 'cancelUrl', type: 'string', default: '', required: true },
+	{ displayName: 'Expires In (Minutes)', name: 'expiresInMinutes', type: 'number', default: 60, typeOptions: { minValue: 30 }, description: 'Stripe accepts 30 minutes to 24 hours' },
+	{
+		displayName: 'Notification URL',
+		name: 'notificationUrl',
+		type: 'string',
+		default: '',
+		displayOptions: { show: { provider: ['mercadopago'] } },
+		description: 'Where Mercado Pago sends this payment\'s webhooks (the intake workflow\'s URL)',
+	},
+];
+
+export const description = updateDisplayOptions({ operation: ['createPaymentLink'] }, properties);
+
+export async function execute(this: IExecuteFunctions, provider: ProviderId): Promise<INodeExecutionData[]> {
+	const items = this.getInputData();
+	const out: INodeExecutionData[] = [];
+	const gateway = providerFor(provider);
+	const credentials = await providerCredentials(this, provider);
+	for (let i = 0; i < items.length; i++) {
+		try {
+			const str = (name: string) => String(this.getNodeParameter(name, i, '') ?? '').trim();
+			let unitAmount: number;
+			try {
+				unitAmount = toMinorUnits(str('amount'));
+			} catch {
+				throw new NodeOperationError(this.getNode(), `Amount "${str('amount')}" is not a price`, { itemIndex: i });
+			}
+			const item: LineItem = { name: str('product'), quantity: this.getNodeParameter('quantity', i) as number, unitAmount };
+			const request: PaymentLinkRequest = {
+				leadRef: str('leadRef'),
+				buyer: { name: str('buyerName'), email: str('buyerEmail'), phone: str('buyerPhone') || undefined, document: str('buyerDocument').replace(/\D/g, '') || undefined },
+				items: [item],
+				currency: (str('currency') || 'BRL').toUpperCase(),
+				successUrl: str('successUrl'),
+				cancelUrl: str('cancelUrl'),
+				expiresAt: new Date(Date.now() + (this.getNodeParameter('expiresInMinutes', i) as number) * 60_000),
+				notificationUrl: provider === 'mercadopago' ? str('notificationUrl') || undefined : undefined,
+			};
+			if (!request.leadRef) throw new NodeOperationError(this.getNode(), 'Lead Reference is empty', { itemIndex: i });
+			if (provider === 'stripe' && this.getNodeParameter('stripeMode', i) === 'staticLink') {
+				const redirectUrl = prefilledPaymentLinkUrl(str('paymentLinkUrl'), request);
+				out.push({ json: { provider, providerId: '', redirectUrl, leadRef: request.leadRef }, pairedItem: { item: i } });
+				continue;
+			}
+			const options = { sandbox: String(credentials.sandbox === true), checkoutPageUrl: String(credentials.checkoutPageUrl ?? '') };
+			const body = await gatewayRequest(this, provider, credentials, gateway.createPaymentLink(request, options), i);
+			const link = gateway.parsePaymentLink(body, request, options);
+			out.push({ json: { ...link, leadRef: request.leadRef, amount: unitAmount * item.quantity, currency: request.currency }, pairedItem: { item: i } });
+		} catch (error) {
+			if (this.continueOnFail()) {
+				out.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
+				continue;
+			}
+			throw error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+		}
+	}
+	return out;
+}

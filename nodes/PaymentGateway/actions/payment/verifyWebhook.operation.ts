@@ -1,0 +1,59 @@
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+
+import { lowerCaseHeaders, providerFor } from '../../../../lib/gateways';
+import type { ProviderId } from '../../../../lib/gateways/types';
+import { updateDisplayOptions } from '../../../shared/displayOptions';
+import { gatewayRequest, providerCredentials } from '../../transport';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Raw Body Binary Property',
+		name: 'binaryPropertyName',
+		type: 'string',
+		default: 'data',
+		description: 'The exact bytes received: turn on "Raw Body" in the Webhook node. Headers and query are read from the item.',
+	},
+];
+
+export const description = updateDisplayOptions({ operation: ['verifyWebhook'] }, properties);
+
+/** Two outputs: [verified, rejected]. A rejected item carries the reason and never the event. */
+export async function execute(this: IExecuteFunctions, provider: ProviderId): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const verified: INodeExecutionData[] = [];
+	const rejected: INodeExecutionData[] = [];
+	const gateway = providerFor(provider);
+	const credentials = await providerCredentials(this, provider);
+	const secret = String((provider === 'asaas' ? credentials.webhookToken : credentials.webhookSecret) ?? '');
+	for (let i = 0; i < items.length; i++) {
+		const property = this.getNodeParameter('binaryPropertyName', i) as string;
+		const item = items[i];
+		const reject = (reason: string) => rejected.push({ json: { verified: false, provider, reason }, pairedItem: { item: i } });
+		if (!item.binary?.[property]) {
+			reject(`no raw body in binary property "${property}" (turn on Raw Body in the Webhook node)`);
+			continue;
+		}
+		const rawBody = await this.helpers.getBinaryDataBuffer(i, property);
+		const outcome = gateway.verifyWebhook(
+			{
+				rawBody,
+				headers: lowerCaseHeaders((item.json.headers ?? {}) as IDataObject),
+				query: (item.json.query ?? {}) as Record<string, string>,
+			},
+			secret,
+			Date.now(),
+		);
+		if (!outcome.ok) {
+			reject(outcome.reason);
+			continue;
+		}
+		try {
+			const event = outcome.event ?? outcome.fetch.toEvent(await gatewayRequest(this, provider, credentials, outcome.fetch.request, i));
+			verified.push({ json: { ...event, raw: event.raw as IDataObject }, binary: item.binary, pairedItem: { item: i } });
+		} catch (error) {
+			// Authentic but not completed (the payment lookup failed): fail, so the gateway retries.
+			throw new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+		}
+	}
+	return [verified, rejected];
+}

@@ -1,0 +1,51 @@
+/**
+ * Sends a provider's request description through n8n's authenticated request helper (credential
+ * injection, proxies, n8n's retry settings), against the credential's base URL.
+ */
+import {
+	NodeApiError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type IHttpRequestOptions,
+	type JsonObject,
+} from 'n8n-workflow';
+
+import type { HttpRequestSpec, ProviderId } from '../../../lib/gateways/types';
+
+export const CREDENTIAL_FOR: Record<ProviderId, string> = {
+	stripe: 'checkoutStripeApi',
+	mercadopago: 'checkoutMercadoPagoApi',
+	asaas: 'checkoutAsaasApi',
+};
+
+export async function providerCredentials(ctx: IExecuteFunctions, provider: ProviderId): Promise<IDataObject> {
+	return (await ctx.getCredentials(CREDENTIAL_FOR[provider])) as IDataObject;
+}
+
+export async function gatewayRequest(
+	ctx: IExecuteFunctions,
+	provider: ProviderId,
+	credentials: IDataObject,
+	spec: HttpRequestSpec,
+	itemIndex: number,
+): Promise<unknown> {
+	const baseUrl = String(credentials.baseUrl ?? '').replace(/\/+$/, '');
+	const options: IHttpRequestOptions = {
+		method: spec.method,
+		url: `${baseUrl}${spec.path}`,
+		qs: spec.qs,
+		headers: { ...spec.headers },
+		json: true,
+	};
+	if (spec.form) {
+		options.body = new URLSearchParams(spec.form).toString();
+		options.headers = { ...options.headers, 'content-type': 'application/x-www-form-urlencoded' };
+	} else if (spec.json !== undefined) {
+		options.body = spec.json as IDataObject;
+	}
+	try {
+		return await ctx.helpers.httpRequestWithAuthentication.call(ctx, CREDENTIAL_FOR[provider], options);
+	} catch (error) {
+		throw new NodeApiError(ctx.getNode(), error as JsonObject, { itemIndex, message: `${provider} ${spec.method} ${spec.path} failed` });
+	}
+}
