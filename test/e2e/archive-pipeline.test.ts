@@ -1,16 +1,24 @@
 /**
- * The exported intake and sweep workflows in the real n8n, against the real S3 server and RabbitMQ:
- * 500 POSTs to the intake webhook become 500 pending objects; the scheduled sweep relays them; the queue
- * holds 500 messages in order with byte-equal payloads. A storage outage answers 503 so the sender retries.
+ * The exported intake and sweep workflows in the real n8n, against the real S3 server, the real
+ * RabbitMQ and the gateway stand-ins:
+ *  - 500 signed Stripe events POSTed to the intake webhook are verified and archived; the scheduled sweep
+ *    relays them; the queue holds 500 messages in order, each byte-equal to its archived object;
+ *  - Mercado Pago and Asaas events sent by the stand-ins (signed as those gateways sign) are archived,
+ *    the Mercado Pago one completed by fetching the payment;
+ *  - forged webhooks get 401 and leave nothing pending;
+ *  - a storage outage answers 503 so the sender retries.
  */
 import type { ChannelModel } from 'amqplib';
 
 import { S3Archive } from '../../lib/archive/archive';
+import { signMercadoPago } from '../../lib/gateways/mercadopago';
+import { signStripePayload } from '../../lib/gateways/stripe';
 import { createS3Client } from '../../lib/s3/client';
 import { startN8n, type N8nInstance } from '../../testbench/n8n';
 import { connectBroker, deleteTopology, drainQueue, uniqueTopology } from '../../testbench/rabbitmq';
 import { startS3Server, type S3Server } from '../../testbench/s3';
-import { rabbitCredential, s3Credential } from '../helpers/credentials';
+import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
+import { GATEWAY_KEYS, gatewayCredentials, rabbitCredential, s3Credential } from '../helpers/credentials';
 import { exportedWorkflowForTest } from '../helpers/workflows';
 
 jest.setTimeout(600_000);
@@ -21,23 +29,43 @@ const topology = uniqueTopology('e2e-pipeline');
 let s3: S3Server;
 let broker: ChannelModel;
 let n8n: N8nInstance;
+let gateways: GatewayStandIn;
+let archive: S3Archive;
+let closeClient: () => void;
+
+const url = (provider: string) => n8n.webhookUrl(`checkout/payment-webhook/${provider}`);
 
 beforeAll(async () => {
 	s3 = await startS3Server();
 	await s3.createBucket(BUCKET);
 	broker = await connectBroker();
+	// The stand-ins need n8n's URL and n8n needs theirs: reserve n8n's port first.
+	const { freePort } = await import('../../testbench/ports');
+	const n8nPort = await freePort();
+	const intake = (p: string) => `http://127.0.0.1:${n8nPort}/webhook/checkout/payment-webhook/${p}`;
+	gateways = await startGatewayStandIn({
+		stripe: { ...GATEWAY_KEYS.stripe, webhookUrl: intake('stripe') },
+		mercadopago: GATEWAY_KEYS.mercadopago,
+		asaas: { ...GATEWAY_KEYS.asaas, webhookUrl: intake('asaas') },
+	});
 	n8n = await startN8n({
+		port: n8nPort,
 		workflows: [
 			exportedWorkflowForTest('payment-webhook-intake.json', { prefix: PREFIX }),
 			exportedWorkflowForTest('archive-sweep.json', { prefix: PREFIX, topology, scheduleSeconds: 5 }),
 		],
-		credentials: [s3Credential(s3.settings(BUCKET)), rabbitCredential()],
-		ready: async (instance) => (await fetch(instance.webhookUrl('checkout/payment-webhook'), { method: 'POST', body: '' })).status !== 404,
+		credentials: [s3Credential(s3.settings(BUCKET)), rabbitCredential(), ...gatewayCredentials(gateways.baseUrl)],
+		ready: async (instance) => (await fetch(instance.webhookUrl('checkout/payment-webhook/stripe'), { method: 'POST', body: '{}' })).status === 401,
 	});
+	const client = createS3Client(s3.settings(BUCKET));
+	closeClient = () => client.destroy();
+	archive = new S3Archive(client, { bucket: BUCKET, prefix: PREFIX });
 });
 
 afterAll(async () => {
 	await n8n?.stop();
+	closeClient?.();
+	await gateways?.close();
 	if (broker) {
 		await deleteTopology(broker, topology);
 		await broker.close();
@@ -45,59 +73,116 @@ afterAll(async () => {
 	await s3?.destroy();
 });
 
-async function postEvent(body: string) {
-	const res = await fetch(n8n.webhookUrl('checkout/payment-webhook?source=stripe'), {
-		method: 'POST',
-		headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=abc' },
-		body,
-	});
+async function post(provider: string, body: string, headers: Record<string, string>, query = '') {
+	const res = await fetch(url(provider) + query, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 	return { status: res.status, text: await res.text(), retryAfter: res.headers.get('retry-after') };
 }
 
-it('archives 500 POSTs and the scheduled sweep relays all of them in order, byte-equal', async () => {
-	// (The readiness probe's empty POST is archived too; only this test's events are compared.)
-	const client = createS3Client(s3.settings(BUCKET));
-	const archive = new S3Archive(client, { bucket: BUCKET, prefix: PREFIX });
+function stripeEvent(i: number): string {
+	return JSON.stringify({
+		id: `evt_e2e_${String(i).padStart(4, '0')}`,
+		object: 'event',
+		type: i % 3 === 0 ? 'checkout.session.expired' : 'checkout.session.completed',
+		created: Math.floor(Date.now() / 1000),
+		data: { object: { id: `cs_test_${i}`, object: 'checkout.session', client_reference_id: `lead-${i}`, amount_total: 19990 + i, currency: 'brl', payment_status: 'paid', customer_details: { name: i % 2 ? 'José Ñandú' : 'Ana' } } },
+	});
+}
 
-	const bodies: string[] = [];
+async function keys(state: 'pending' | 'relayed'): Promise<string[]> {
+	const out: string[] = [];
+	for await (const page of archive.walk(state)) out.push(...page.map((o) => o.key));
+	return out;
+}
+
+it('verifies and archives 500 signed Stripe events; the scheduled sweep relays them in order, byte-equal', async () => {
+	const sent: string[] = [];
 	for (let i = 0; i < 500; i++) {
-		// Varied shapes: unicode, nested data, different lengths, key order as sent.
-		const body = JSON.stringify({ id: `evt_e2e_${String(i).padStart(4, '0')}`, type: 'checkout.session.completed', data: { object: { amount_total: 19990 + i, customer_details: { name: i % 2 ? 'José Ñandú' : 'Ana' } } }, z: 1, a: [i] });
-		const res = await postEvent(body);
+		const body = stripeEvent(i);
+		const res = await post('stripe', body, { 'stripe-signature': signStripePayload(body, GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000)) });
 		expect(res.status).toBe(200);
 		expect(JSON.parse(res.text)).toEqual({ received: true, duplicate: false });
-		bodies.push(body);
+		sent.push(body);
 	}
-	const messages = await drainQueue(broker, topology.queue, 600, 20_000);
-	const ours = messages.filter((m) => String(m.messageId).startsWith('evt_e2e_'));
-	expect(ours.map((m) => m.messageId)).toEqual(bodies.map((b) => JSON.parse(b).id));
-	expect(ours.every((m, i) => m.content.equals(Buffer.from(bodies[i])))).toBe(true);
-	expect(ours[0].headers).toMatchObject({ 'x-source': 'stripe', 'x-header-stripe-signature': 't=1,v1=abc' });
-
-	let pending = 0;
-	for await (const page of archive.walk('pending')) pending += page.length;
-	let relayed = 0;
-	for await (const page of archive.walk('relayed')) relayed += page.length;
-	client.destroy();
-	expect(pending).toBe(0);
-	expect(relayed).toBeGreaterThanOrEqual(500);
+	const messages = (await drainQueue(broker, topology.queue, 600, 20_000)).filter((m) => String(m.messageId).startsWith('evt_e2e_'));
+	expect(messages.map((m) => m.messageId)).toEqual(sent.map((b) => JSON.parse(b).id));
+	for (const [i, m] of messages.entries()) {
+		const event = JSON.parse(m.content.toString('utf8'));
+		expect(event).toMatchObject({ eventId: `evt_e2e_${String(i).padStart(4, '0')}`, provider: 'stripe', leadRef: `lead-${i}`, amount: 19990 + i, currency: 'BRL', type: i % 3 === 0 ? 'expired' : 'paid' });
+		expect(event.raw).toEqual(JSON.parse(sent[i]));
+	}
+	// Each message is the archived object, byte for byte.
+	for (const m of [messages[0], messages[250], messages[499]]) {
+		const stored = await archive.get(String(m.headers['x-archive-key']).replace(`${PREFIX}/pending/`, `${PREFIX}/relayed/`));
+		expect(stored.body.equals(m.content)).toBe(true);
+	}
+	expect(await keys('pending')).toEqual([]);
 
 	// A gateway retry of an event already archived is acknowledged and changes nothing.
-	const retry = await postEvent(bodies[0]);
+	const retry = await post('stripe', sent[0], { 'stripe-signature': signStripePayload(sent[0], GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000)) });
 	expect(JSON.parse(retry.text)).toEqual({ received: true, duplicate: true });
 });
 
+it('archives what the Mercado Pago and Asaas stand-ins send after the buyer pays', async () => {
+	const before = (await keys('pending')).length + (await keys('relayed')).length;
+	// Mercado Pago: a preference with our notification URL, then the buyer pays on the stand-in's page.
+	const pref = await fetch(`${gateways.baseUrl}/checkout/preferences`, {
+		method: 'POST',
+		headers: { authorization: `Bearer ${GATEWAY_KEYS.mercadopago.accessToken}`, 'content-type': 'application/json' },
+		body: JSON.stringify({ items: [{ title: 'Curso', quantity: 1, unit_price: 199.9, currency_id: 'BRL' }], external_reference: 'lead-mp-1', notification_url: url('mercadopago') }),
+	}).then((r) => r.json() as Promise<{ id: string }>);
+	const mpSent = await gateways.act('mercadopago', pref.id, 'pay');
+	expect(mpSent?.status).toBe(200);
+
+	const checkout = await fetch(`${gateways.baseUrl}/v3/checkouts`, {
+		method: 'POST',
+		headers: { access_token: GATEWAY_KEYS.asaas.apiKey, 'content-type': 'application/json' },
+		body: JSON.stringify({ billingTypes: ['PIX'], chargeTypes: ['DETACHED'], callback: { successUrl: 'https://s/ok', cancelUrl: 'https://s/c', expiredUrl: 'https://s/e' }, items: [{ name: 'Curso', description: 'Curso', quantity: 1, value: 199.9 }], externalReference: 'lead-asaas-1' }),
+	}).then((r) => r.json() as Promise<{ id: string }>);
+	const asaasSent = await gateways.act('asaas', checkout.id, 'expire');
+	expect(asaasSent?.status).toBe(200);
+
+	const messages = await drainQueue(broker, topology.queue, 10, 15_000);
+	const events = messages.map((m) => JSON.parse(m.content.toString('utf8')));
+	expect(events).toEqual(
+		expect.arrayContaining([
+			expect.objectContaining({ provider: 'mercadopago', type: 'paid', leadRef: 'lead-mp-1', amount: 19990, currency: 'BRL' }),
+			expect.objectContaining({ provider: 'asaas', type: 'expired', leadRef: 'lead-asaas-1' }),
+		]),
+	);
+	expect((await keys('pending')).length + (await keys('relayed')).length).toBe(before + 2);
+});
+
+it('answers forged webhooks with 401 and stores nothing', async () => {
+	const before = [...(await keys('pending')), ...(await keys('relayed'))];
+	const body = stripeEvent(9999);
+	const t = Math.floor(Date.now() / 1000);
+	const forged = [
+		post('stripe', body, { 'stripe-signature': signStripePayload(body, 'whsec_attacker', t) }),
+		post('stripe', body, {}),
+		post('stripe', body.replace('cs_test_9999', 'cs_test_1'), { 'stripe-signature': signStripePayload(body, GATEWAY_KEYS.stripe.webhookSecret, t) }),
+		post('stripe', body, { 'stripe-signature': signStripePayload(body, GATEWAY_KEYS.stripe.webhookSecret, t - 3600) }),
+		post('mercadopago', '{"type":"payment","data":{"id":"1"}}', { 'x-signature': signMercadoPago('1', 'r', String(t), 'wrong'), 'x-request-id': 'r' }, '?data.id=1&type=payment'),
+		post('asaas', '{"id":"evt_x","event":"PAYMENT_RECEIVED"}', { 'asaas-access-token': 'guess' }),
+	];
+	for (const res of await Promise.all(forged)) {
+		expect(res.status).toBe(401);
+		expect(JSON.parse(res.text)).toEqual({ error: 'invalid signature' });
+	}
+	expect([...(await keys('pending')), ...(await keys('relayed'))]).toEqual(before);
+});
+
 it('answers 503 with Retry-After when the store is down, and stores the retry once it is back', async () => {
+	const body = stripeEvent(7777);
+	const sign = () => ({ 'stripe-signature': signStripePayload(body, GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000)) });
 	await s3.stop();
-	const body = JSON.stringify({ id: 'evt_outage_1', type: 'payment_intent.succeeded' });
 	try {
-		const res = await postEvent(body);
+		const res = await post('stripe', body, sign());
 		expect(res.status).toBe(503);
 		expect(res.retryAfter).toBe('30');
 	} finally {
 		await s3.start();
 	}
-	const retried = await postEvent(body);
+	const retried = await post('stripe', body, sign());
 	expect(retried.status).toBe(200);
 	expect(JSON.parse(retried.text)).toEqual({ received: true, duplicate: false });
 });

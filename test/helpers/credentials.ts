@@ -30,3 +30,18 @@ export function rabbitCredential(port = 5672, id = RABBITMQ_CREDENTIAL_ID): Cred
 		data: { connectWith: 'fields', host: '127.0.0.1', port, vhost: '/', username: 'guest', password: 'guest', tls: false },
 	};
 }
+
+/** Gateway keys of the tests and of the local pipeline: the stand-ins accept exactly these. */
+export const GATEWAY_KEYS = {
+	stripe: { secretKey: 'sk_test_local_standin', webhookSecret: 'whsec_local_standin' },
+	mercadopago: { accessToken: 'TEST-local-standin-token', webhookSecret: 'mp-local-standin-secret' },
+	asaas: { apiKey: '$aact_local_standin', webhookToken: 'asaas-local-standin-token-0123456789abcdef' },
+};
+
+export function gatewayCredentials(baseUrl: string): CredentialSpec[] {
+	return [
+		{ id: 'crStripeCred0001', name: 'Checkout Stripe', type: 'checkoutStripeApi', data: { ...GATEWAY_KEYS.stripe, baseUrl } },
+		{ id: 'crMercadoPago001', name: 'Checkout Mercado Pago', type: 'checkoutMercadoPagoApi', data: { ...GATEWAY_KEYS.mercadopago, sandbox: false, baseUrl } },
+		{ id: 'crAsaasCred00001', name: 'Checkout Asaas', type: 'checkoutAsaasApi', data: { ...GATEWAY_KEYS.asaas, baseUrl, checkoutPageUrl: baseUrl } },
+	];
+}

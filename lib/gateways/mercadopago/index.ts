@@ -53,6 +53,7 @@ export function verifyMercadoPagoSignature(input: WebhookInput, secret: string):
 		if (key.trim() === 'v1') v1.push(value);
 	}
 	if (!ts) return { ok: false, reason: 'x-signature has no ts' };
+	if (!/^\d+$/.test(ts)) return { ok: false, reason: 'x-signature ts is not a number' };
 	if (v1.length === 0) return { ok: false, reason: 'x-signature has no v1' };
 	const dataId = input.query['data.id'] ?? input.query.id;
 	const expected = hmacSha256Hex(secret, manifestFor(dataId, input.headers['x-request-id'], ts));
