@@ -7,7 +7,10 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { REPO_ROOT, startN8n } from '../testbench/n8n';
+import { freePort } from '../testbench/ports';
 import { startS3Server } from '../testbench/s3';
+import { startGatewayStandIn } from '../testbench/standins/gateways';
+import { GATEWAY_KEYS, gatewayCredentials } from '../test/helpers/credentials';
 
 const LOCAL = resolve(REPO_ROOT, '.artifacts/local');
 const BUCKET = 'checkout-archive';
@@ -21,6 +24,14 @@ async function main(): Promise<void> {
 	console.log(`[start] S3-compatible server (s3rver) on ${s3.endpoint}, bucket "${BUCKET}", keys S3RVER/S3RVER`);
 
 	const settings = s3.settings(BUCKET);
+	const intake = (p: string) => `http://127.0.0.1:${n8nPort}/webhook/checkout/payment-webhook/${p}`;
+	const gateways = await startGatewayStandIn({
+		port: Number(process.env.CR_GATEWAY_PORT ?? (await freePort())),
+		stripe: { ...GATEWAY_KEYS.stripe, webhookUrl: intake('stripe') },
+		mercadopago: GATEWAY_KEYS.mercadopago,
+		asaas: { ...GATEWAY_KEYS.asaas, webhookUrl: intake('asaas') },
+	});
+	console.log(`[start] payment gateway stand-ins (Stripe, Mercado Pago, Asaas) on ${gateways.baseUrl}`);
 	const workflows = readdirSync(join(REPO_ROOT, 'workflows'))
 		.filter((f) => f.endsWith('.json'))
 		.map((f) => join(REPO_ROOT, 'workflows', f));
@@ -41,15 +52,17 @@ async function main(): Promise<void> {
 				type: 'checkoutRabbitMqApi',
 				data: { connectWith: 'fields', host: '127.0.0.1', port: 5672, vhost: '/', username: 'guest', password: 'guest', tls: false },
 			},
+			...gatewayCredentials(gateways.baseUrl),
 		],
-		ready: async (instance) => (await fetch(instance.webhookUrl('checkout/payment-webhook'), { method: 'POST', body: '' })).status !== 404,
+		ready: async (instance) => (await fetch(instance.webhookUrl('checkout/payment-webhook/stripe'), { method: 'POST', body: '{}' })).status === 401,
 	}).catch(async (error: unknown) => {
 		await s3.stop();
+		await gateways.close();
 		throw error;
 	});
 	console.log(`[start] n8n is ready with the pack loaded and ${workflows.length} workflows active`);
 	console.log(`[start]   editor:                  ${n8n.baseUrl}/   (first visit: create the owner account)`);
-	console.log(`[start]   payment webhook intake:  POST ${n8n.webhookUrl('checkout/payment-webhook')}`);
+	console.log(`[start]   payment webhook intake:  POST ${n8n.webhookUrl('checkout/payment-webhook/{stripe|mercadopago|asaas}')}`);
 	console.log(`[start]   archive sweep:           every 30 s → RabbitMQ exchange "checkout.events", queue "checkout.events"`);
 	console.log('[start] Ctrl-C stops everything; data stays in .artifacts/local');
 
@@ -59,6 +72,7 @@ async function main(): Promise<void> {
 		stopping = true;
 		console.log('\n[start] stopping');
 		await n8n.stop();
+		await gateways.close();
 		await s3.stop();
 		process.exit(0);
 	};

@@ -16,7 +16,13 @@ export function safeEqual(a: string, b: string): boolean {
 	return timingSafeEqual(x, y);
 }
 
-/** Same request, same key: a retried create returns the first result instead of creating a second. */
-export function idempotencyKey(kind: string, leadRef: string, request: unknown): string {
-	return `${kind}-${leadRef}-${createHash('sha256').update(JSON.stringify(request)).digest('hex').slice(0, 16)}`;
+/**
+ * Same checkout asked for again (a retry, a double click), same key: the gateway returns the first result
+ * instead of creating a second. Keyed on what the buyer and the shop asked for, not on times computed per
+ * call (expiry), so a retry a second later still matches; a corrected form gets a key of its own.
+ */
+export function idempotencyKey(kind: string, req: { leadRef: string; buyer: unknown; items: unknown; currency: string; successUrl: string; cancelUrl: string }): string {
+	const { leadRef, buyer, items, currency, successUrl, cancelUrl } = req;
+	const digest = createHash('sha256').update(JSON.stringify({ buyer, items, currency, successUrl, cancelUrl })).digest('hex').slice(0, 16);
+	return `${kind}-${leadRef}-${digest}`;
 }

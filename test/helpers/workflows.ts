@@ -39,3 +39,25 @@ export function exportedWorkflowForTest(file: string, patch: { topology?: Topolo
 	writeFileSync(out, JSON.stringify(wf));
 	return out;
 }
+
+/** A test workflow "Webhook (POST {path}) → {node} → Respond with its first item", written to a temp file. */
+export function webhookThroughNode(id: string, path: string, node: { type: string; parameters: Record<string, unknown>; credentials?: Record<string, { id: string; name: string }> }): string {
+	const wf = {
+		id,
+		name: `[test] ${path}`,
+		nodes: [
+			{ parameters: { httpMethod: 'POST', path, responseMode: 'responseNode', options: {} }, id: `${id}-w`, name: 'Webhook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], webhookId: `${id}-hook` },
+			{ ...node, id: `${id}-n`, name: 'Node', typeVersion: 1, position: [220, 0] },
+			{ parameters: { respondWith: 'firstIncomingItem', options: {} }, id: `${id}-r`, name: 'Respond', type: 'n8n-nodes-base.respondToWebhook', typeVersion: 1.1, position: [440, 0] },
+		],
+		connections: {
+			Webhook: { main: [[{ node: 'Node', type: 'main', index: 0 }]] },
+			Node: { main: [[{ node: 'Respond', type: 'main', index: 0 }]] },
+		},
+		settings: { executionOrder: 'v1' },
+		active: false,
+	};
+	const out = join(mkdtempSync(join(tmpdir(), 'cr-wf-')), `${id}.json`);
+	writeFileSync(out, JSON.stringify(wf));
+	return out;
+}

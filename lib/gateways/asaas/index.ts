@@ -110,7 +110,7 @@ export const asaasProvider: GatewayProvider = {
 			},
 			externalReference: req.leadRef,
 		};
-		return { method: 'POST', path: '/v3/checkouts', json, headers: { 'X-Idempotency-Key': idempotencyKey('checkout', req.leadRef, json) } };
+		return { method: 'POST', path: '/v3/checkouts', json, headers: { 'X-Idempotency-Key': idempotencyKey('checkout', req) } };
 	},
 
 	parsePaymentLink(body, req, options) {

@@ -142,7 +142,7 @@ export const mercadoPagoProvider: GatewayProvider = {
 			auto_return: 'approved',
 			...(req.expiresAt ? { expires: true, expiration_date_to: req.expiresAt.toISOString() } : {}),
 		};
-		return { method: 'POST', path: '/checkout/preferences', json, headers: { 'X-Idempotency-Key': idempotencyKey('preference', req.leadRef, json) } };
+		return { method: 'POST', path: '/checkout/preferences', json, headers: { 'X-Idempotency-Key': idempotencyKey('preference', req) } };
 	},
 
 	parsePaymentLink(body, _req, options) {

@@ -155,7 +155,7 @@ export const stripeProvider: GatewayProvider = {
 			form,
 			// A retried create of the same request returns the same session instead of a second one; a
 			// changed request (the buyer corrected the form) gets a key of its own.
-			headers: { 'Idempotency-Key': idempotencyKey('checkout-session', req.leadRef, form) },
+			headers: { 'Idempotency-Key': idempotencyKey('checkout-session', req) },
 		};
 	},
 
