@@ -286,3 +286,13 @@ export function workflowFiles(dir: string): string[] {
 		.filter((f) => f.endsWith('.json'))
 		.map((f) => join(dir, f));
 }
+
+/** Executions recorded in an instance's sqlite database (read with n8n's own sqlite3 on Node 24). */
+export function countExecutions(instance: N8nInstance, workflowId?: string): number {
+	const sqlite = join(benchInstall(), 'n8n-host/node_modules/sqlite3');
+	const db = join(instance.userFolder, '.n8n/database.sqlite');
+	const script = `const s=require(${JSON.stringify(sqlite)});const d=new s.Database(${JSON.stringify(db)},s.OPEN_READONLY);d.get(${JSON.stringify(
+		workflowId ? 'select count(*) as n from execution_entity where workflowId = ?' : 'select count(*) as n from execution_entity',
+	)},${workflowId ? JSON.stringify([workflowId]) : '[]'},(e,r)=>{if(e){console.error(e);process.exit(1)}console.log(r.n);d.close()})`;
+	return Number(execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim());
+}

@@ -2,7 +2,7 @@
 import { asaasProvider } from './asaas';
 import { mercadoPagoProvider } from './mercadopago';
 import { stripeProvider } from './stripe';
-import type { GatewayProvider, ProviderId } from './types';
+import type { GatewayProvider, HttpRequestSpec, NormalisedEvent, ProviderId, WebhookInput } from './types';
 
 export const PROVIDERS: Record<ProviderId, GatewayProvider> = {
 	stripe: stripeProvider,
@@ -23,4 +23,32 @@ export function lowerCaseHeaders(headers: Record<string, unknown>): Record<strin
 		out[name.toLowerCase()] = Array.isArray(value) ? String(value[0]) : value === undefined || value === null ? undefined : String(value);
 	}
 	return out;
+}
+
+/**
+ * Verifies a webhook and completes it into a normalised event, fetching from the gateway where its
+ * notifications carry no status (Mercado Pago). `request` sends a provider request with the credential;
+ * the Verify operation and the fast-intake trigger both come through here.
+ */
+export async function verifyAndNormalise(
+	provider: GatewayProvider,
+	input: WebhookInput,
+	secret: string,
+	request: (spec: HttpRequestSpec) => Promise<unknown>,
+	nowMs = Date.now(),
+): Promise<{ ok: true; event: NormalisedEvent } | { ok: false; reason: string }> {
+	const outcome = provider.verifyWebhook(input, secret, nowMs);
+	if (!outcome.ok) return outcome;
+	if (outcome.event) return { ok: true, event: outcome.event };
+	return { ok: true, event: outcome.fetch.toEvent(await request(outcome.fetch.request)) };
+}
+
+/** The secret a provider's webhooks are checked with, from its credential's fields. */
+export function webhookSecretOf(provider: ProviderId, credentials: Record<string, unknown>): string {
+	return String((provider === 'asaas' ? credentials.webhookToken : credentials.webhookSecret) ?? '');
+}
+
+/** The archived form of a verified event: what the intake workflow's Store writes and the trigger writes. */
+export function serialiseEvent(event: NormalisedEvent): Buffer {
+	return Buffer.from(JSON.stringify(event), 'utf8');
 }

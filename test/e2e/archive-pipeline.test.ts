@@ -14,7 +14,7 @@ import { S3Archive } from '../../lib/archive/archive';
 import { signMercadoPago } from '../../lib/gateways/mercadopago';
 import { signStripePayload } from '../../lib/gateways/stripe';
 import { createS3Client } from '../../lib/s3/client';
-import { startN8n, type N8nInstance } from '../../testbench/n8n';
+import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n';
 import { connectBroker, deleteTopology, drainQueue, uniqueTopology } from '../../testbench/rabbitmq';
 import { startS3Server, type S3Server } from '../../testbench/s3';
 import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
@@ -116,6 +116,10 @@ it('verifies and archives 500 signed Stripe events; the scheduled sweep relays t
 		expect(stored.body.equals(m.content)).toBe(true);
 	}
 	expect(await keys('pending')).toEqual([]);
+
+	// The visual intake runs one execution per request (what the fast-intake trigger avoids); this also
+	// proves that the execution counter used by the fast-intake test counts.
+	expect(countExecutions(n8n, 'crPaymentIntake1')).toBeGreaterThanOrEqual(500);
 
 	// A gateway retry of an event already archived is acknowledged and changes nothing.
 	const retry = await post('stripe', sent[0], { 'stripe-signature': signStripePayload(sent[0], GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000)) });

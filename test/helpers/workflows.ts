@@ -24,6 +24,7 @@ interface Workflow {
 export function exportedWorkflowForTest(file: string, patch: { topology?: Topology; prefix?: string; scheduleSeconds?: number }): string {
 	const wf = JSON.parse(readFileSync(join(EXPORTED_WORKFLOWS, file), 'utf8')) as Workflow;
 	for (const node of wf.nodes) {
+		if (node.type === 'n8n-nodes-checkout-recovery.paymentWebhookTrigger' && patch.prefix) node.parameters.prefix = patch.prefix;
 		if (node.type === 'n8n-nodes-checkout-recovery.webhookArchive') {
 			if (patch.prefix) node.parameters.prefix = patch.prefix;
 			if (patch.topology && node.parameters.operation === 'relay') {

@@ -7,8 +7,12 @@ import {
 	type IDataObject,
 	type IExecuteFunctions,
 	type IHttpRequestOptions,
+	type IWebhookFunctions,
 	type JsonObject,
 } from 'n8n-workflow';
+
+/** Both node kinds that talk to gateways: operations (execute) and the fast-intake trigger (webhook). */
+type GatewayContext = IExecuteFunctions | IWebhookFunctions;
 
 import type { HttpRequestSpec, ProviderId } from '../../../lib/gateways/types';
 
@@ -18,12 +22,12 @@ export const CREDENTIAL_FOR: Record<ProviderId, string> = {
 	asaas: 'checkoutAsaasApi',
 };
 
-export async function providerCredentials(ctx: IExecuteFunctions, provider: ProviderId): Promise<IDataObject> {
+export async function providerCredentials(ctx: GatewayContext, provider: ProviderId): Promise<IDataObject> {
 	return (await ctx.getCredentials(CREDENTIAL_FOR[provider])) as IDataObject;
 }
 
 export async function gatewayRequest(
-	ctx: IExecuteFunctions,
+	ctx: GatewayContext,
 	provider: ProviderId,
 	credentials: IDataObject,
 	spec: HttpRequestSpec,
@@ -44,7 +48,11 @@ export async function gatewayRequest(
 		options.body = spec.json as IDataObject;
 	}
 	try {
-		return await ctx.helpers.httpRequestWithAuthentication.call(ctx, CREDENTIAL_FOR[provider], options);
+		return await (ctx.helpers.httpRequestWithAuthentication as IExecuteFunctions['helpers']['httpRequestWithAuthentication']).call(
+			ctx as IExecuteFunctions,
+			CREDENTIAL_FOR[provider],
+			options,
+		);
 	} catch (error) {
 		throw new NodeApiError(ctx.getNode(), error as JsonObject, { itemIndex, message: `${provider} ${spec.method} ${spec.path} failed` });
 	}

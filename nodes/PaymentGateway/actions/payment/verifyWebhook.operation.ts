@@ -1,6 +1,6 @@
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { lowerCaseHeaders, providerFor } from '../../../../lib/gateways';
+import { lowerCaseHeaders, providerFor, verifyAndNormalise, webhookSecretOf } from '../../../../lib/gateways';
 import type { ProviderId } from '../../../../lib/gateways/types';
 import { updateDisplayOptions } from '../../../shared/displayOptions';
 import { gatewayRequest, providerCredentials } from '../../transport';
@@ -24,7 +24,7 @@ export async function execute(this: IExecuteFunctions, provider: ProviderId): Pr
 	const rejected: INodeExecutionData[] = [];
 	const gateway = providerFor(provider);
 	const credentials = await providerCredentials(this, provider);
-	const secret = String((provider === 'asaas' ? credentials.webhookToken : credentials.webhookSecret) ?? '');
+	const secret = webhookSecretOf(provider, credentials);
 	for (let i = 0; i < items.length; i++) {
 		const property = this.getNodeParameter('binaryPropertyName', i) as string;
 		const item = items[i];
@@ -34,26 +34,23 @@ export async function execute(this: IExecuteFunctions, provider: ProviderId): Pr
 			continue;
 		}
 		const rawBody = await this.helpers.getBinaryDataBuffer(i, property);
-		const outcome = gateway.verifyWebhook(
-			{
-				rawBody,
-				headers: lowerCaseHeaders((item.json.headers ?? {}) as IDataObject),
-				query: (item.json.query ?? {}) as Record<string, string>,
-			},
-			secret,
-			Date.now(),
-		);
-		if (!outcome.ok) {
-			reject(outcome.reason);
-			continue;
-		}
+		const input = {
+			rawBody,
+			headers: lowerCaseHeaders((item.json.headers ?? {}) as IDataObject),
+			query: (item.json.query ?? {}) as Record<string, string>,
+		};
+		let outcome;
 		try {
-			const event = outcome.event ?? outcome.fetch.toEvent(await gatewayRequest(this, provider, credentials, outcome.fetch.request, i));
-			verified.push({ json: { ...event, raw: event.raw as IDataObject }, binary: item.binary, pairedItem: { item: i } });
+			outcome = await verifyAndNormalise(gateway, input, secret, async (spec) => gatewayRequest(this, provider, credentials, spec, i));
 		} catch (error) {
 			// Authentic but not completed (the payment lookup failed): fail, so the gateway retries.
 			throw new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
 		}
+		if (!outcome.ok) {
+			reject(outcome.reason);
+			continue;
+		}
+		verified.push({ json: { ...outcome.event, raw: outcome.event.raw as IDataObject }, binary: item.binary, pairedItem: { item: i } });
 	}
 	return [verified, rejected];
 }

@@ -1,0 +1,177 @@
+/**
+ * Fast intake: verifies a gateway webhook and archives it inside the webhook handler, then answers,
+ * without starting a workflow execution (n8n's per-execution cost is what limits a visual intake to a few
+ * dozen requests per second). Same gateway and archive code as the Payment Gateway and Webhook Archive
+ * nodes.
+ *
+ * How it skips the execution (n8n 2.x): returning a `webhookResponse` without `workflowData` answers at
+ * once; answering through the response object and returning `noWebhookResponse` keeps a custom status
+ * (401, 503). The handler never throws: a throw makes n8n answer 500 and start an error execution.
+ * Declared as version 2: for version 1 nodes n8n evaluates an expression on every request.
+ */
+import {
+	NodeConnectionTypes,
+	type ICredentialDataDecryptedObject,
+	type IDataObject,
+	type IHookFunctions,
+	type INodeType,
+	type INodeTypeDescription,
+	type IWebhookFunctions,
+	type IWebhookResponseData,
+} from 'n8n-workflow';
+
+import type { S3Archive } from '../../lib/archive/archive';
+import { lowerCaseHeaders, providerFor, serialiseEvent, verifyAndNormalise, webhookSecretOf } from '../../lib/gateways';
+import type { ProviderId } from '../../lib/gateways/types';
+import { gatewayRequest, providerCredentials } from '../PaymentGateway/transport';
+import { openArchive, s3SettingsFrom } from '../WebhookArchive/transport';
+
+/** One S3 client per archive configuration and process: a client per request would cost a TLS handshake each time. */
+const archives = new Map<string, S3Archive>();
+function archiveFor(credentials: ICredentialDataDecryptedObject, prefix: string): S3Archive {
+	const settings = s3SettingsFrom(credentials);
+	const key = JSON.stringify([settings, prefix]);
+	let archive = archives.get(key);
+	if (!archive) {
+		archive = openArchive(settings, prefix).archive;
+		archives.set(key, archive);
+	}
+	return archive;
+}
+
+export class PaymentWebhookTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Payment Webhook Trigger',
+		name: 'paymentWebhookTrigger',
+		icon: { light: 'file:paymentWebhookTrigger.svg', dark: 'file:paymentWebhookTrigger.dark.svg' },
+		group: ['trigger'],
+		version: 2,
+		subtitle: '={{ $parameter["provider"] }}',
+		description: 'Verifies and archives payment webhooks in the webhook handler itself, answering without an execution per request',
+		defaults: { name: 'Payment Webhook Trigger' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: 'checkoutS3Api', required: true },
+			{ name: 'checkoutStripeApi', required: true, displayOptions: { show: { provider: ['stripe'] } } },
+			{ name: 'checkoutMercadoPagoApi', required: true, displayOptions: { show: { provider: ['mercadopago'] } } },
+			{ name: 'checkoutAsaasApi', required: true, displayOptions: { show: { provider: ['asaas'] } } },
+		],
+		webhooks: [
+			{
+				name: 'default',
+				httpMethod: 'POST',
+				responseMode: 'onReceived',
+				path: '={{$parameter["path"]}}',
+				isFullPath: true,
+			},
+		],
+		properties: [
+			{
+				displayName:
+					'Paste the Production URL above into the gateway\'s dashboard (Stripe: Developers → Webhooks; Mercado Pago: Your integrations → Webhooks; Asaas: Integrations → Webhooks). Start n8n with N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true for full speed.',
+				name: 'notice',
+				type: 'notice',
+				default: '',
+			},
+			{
+				displayName: 'Provider',
+				name: 'provider',
+				type: 'options',
+				noDataExpression: true,
+				default: 'stripe',
+				options: [
+					{ name: 'Asaas', value: 'asaas' },
+					{ name: 'Mercado Pago', value: 'mercadopago' },
+					{ name: 'Stripe', value: 'stripe' },
+				],
+			},
+			{
+				displayName: 'Path',
+				name: 'path',
+				type: 'string',
+				default: 'checkout/fast/stripe',
+				required: true,
+				description: 'The webhook path: the URL is {n8n}/webhook/{path}',
+			},
+			{
+				displayName: 'Key Prefix',
+				name: 'prefix',
+				type: 'string',
+				default: 'checkout',
+				description: 'Archive folder in the bucket (the same as the sweep\'s)',
+			},
+			{
+				displayName: 'Start an Execution per Event',
+				name: 'startExecution',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to also start a workflow execution for each verified event (to see every event in the execution list; slower)',
+			},
+		],
+	};
+
+	// The gateway is configured by hand in its dashboard: nothing to register or remove.
+	webhookMethods = {
+		default: {
+			async checkExists(this: IHookFunctions): Promise<boolean> {
+				return true;
+			},
+			async create(this: IHookFunctions): Promise<boolean> {
+				return true;
+			},
+			async delete(this: IHookFunctions): Promise<boolean> {
+				return true;
+			},
+		},
+	};
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		const res = this.getResponseObject();
+		const answer = (status: number, body: IDataObject, headers: Record<string, string> = {}): IWebhookResponseData => {
+			res.status(status).set(headers).json(body);
+			return { noWebhookResponse: true };
+		};
+		try {
+			const req = this.getRequestObject();
+			if (!req.rawBody) await req.readRawBody();
+			const provider = this.getNodeParameter('provider') as ProviderId;
+			const gatewayCredentials = await providerCredentials(this, provider);
+			const input = {
+				rawBody: req.rawBody ?? Buffer.alloc(0),
+				headers: lowerCaseHeaders(req.headers as IDataObject),
+				query: Object.fromEntries(Object.entries(req.query ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : v === undefined ? undefined : String(v)])),
+			};
+			let outcome;
+			try {
+				outcome = await verifyAndNormalise(providerFor(provider), input, webhookSecretOf(provider, gatewayCredentials), async (spec) =>
+					gatewayRequest(this, provider, gatewayCredentials, spec, 0),
+				);
+			} catch (error) {
+				// Authentic, but the gateway lookup failed: 502, so the gateway retries later.
+				this.logger.warn(`Payment webhook: ${provider} lookup failed: ${(error as Error).message}`);
+				return answer(502, { error: 'gateway lookup failed, please retry' });
+			}
+			if (!outcome.ok) {
+				this.logger.info(`Payment webhook rejected (${provider}): ${outcome.reason}`);
+				return answer(401, { error: 'invalid signature' });
+			}
+			const archive = archiveFor(await this.getCredentials('checkoutS3Api'), this.getNodeParameter('prefix', 'checkout') as string);
+			let stored;
+			try {
+				stored = await archive.store({ body: serialiseEvent(outcome.event), eventId: outcome.event.eventId, source: provider, contentType: 'application/json' });
+			} catch (error) {
+				this.logger.error(`Payment webhook: archive write not confirmed: ${(error as Error).message}`);
+				return answer(503, { error: 'storage unavailable, please retry' }, { 'Retry-After': '30' });
+			}
+			const webhookResponse = { received: true, duplicate: stored.duplicate };
+			if (this.getNodeParameter('startExecution', false) === true && !stored.duplicate) {
+				return { webhookResponse, workflowData: [[{ json: { ...outcome.event, raw: outcome.event.raw as IDataObject, archiveKey: stored.key } }]] };
+			}
+			return { webhookResponse };
+		} catch (error) {
+			this.logger.error(`Payment webhook: unexpected error: ${(error as Error).message}`);
+			return answer(500, { error: 'internal error, please retry' });
+		}
+	}
+}

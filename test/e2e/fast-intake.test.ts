@@ -1,0 +1,125 @@
+/**
+ * The Payment Webhook Trigger (fast intake) in the real n8n, from the exported workflow: verified events
+ * are archived and answered 200 without any execution; forged ones get 401 and store nothing; a storage
+ * outage answers 503 with Retry-After. Same archived form as the visual intake.
+ */
+import { S3Archive } from '../../lib/archive/archive';
+import { signMercadoPago } from '../../lib/gateways/mercadopago';
+import { signStripePayload } from '../../lib/gateways/stripe';
+import { createS3Client } from '../../lib/s3/client';
+import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n';
+import { freePort } from '../../testbench/ports';
+import { startS3Server, type S3Server } from '../../testbench/s3';
+import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
+import { GATEWAY_KEYS, gatewayCredentials, s3Credential } from '../helpers/credentials';
+import { exportedWorkflowForTest } from '../helpers/workflows';
+
+jest.setTimeout(300_000);
+
+const BUCKET = 'fast';
+const PREFIX = 'fast';
+let s3: S3Server;
+let gateways: GatewayStandIn;
+let n8n: N8nInstance;
+let archive: S3Archive;
+let closeClient: () => void;
+
+beforeAll(async () => {
+	s3 = await startS3Server();
+	await s3.createBucket(BUCKET);
+	const port = await freePort();
+	gateways = await startGatewayStandIn({ stripe: GATEWAY_KEYS.stripe, mercadopago: GATEWAY_KEYS.mercadopago, asaas: GATEWAY_KEYS.asaas });
+	n8n = await startN8n({
+		port,
+		workflows: [exportedWorkflowForTest('payment-webhook-fast-intake.json', { prefix: PREFIX })],
+		credentials: [s3Credential(s3.settings(BUCKET)), ...gatewayCredentials(gateways.baseUrl)],
+		env: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
+		ready: async (instance) => (await fetch(instance.webhookUrl('checkout/fast/stripe'), { method: 'POST', body: '{}' })).status === 401,
+	});
+	const client = createS3Client(s3.settings(BUCKET));
+	closeClient = () => client.destroy();
+	archive = new S3Archive(client, { bucket: BUCKET, prefix: PREFIX });
+});
+afterAll(async () => {
+	await n8n?.stop();
+	closeClient?.();
+	await gateways?.close();
+	await s3?.destroy();
+});
+
+async function post(path: string, body: string, headers: Record<string, string>) {
+	const res = await fetch(n8n.webhookUrl(path), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+	return { status: res.status, json: (await res.json()) as Record<string, unknown>, retryAfter: res.headers.get('retry-after') };
+}
+const stripeBody = (i: number) => JSON.stringify({ id: `evt_fast_${i}`, object: 'event', type: 'checkout.session.completed', created: Math.floor(Date.now() / 1000), data: { object: { id: `cs_${i}`, client_reference_id: `lead-${i}`, amount_total: 5000 + i, currency: 'brl', payment_status: 'paid' } } });
+const signed = (body: string, secret = GATEWAY_KEYS.stripe.webhookSecret) => ({ 'stripe-signature': signStripePayload(body, secret, Math.floor(Date.now() / 1000)) });
+
+async function pendingObjects(): Promise<string[]> {
+	const keys: string[] = [];
+	for await (const page of archive.walk('pending')) keys.push(...page.map((o) => o.key));
+	return keys;
+}
+
+it('archives verified events and answers 200 without starting any execution', async () => {
+	const sent: string[] = [];
+	const results = await Promise.all(
+		Array.from({ length: 60 }, async (_, i) => {
+			const body = stripeBody(i);
+			sent[i] = body;
+			return post('checkout/fast/stripe', body, signed(body));
+		}),
+	);
+	for (const r of results) expect(r).toMatchObject({ status: 200, json: { received: true, duplicate: false } });
+	const keys = await pendingObjects();
+	expect(keys).toHaveLength(60);
+	for (const key of keys) {
+		const stored = JSON.parse((await archive.get(key)).body.toString('utf8'));
+		const i = Number(stored.eventId.replace('evt_fast_', ''));
+		expect(stored).toMatchObject({ provider: 'stripe', type: 'paid', leadRef: `lead-${i}`, amount: 5000 + i, currency: 'BRL' });
+		expect(stored.raw).toEqual(JSON.parse(sent[i]));
+	}
+	const again = await post('checkout/fast/stripe', sent[0], signed(sent[0]));
+	expect(again).toMatchObject({ status: 200, json: { received: true, duplicate: true } });
+	expect(countExecutions(n8n)).toBe(0);
+});
+
+it('completes a Mercado Pago notification by fetching the payment', async () => {
+	const before = (await pendingObjects()).length;
+	const pref = await fetch(`${gateways.baseUrl}/checkout/preferences`, {
+		method: 'POST',
+		headers: { authorization: `Bearer ${GATEWAY_KEYS.mercadopago.accessToken}`, 'content-type': 'application/json' },
+		body: JSON.stringify({ items: [{ title: 'Curso', quantity: 1, unit_price: 49.9, currency_id: 'BRL' }], external_reference: 'lead-fast-mp', notification_url: n8n.webhookUrl('checkout/fast/mercadopago') }),
+	}).then((r) => r.json() as Promise<{ id: string }>);
+	expect((await gateways.act('mercadopago', pref.id, 'fail'))?.status).toBe(200);
+	const keys = await pendingObjects();
+	expect(keys).toHaveLength(before + 1);
+	const stored = JSON.parse((await archive.get(keys[keys.length - 1])).body.toString('utf8'));
+	expect(stored).toMatchObject({ provider: 'mercadopago', type: 'failed', leadRef: 'lead-fast-mp', amount: 4990 });
+});
+
+it('answers forged webhooks with 401 and stores nothing', async () => {
+	const before = await pendingObjects();
+	const body = stripeBody(999);
+	const t = String(Math.floor(Date.now() / 1000));
+	const forged = await Promise.all([
+		post('checkout/fast/stripe', body, signed(body, 'whsec_attacker')),
+		post('checkout/fast/stripe', body, {}),
+		post('checkout/fast/mercadopago', '{"type":"payment","data":{"id":"1"}}', { 'x-signature': signMercadoPago('1', 'r', t, 'wrong'), 'x-request-id': 'r' }),
+		post('checkout/fast/asaas', '{"id":"evt_x","event":"PAYMENT_RECEIVED"}', { 'asaas-access-token': 'guess' }),
+	]);
+	for (const r of forged) expect(r).toEqual({ status: 401, json: { error: 'invalid signature' }, retryAfter: null });
+	expect(await pendingObjects()).toEqual(before);
+	expect(countExecutions(n8n)).toBe(0);
+});
+
+it('answers 503 with Retry-After when the store is down', async () => {
+	const body = stripeBody(555);
+	await s3.stop();
+	try {
+		const r = await post('checkout/fast/stripe', body, signed(body));
+		expect(r).toMatchObject({ status: 503, retryAfter: '30' });
+	} finally {
+		await s3.start();
+	}
+	expect(await post('checkout/fast/stripe', body, signed(body))).toMatchObject({ status: 200, json: { duplicate: false } });
+});
