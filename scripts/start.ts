@@ -28,6 +28,7 @@ async function main(): Promise<void> {
 	const gateways = await startGatewayStandIn({
 		port: Number(process.env.CR_GATEWAY_PORT ?? (await freePort())),
 		stripe: { ...GATEWAY_KEYS.stripe, webhookUrl: intake('stripe') },
+		// (the stand-ins deliver to the visual intake; point a gateway at checkout/fast/… to use the trigger)
 		mercadopago: GATEWAY_KEYS.mercadopago,
 		asaas: { ...GATEWAY_KEYS.asaas, webhookUrl: intake('asaas') },
 	});
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
 			},
 			...gatewayCredentials(gateways.baseUrl),
 		],
+		// The fast-intake trigger answers without an execution; lazy isolate acquisition lets it skip the expression sandbox too.
+		env: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
 		ready: async (instance) => (await fetch(instance.webhookUrl('checkout/payment-webhook/stripe'), { method: 'POST', body: '{}' })).status === 401,
 	}).catch(async (error: unknown) => {
 		await s3.stop();
@@ -62,7 +65,8 @@ async function main(): Promise<void> {
 	});
 	console.log(`[start] n8n is ready with the pack loaded and ${workflows.length} workflows active`);
 	console.log(`[start]   editor:                  ${n8n.baseUrl}/   (first visit: create the owner account)`);
-	console.log(`[start]   payment webhook intake:  POST ${n8n.webhookUrl('checkout/payment-webhook/{stripe|mercadopago|asaas}')}`);
+	console.log(`[start]   payment webhooks (fast intake, recommended): POST ${n8n.webhookUrl('checkout/fast/{stripe|mercadopago|asaas}')}`);
+	console.log(`[start]   payment webhooks (visual intake):            POST ${n8n.webhookUrl('checkout/payment-webhook/{stripe|mercadopago|asaas}')}`);
 	console.log(`[start]   archive sweep:           every 30 s → RabbitMQ exchange "checkout.events", queue "checkout.events"`);
 	console.log('[start] Ctrl-C stops everything; data stays in .artifacts/local');
 
