@@ -4,6 +4,7 @@
  */
 import { idempotencyKey, safeEqual } from '../crypto';
 import { toMajorUnits, toMinorUnits } from '../money';
+import { normaliseJsonBody } from '../body';
 import {
 	GatewayError,
 	type EventType,
@@ -148,16 +149,6 @@ export const asaasProvider: GatewayProvider = {
 		if (!token) return { ok: false, reason: 'missing asaas-access-token header' };
 		if (!secret) return { ok: false, reason: 'no webhook authentication token configured' };
 		if (!safeEqual(token, secret)) return { ok: false, reason: 'asaas-access-token does not match' };
-		let body: unknown;
-		try {
-			body = JSON.parse(input.rawBody.toString('utf8'));
-		} catch {
-			return { ok: false, reason: 'body is not JSON' };
-		}
-		try {
-			return { ok: true, event: normaliseAsaasEvent(body) };
-		} catch (error) {
-			return { ok: false, reason: (error as Error).message };
-		}
+		return normaliseJsonBody(input.rawBody, normaliseAsaasEvent);
 	},
 };

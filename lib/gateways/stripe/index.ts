@@ -3,6 +3,7 @@
  * verification of `Stripe-Signature: t=…,v1=…[,v1=…]` over `{t}.{raw body}` with the endpoint secret.
  */
 import { hmacSha256Hex, idempotencyKey, safeEqual } from '../crypto';
+import { normaliseJsonBody } from '../body';
 import {
 	GatewayError,
 	type EventType,
@@ -196,16 +197,6 @@ export const stripeProvider: GatewayProvider = {
 	verifyWebhook(input, secret, nowMs): VerifyOutcome {
 		const check = verifyStripeSignature(input, secret, nowMs);
 		if (!check.ok) return check;
-		let body: unknown;
-		try {
-			body = JSON.parse(input.rawBody.toString('utf8'));
-		} catch {
-			return { ok: false, reason: 'body is not JSON' };
-		}
-		try {
-			return { ok: true, event: normaliseStripeEvent(body) };
-		} catch (error) {
-			return { ok: false, reason: (error as Error).message };
-		}
+		return normaliseJsonBody(input.rawBody, normaliseStripeEvent);
 	},
 };
