@@ -10,7 +10,9 @@
  * Declared as version 2: for version 1 nodes n8n evaluates an expression on every request.
  */
 import {
+	fromParameter,
 	NodeConnectionTypes,
+	webhookDescriptionFields,
 	type ICredentialDataDecryptedObject,
 	type IDataObject,
 	type IHookFunctions,
@@ -64,8 +66,10 @@ export class PaymentWebhookTrigger implements INodeType {
 				name: 'default',
 				httpMethod: 'POST',
 				responseMode: 'onReceived',
-				path: '={{$parameter["path"]}}',
 				isFullPath: true,
+				// The path as a template the editor shows plus a native resolver, so that n8n resolves it per
+				// request without its expression sandbox (a sandbox per request costs ~30 ms of CPU).
+				...webhookDescriptionFields({ path: fromParameter('path') }),
 			},
 		],
 		properties: [

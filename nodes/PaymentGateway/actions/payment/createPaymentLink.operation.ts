@@ -1,10 +1,9 @@
-import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { providerFor } from '../../../../lib/gateways';
 import { toMinorUnits } from '../../../../lib/gateways/money';
 import { prefilledPaymentLinkUrl } from '../../../../lib/gateways/stripe';
 import type { LineItem, PaymentLinkRequest, ProviderId } from '../../../../lib/gateways/types';
-import { updateDisplayOptions } from '../../../shared/displayOptions';
 import { gatewayRequest, providerCredentials } from '../../transport';
 
 const properties: INodeProperties[] = [
@@ -49,7 +48,7 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ operation: ['createPaymentLink'] }, properties);
+export const description = updateDisplayOptions({ show: { operation: ['createPaymentLink'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, provider: ProviderId): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();

@@ -1,8 +1,7 @@
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { providerFor } from '../../../../lib/gateways';
 import type { ProviderId } from '../../../../lib/gateways/types';
-import { updateDisplayOptions } from '../../../shared/displayOptions';
 import { gatewayRequest, providerCredentials } from '../../transport';
 
 const properties: INodeProperties[] = [
@@ -19,7 +18,7 @@ const properties: INodeProperties[] = [
 	{ displayName: 'Value', name: 'lookUpValue', type: 'string', default: '', required: true },
 ];
 
-export const description = updateDisplayOptions({ operation: ['getPayment'] }, properties);
+export const description = updateDisplayOptions({ show: { operation: ['getPayment'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, provider: ProviderId): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();

@@ -1,8 +1,7 @@
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { lowerCaseHeaders, providerFor, verifyAndNormalise, webhookSecretOf } from '../../../../lib/gateways';
 import type { ProviderId } from '../../../../lib/gateways/types';
-import { updateDisplayOptions } from '../../../shared/displayOptions';
 import { gatewayRequest, providerCredentials } from '../../transport';
 
 const properties: INodeProperties[] = [
@@ -15,7 +14,7 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ operation: ['verifyWebhook'] }, properties);
+export const description = updateDisplayOptions({ show: { operation: ['verifyWebhook'] } }, properties);
 
 /** Two outputs: [verified, rejected]. A rejected item carries the reason and never the event. */
 export async function execute(this: IExecuteFunctions, provider: ProviderId): Promise<INodeExecutionData[][]> {

@@ -1,7 +1,6 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import type { S3Archive } from '../../../../lib/archive/archive';
-import { updateDisplayOptions } from '../../../shared/displayOptions';
 
 const properties: INodeProperties[] = [
 	{
@@ -14,7 +13,7 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ resource: ['archive'], operation: ['get'] }, properties);
+export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['get'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();

@@ -1,8 +1,7 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import type { S3Archive } from '../../../../lib/archive/archive';
 import type { ArchiveState } from '../../../../lib/archive/keys';
-import { updateDisplayOptions } from '../../../shared/displayOptions';
 import { readTime } from '../common.descriptions';
 
 const properties: INodeProperties[] = [
@@ -28,7 +27,7 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ resource: ['archive'], operation: ['list'] }, properties);
+export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['list'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
 	const state = this.getNodeParameter('state', 0) as ArchiveState;

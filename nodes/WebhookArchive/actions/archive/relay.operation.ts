@@ -1,4 +1,4 @@
-import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { connectAmqp } from '../../../../lib/amqp/connection';
 import { ConfirmPublisher } from '../../../../lib/amqp/confirmPublisher';
@@ -6,7 +6,6 @@ import { declareTopology } from '../../../../lib/amqp/topology';
 import type { S3Archive } from '../../../../lib/archive/archive';
 import { Lease } from '../../../../lib/archive/lease';
 import { RelayError, relayPending } from '../../../../lib/archive/relay';
-import { updateDisplayOptions } from '../../../shared/displayOptions';
 import { amqpSettingsFor } from '../../transport';
 import { limitFields, readLimits, readTopology, topologyFields } from '../common.descriptions';
 
@@ -23,7 +22,7 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ resource: ['archive'], operation: ['relay'] }, properties);
+export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['relay'] } }, properties);
 
 /** Lease timing: renewed every page, so the TTL only has to outlast one page plus slack. */
 const LEASE_TTL_MS = 60_000;

@@ -1,11 +1,10 @@
-import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { connectAmqp } from '../../../../lib/amqp/connection';
 import { ConfirmPublisher } from '../../../../lib/amqp/confirmPublisher';
 import { declareTopology } from '../../../../lib/amqp/topology';
 import type { S3Archive } from '../../../../lib/archive/archive';
 import { replayRange } from '../../../../lib/archive/relay';
-import { updateDisplayOptions } from '../../../shared/displayOptions';
 import { amqpSettingsFor } from '../../transport';
 import { limitFields, readLimits, readTime, readTopology, topologyFields } from '../common.descriptions';
 
@@ -29,7 +28,7 @@ const properties: INodeProperties[] = [
 	...limitFields,
 ];
 
-export const description = updateDisplayOptions({ resource: ['archive'], operation: ['replay'] }, properties);
+export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['replay'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
 	const fromMs = readTime(this, 'from');

@@ -1,4 +1,5 @@
 import {
+	updateDisplayOptions,
 	NodeOperationError,
 	type IDataObject,
 	type IExecuteFunctions,
@@ -7,7 +8,6 @@ import {
 } from 'n8n-workflow';
 
 import type { S3Archive } from '../../../../lib/archive/archive';
-import { updateDisplayOptions } from '../../../shared/displayOptions';
 
 const properties: INodeProperties[] = [
 	{
@@ -67,7 +67,7 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ resource: ['archive'], operation: ['store'] }, properties);
+export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['store'] } }, properties);
 
 function pick(obj: unknown, path: string): unknown {
 	return path.split('.').filter(Boolean).reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as IDataObject)[k] : undefined), obj);
