@@ -25,7 +25,7 @@ import {
 import type { S3Archive } from '../../lib/archive/archive';
 import { lowerCaseHeaders, providerFor, serialiseEvent, verifyAndNormalise, webhookSecretOf } from '../../lib/gateways';
 import type { ProviderId } from '../../lib/gateways/types';
-import { gatewayRequest, providerCredentials } from '../PaymentGateway/transport';
+import { CREDENTIAL_FOR, gatewayRequest } from '../PaymentGateway/transport';
 import { providerProperty } from '../shared/gatewayDescriptions';
 import { openArchive, s3SettingsFrom } from '../WebhookArchive/transport';
 
@@ -40,6 +40,22 @@ function archiveFor(credentials: ICredentialDataDecryptedObject, prefix: string)
 		archives.set(key, archive);
 	}
 	return archive;
+}
+
+/**
+ * Decrypted credentials for a few seconds per process: n8n reads and decrypts a credential from its
+ * database on every getCredentials call, twice per request here. A credential edited in n8n takes
+ * effect after at most CREDENTIAL_TTL_MS.
+ */
+const CREDENTIAL_TTL_MS = 5_000;
+const credentialCache = new Map<string, { data: ICredentialDataDecryptedObject; until: number }>();
+async function cachedCredentials(ctx: IWebhookFunctions, type: string): Promise<ICredentialDataDecryptedObject> {
+	const key = `${type}:${ctx.getNode().credentials?.[type]?.id ?? ''}`;
+	const hit = credentialCache.get(key);
+	if (hit && hit.until > Date.now()) return hit.data;
+	const data = await ctx.getCredentials(type);
+	credentialCache.set(key, { data, until: Date.now() + CREDENTIAL_TTL_MS });
+	return data;
 }
 
 export class PaymentWebhookTrigger implements INodeType {
@@ -131,7 +147,7 @@ export class PaymentWebhookTrigger implements INodeType {
 			const req = this.getRequestObject();
 			if (!req.rawBody) await req.readRawBody();
 			const provider = this.getNodeParameter('provider') as ProviderId;
-			const gatewayCredentials = await providerCredentials(this, provider);
+			const gatewayCredentials = (await cachedCredentials(this, CREDENTIAL_FOR[provider])) as IDataObject;
 			const input = {
 				rawBody: req.rawBody ?? Buffer.alloc(0),
 				headers: lowerCaseHeaders(req.headers as IDataObject),
@@ -151,7 +167,7 @@ export class PaymentWebhookTrigger implements INodeType {
 				this.logger.info(`Payment webhook rejected (${provider}): ${outcome.reason}`);
 				return answer(401, { error: 'invalid signature' });
 			}
-			const archive = archiveFor(await this.getCredentials('checkoutS3Api'), this.getNodeParameter('prefix', 'checkout') as string);
+			const archive = archiveFor(await cachedCredentials(this, 'checkoutS3Api'), this.getNodeParameter('prefix', 'checkout') as string);
 			let stored;
 			try {
 				stored = await archive.store({ body: serialiseEvent(outcome.event), eventId: outcome.event.eventId, source: provider, contentType: 'application/json' });
