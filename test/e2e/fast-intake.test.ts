@@ -13,6 +13,19 @@ import { startS3Server, type S3Server } from '../../testbench/s3';
 import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
 import { GATEWAY_KEYS, gatewayCredentials, s3Credential } from '../helpers/credentials';
 import { exportedWorkflowForTest } from '../helpers/workflows';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The exported fast-intake workflow with one more Stripe trigger that also starts an execution per event. */
+function withExecutionTrigger(file: string): string {
+	const wf = JSON.parse(readFileSync(file, 'utf8')) as { id: string; name: string; nodes: Array<Record<string, unknown>> };
+	const stripe = wf.nodes.find((n) => (n.parameters as { provider: string }).provider === 'stripe')!;
+	const out = { ...wf, id: 'crFastIntakeExec', name: 'fast intake with executions', nodes: [{ ...stripe, id: 'exec-trigger', name: 'Stripe (fast, with execution)', webhookId: '7c8f6c7e-2f0e-4a55-9a0b-5d3c1e7a9199', parameters: { ...(stripe.parameters as object), path: 'test/fast/with-execution', startExecution: true } }] };
+	const path = join(mkdtempSync(join(tmpdir(), 'cr-wf-')), 'exec.json');
+	writeFileSync(path, JSON.stringify(out));
+	return path;
+}
 
 jest.setTimeout(300_000);
 
@@ -31,7 +44,10 @@ beforeAll(async () => {
 	gateways = await startGatewayStandIn({ stripe: GATEWAY_KEYS.stripe, mercadopago: GATEWAY_KEYS.mercadopago, asaas: GATEWAY_KEYS.asaas });
 	n8n = await startN8n({
 		port,
-		workflows: [exportedWorkflowForTest('payment-webhook-fast-intake.json', { prefix: PREFIX })],
+		workflows: [
+			exportedWorkflowForTest('payment-webhook-fast-intake.json', { prefix: PREFIX }),
+			withExecutionTrigger(exportedWorkflowForTest('payment-webhook-fast-intake.json', { prefix: `${PREFIX}-exec` })),
+		],
 		credentials: [s3Credential(s3.settings(BUCKET)), ...gatewayCredentials(gateways.baseUrl)],
 		env: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
 		ready: async (instance) => (await fetch(instance.webhookUrl('checkout/fast/stripe'), { method: 'POST', body: '{}' })).status === 401,
@@ -122,4 +138,22 @@ it('answers 503 with Retry-After when the store is down', async () => {
 		await s3.start();
 	}
 	expect(await post('checkout/fast/stripe', body, signed(body))).toMatchObject({ status: 200, json: { duplicate: false } });
+});
+
+it('starts an execution per verified event when asked to, and still answers at once', async () => {
+	const body = stripeBody(4242);
+	const r = await post('test/fast/with-execution', body, signed(body));
+	expect(r).toMatchObject({ status: 200, json: { received: true, duplicate: false } });
+	const deadline = Date.now() + 20_000;
+	while (countExecutions(n8n, 'crFastIntakeExec') < 1 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 250));
+	expect(countExecutions(n8n, 'crFastIntakeExec')).toBe(1);
+	expect(countExecutions(n8n, 'crFastIntake0001')).toBe(0);
+});
+
+it('keeps every gateway secret out of n8n\'s log', () => {
+	const log = n8n.log();
+	expect(log).toContain('Payment webhook rejected'); // the rejections above were logged, with their reasons
+	for (const secret of [GATEWAY_KEYS.stripe.secretKey, GATEWAY_KEYS.stripe.webhookSecret, GATEWAY_KEYS.mercadopago.accessToken, GATEWAY_KEYS.mercadopago.webhookSecret, GATEWAY_KEYS.asaas.apiKey, GATEWAY_KEYS.asaas.webhookToken]) {
+		expect(log).not.toContain(secret);
+	}
 });
