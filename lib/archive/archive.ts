@@ -271,6 +271,20 @@ export class S3Archive {
 		};
 	}
 
+	/** The archived object of an event id (pending or already relayed), or undefined. */
+	async findByEventId(eventId: string): Promise<ArchivedObject | undefined> {
+		const marker = await this.readMarker(idMarkerKey(this.prefix, eventId));
+		if (!marker) return undefined;
+		for (const key of [marker.key, moveKey(this.prefix, marker.key, 'relayed')]) {
+			try {
+				return await this.get(key);
+			} catch (error) {
+				if (!isNotFound(error)) throw error;
+			}
+		}
+		return undefined;
+	}
+
 	async get(key: string): Promise<ArchivedObject> {
 		const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
 		const bytes = res.Body ? await res.Body.transformToByteArray() : new Uint8Array();

@@ -1,8 +1,18 @@
-import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import type { S3Archive } from '../../../../lib/archive/archive';
 
 const properties: INodeProperties[] = [
+	{
+		displayName: 'Look Up By',
+		name: 'lookUpBy',
+		type: 'options',
+		default: 'key',
+		options: [
+			{ name: 'Key', value: 'key' },
+			{ name: 'Event ID', value: 'eventId', description: 'Pending or relayed; a comma-separated list tries each in turn' },
+		],
+	},
 	{
 		displayName: 'Key',
 		name: 'key',
@@ -10,6 +20,15 @@ const properties: INodeProperties[] = [
 		default: '',
 		required: true,
 		description: 'Object key, as returned by Store or List',
+		displayOptions: { show: { lookUpBy: ['key'] } },
+	},
+	{
+		displayName: 'Event ID',
+		name: 'eventId',
+		type: 'string',
+		default: '',
+		required: true,
+		displayOptions: { show: { lookUpBy: ['eventId'] } },
 	},
 ];
 
@@ -19,7 +38,14 @@ export async function execute(this: IExecuteFunctions, archive: S3Archive): Prom
 	const items = this.getInputData();
 	const out: INodeExecutionData[] = [];
 	for (let i = 0; i < items.length; i++) {
-		const object = await archive.get(this.getNodeParameter('key', i) as string);
+		let object;
+		if (this.getNodeParameter('lookUpBy', i, 'key') === 'eventId') {
+			const ids = String(this.getNodeParameter('eventId', i)).split(',').map((id) => id.trim()).filter(Boolean);
+			for (const id of ids) if ((object = await archive.findByEventId(id))) break;
+			if (!object) throw new NodeOperationError(this.getNode(), `No archived object for event ID ${ids.join(' or ') || '(none given)'}`, { itemIndex: i });
+		} else {
+			object = await archive.get(this.getNodeParameter('key', i) as string);
+		}
 		const { body, ...meta } = object;
 		const item: INodeExecutionData = { json: { ...meta, bytes: body.length }, pairedItem: { item: i } };
 		if (object.bodyFormat === 'json') item.json.body = JSON.parse(body.toString('utf8'));

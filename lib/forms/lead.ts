@@ -1,0 +1,243 @@
+/**
+ * Checkout form posts → a validated lead, or the list of fields that are wrong. Accepts what real forms
+ * send: a plain HTML form (urlencoded or multipart, already parsed into an object by the webhook), an
+ * Elementor Pro "Webhook" action in simple mode (one key per field *label*) or advanced mode
+ * (`fields[<id>][value]`, `form[id]`, `meta[…]`), JSON, and GET query parameters. No I/O, no n8n.
+ */
+import { parseDocument, type DocumentKind } from './documents';
+import { toE164 } from './phone';
+import { toMinorUnits } from '../gateways/money';
+
+export type LeadField = 'email' | 'name' | 'phone' | 'document' | 'product' | 'price' | 'consent' | 'honeypot';
+
+/** Which form keys (labels or ids, compared without case, accents or punctuation) feed each lead field. */
+export type FieldMapping = Record<LeadField, string[]>;
+
+export const DEFAULT_MAPPING: FieldMapping = {
+	email: ['email', 'e-mail', 'mail', 'your-email'],
+	name: ['name', 'nome', 'nome completo', 'full name', 'your-name'],
+	phone: ['phone', 'telefone', 'celular', 'whatsapp', 'tel'],
+	document: ['cpf', 'cnpj', 'cpf/cnpj', 'cpf ou cnpj', 'document', 'documento'],
+	product: ['product', 'produto', 'plano', 'curso'],
+	price: ['price', 'preco', 'preço', 'valor', 'amount'],
+	consent: ['consent', 'lgpd', 'aceite', 'aceito', 'privacy', 'privacidade'],
+	honeypot: ['website', 'hp', 'url_hp'],
+};
+
+export interface LeadOptions {
+	mapping?: Partial<FieldMapping>;
+	requireConsent?: boolean;
+	requirePhone?: boolean;
+	requireDocument?: boolean;
+	/** Used when the form has no product / price field (a form per product). */
+	defaultProduct?: string;
+	defaultPrice?: string;
+	currency?: string;
+	/** The Referer header, when the form has no referrer field. */
+	referer?: string;
+	now?: number;
+}
+
+export interface Lead {
+	name: string;
+	email: string;
+	phone?: string;
+	document?: string;
+	documentKind?: DocumentKind;
+	product: string;
+	amount: number;
+	currency: string;
+	consent: { given: boolean; at?: string };
+	utm: Record<string, string>;
+	referrer?: string;
+	form: { id?: string; name?: string; kind: FormKind };
+}
+
+export type FormKind = 'elementor-advanced' | 'elementor-simple' | 'fields';
+
+export interface FieldError {
+	field: string;
+	message: string;
+}
+
+export type LeadResult = { ok: true; lead: Lead } | { ok: false; errors: FieldError[] } | { ok: 'bot'; field: string };
+
+const MAX_FIELD_CHARS = 2_000;
+const CAPS: Partial<Record<LeadField, number>> = { name: 120, email: 254, product: 200, phone: 40, document: 30, price: 30 };
+const UTM_KEYS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content'];
+const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]{2,}$/;
+
+export function normaliseKey(key: string): string {
+	return key
+		.normalize('NFD')
+		.replace(/[\u0300-\u036f]/g, '')
+		.toLowerCase()
+		.replace(/[^a-z0-9]/g, '');
+}
+
+function asText(value: unknown): string | undefined {
+	if (value === undefined || value === null) return undefined;
+	if (Array.isArray(value)) return value.length ? asText(value[0]) : undefined;
+	if (typeof value === 'object') return undefined;
+	return String(value);
+}
+
+/** Reads PHP-style keys that arrive unparsed (`fields[email][value]`) into nested objects. */
+function nestPhpKeys(body: Record<string, unknown>): Record<string, unknown> {
+	const out: Record<string, unknown> = {};
+	for (const [key, value] of Object.entries(body)) {
+		const m = /^([^[]+)((?:\[[^\]]*\])+)$/.exec(key);
+		if (!m) {
+			out[key] = value;
+			continue;
+		}
+		const path = [m[1], ...m[2].slice(1, -1).split('][')];
+		let node = out;
+		path.forEach((segment, i) => {
+			if (i === path.length - 1) node[segment] = value;
+			else node = (node[segment] ??= {}) as Record<string, unknown>;
+		});
+	}
+	return out;
+}
+
+/** The form's fields as normalised key → text, and what kind of post it was. */
+export function readFormFields(body: unknown, query: Record<string, unknown> = {}): { fields: Map<string, string>; kind: FormKind; formId?: string; formName?: string } {
+	const fields = new Map<string, string>();
+	const put = (key: string, value: unknown) => {
+		const text = asText(value);
+		if (text !== undefined && !fields.has(normaliseKey(key))) fields.set(normaliseKey(key), text);
+	};
+	const source = body && typeof body === 'object' && !Array.isArray(body) ? nestPhpKeys(body as Record<string, unknown>) : {};
+	let kind: FormKind = 'fields';
+	let formId: string | undefined;
+	let formName: string | undefined;
+	const advanced = source.fields;
+	if (advanced && typeof advanced === 'object' && Object.values(advanced).some((f) => f && typeof f === 'object' && 'value' in (f as object))) {
+		kind = 'elementor-advanced';
+		for (const [id, f] of Object.entries(advanced as Record<string, { value?: unknown; raw_value?: unknown; title?: unknown }>)) {
+			const value = f?.raw_value ?? f?.value;
+			put(id, value);
+			if (typeof f?.title === 'string') put(f.title, value);
+		}
+		const form = source.form as { id?: unknown; name?: unknown } | undefined;
+		formId = asText(form?.id);
+		formName = asText(form?.name);
+		for (const [key, m] of Object.entries((source.meta ?? {}) as Record<string, { value?: unknown }>)) put(`meta_${key}`, m?.value);
+	} else {
+		if ('form_id' in source || 'form_name' in source) kind = 'elementor-simple';
+		formId = asText(source.form_id);
+		formName = asText(source.form_name);
+		for (const [key, value] of Object.entries(source)) put(key, value);
+	}
+	for (const [key, value] of Object.entries(query)) put(key, value);
+	return { fields, kind, formId, formName };
+}
+
+function stripHtml(text: string): string {
+	return text
+		.replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, '')
+		.replace(/<[^>]*>/g, '')
+		.replace(/\s+/g, ' ')
+		.trim();
+}
+
+export function validateLead(body: unknown, query: Record<string, unknown> = {}, options: LeadOptions = {}): LeadResult {
+	const mapping: FieldMapping = { ...DEFAULT_MAPPING, ...options.mapping };
+	const { fields, kind, formId, formName } = readFormFields(body, query);
+	const errors: FieldError[] = [];
+	const pick = (field: LeadField): { key?: string; value?: string } => {
+		for (const candidate of mapping[field]) {
+			const key = normaliseKey(candidate);
+			if (fields.has(key)) return { key: candidate, value: fields.get(key) };
+		}
+		return {};
+	};
+
+	const honeypot = pick('honeypot');
+	if (honeypot.value && honeypot.value.trim() !== '') return { ok: 'bot', field: honeypot.key! };
+
+	// Hostile input first: oversized fields and undecodable bytes are refused whatever field they are in.
+	for (const [key, value] of fields) {
+		if (value.length > MAX_FIELD_CHARS) errors.push({ field: key, message: `is too long (${value.length} characters, at most ${MAX_FIELD_CHARS})` });
+		else if (value.includes('\uFFFD') || /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(value)) errors.push({ field: key, message: 'contains characters that are not text' });
+	}
+	if (errors.length) return { ok: false, errors };
+
+	const text = (field: LeadField): string | undefined => {
+		const raw = pick(field).value;
+		if (raw === undefined) return undefined;
+		const clean = stripHtml(raw);
+		const cap = CAPS[field];
+		if (cap && clean.length > cap) {
+			errors.push({ field, message: `is too long (at most ${cap} characters)` });
+			return undefined;
+		}
+		return clean === '' ? undefined : clean;
+	};
+
+	const name = text('name');
+	if (!name) errors.push({ field: 'name', message: 'is required' });
+	const emailText = text('email')?.toLowerCase();
+	if (!emailText) errors.push({ field: 'email', message: 'is required' });
+	else if (!EMAIL.test(emailText)) errors.push({ field: 'email', message: 'is not a valid e-mail address' });
+
+	const phoneText = text('phone');
+	let phone: string | undefined;
+	if (phoneText) {
+		phone = toE164(phoneText);
+		if (!phone) errors.push({ field: 'phone', message: 'is not a valid phone number (for Brazil: area code and number, e.g. (11) 98765-4321)' });
+	} else if (options.requirePhone) errors.push({ field: 'phone', message: 'is required' });
+
+	const documentText = text('document');
+	let document: { kind: DocumentKind; digits: string } | undefined;
+	if (documentText) {
+		document = parseDocument(documentText);
+		if (!document) errors.push({ field: 'document', message: 'is not a valid CPF or CNPJ (check digits do not match)' });
+	} else if (options.requireDocument) errors.push({ field: 'document', message: 'is required' });
+
+	const product = text('product') ?? options.defaultProduct;
+	if (!product) errors.push({ field: 'product', message: 'is required' });
+	const priceText = text('price') ?? options.defaultPrice;
+	let amount = 0;
+	if (!priceText) errors.push({ field: 'price', message: 'is required' });
+	else {
+		try {
+			amount = toMinorUnits(priceText);
+			if (amount <= 0) errors.push({ field: 'price', message: 'must be more than zero' });
+		} catch {
+			errors.push({ field: 'price', message: 'is not an amount' });
+		}
+	}
+
+	const consentText = text('consent');
+	const consentGiven = !!consentText && !/^(0|false|no|nao|não|off)$/i.test(consentText);
+	if (options.requireConsent !== false && !consentGiven) errors.push({ field: 'consent', message: 'must be accepted (LGPD)' });
+
+	if (errors.length) return { ok: false, errors };
+
+	const utm: Record<string, string> = {};
+	for (const key of UTM_KEYS) {
+		const value = fields.get(normaliseKey(key));
+		if (value) utm[key] = stripHtml(value).slice(0, 200);
+	}
+	const referrer = fields.get('referrer') ?? fields.get('metapageurl') ?? options.referer;
+	const at = new Date(options.now ?? Date.now()).toISOString();
+	return {
+		ok: true,
+		lead: {
+			name: name!,
+			email: emailText!,
+			phone,
+			document: document?.digits,
+			documentKind: document?.kind,
+			product: product!,
+			amount,
+			currency: (options.currency ?? 'BRL').toUpperCase(),
+			consent: consentGiven ? { given: true, at } : { given: false },
+			utm,
+			referrer: referrer ? referrer.slice(0, 500) : undefined,
+			form: { id: formId, name: formName, kind },
+		},
+	};
+}
