@@ -22,8 +22,9 @@ export class PaymentGateway implements INodeType {
 		defaults: { name: 'Payment Gateway' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
-		outputNames: ['Verified / Result', 'Rejected'],
+		// Verify has a second output for rejected webhooks; the other operations have one, so that an error
+		// output (Settings → On Error) comes right after it.
+		outputs: `={{ $parameter["operation"] === "verifyWebhook" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "Verified" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Rejected" }] : ["${NodeConnectionTypes.Main}"] }}`,
 		credentials: [
 			// Listed here, not spread from a shared list: the n8n lint rules read this array literally.
 			{ name: 'checkoutStripeApi', required: true, displayOptions: { show: { provider: ['stripe'] } } },

@@ -21,10 +21,11 @@ interface Workflow {
  * An exported workflow as a test runs it: the same nodes and wiring, with this run's own queue names
  * (the shared broker is never touched under the production names) and, where asked, a shorter schedule.
  */
-export function exportedWorkflowForTest(file: string, patch: { topology?: Topology; prefix?: string; scheduleSeconds?: number }): string {
+export function exportedWorkflowForTest(file: string, patch: { topology?: Topology; prefix?: string; scheduleSeconds?: number; notificationUrl?: string }): string {
 	const wf = JSON.parse(readFileSync(join(EXPORTED_WORKFLOWS, file), 'utf8')) as Workflow;
 	for (const node of wf.nodes) {
 		if (node.type === 'n8n-nodes-checkout-recovery.paymentWebhookTrigger' && patch.prefix) node.parameters.prefix = patch.prefix;
+		if (node.type === 'n8n-nodes-checkout-recovery.paymentGateway' && patch.notificationUrl) node.parameters.notificationUrl = patch.notificationUrl;
 		if (node.type === 'n8n-nodes-checkout-recovery.webhookArchive') {
 			if (patch.prefix) node.parameters.prefix = patch.prefix;
 			if (patch.topology && node.parameters.operation === 'relay') {

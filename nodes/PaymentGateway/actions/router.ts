@@ -8,9 +8,9 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const operation = this.getNodeParameter('operation', 0) as string;
 	switch (operation) {
 		case 'createPaymentLink':
-			return [await payment.createPaymentLink.execute.call(this, provider), []];
+			return [await payment.createPaymentLink.execute.call(this, provider)];
 		case 'getPayment':
-			return [await payment.getPayment.execute.call(this, provider), []];
+			return [await payment.getPayment.execute.call(this, provider)];
 		case 'verifyWebhook':
 			return await payment.verifyWebhook.execute.call(this, provider);
 		default:

@@ -38,19 +38,28 @@ export async function execute(this: IExecuteFunctions, archive: S3Archive): Prom
 	const items = this.getInputData();
 	const out: INodeExecutionData[] = [];
 	for (let i = 0; i < items.length; i++) {
-		let object;
-		if (this.getNodeParameter('lookUpBy', i, 'key') === 'eventId') {
-			const ids = String(this.getNodeParameter('eventId', i)).split(',').map((id) => id.trim()).filter(Boolean);
-			for (const id of ids) if ((object = await archive.findByEventId(id))) break;
-			if (!object) throw new NodeOperationError(this.getNode(), `No archived object for event ID ${ids.join(' or ') || '(none given)'}`, { itemIndex: i });
-		} else {
-			object = await archive.get(this.getNodeParameter('key', i) as string);
+		try {
+			let object;
+			if (this.getNodeParameter('lookUpBy', i, 'key') === 'eventId') {
+				const ids = String(this.getNodeParameter('eventId', i)).split(',').map((id) => id.trim()).filter(Boolean);
+				for (const id of ids) if ((object = await archive.findByEventId(id))) break;
+				if (!object) throw new NodeOperationError(this.getNode(), `No archived object for event ID ${ids.join(' or ') || '(none given)'}`, { itemIndex: i });
+			} else {
+				object = await archive.get(this.getNodeParameter('key', i) as string);
+			}
+			const { body, ...meta } = object;
+			const item: INodeExecutionData = { json: { ...meta, bytes: body.length }, pairedItem: { item: i } };
+			if (object.bodyFormat === 'json') item.json.body = JSON.parse(body.toString('utf8'));
+			item.binary = { data: await this.helpers.prepareBinaryData(body, object.key.split('/').pop(), object.contentType) };
+			out.push(item);
+		} catch (error) {
+			// With "On Error: continue (using error output)", n8n routes items carrying json.error there.
+			if (this.continueOnFail()) {
+				out.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
+				continue;
+			}
+			throw error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
 		}
-		const { body, ...meta } = object;
-		const item: INodeExecutionData = { json: { ...meta, bytes: body.length }, pairedItem: { item: i } };
-		if (object.bodyFormat === 'json') item.json.body = JSON.parse(body.toString('utf8'));
-		item.binary = { data: await this.helpers.prepareBinaryData(body, object.key.split('/').pop(), object.contentType) };
-		out.push(item);
 	}
 	return out;
 }
