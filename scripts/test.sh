@@ -18,6 +18,12 @@ step "build";     npm run --silent build
 
 step "services: RabbitMQ"
 bash scripts/ensure-rabbitmq.sh
+step "browser: Debian's Chromium (for the browser test)"
+if ! command -v chromium >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+chromium --version
 step "services: n8n (pinned, Node 24, from the npm registry)"
 bash testbench/install-n8n.sh >/dev/null
 

@@ -1,0 +1,91 @@
+/**
+ * A buyer in a real browser (Debian's headless Chromium): a WordPress-like page with a plain HTML
+ * checkout form posts to the exported lead capture workflow in n8n, and the browser lands on the gateway
+ * stand-in's checkout page with what was typed already filled in. A bad CPF shows the field error.
+ * Screenshots are kept in .artifacts/screenshots.
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+
+import { REPO_ROOT } from '../../testbench/n8n';
+import { startLeadCaptureBench, type LeadCaptureBench } from '../helpers/leadCaptureBench';
+
+jest.setTimeout(300_000);
+
+const SHOTS = join(REPO_ROOT, '.artifacts/screenshots');
+let bench: LeadCaptureBench;
+let browser: Browser;
+let site: Server;
+let siteUrl: string;
+
+function wordpressPage(action: string): string {
+	return `<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><title>Loja — Checkout</title>
+<style>body{font-family:sans-serif;max-width:30rem;margin:2rem auto}label{display:block;margin:.5rem 0}input{display:block;width:100%}</style></head>
+<body><div class="wp-block-html"><h2>Curso de fotografia — R$ 199,90</h2>
+<form method="post" action="${action}">
+<label>Nome <input name="nome" id="nome" required></label>
+<label>E-mail <input name="email" id="email" type="email" required></label>
+<label>Telefone <input name="telefone" id="telefone"></label>
+<label>CPF <input name="cpf" id="cpf"></label>
+<input type="hidden" name="produto" value="Curso de fotografia"><input type="hidden" name="valor" value="199,90">
+<div style="position:absolute;left:-9999px" aria-hidden="true"><input name="website" tabindex="-1" autocomplete="off"></div>
+<label><input type="checkbox" name="lgpd" id="lgpd"> Aceito a política de privacidade</label>
+<button id="comprar" type="submit">Comprar</button></form></div></body></html>`;
+}
+
+beforeAll(async () => {
+	mkdirSync(SHOTS, { recursive: true });
+	bench = await startLeadCaptureBench();
+	site = createServer((_req, res) => {
+		res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+		res.end(wordpressPage(bench.n8n.webhookUrl('checkout/lead')));
+	});
+	await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', () => resolve()));
+	const address = site.address();
+	siteUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/checkout/`;
+	browser = await chromium.launch({
+		executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+		headless: true,
+		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	});
+});
+afterAll(async () => {
+	await browser?.close();
+	await new Promise((resolve) => site?.close(resolve));
+	await bench?.stop();
+});
+
+async function fillAndSubmit(cpf: string) {
+	const page = await browser.newPage({ locale: 'pt-BR' });
+	await page.goto(siteUrl);
+	await page.fill('#nome', 'José da Conceição Ñandú');
+	await page.fill('#email', 'jose.browser@example.com');
+	await page.fill('#telefone', '11 98765 4321');
+	await page.fill('#cpf', cpf);
+	await page.check('#lgpd');
+	await Promise.all([page.waitForLoadState('load'), page.click('#comprar')]);
+	return page;
+}
+
+it('lands the buyer on the payment page with the typed data prefilled', async () => {
+	const page = await fillAndSubmit('529.982.247-25');
+	await page.waitForURL(new RegExp(`${bench.gateways.baseUrl}/pay/mercadopago/`));
+	expect(await page.inputValue('#name')).toBe('José da Conceição Ñandú');
+	expect(await page.inputValue('#email')).toBe('jose.browser@example.com');
+	expect(await page.inputValue('#phone')).toBe('+5511987654321');
+	expect(await page.inputValue('#document')).toBe('52998224725');
+	expect(await page.textContent('#total')).toBe('BRL 199.90');
+	await page.screenshot({ path: join(SHOTS, 'checkout-prefilled.png'), fullPage: true });
+	await page.close();
+});
+
+it('shows the field error for a bad CPF, with a way back', async () => {
+	const page = await fillAndSubmit('529.982.247-26');
+	await page.waitForSelector('#errors');
+	expect(await page.textContent('li[data-field="document"]')).toContain('CPF/CNPJ');
+	expect(await page.isVisible('#back')).toBe(true);
+	await page.screenshot({ path: join(SHOTS, 'checkout-bad-cpf.png'), fullPage: true });
+	await page.close();
+});
