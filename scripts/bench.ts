@@ -32,10 +32,12 @@ import { countExecutions, REPO_ROOT, startN8n } from '../testbench/n8n';
 import { RABBITMQ_URL, connectBroker, deleteTopology, uniqueTopology } from '../testbench/rabbitmq';
 import { startS3Server } from '../testbench/s3';
 import { exportedWorkflowForTest } from '../test/helpers/workflows';
+import { startLeadCaptureBench } from '../test/helpers/leadCaptureBench';
 import { GATEWAY_KEYS, gatewayCredentials } from '../test/helpers/credentials';
 
 const INTAKE_REQUESTS = Number(process.env.BENCH_INTAKE_REQUESTS ?? 300);
 const RELAY_OBJECTS = Number(process.env.BENCH_RELAY_OBJECTS ?? 3000);
+const LEAD_REQUESTS = Number(process.env.BENCH_LEAD_REQUESTS ?? 200);
 
 function eventBody(i: number, tag: string): string {
 	return JSON.stringify({ id: `evt_${tag}_${i}`, object: 'event', type: 'checkout.session.completed', created: Math.floor(Date.now() / 1000), data: { object: { id: `cs_${i}`, client_reference_id: `lead-${i}`, amount_total: 19990, currency: 'brl', payment_status: 'paid', customer_details: { name: 'José da Silva', email: 'jose@example.com' } } } });
@@ -144,6 +146,48 @@ async function intakeBench(): Promise<IntakeReport> {
 	return { rows, correctness };
 }
 
+/**
+ * The buyer's wait: form POST → 303 through the exported lead capture workflow (validate, archive,
+ * create the payment link at the instantly answering gateway stand-in) against a bare Webhook → Respond
+ * 303 on the same n8n, one request at a time, interleaved in rounds.
+ */
+async function leadCaptureBenchRun(): Promise<LoadResult[]> {
+	const bench = await startLeadCaptureBench([join(REPO_ROOT, 'benchmarks/workflows/bare-respond.json')]);
+	const form = (i: number) =>
+		new URLSearchParams({ nome: 'José da Silva', email: `buyer${i}@example.com`, telefone: '(11) 98765-4321', cpf: '529.982.247-25', produto: 'Curso', valor: '199,90', lgpd: 'on' }).toString();
+	const post = (path: string) => async (i: number) => {
+		const res = await fetch(bench.n8n.webhookUrl(path), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, body: form(i), redirect: 'manual' });
+		await res.arrayBuffer();
+		return res.status === 303;
+	};
+	const targets = [
+		{ label: 'lead capture: form → validate → archive → payment link → 303', send: post('checkout/lead') },
+		{ label: 'bare Webhook → Respond 303 (n8n floor)', send: post('bench/bare') },
+	];
+	const results = new Map<string, LoadResult[]>();
+	try {
+		for (const t of targets) await runLoad('warm-up', t.send, { requests: 20, concurrency: 1 });
+		for (let round = 0; round < 4; round++) {
+			for (const t of round % 2 ? [...targets].reverse() : targets) {
+				const r = await runLoad(t.label, t.send, { requests: LEAD_REQUESTS / 4, concurrency: 1 });
+				results.set(t.label, [...(results.get(t.label) ?? []), r]);
+			}
+		}
+	} finally {
+		await bench.stop();
+	}
+	// The rounds of a target pooled: percentiles of the per-round percentiles would hide the tail.
+	return targets.map((t) => {
+		const rounds = results.get(t.label)!;
+		const pooled = rounds.flatMap((r) => r.latencies);
+		pooled.sort((a, b) => a - b);
+		const at = (p: number) => pooled[Math.min(pooled.length - 1, Math.ceil((p / 100) * pooled.length) - 1)];
+		const seconds = rounds.reduce((s, r) => s + r.seconds, 0);
+		const ok = rounds.reduce((s, r) => s + r.ok, 0);
+		return { label: t.label, concurrency: 1, requests: pooled.length, ok, errors: pooled.length - ok, seconds, perSecond: ok / seconds, p50Ms: at(50), p95Ms: at(95), p99Ms: at(99), latencies: pooled };
+	});
+}
+
 interface RelayResult {
 	label: string;
 	objects: number;
@@ -243,8 +287,10 @@ function formatRelay(r: RelayResult): string {
 async function main(): Promise<void> {
 	const started = new Date();
 	const only = process.env.BENCH_ONLY;
-	const intake = only === 'relay' ? { rows: [], correctness: [] } : await intakeBench();
-	const relay = only === 'intake' ? [] : await relayBench();
+	const intake = only && only !== 'intake' ? { rows: [], correctness: [] } : await intakeBench();
+	const leads = only && only !== 'leads' ? [] : await leadCaptureBenchRun();
+	leads.forEach((r) => console.log(formatLoad(r)));
+	const relay = only && only !== 'relay' ? [] : await relayBench();
 	const cpu = cpus()[0]?.model ?? 'unknown CPU';
 	const rabbit = (() => {
 		try {
@@ -279,6 +325,15 @@ expression isolate per execution) on every request; (a) answers from the webhook
 execution. (b) also verifies the signature and makes three S3 calls (duplicate check, object, id marker)
 where (c) makes one upload and verifies nothing.
 
+## Lead capture: the buyer's wait from form POST to 303
+
+Default n8n settings; ${LEAD_REQUESTS} requests per row, one at a time, in 4 interleaved rounds; the
+gateway stand-in answers at once. Target: at most 30 ms p95 more than the bare workflow.
+
+| workflow | requests | errors | requests/s | p50 ms | p95 ms | p99 ms |
+|---|---|---|---|---|---|---|
+${leads.map((r) => `| ${r.label} | ${r.requests} | ${r.errors} | ${f1(r.perSecond)} | ${f1(r.p50Ms)} | ${f1(r.p95Ms)} | ${f1(r.p99Ms)} |`).join('\n')}
+${leads.length === 2 ? `\np95 difference: ${f1(leads[0].p95Ms - leads[1].p95Ms)} ms; p50 difference: ${f1(leads[0].p50Ms - leads[1].p50Ms)} ms.\n` : ''}
 ## Relay of pending objects to RabbitMQ (${RELAY_OBJECTS} objects per row, two rounds)
 
 | relay | objects | seconds | messages/s |

@@ -10,6 +10,8 @@ export interface LoadResult {
 	p50Ms: number;
 	p95Ms: number;
 	p99Ms: number;
+	/** Every request's latency in ms, sorted. */
+	latencies: number[];
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -57,5 +59,6 @@ export async function runLoad(
 		p50Ms: percentile(latencies, 50),
 		p95Ms: percentile(latencies, 95),
 		p99Ms: percentile(latencies, 99),
+		latencies,
 	};
 }
