@@ -277,6 +277,16 @@ async function relayBench(): Promise<RelayResult[]> {
 }
 
 const f1 = (n: number) => n.toFixed(1);
+
+/** (a) against (c) per concurrency: the fast-intake targets are at least 3× the requests/s and at most a third of the p99. */
+function ratios(rows: LoadResult[]): string {
+	const lines = [...new Set(rows.map((r) => r.concurrency))].map((c) => {
+		const a = rows.find((r) => r.concurrency === c && r.label.startsWith('(a)'));
+		const cc = rows.find((r) => r.concurrency === c && r.label.startsWith('(c)'));
+		return a && cc ? `| ${c} | ${(a.perSecond / cc.perSecond).toFixed(2)}× | ${(a.p99Ms / cc.p99Ms).toFixed(2)} |` : '';
+	});
+	return `| concurrent senders | (a)/(c) requests/s (target ≥ 3) | (a)/(c) p99 (target ≤ 0.33) |\n|---|---|---|\n${lines.filter(Boolean).join('\n')}`;
+}
 function formatLoad(r: LoadResult): string {
 	return `| ${r.label} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${f1(r.perSecond)} | ${f1(r.p50Ms)} | ${f1(r.p95Ms)} | ${f1(r.p99Ms)} |`;
 }
@@ -306,7 +316,7 @@ machine, because this machine is noisy: compare rows within a table, not across 
 
 - Run: ${started.toISOString()}
 - Machine: ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM
-- n8n 2.41.1 on Node 24.21.0 (default settings: vm expression engine, sqlite, executions saved); the load generator and s3rver 3.7.1 on Node ${process.version}; RabbitMQ ${rabbit} on loopback
+- n8n 2.41.1 on Node 24.21.0 (sqlite, executions saved, vm expression engine; lazy isolate acquisition where a section says so); the load generator and s3rver 3.7.1 on Node ${process.version}; RabbitMQ ${rabbit} on loopback
 
 ## Intake: requests/s and latency by concurrent senders
 
@@ -317,6 +327,8 @@ ${INTAKE_REQUESTS * 3} requests per row for (a) and (d), ${INTAKE_REQUESTS} for 
 | target | concurrent senders | requests | errors | requests/s | p50 ms | p95 ms | p99 ms |
 |---|---|---|---|---|---|---|---|
 ${intake.rows.map(formatLoad).join('\n')}
+
+${ratios(intake.rows)}
 
 Correctness under that load: ${intake.correctness.join('; ') || 'not measured in this run'}.
 

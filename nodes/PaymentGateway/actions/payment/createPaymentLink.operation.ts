@@ -4,6 +4,7 @@ import { providerFor } from '../../../../lib/gateways';
 import { toMinorUnits } from '../../../../lib/gateways/money';
 import { prefilledPaymentLinkUrl } from '../../../../lib/gateways/stripe';
 import type { LineItem, PaymentLinkRequest, ProviderId } from '../../../../lib/gateways/types';
+import { perItem } from '../../../shared/items';
 import { gatewayRequest, providerCredentials } from '../../transport';
 
 const properties: INodeProperties[] = [
@@ -51,47 +52,35 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['createPaymentLink'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, provider: ProviderId): Promise<INodeExecutionData[]> {
-	const items = this.getInputData();
-	const out: INodeExecutionData[] = [];
 	const gateway = providerFor(provider);
 	const credentials = await providerCredentials(this, provider);
-	for (let i = 0; i < items.length; i++) {
+	return await perItem(this, async (i) => {
+		const str = (name: string) => String(this.getNodeParameter(name, i, '') ?? '').trim();
+		let unitAmount: number;
 		try {
-			const str = (name: string) => String(this.getNodeParameter(name, i, '') ?? '').trim();
-			let unitAmount: number;
-			try {
-				unitAmount = toMinorUnits(str('amount'));
-			} catch {
-				throw new NodeOperationError(this.getNode(), `Amount "${str('amount')}" is not a price`, { itemIndex: i });
-			}
-			const item: LineItem = { name: str('product'), quantity: this.getNodeParameter('quantity', i) as number, unitAmount };
-			const request: PaymentLinkRequest = {
-				leadRef: str('leadRef'),
-				buyer: { name: str('buyerName'), email: str('buyerEmail'), phone: str('buyerPhone') || undefined, document: str('buyerDocument').replace(/\D/g, '') || undefined },
-				items: [item],
-				currency: (str('currency') || 'BRL').toUpperCase(),
-				successUrl: str('successUrl'),
-				cancelUrl: str('cancelUrl'),
-				expiresAt: new Date(Date.now() + (this.getNodeParameter('expiresInMinutes', i) as number) * 60_000),
-				notificationUrl: provider === 'mercadopago' ? str('notificationUrl') || undefined : undefined,
-			};
-			if (!request.leadRef) throw new NodeOperationError(this.getNode(), 'Lead Reference is empty', { itemIndex: i });
-			if (provider === 'stripe' && this.getNodeParameter('stripeMode', i) === 'staticLink') {
-				const redirectUrl = prefilledPaymentLinkUrl(str('paymentLinkUrl'), request);
-				out.push({ json: { provider, providerId: '', redirectUrl, leadRef: request.leadRef }, pairedItem: { item: i } });
-				continue;
-			}
-			const options = { sandbox: String(credentials.sandbox === true), checkoutPageUrl: String(credentials.checkoutPageUrl ?? '') };
-			const body = await gatewayRequest(this, provider, credentials, gateway.createPaymentLink(request, options), i);
-			const link = gateway.parsePaymentLink(body, request, options);
-			out.push({ json: { ...link, leadRef: request.leadRef, amount: unitAmount * item.quantity, currency: request.currency }, pairedItem: { item: i } });
-		} catch (error) {
-			if (this.continueOnFail()) {
-				out.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
-				continue;
-			}
-			throw error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+			unitAmount = toMinorUnits(str('amount'));
+		} catch {
+			throw new NodeOperationError(this.getNode(), `Amount "${str('amount')}" is not a price`, { itemIndex: i });
 		}
-	}
-	return out;
+		const item: LineItem = { name: str('product'), quantity: this.getNodeParameter('quantity', i) as number, unitAmount };
+		const request: PaymentLinkRequest = {
+			leadRef: str('leadRef'),
+			buyer: { name: str('buyerName'), email: str('buyerEmail'), phone: str('buyerPhone') || undefined, document: str('buyerDocument').replace(/\D/g, '') || undefined },
+			items: [item],
+			currency: (str('currency') || 'BRL').toUpperCase(),
+			successUrl: str('successUrl'),
+			cancelUrl: str('cancelUrl'),
+			expiresAt: new Date(Date.now() + (this.getNodeParameter('expiresInMinutes', i) as number) * 60_000),
+			notificationUrl: provider === 'mercadopago' ? str('notificationUrl') || undefined : undefined,
+		};
+		if (!request.leadRef) throw new NodeOperationError(this.getNode(), 'Lead Reference is empty', { itemIndex: i });
+		if (provider === 'stripe' && this.getNodeParameter('stripeMode', i) === 'staticLink') {
+			const redirectUrl = prefilledPaymentLinkUrl(str('paymentLinkUrl'), request);
+			return { json: { provider, providerId: '', redirectUrl, leadRef: request.leadRef } };
+		}
+		const options = { sandbox: String(credentials.sandbox === true), checkoutPageUrl: String(credentials.checkoutPageUrl ?? '') };
+		const body = await gatewayRequest(this, provider, credentials, gateway.createPaymentLink(request, options), i);
+		const link = gateway.parsePaymentLink(body, request, options);
+		return { json: { ...link, leadRef: request.leadRef, amount: unitAmount * item.quantity, currency: request.currency } };
+	});
 }

@@ -1,7 +1,8 @@
-import { updateDisplayOptions, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { providerFor } from '../../../../lib/gateways';
 import type { ProviderId } from '../../../../lib/gateways/types';
+import { perItem } from '../../../shared/items';
 import { gatewayRequest, providerCredentials } from '../../transport';
 
 const properties: INodeProperties[] = [
@@ -21,24 +22,12 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['getPayment'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, provider: ProviderId): Promise<INodeExecutionData[]> {
-	const items = this.getInputData();
-	const out: INodeExecutionData[] = [];
 	const gateway = providerFor(provider);
 	const credentials = await providerCredentials(this, provider);
-	for (let i = 0; i < items.length; i++) {
-		try {
-			const by = this.getNodeParameter('lookUpBy', i) as 'providerId' | 'leadRef';
-			const value = this.getNodeParameter('lookUpValue', i) as string;
-			const body = await gatewayRequest(this, provider, credentials, gateway.getPayment({ [by]: value }), i);
-			const status = gateway.parsePayment(body);
-			out.push({ json: { ...status, raw: status.raw as IDataObject }, pairedItem: { item: i } });
-		} catch (error) {
-			if (this.continueOnFail()) {
-				out.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
-				continue;
-			}
-			throw error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
-		}
-	}
-	return out;
+	return await perItem(this, async (i) => {
+		const by = this.getNodeParameter('lookUpBy', i) as 'providerId' | 'leadRef';
+		const value = this.getNodeParameter('lookUpValue', i) as string;
+		const status = gateway.parsePayment(await gatewayRequest(this, provider, credentials, gateway.getPayment({ [by]: value }), i));
+		return { json: { ...status, raw: status.raw as IDataObject } };
+	});
 }

@@ -1,6 +1,7 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import type { S3Archive } from '../../../../lib/archive/archive';
+import { perItem } from '../../../shared/items';
 
 const properties: INodeProperties[] = [
 	{
@@ -35,31 +36,20 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['get'] } }, properties);
 
 export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
-	const items = this.getInputData();
-	const out: INodeExecutionData[] = [];
-	for (let i = 0; i < items.length; i++) {
-		try {
-			let object;
-			if (this.getNodeParameter('lookUpBy', i, 'key') === 'eventId') {
-				const ids = String(this.getNodeParameter('eventId', i)).split(',').map((id) => id.trim()).filter(Boolean);
-				for (const id of ids) if ((object = await archive.findByEventId(id))) break;
-				if (!object) throw new NodeOperationError(this.getNode(), `No archived object for event ID ${ids.join(' or ') || '(none given)'}`, { itemIndex: i });
-			} else {
-				object = await archive.get(this.getNodeParameter('key', i) as string);
-			}
-			const { body, ...meta } = object;
-			const item: INodeExecutionData = { json: { ...meta, bytes: body.length }, pairedItem: { item: i } };
-			if (object.bodyFormat === 'json') item.json.body = JSON.parse(body.toString('utf8'));
-			item.binary = { data: await this.helpers.prepareBinaryData(body, object.key.split('/').pop(), object.contentType) };
-			out.push(item);
-		} catch (error) {
-			// With "On Error: continue (using error output)", n8n routes items carrying json.error there.
-			if (this.continueOnFail()) {
-				out.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
-				continue;
-			}
-			throw error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+	// With "On Error: continue (using error output)", a missing object goes to the error output.
+	return await perItem(this, async (i) => {
+		let object;
+		if (this.getNodeParameter('lookUpBy', i, 'key') === 'eventId') {
+			const ids = String(this.getNodeParameter('eventId', i)).split(',').map((id) => id.trim()).filter(Boolean);
+			for (const id of ids) if ((object = await archive.findByEventId(id))) break;
+			if (!object) throw new NodeOperationError(this.getNode(), `No archived object for event ID ${ids.join(' or ') || '(none given)'}`, { itemIndex: i });
+		} else {
+			object = await archive.get(this.getNodeParameter('key', i) as string);
 		}
-	}
-	return out;
+		const { body, ...meta } = object;
+		const item: INodeExecutionData = { json: { ...meta, bytes: body.length } };
+		if (object.bodyFormat === 'json') item.json.body = JSON.parse(body.toString('utf8'));
+		item.binary = { data: await this.helpers.prepareBinaryData(body, object.key.split('/').pop(), object.contentType) };
+		return item;
+	});
 }

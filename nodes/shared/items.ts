@@ -1,0 +1,26 @@
+import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+
+/**
+ * Runs an operation per input item. With "continue on fail" (including "continue using error output"),
+ * a failing item becomes `{ error }`, which n8n routes to the error output; otherwise the run fails
+ * with the item's index.
+ */
+export async function perItem(
+	ctx: IExecuteFunctions,
+	run: (itemIndex: number) => Promise<INodeExecutionData>,
+): Promise<INodeExecutionData[]> {
+	const out: INodeExecutionData[] = [];
+	const count = ctx.getInputData().length;
+	for (let i = 0; i < count; i++) {
+		try {
+			out.push({ pairedItem: { item: i }, ...(await run(i)) });
+		} catch (error) {
+			if (ctx.continueOnFail()) {
+				out.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
+				continue;
+			}
+			throw error instanceof NodeOperationError ? error : new NodeOperationError(ctx.getNode(), error as Error, { itemIndex: i });
+		}
+	}
+	return out;
+}
