@@ -82,6 +82,9 @@ export class PaymentWebhookTrigger implements INodeType {
 				name: 'default',
 				httpMethod: 'POST',
 				responseMode: 'onReceived',
+				// Empty, so that when an execution is started too, n8n answers with our webhookResponse
+				// instead of its default 'firstEntryJson' (which it would send as a literal string).
+				responseData: '',
 				isFullPath: true,
 				// The path as a template the editor shows plus a native resolver, so that n8n resolves it per
 				// request without its expression sandbox (a sandbox per request costs ~30 ms of CPU).

@@ -61,6 +61,15 @@ it('stores the lead, then answers 303 to the payment page with the buyer prefill
 	expect(stored!.source).toBe('lead');
 });
 
+it('takes a multipart form (enctype="multipart/form-data") the same way', async () => {
+	const form = new FormData();
+	for (const [k, v] of Object.entries({ ...buyer, email: 'multipart@example.com' })) form.append(k, v);
+	const res = await fetch(bench.n8n.webhookUrl('checkout/lead'), { method: 'POST', body: form, redirect: 'manual', headers: { accept: 'text/html' } });
+	expect(res.status).toBe(303);
+	const checkout = bench.gateways.checkouts.get(decodeURIComponent(res.headers.get('location')!.split('/').pop()!))!;
+	expect(checkout.buyer).toMatchObject({ name: 'José da Conceição Ñandú', email: 'multipart@example.com', document: '52998224725' });
+});
+
 it('answers a bad form with 422 naming each field (HTML for browsers, JSON for APIs) and stores nothing', async () => {
 	const before = await pendingCount();
 	const html = await postForm('checkout/lead', { ...buyer, cpf: '529.982.247-26', email: 'nope' });
