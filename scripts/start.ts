@@ -10,6 +10,7 @@ import { REPO_ROOT, startN8n } from '../testbench/n8n';
 import { freePort } from '../testbench/ports';
 import { startS3Server } from '../testbench/s3';
 import { startGatewayStandIn } from '../testbench/standins/gateways';
+import { startShopPage } from '../testbench/standins/shopPage';
 import { GATEWAY_KEYS, gatewayCredentials } from '../test/helpers/credentials';
 
 const LOCAL = resolve(REPO_ROOT, '.artifacts/local');
@@ -63,7 +64,10 @@ async function main(): Promise<void> {
 		await gateways.close();
 		throw error;
 	});
+	const shop = await startShopPage(n8n.webhookUrl('checkout/lead'), Number(process.env.CR_SHOP_PORT ?? 8080));
 	console.log(`[start] n8n is ready with the pack loaded and ${workflows.length} workflows active`);
+	console.log(`[start]   try it: open ${shop.url} (a WordPress-like checkout form), fill it, and pay or abandon on the gateway page`);
+	console.log(`[start]   lead capture:            POST ${n8n.webhookUrl('checkout/lead')} (HTML form), POST …/checkout/lead/elementor, GET …/checkout/pay?email=`);
 	console.log(`[start]   editor:                  ${n8n.baseUrl}/   (first visit: create the owner account)`);
 	console.log(`[start]   payment webhooks (fast intake, recommended): POST ${n8n.webhookUrl('checkout/fast/{stripe|mercadopago|asaas}')}`);
 	console.log(`[start]   payment webhooks (visual intake):            POST ${n8n.webhookUrl('checkout/payment-webhook/{stripe|mercadopago|asaas}')}`);
@@ -75,6 +79,7 @@ async function main(): Promise<void> {
 		if (stopping) return;
 		stopping = true;
 		console.log('\n[start] stopping');
+		await shop.close();
 		await n8n.stop();
 		await gateways.close();
 		await s3.stop();

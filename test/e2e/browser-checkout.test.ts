@@ -5,11 +5,11 @@
  * Screenshots are kept in .artifacts/screenshots.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 import { REPO_ROOT } from '../../testbench/n8n';
+import { startShopPage } from '../../testbench/standins/shopPage';
 import { startLeadCaptureBench, type LeadCaptureBench } from '../helpers/leadCaptureBench';
 
 jest.setTimeout(300_000);
@@ -17,34 +17,14 @@ jest.setTimeout(300_000);
 const SHOTS = join(REPO_ROOT, '.artifacts/screenshots');
 let bench: LeadCaptureBench;
 let browser: Browser;
-let site: Server;
+let site: { url: string; close: () => Promise<void> };
 let siteUrl: string;
-
-function wordpressPage(action: string): string {
-	return `<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><title>Loja — Checkout</title>
-<style>body{font-family:sans-serif;max-width:30rem;margin:2rem auto}label{display:block;margin:.5rem 0}input{display:block;width:100%}</style></head>
-<body><div class="wp-block-html"><h2>Curso de fotografia — R$ 199,90</h2>
-<form method="post" action="${action}">
-<label>Nome <input name="nome" id="nome" required></label>
-<label>E-mail <input name="email" id="email" type="email" required></label>
-<label>Telefone <input name="telefone" id="telefone"></label>
-<label>CPF <input name="cpf" id="cpf"></label>
-<input type="hidden" name="produto" value="Curso de fotografia"><input type="hidden" name="valor" value="199,90">
-<div style="position:absolute;left:-9999px" aria-hidden="true"><input name="website" tabindex="-1" autocomplete="off"></div>
-<label><input type="checkbox" name="lgpd" id="lgpd"> Aceito a política de privacidade</label>
-<button id="comprar" type="submit">Comprar</button></form></div></body></html>`;
-}
 
 beforeAll(async () => {
 	mkdirSync(SHOTS, { recursive: true });
 	bench = await startLeadCaptureBench();
-	site = createServer((_req, res) => {
-		res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-		res.end(wordpressPage(bench.n8n.webhookUrl('checkout/lead')));
-	});
-	await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', () => resolve()));
-	const address = site.address();
-	siteUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/checkout/`;
+	site = await startShopPage(bench.n8n.webhookUrl('checkout/lead'));
+	siteUrl = site.url;
 	browser = await chromium.launch({
 		executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
 		headless: true,
@@ -53,7 +33,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
 	await browser?.close();
-	await new Promise((resolve) => site?.close(resolve));
+	await site?.close();
 	await bench?.stop();
 });
 
