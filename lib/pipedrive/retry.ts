@@ -1,0 +1,72 @@
+/**
+ * What to do after a Pipedrive answer: go on, wait and retry, or stop with a clear error. Pure (the
+ * caller sleeps and counts). Pipedrive's limits (token budget per day, bursts per 2 s, 10 searches per
+ * 2 s) answer 429; an integration that keeps going after 429s gets a 403 HTML page from Cloudflare,
+ * which must never be retried.
+ */
+export interface PipedriveAnswer {
+	status: number;
+	headers: Record<string, string | undefined>;
+	/** The body as text, to tell a JSON error from an HTML block page. */
+	bodyText?: string;
+}
+
+export type RetryDecision =
+	| { action: 'done' }
+	| { action: 'retry'; delayMs: number; reason: string }
+	| { action: 'fail'; message: string; retryable: boolean };
+
+export interface RetryPolicy {
+	/** Attempts in all, the first included. */
+	maxAttempts: number;
+	baseDelayMs: number;
+	maxDelayMs: number;
+	/** A source of [0, 1) for jitter; Math.random by default, fixed in tests. */
+	random?: () => number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000 };
+
+function header(answer: PipedriveAnswer, name: string): string | undefined {
+	return answer.headers[name] ?? answer.headers[name.toLowerCase()];
+}
+
+function looksLikeJson(text: string | undefined): boolean {
+	const t = text?.trimStart() ?? '';
+	return t.startsWith('{') || t.startsWith('[');
+}
+
+/** `attempt` counts from 1 (the request just answered). */
+export function decide(answer: PipedriveAnswer, attempt: number, policy: RetryPolicy = DEFAULT_RETRY_POLICY): RetryDecision {
+	const { status } = answer;
+	if (status < 400) return { action: 'done' };
+	const random = policy.random ?? Math.random;
+	const lastAttempt = attempt >= policy.maxAttempts;
+
+	if (status === 429) {
+		const daily = header(answer, 'x-daily-ratelimit-token-remaining');
+		if (daily !== undefined && Number(daily) <= 0) {
+			return { action: 'fail', retryable: true, message: 'Pipedrive daily API token budget is used up (429); requests work again after the daily reset' };
+		}
+		if (lastAttempt) return { action: 'fail', retryable: true, message: `Pipedrive still rate-limits after ${attempt} attempts (429)` };
+		const resetSeconds = Number(header(answer, 'x-ratelimit-reset') ?? header(answer, 'retry-after') ?? NaN);
+		const wait = Number.isFinite(resetSeconds) && resetSeconds >= 0 ? resetSeconds * 1000 : policy.baseDelayMs * 2 ** (attempt - 1);
+		// Jitter spreads the retries of parallel workers so that they do not hit the next window together.
+		const delayMs = Math.min(policy.maxDelayMs, Math.round(wait + random() * policy.baseDelayMs));
+		return { action: 'retry', delayMs, reason: 'rate limited (429)' };
+	}
+	if (status === 403 && !looksLikeJson(answer.bodyText)) {
+		return {
+			action: 'fail',
+			retryable: false,
+			message: 'Pipedrive answered 403 with a block page (not JSON): requests continued after rate limiting. Stop, wait, and lower the request rate; this is not retried.',
+		};
+	}
+	if (status >= 500) {
+		if (lastAttempt) return { action: 'fail', retryable: true, message: `Pipedrive answered ${status} ${attempt} times` };
+		const delayMs = Math.min(policy.maxDelayMs, Math.round(policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + random())));
+		return { action: 'retry', delayMs, reason: `server error (${status})` };
+	}
+	if (status === 401) return { action: 'fail', retryable: false, message: 'Pipedrive refused the credentials (401): check the API token or reconnect OAuth' };
+	return { action: 'fail', retryable: false, message: `Pipedrive answered ${status}${answer.bodyText ? `: ${answer.bodyText.slice(0, 300)}` : ''}` };
+}
