@@ -1,0 +1,101 @@
+/**
+ * The official `pipedrive` SDK (v33) drives every endpoint of the Pipedrive stand-in that the pack will
+ * use, so that the stand-in answers as the real API does (paths, auth header, envelopes, pagination).
+ * Rate limits and faults are checked with plain fetch: the SDK hides statuses and headers.
+ */
+import { v1, v2 } from 'pipedrive';
+
+import { decide } from '../../lib/pipedrive/retry';
+import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
+
+jest.setTimeout(60_000);
+
+let pd: PipedriveStandIn;
+let cfg2: v2.Configuration;
+let cfg1: v1.Configuration;
+beforeAll(async () => {
+	pd = await startPipedriveStandIn({ burstLimit: 40 });
+	cfg2 = new v2.Configuration({ apiKey: pd.token, basePath: `${pd.baseUrl}/api/v2` });
+	cfg1 = new v1.Configuration({ apiKey: pd.token, basePath: `${pd.baseUrl}/v1` });
+});
+afterAll(async () => {
+	await pd?.close();
+});
+
+it('persons: create, exact search by e-mail (case-insensitive), update', async () => {
+	const persons = new v2.PersonsApi(cfg2);
+	const created = await persons.addPerson({ AddPersonRequest: { name: 'Ana Souza', emails: [{ value: 'Ana@Example.com', primary: true, label: 'work' }], phones: [{ value: '+5511987654321', primary: true, label: 'mobile' }] } });
+	expect(created.success).toBe(true);
+	const id = created.data!.id!;
+	const found = await persons.searchPersons({ term: 'ana@example.com', fields: 'email', exact_match: true });
+	expect(found.data?.items?.map((i) => i.item?.id)).toEqual([id]);
+	expect(found.additional_data?.next_cursor).toBeNull();
+	const updated = await persons.updatePerson({ id, UpdatePersonRequest: { name: 'Ana Clara Souza' } });
+	expect(updated.data?.name).toBe('Ana Clara Souza');
+});
+
+it('deals: create with custom fields, mark won, list with cursor pagination', async () => {
+	const deals = new v2.DealsApi(cfg2);
+	const ids: number[] = [];
+	for (let i = 0; i < 3; i++) ids.push((await deals.addDeal({ AddDealRequest: { title: `Checkout ${i}`, value: 199.9, currency: 'BRL', stage_id: 1, custom_fields: { lead_id: `lead-${i}` } } })).data!.id!);
+	const won = await deals.updateDeal({ id: ids[0], UpdateDealRequest: { status: 'won' } });
+	expect(won.data).toMatchObject({ status: 'won', custom_fields: { lead_id: 'lead-0' } });
+	const first = await deals.getDeals({ limit: 2 });
+	expect(first.data).toHaveLength(2);
+	const rest = await deals.getDeals({ limit: 2, cursor: first.additional_data!.next_cursor! });
+	expect(rest.data?.map((d) => d.id)).toEqual([ids[2]]);
+	expect(rest.additional_data?.next_cursor).toBeNull();
+});
+
+it('activities: person follows the primary participant; list by deal', async () => {
+	const activities = new v2.ActivitiesApi(cfg2);
+	const made = await activities.addActivity({ AddActivityRequest: { subject: 'Call Ana', type: 'call', deal_id: 7, due_date: '2026-11-30', due_time: '13:00', participants: [{ person_id: 55, primary: true }] } });
+	expect(made.data).toMatchObject({ subject: 'Call Ana', person_id: 55, done: false, marked_as_done_time: null });
+	const list = await activities.getActivities({ deal_id: 7 });
+	expect(list.data?.map((a) => a.subject)).toEqual(['Call Ana']);
+});
+
+it('pipelines, stages (v2); users/me, activity types, deal fields, notes (v1)', async () => {
+	expect((await new v2.PipelinesApi(cfg2).getPipelines()).data?.[0]).toMatchObject({ id: 1, name: 'Checkout' });
+	expect((await new v2.StagesApi(cfg2).getStages({ pipeline_id: 1 })).data?.map((s) => s.name)).toEqual(['Checkout started', 'Awaiting payment']);
+	expect((await new v1.UsersApi(cfg1).getCurrentUser()).data).toMatchObject({ id: 1, company_domain: 'standin' });
+	expect((await new v1.ActivityTypesApi(cfg1).getActivityTypes()).data?.map((t) => t.key_string)).toContain('call');
+	const fields = new v1.DealFieldsApi(cfg1);
+	const added = await fields.addDealField({ CreateFieldRequest: { name: 'Checkout status', field_type: 'enum', options: [{ label: 'started' }, { label: 'paid' }] } });
+	expect((await fields.getDealFields()).data?.map((f) => f.name)).toContain('Checkout status');
+	expect(added.data?.key).toBeTruthy();
+	expect((await new v1.NotesApi(cfg1).addNote({ AddNoteRequest: { content: '<p>Refunded</p>', deal_id: 1 } })).data).toMatchObject({ content: '<p>Refunded</p>', deal_id: 1 });
+});
+
+it('refuses a request without the token, and v2 refuses loose types, as Pipedrive does', async () => {
+	await expect(new v2.PersonsApi(new v2.Configuration({ apiKey: 'wrong', basePath: `${pd.baseUrl}/api/v2` })).addPerson({ AddPersonRequest: { name: 'X' } })).rejects.toBeTruthy();
+	const res = await fetch(`${pd.baseUrl}/api/v2/deals`, { method: 'POST', headers: { 'x-api-token': pd.token, 'content-type': 'application/json' }, body: JSON.stringify({ title: 'T', value: '199.90' }) });
+	expect(res.status).toBe(400);
+	expect(await res.json()).toMatchObject({ success: false, error: 'value must be a number' });
+	const noAuth = await fetch(`${pd.baseUrl}/v1/users/me`);
+	expect([noAuth.status, await noAuth.json()]).toEqual([401, { success: false, error: 'unauthorized access', errorCode: 401 }]);
+});
+
+it('sends rate-limit headers, answers 429 on a burst, and the retry policy reads them', async () => {
+	const hit = () => fetch(`${pd.baseUrl}/api/v2/pipelines`, { headers: { 'x-api-token': pd.token } });
+	const first = await hit();
+	expect(first.headers.get('x-ratelimit-limit')).toBe('40');
+	expect(first.headers.get('x-token-cost')).toBe('10');
+	const burst = await Promise.all(Array.from({ length: 60 }, hit));
+	const limited = burst.find((r) => r.status === 429)!;
+	expect(limited).toBeDefined();
+	const decision = decide({ status: 429, headers: Object.fromEntries(limited.headers), bodyText: await limited.text() }, 1, { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 5000, random: () => 0 });
+	expect(decision).toEqual({ action: 'retry', delayMs: 2000, reason: 'rate limited (429)' });
+	await new Promise((r) => setTimeout(r, 2100));
+});
+
+it('switches on faults: a 500 then success, and the HTML block page that must not be retried', async () => {
+	pd.faults.serverErrors = 1;
+	const hit = () => fetch(`${pd.baseUrl}/v1/users/me`, { headers: { 'x-api-token': pd.token } });
+	expect((await hit()).status).toBe(500);
+	expect((await hit()).status).toBe(200);
+	pd.faults.blockPage = true;
+	const blocked = await hit();
+	pd.faults.blockPage = false;
+	expect(decide({ status: blocked.status, headers: {}, bodyText: await blocked.text() }, 1)).toMatchObject({ action: 'fail', retryable: false });
+});

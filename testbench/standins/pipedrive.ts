@@ -1,0 +1,232 @@
+/**
+ * A local stand-in for the Pipedrive API subset the pack uses (Pipedrive cannot be reached from here),
+ * following its published contract: v2 under /api/v2 (cursor pagination, `next_cursor: null` on the last
+ * page, strict types), v1 under /v1 and /api/v1 (notes, users/me, activity types, deal fields), the
+ * `{success, data, additional_data}` envelopes, 401 without a token, rate-limit headers with token costs,
+ * 429 on bursts, and switches for faults. The official `pipedrive` SDK drives it in
+ * test/integration/pipedrive-contract.test.ts so it cannot drift into fiction.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+export interface PipedriveFaults {
+	/** Answer every request 429 (a 429 storm). */
+	rateLimitStorm?: boolean;
+	/** Answer the next N requests 500. */
+	serverErrors?: number;
+	/** Answer Cloudflare's HTML 403 block page. */
+	blockPage?: boolean;
+	/** Delay every answer. */
+	delayMs?: number;
+}
+
+export interface PipedriveStandIn {
+	baseUrl: string;
+	token: string;
+	faults: PipedriveFaults;
+	/** Requests per endpoint ("POST /api/v2/persons"), for counting API calls per lead and per event. */
+	calls: Map<string, number>;
+	state: { persons: Row[]; deals: Row[]; activities: Row[]; notes: Row[]; dealFields: Row[] };
+	close(): Promise<void>;
+}
+
+type Row = Record<string, unknown> & { id: number };
+
+const COST: Record<string, number> = { get: 1, list: 10, create: 5, update: 5, search: 20, v1get: 2, v1list: 20, v1create: 10 };
+
+function rfc3339(): string {
+	return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export async function startPipedriveStandIn(options: { token?: string; burstLimit?: number; dailyTokens?: number; port?: number } = {}): Promise<PipedriveStandIn> {
+	const token = options.token ?? 'pd-standin-token';
+	const burstLimit = options.burstLimit ?? 80;
+	let dailyLeft = options.dailyTokens ?? 1_000_000;
+	const faults: PipedriveFaults = {};
+	const calls = new Map<string, number>();
+	const state = {
+		persons: [] as Row[],
+		deals: [] as Row[],
+		activities: [] as Row[],
+		notes: [] as Row[],
+		dealFields: [
+			{ id: 1, key: 'title', name: 'Title', field_type: 'varchar', edit_flag: false },
+			{ id: 2, key: 'value', name: 'Value', field_type: 'monetary', edit_flag: false },
+		] as Row[],
+	};
+	const pipelines: Row[] = [{ id: 1, name: 'Checkout', order_nr: 1, is_deleted: false, is_deal_probability_enabled: false, add_time: rfc3339(), update_time: rfc3339() }];
+	const stages: Row[] = [
+		{ id: 1, pipeline_id: 1, name: 'Checkout started', order_nr: 1, is_deleted: false, deal_probability: 100, is_deal_rot_enabled: false, days_to_rotten: null, add_time: rfc3339(), update_time: rfc3339() },
+		{ id: 2, pipeline_id: 1, name: 'Awaiting payment', order_nr: 2, is_deleted: false, deal_probability: 100, is_deal_rot_enabled: false, days_to_rotten: null, add_time: rfc3339(), update_time: rfc3339() },
+	];
+	let nextId = 100;
+	const window: number[] = [];
+
+	const send = (res: ServerResponse, status: number, body: unknown, cost: number) => {
+		const now = Date.now();
+		while (window.length && now - window[0] > 2000) window.shift();
+		res.setHeader('x-ratelimit-limit', String(burstLimit));
+		res.setHeader('x-ratelimit-remaining', String(Math.max(0, burstLimit - window.length)));
+		res.setHeader('x-ratelimit-reset', '2');
+		res.setHeader('x-token-cost', String(cost));
+		res.setHeader('x-daily-ratelimit-token-remaining', String(dailyLeft));
+		res.writeHead(status, { 'content-type': 'application/json' });
+		res.end(JSON.stringify(body));
+	};
+	const fail = (res: ServerResponse, status: number, error: string) => send(res, status, { success: false, error, error_info: 'Please check developers.pipedrive.com', data: null, additional_data: null }, 0);
+
+	const page = (rows: Row[], url: URL) => {
+		const limit = Math.min(Number(url.searchParams.get('limit') ?? 100), 500);
+		const start = url.searchParams.get('cursor') ? Number(Buffer.from(url.searchParams.get('cursor')!, 'base64url').toString()) : 0;
+		const slice = rows.slice(start, start + limit);
+		const next = start + limit < rows.length ? Buffer.from(String(start + limit)).toString('base64url') : null;
+		return { success: true, data: slice, additional_data: { next_cursor: next } };
+	};
+
+	/** v2 is strict: a boolean must be a boolean and a number a number. */
+	const strict = (body: Record<string, unknown>, numbers: string[], booleans: string[]): string | undefined => {
+		for (const k of numbers) if (k in body && body[k] !== null && typeof body[k] !== 'number') return `${k} must be a number`;
+		for (const k of booleans) if (k in body && typeof body[k] !== 'boolean') return `${k} must be a boolean`;
+		return undefined;
+	};
+
+	async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+		const chunks: Buffer[] = [];
+		for await (const c of req) chunks.push(c as Buffer);
+		const text = Buffer.concat(chunks).toString('utf8');
+		return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+	}
+
+	async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+		const url = new URL(req.url ?? '/', 'http://x');
+		const method = req.method ?? 'GET';
+		const path = url.pathname.replace(/^\/api\/v1\//, '/v1/');
+		calls.set(`${method} ${path.replace(/\/\d+(?=\/|$)/g, '/{id}')}`, (calls.get(`${method} ${path.replace(/\/\d+(?=\/|$)/g, '/{id}')}`) ?? 0) + 1);
+
+		if (path === '/__standin/state') return send(res, 200, state, 0);
+		if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
+		if (faults.blockPage) {
+			res.writeHead(403, { 'content-type': 'text/html' });
+			return void res.end('<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>Sorry, you have been blocked</body></html>');
+		}
+		const auth = req.headers['x-api-token'] ?? (req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : undefined) ?? url.searchParams.get('api_token');
+		if (auth !== token) return send(res, 401, { success: false, error: 'unauthorized access', errorCode: 401 }, 0);
+		window.push(Date.now());
+		while (window.length && Date.now() - window[0] > 2000) window.shift();
+		if (faults.rateLimitStorm || window.length > burstLimit || dailyLeft <= 0) return send(res, 429, { success: false, error: 'Rate limit exceeded', errorCode: 429 }, 0);
+		if (faults.serverErrors && faults.serverErrors > 0) {
+			faults.serverErrors--;
+			return fail(res, 500, 'Internal server error');
+		}
+		const charge = (kind: keyof typeof COST) => {
+			dailyLeft -= COST[kind];
+			return COST[kind];
+		};
+		let m: RegExpExecArray | null;
+
+		// ---- v2 persons ----
+		if (method === 'GET' && path === '/api/v2/persons/search') {
+			const term = (url.searchParams.get('term') ?? '').trim().toLowerCase();
+			const exact = url.searchParams.get('exact_match') === 'true';
+			if (term.length < 2 && !exact) return fail(res, 400, 'term must be at least 2 characters long');
+			const items = state.persons
+				.filter((p) => ((p.emails as Array<{ value: string }>) ?? []).some((e) => (exact ? e.value.toLowerCase() === term : e.value.toLowerCase().includes(term))))
+				.map((p) => ({ result_score: 1, item: { id: p.id, type: 'person', name: p.name, emails: (p.emails as Array<{ value: string }>).map((e) => e.value), phones: ((p.phones as Array<{ value: string }>) ?? []).map((x) => x.value), owner: { id: p.owner_id }, custom_fields: [], notes: [], update_time: p.update_time } }));
+			return send(res, 200, { success: true, data: { items }, additional_data: { next_cursor: null } }, charge('search'));
+		}
+		if (method === 'POST' && path === '/api/v2/persons') {
+			const body = await readJson(req);
+			if (!body.name) return fail(res, 400, 'name is required');
+			const bad = strict(body, ['owner_id', 'org_id'], []);
+			if (bad) return fail(res, 400, bad);
+			const row: Row = { id: nextId++, name: body.name, emails: body.emails ?? [], phones: body.phones ?? [], owner_id: body.owner_id ?? 1, add_time: rfc3339(), update_time: rfc3339(), custom_fields: body.custom_fields ?? {} };
+			state.persons.push(row);
+			return send(res, 200, { success: true, data: row }, charge('create'));
+		}
+		if ((m = /^\/api\/v2\/(persons|deals|activities)\/(\d+)$/.exec(path))) {
+			const table = state[m[1] as 'persons' | 'deals' | 'activities'];
+			const row = table.find((r) => r.id === Number(m![2]));
+			if (!row) return fail(res, 404, `${m[1].slice(0, -1)} not found`);
+			if (method === 'GET') return send(res, 200, { success: true, data: row }, charge('get'));
+			if (method === 'PATCH') {
+				const body = await readJson(req);
+				const bad = strict(body, ['value', 'stage_id', 'pipeline_id', 'owner_id', 'person_id'], ['done', 'busy']);
+				if (bad) return fail(res, 400, bad);
+				const custom = { ...((row.custom_fields as object) ?? {}), ...((body.custom_fields as object) ?? {}) };
+				Object.assign(row, body, { custom_fields: custom, update_time: rfc3339() });
+				if (m[1] === 'activities') row.marked_as_done_time = row.done ? rfc3339() : null;
+				if (m[1] === 'deals' && body.status === 'won') row.won_time = rfc3339();
+				return send(res, 200, { success: true, data: row }, charge('update'));
+			}
+		}
+		// ---- v2 deals ----
+		if (method === 'POST' && path === '/api/v2/deals') {
+			const body = await readJson(req);
+			if (!body.title) return fail(res, 400, 'title is required');
+			const bad = strict(body, ['value', 'stage_id', 'pipeline_id', 'owner_id', 'person_id'], []);
+			if (bad) return fail(res, 400, bad);
+			const row: Row = { id: nextId++, title: body.title, value: body.value ?? 0, currency: body.currency ?? 'BRL', person_id: body.person_id ?? null, stage_id: body.stage_id ?? 1, pipeline_id: body.pipeline_id ?? 1, owner_id: body.owner_id ?? 1, status: 'open', add_time: rfc3339(), update_time: rfc3339(), won_time: null, custom_fields: body.custom_fields ?? {} };
+			state.deals.push(row);
+			return send(res, 200, { success: true, data: row }, charge('create'));
+		}
+		if (method === 'GET' && path === '/api/v2/deals') return send(res, 200, page(state.deals, url), charge('list'));
+		// ---- v2 activities ----
+		if (method === 'POST' && path === '/api/v2/activities') {
+			const body = await readJson(req);
+			const bad = strict(body, ['deal_id', 'owner_id', 'person_id'], ['done', 'busy']);
+			if (bad) return fail(res, 400, bad);
+			const primary = (body.participants as Array<{ person_id: number; primary: boolean }> | undefined)?.find((p) => p.primary);
+			const row: Row = { id: nextId++, subject: body.subject ?? '', type: body.type ?? 'task', owner_id: body.owner_id ?? 1, deal_id: body.deal_id ?? null, person_id: primary?.person_id ?? body.person_id ?? null, due_date: body.due_date ?? null, due_time: body.due_time ?? null, done: body.done ?? false, marked_as_done_time: body.done ? rfc3339() : null, note: body.note ?? null, participants: body.participants ?? [], add_time: rfc3339(), update_time: rfc3339(), is_deleted: false };
+			state.activities.push(row);
+			return send(res, 200, { success: true, data: row }, charge('create'));
+		}
+		if (method === 'GET' && path === '/api/v2/activities') {
+			const dealId = url.searchParams.get('deal_id');
+			return send(res, 200, page(state.activities.filter((a) => !dealId || a.deal_id === Number(dealId)), url), charge('list'));
+		}
+		if (method === 'GET' && path === '/api/v2/pipelines') return send(res, 200, page(pipelines, url), charge('list'));
+		if (method === 'GET' && path === '/api/v2/stages') {
+			const pipelineId = url.searchParams.get('pipeline_id');
+			return send(res, 200, page(stages.filter((s) => !pipelineId || s.pipeline_id === Number(pipelineId)), url), charge('list'));
+		}
+		// ---- v1 ----
+		if (method === 'GET' && path === '/v1/users/me') {
+			return send(res, 200, { success: true, data: { id: 1, name: 'Stand-in Owner', email: 'owner@example.com', company_id: 1, company_domain: 'standin', timezone_name: 'America/Sao_Paulo', active_flag: true } }, charge('v1get'));
+		}
+		if (method === 'GET' && path === '/v1/activityTypes') {
+			return send(res, 200, { success: true, data: ['call', 'meeting', 'task', 'email'].map((key, i) => ({ id: i + 1, name: key[0].toUpperCase() + key.slice(1), key_string: key, active_flag: true, order_nr: i + 1, is_custom_flag: false })) }, charge('v1list'));
+		}
+		if (method === 'GET' && path === '/v1/dealFields') {
+			return send(res, 200, { success: true, data: state.dealFields, additional_data: { pagination: { start: 0, limit: 100, more_items_in_collection: false } } }, charge('v1list'));
+		}
+		if (method === 'POST' && path === '/v1/dealFields') {
+			const body = await readJson(req);
+			if (!body.name || !body.field_type) return fail(res, 400, 'name and field_type are required');
+			const row: Row = { id: nextId++, key: `${Buffer.from(String(body.name)).toString('hex').slice(0, 40)}`, name: body.name, field_type: body.field_type, options: body.options ?? null, edit_flag: true };
+			state.dealFields.push(row);
+			return send(res, 200, { success: true, data: row }, charge('v1create'));
+		}
+		if (method === 'POST' && path === '/v1/notes') {
+			const body = await readJson(req);
+			if (!body.content) return fail(res, 400, 'content is required');
+			const row: Row = { id: nextId++, content: body.content, deal_id: body.deal_id ?? null, person_id: body.person_id ?? null, add_time: new Date().toISOString().replace('T', ' ').slice(0, 19), active_flag: true };
+			state.notes.push(row);
+			return send(res, 200, { success: true, data: row }, charge('v1create'));
+		}
+		return fail(res, 404, `${method} ${url.pathname} is not served by the stand-in`);
+	}
+
+	const server: Server = createServer((req, res) => {
+		route(req, res).catch((error: unknown) => fail(res, 500, String(error)));
+	});
+	await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
+	const address = server.address();
+	const port = typeof address === 'object' && address ? address.port : 0;
+	return {
+		baseUrl: `http://127.0.0.1:${port}`,
+		token,
+		faults,
+		calls,
+		state,
+		close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+	};
+}
