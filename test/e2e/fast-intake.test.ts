@@ -3,6 +3,10 @@
  * are archived and answered 200 without any execution; forged ones get 401 and store nothing; a storage
  * outage answers 503 with Retry-After. Same archived form as the visual intake.
  */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { S3Archive } from '../../lib/archive/archive';
 import { signMercadoPago } from '../../lib/gateways/mercadopago';
 import { signStripePayload } from '../../lib/gateways/stripe';
@@ -13,9 +17,6 @@ import { startS3Server, type S3Server } from '../../testbench/s3';
 import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
 import { GATEWAY_KEYS, gatewayCredentials, s3Credential } from '../helpers/credentials';
 import { exportedWorkflowForTest } from '../helpers/workflows';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 /** The exported fast-intake workflow with one more Stripe trigger that also starts an execution per event. */
 function withExecutionTrigger(file: string): string {

@@ -8,6 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
+import { escapeHtml } from '../../lib/forms/responses';
 import { signMercadoPago } from '../../lib/gateways/mercadopago';
 import { signStripePayload } from '../../lib/gateways/stripe';
 import { parseNestedForm } from './formBody';
@@ -68,9 +69,6 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 	res.end(text);
 }
 
-function escapeHtml(s: unknown): string {
-	return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 export async function startGatewayStandIn(options: GatewayStandInOptions): Promise<GatewayStandIn> {
 	const checkouts = new Map<string, Checkout>();
@@ -148,7 +146,7 @@ export async function startGatewayStandIn(options: GatewayStandInOptions): Promi
 	function checkoutPage(c: Checkout): string {
 		const total = c.items.reduce((s, i) => s + i.quantity * i.unitAmount, 0);
 		const field = (label: string, name: string, value: unknown) =>
-			`<label>${label}<input name="${name}" id="${name}" value="${escapeHtml(value)}" readonly></label>`;
+			`<label>${label}<input name="${name}" id="${name}" value="${escapeHtml(String(value ?? ''))}" readonly></label>`;
 		return `<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><title>Checkout (${c.provider} stand-in)</title>
 <style>body{font-family:sans-serif;max-width:32rem;margin:2rem auto}label{display:block;margin:.4rem 0}input{display:block;width:100%;padding:.3rem}button{margin:.5rem .5rem 0 0;padding:.5rem 1rem}</style></head>
 <body><h1>Pagamento</h1><p class="provider">${escapeHtml(c.provider)} · ${escapeHtml(c.id)} · <span id="status">${c.status}</span></p>

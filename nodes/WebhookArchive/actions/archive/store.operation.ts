@@ -8,6 +8,7 @@ import {
 } from 'n8n-workflow';
 
 import type { S3Archive } from '../../../../lib/archive/archive';
+import { perItem } from '../../../shared/items';
 
 const properties: INodeProperties[] = [
 	{
@@ -75,55 +76,45 @@ function pick(obj: unknown, path: string): unknown {
 
 export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
-	const out: INodeExecutionData[] = [];
-	for (let i = 0; i < items.length; i++) {
-		try {
-			const dataFrom = this.getNodeParameter('dataFrom', i) as string;
-			let body: Buffer;
-			let contentType: string | undefined;
-			if (dataFrom === 'binary') {
-				const property = this.getNodeParameter('binaryPropertyName', i) as string;
-				const binary = this.helpers.assertBinaryData(i, property);
-				body = await this.helpers.getBinaryDataBuffer(i, property);
-				contentType = binary.mimeType;
-			} else if (dataFrom === 'field') {
-				const field = this.getNodeParameter('field', i) as string;
-				const value = pick(items[i].json, field);
-				if (value === undefined) {
-					throw new NodeOperationError(this.getNode(), `Field "${field}" is missing from item ${i}`, { itemIndex: i });
-				}
-				body = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
-			} else {
-				body = Buffer.from(JSON.stringify(items[i].json), 'utf8');
-				contentType = 'application/json';
+	// A write S3 did not confirm fails the item (or goes to the error output), so the workflow answers 5xx
+	// and the sender retries.
+	return await perItem(this, async (i) => {
+		const dataFrom = this.getNodeParameter('dataFrom', i) as string;
+		let body: Buffer;
+		let contentType: string | undefined;
+		if (dataFrom === 'binary') {
+			const property = this.getNodeParameter('binaryPropertyName', i) as string;
+			const binary = this.helpers.assertBinaryData(i, property);
+			body = await this.helpers.getBinaryDataBuffer(i, property);
+			contentType = binary.mimeType;
+		} else if (dataFrom === 'field') {
+			const field = this.getNodeParameter('field', i) as string;
+			const value = pick(items[i].json, field);
+			if (value === undefined) {
+				throw new NodeOperationError(this.getNode(), `Field "${field}" is missing from item ${i}`, { itemIndex: i });
 			}
-			const wanted = (this.getNodeParameter('headersToKeep', i, '') as string)
-				.split(',')
-				.map((h) => h.trim().toLowerCase())
-				.filter(Boolean);
-			const received = (items[i].json.headers ?? {}) as IDataObject;
-			const headers: Record<string, string> = {};
-			for (const name of wanted) {
-				const value = received[name];
-				if (value !== undefined && value !== null) headers[name] = String(value);
-			}
-			const stored = await archive.store({
-				body,
-				eventId: String(this.getNodeParameter('eventId', i, '') ?? ''),
-				source: this.getNodeParameter('source', i) as string,
-				contentType,
-				headers,
-			});
-			out.push({ json: { ...stored }, pairedItem: { item: i } });
-		} catch (error) {
-			if (this.continueOnFail()) {
-				out.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
-				continue;
-			}
-			if (error instanceof NodeOperationError) throw error;
-			// Storage not confirmed: fail the item so the workflow errors and the sender gets a 5xx and retries.
-			throw new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+			body = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
+		} else {
+			body = Buffer.from(JSON.stringify(items[i].json), 'utf8');
+			contentType = 'application/json';
 		}
-	}
-	return out;
+		const wanted = (this.getNodeParameter('headersToKeep', i, '') as string)
+			.split(',')
+			.map((h) => h.trim().toLowerCase())
+			.filter(Boolean);
+		const received = (items[i].json.headers ?? {}) as IDataObject;
+		const headers: Record<string, string> = {};
+		for (const name of wanted) {
+			const value = received[name];
+			if (value !== undefined && value !== null) headers[name] = String(value);
+		}
+		const stored = await archive.store({
+			body,
+			eventId: String(this.getNodeParameter('eventId', i, '') ?? ''),
+			source: this.getNodeParameter('source', i) as string,
+			contentType,
+			headers,
+		});
+		return { json: { ...stored } };
+	});
 }
