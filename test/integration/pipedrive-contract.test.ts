@@ -67,6 +67,36 @@ it('pipelines, stages (v2); users/me, activity types, deal fields, notes (v1)', 
 	expect((await new v1.NotesApi(cfg1).addNote({ AddNoteRequest: { content: '<p>Refunded</p>', deal_id: 1 } })).data).toMatchObject({ content: '<p>Refunded</p>', deal_id: 1 });
 });
 
+it('v2 deal fields (create a single option field, list it with option ids), deal search by a custom field, users (v1), activity done', async () => {
+	const fields = new v2.DealFieldsApi(cfg2);
+	const added = await fields.addDealField({ AddDealFieldRequest: { field_name: 'Checkout gateway (v2)', field_type: 'enum', options: [{ label: 'Stripe' }, { label: 'Asaas' }] } });
+	expect(added.data).toMatchObject({ field_name: 'Checkout gateway (v2)', field_type: 'enum', is_custom_field: true });
+	const key = added.data!.field_code!;
+	expect(key).toMatch(/^[0-9a-f]{40}$/);
+	const listed = (await fields.getDealFields({ limit: 500 })).data!.find((f) => f.field_code === key)!;
+	expect(listed.options?.map((o) => [typeof o.id, o.label])).toEqual([['number', 'Stripe'], ['number', 'Asaas']]);
+
+	const deals = new v2.DealsApi(cfg2);
+	const deal = (await deals.addDeal({ AddDealRequest: { title: 'Search me', custom_fields: { [key]: 'lead-0194-abc' } } })).data!;
+	const found = await deals.searchDeals({ term: 'lead-0194-abc', fields: 'custom_fields', exact_match: true });
+	expect(found.data?.items?.map((i) => [i.item?.id, i.item?.type])).toEqual([[deal.id, 'deal']]);
+	expect((await deals.searchDeals({ term: 'lead-0194', fields: 'custom_fields', exact_match: true })).data?.items).toEqual([]);
+
+	expect((await new v1.UsersApi(cfg1).getUsers()).data?.map((u) => u.name)).toContain('Bruna Vendas');
+	const activities = new v2.ActivitiesApi(cfg2);
+	const act = (await activities.addActivity({ AddActivityRequest: { subject: 'Follow up', type: 'call', deal_id: deal.id } })).data!;
+	expect((await activities.updateActivity({ id: act.id!, AddActivityRequest: { done: true } })).data).toMatchObject({ done: true });
+	expect((await activities.updateActivity({ id: act.id!, AddActivityRequest: { done: true } })).data?.marked_as_done_time).toBeTruthy();
+});
+
+it('a read-only page shows the deals, activities and notes', async () => {
+	const res = await fetch(`${pd.baseUrl}/__standin/`);
+	expect(res.headers.get('content-type')).toMatch(/text\/html/);
+	const html = await res.text();
+	expect(html).toContain('Search me');
+	expect(html).toContain('Follow up');
+});
+
 it('refuses a request without the token, and v2 refuses loose types, as Pipedrive does', async () => {
 	await expect(new v2.PersonsApi(new v2.Configuration({ apiKey: 'wrong', basePath: `${pd.baseUrl}/api/v2` })).addPerson({ AddPersonRequest: { name: 'X' } })).rejects.toBeTruthy();
 	const res = await fetch(`${pd.baseUrl}/api/v2/deals`, { method: 'POST', headers: { 'x-api-token': pd.token, 'content-type': 'application/json' }, body: JSON.stringify({ title: 'T', value: '199.90' }) });

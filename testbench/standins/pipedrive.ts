@@ -6,6 +6,7 @@
  * 429 on bursts, and switches for faults. The official `pipedrive` SDK drives it in
  * test/integration/pipedrive-contract.test.ts so it cannot drift into fiction.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export interface PipedriveFaults {
@@ -49,8 +50,8 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		activities: [] as Row[],
 		notes: [] as Row[],
 		dealFields: [
-			{ id: 1, key: 'title', name: 'Title', field_type: 'varchar', edit_flag: false },
-			{ id: 2, key: 'value', name: 'Value', field_type: 'monetary', edit_flag: false },
+			{ id: 1, key: 'title', name: 'Title', field_type: 'varchar', edit_flag: false, options: null },
+			{ id: 2, key: 'value', name: 'Value', field_type: 'monetary', edit_flag: false, options: null },
 		] as Row[],
 	};
 	const pipelines: Row[] = [{ id: 1, name: 'Checkout', order_nr: 1, is_deleted: false, is_deal_probability_enabled: false, add_time: rfc3339(), update_time: rfc3339() }];
@@ -58,8 +59,16 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		{ id: 1, pipeline_id: 1, name: 'Checkout started', order_nr: 1, is_deleted: false, deal_probability: 100, is_deal_rot_enabled: false, days_to_rotten: null, add_time: rfc3339(), update_time: rfc3339() },
 		{ id: 2, pipeline_id: 1, name: 'Awaiting payment', order_nr: 2, is_deleted: false, deal_probability: 100, is_deal_rot_enabled: false, days_to_rotten: null, add_time: rfc3339(), update_time: rfc3339() },
 	];
+	const users: Row[] = [
+		{ id: 1, name: 'Stand-in Owner', email: 'owner@example.com', active_flag: true, is_admin: 1, timezone_name: 'America/Sao_Paulo' },
+		{ id: 2, name: 'Bruna Vendas', email: 'bruna@example.com', active_flag: true, is_admin: 0, timezone_name: 'America/Sao_Paulo' },
+		{ id: 3, name: 'Carlos Vendas', email: 'carlos@example.com', active_flag: true, is_admin: 0, timezone_name: 'America/Sao_Paulo' },
+	];
 	let nextId = 100;
 	const window: number[] = [];
+	/** The search API's own limit: 10 requests per 2 s on every plan. */
+	const searchWindow: number[] = [];
+	const SEARCH_LIMIT = 10;
 
 	const send = (res: ServerResponse, status: number, body: unknown, cost: number) => {
 		const now = Date.now();
@@ -103,6 +112,10 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		calls.set(`${method} ${path.replace(/\/\d+(?=\/|$)/g, '/{id}')}`, (calls.get(`${method} ${path.replace(/\/\d+(?=\/|$)/g, '/{id}')}`) ?? 0) + 1);
 
 		if (path === '/__standin/state') return send(res, 200, state, 0);
+		if (path === '/__standin' || path === '/__standin/') {
+			res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+			return void res.end(statePage());
+		}
 		if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
 		if (faults.blockPage) {
 			res.writeHead(403, { 'content-type': 'text/html' });
@@ -113,6 +126,11 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		window.push(Date.now());
 		while (window.length && Date.now() - window[0] > 2000) window.shift();
 		if (faults.rateLimitStorm || window.length > burstLimit || dailyLeft <= 0) return send(res, 429, { success: false, error: 'Rate limit exceeded', errorCode: 429 }, 0);
+		if (path.endsWith('/search')) {
+			searchWindow.push(Date.now());
+			while (searchWindow.length && Date.now() - searchWindow[0] > 2000) searchWindow.shift();
+			if (searchWindow.length > SEARCH_LIMIT) return send(res, 429, { success: false, error: 'Search rate limit exceeded', errorCode: 429 }, 0);
+		}
 		if (faults.serverErrors && faults.serverErrors > 0) {
 			faults.serverErrors--;
 			return fail(res, 500, 'Internal server error');
@@ -130,7 +148,7 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 			if (term.length < 2 && !exact) return fail(res, 400, 'term must be at least 2 characters long');
 			const items = state.persons
 				.filter((p) => ((p.emails as Array<{ value: string }>) ?? []).some((e) => (exact ? e.value.toLowerCase() === term : e.value.toLowerCase().includes(term))))
-				.map((p) => ({ result_score: 1, item: { id: p.id, type: 'person', name: p.name, emails: (p.emails as Array<{ value: string }>).map((e) => e.value), phones: ((p.phones as Array<{ value: string }>) ?? []).map((x) => x.value), owner: { id: p.owner_id }, custom_fields: [], notes: [], update_time: p.update_time } }));
+				.map((p) => ({ result_score: 1, item: { id: p.id, type: 'person', name: p.name, emails: (p.emails as Array<{ value: string }>).map((e) => e.value), phones: ((p.phones as Array<{ value: string }>) ?? []).map((x) => x.value), visible_to: 3, owner: { id: p.owner_id }, organization: null, custom_fields: [], notes: [], update_time: p.update_time } }));
 			return send(res, 200, { success: true, data: { items }, additional_data: { next_cursor: null } }, charge('search'));
 		}
 		if (method === 'POST' && path === '/api/v2/persons') {
@@ -162,13 +180,36 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		if (method === 'POST' && path === '/api/v2/deals') {
 			const body = await readJson(req);
 			if (!body.title) return fail(res, 400, 'title is required');
+			if (body.status !== undefined && !['open', 'won', 'lost'].includes(String(body.status))) return fail(res, 400, 'status must be one of open, won, lost');
 			const bad = strict(body, ['value', 'stage_id', 'pipeline_id', 'owner_id', 'person_id'], []);
 			if (bad) return fail(res, 400, bad);
-			const row: Row = { id: nextId++, title: body.title, value: body.value ?? 0, currency: body.currency ?? 'BRL', person_id: body.person_id ?? null, stage_id: body.stage_id ?? 1, pipeline_id: body.pipeline_id ?? 1, owner_id: body.owner_id ?? 1, status: 'open', add_time: rfc3339(), update_time: rfc3339(), won_time: null, custom_fields: body.custom_fields ?? {} };
+			const row: Row = { id: nextId++, title: body.title, value: body.value ?? 0, currency: body.currency ?? 'BRL', person_id: body.person_id ?? null, stage_id: body.stage_id ?? 1, pipeline_id: body.pipeline_id ?? 1, owner_id: body.owner_id ?? 1, status: body.status ?? 'open', add_time: rfc3339(), update_time: rfc3339(), won_time: body.status === 'won' ? rfc3339() : null, custom_fields: body.custom_fields ?? {} };
 			state.deals.push(row);
 			return send(res, 200, { success: true, data: row }, charge('create'));
 		}
-		if (method === 'GET' && path === '/api/v2/deals') return send(res, 200, page(state.deals, url), charge('list'));
+		if (method === 'GET' && path === '/api/v2/deals/search') {
+			const term = (url.searchParams.get('term') ?? '').trim().toLowerCase();
+			const exact = url.searchParams.get('exact_match') === 'true';
+			if (term.length < 2 && !exact) return fail(res, 400, 'term must be at least 2 characters long');
+			const within = (url.searchParams.get('fields') ?? 'custom_fields,notes,title').split(',');
+			const status = url.searchParams.get('status');
+			const hit = (v: unknown) => typeof v === 'string' && (exact ? v.toLowerCase() === term : v.toLowerCase().includes(term));
+			const items = state.deals
+				.filter((d) => d.status !== 'deleted' && (!status || d.status === status))
+				.filter((d) => (within.includes('title') && hit(d.title)) || (within.includes('custom_fields') && Object.values((d.custom_fields as object) ?? {}).some(hit)))
+				.map((d) => {
+					const stage = stages.find((s) => s.id === d.stage_id);
+					const person = state.persons.find((p) => p.id === d.person_id);
+					return { result_score: 1, item: { id: d.id, type: 'deal', title: d.title, value: d.value, currency: d.currency, status: d.status, visible_to: 3, owner: { id: d.owner_id }, stage: stage ? { id: stage.id, name: stage.name } : null, person: person ? { id: person.id, name: person.name } : null, organization: null, custom_fields: Object.values((d.custom_fields as object) ?? {}).filter((v) => typeof v === 'string' && v !== ''), notes: [], is_archived: false } };
+				});
+			return send(res, 200, { success: true, data: { items }, additional_data: { next_cursor: null } }, charge('search'));
+		}
+		if (method === 'GET' && path === '/api/v2/deals') {
+			const statuses = (url.searchParams.get('status') ?? 'open,won,lost').split(',');
+			const pipelineId = url.searchParams.get('pipeline_id');
+			const rows = state.deals.filter((d) => statuses.includes(String(d.status)) && (!pipelineId || d.pipeline_id === Number(pipelineId)));
+			return send(res, 200, page(rows, url), charge('list'));
+		}
 		// ---- v2 activities ----
 		if (method === 'POST' && path === '/api/v2/activities') {
 			const body = await readJson(req);
@@ -188,7 +229,23 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 			const pipelineId = url.searchParams.get('pipeline_id');
 			return send(res, 200, page(stages.filter((s) => !pipelineId || s.pipeline_id === Number(pipelineId)), url), charge('list'));
 		}
+		// ---- v2 deal fields (the same table as v1's, in v2's shape) ----
+		if (method === 'GET' && path === '/api/v2/dealFields') {
+			const rows = state.dealFields.map((f) => ({ field_name: f.name, field_code: f.key, field_type: f.field_type, options: f.options ?? null, subfields: null, is_custom_field: f.edit_flag === true, is_optional_response_field: false }));
+			return send(res, 200, page(rows as unknown as Row[], url), charge('list'));
+		}
+		if (method === 'POST' && path === '/api/v2/dealFields') {
+			const body = await readJson(req);
+			if (typeof body.field_name !== 'string' || !body.field_name || typeof body.field_type !== 'string') return fail(res, 400, 'field_name and field_type are required');
+			if ((body.field_type === 'enum' || body.field_type === 'set') && !Array.isArray(body.options)) return fail(res, 400, 'options are required for enum and set fields');
+			const options = Array.isArray(body.options) ? (body.options as Array<{ label: string }>).map((o) => ({ id: nextId++, label: o.label, color: null })) : null;
+			const key = createHash('sha1').update(`${body.field_name}:${nextId}`).digest('hex');
+			const row: Row = { id: nextId++, key, name: body.field_name, field_type: body.field_type, options, edit_flag: true };
+			state.dealFields.push(row);
+			return send(res, 200, { success: true, data: { field_name: row.name, field_code: key, field_type: row.field_type, options, subfields: null, is_custom_field: true, is_optional_response_field: false } }, charge('create'));
+		}
 		// ---- v1 ----
+		if (method === 'GET' && path === '/v1/users') return send(res, 200, { success: true, data: users }, charge('v1list'));
 		if (method === 'GET' && path === '/v1/users/me') {
 			return send(res, 200, { success: true, data: { id: 1, name: 'Stand-in Owner', email: 'owner@example.com', company_id: 1, company_domain: 'standin', timezone_name: 'America/Sao_Paulo', active_flag: true } }, charge('v1get'));
 		}
@@ -201,7 +258,8 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		if (method === 'POST' && path === '/v1/dealFields') {
 			const body = await readJson(req);
 			if (!body.name || !body.field_type) return fail(res, 400, 'name and field_type are required');
-			const row: Row = { id: nextId++, key: `${Buffer.from(String(body.name)).toString('hex').slice(0, 40)}`, name: body.name, field_type: body.field_type, options: body.options ?? null, edit_flag: true };
+			const options = Array.isArray(body.options) ? (body.options as Array<{ label: string }>).map((o) => ({ id: nextId++, label: o.label })) : null;
+			const row: Row = { id: nextId++, key: createHash('sha1').update(`${String(body.name)}:${nextId}`).digest('hex'), name: body.name, field_type: body.field_type, options, edit_flag: true };
 			state.dealFields.push(row);
 			return send(res, 200, { success: true, data: row }, charge('v1create'));
 		}
@@ -213,6 +271,26 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 			return send(res, 200, { success: true, data: row }, charge('v1create'));
 		}
 		return fail(res, 404, `${method} ${url.pathname} is not served by the stand-in`);
+	}
+
+	/** A read-only view for people trying the pipeline locally: deals with their checkout fields, activities, notes. */
+	function statePage(): string {
+		const esc = (v: unknown) => String(v ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+		const fieldName = new Map(state.dealFields.map((f) => [f.key as string, f.name as string]));
+		const optionLabel = new Map(state.dealFields.flatMap((f) => ((f.options as Array<{ id: number; label: string }> | null) ?? []).map((o) => [o.id, o.label] as [number, string])));
+		const custom = (d: Row) =>
+			Object.entries((d.custom_fields as Record<string, unknown>) ?? {})
+				.filter(([, v]) => v !== null && v !== '')
+				.map(([k, v]) => `${esc(fieldName.get(k) ?? k)}: ${esc(typeof v === 'number' && optionLabel.has(v) ? optionLabel.get(v) : v)}`)
+				.join('<br>');
+		const table = (head: string[], rows: string[][]) => `<table border="1" cellpadding="4"><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</table>`;
+		return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>Pipedrive stand-in</title></head><body>
+<h1>Pipedrive stand-in (read-only)</h1>
+<h2>Deals</h2>${table(['id', 'title', 'status', 'value', 'person', 'owner', 'checkout fields'], state.deals.map((d) => [esc(d.id), esc(d.title), esc(d.status), `${esc(d.value)} ${esc(d.currency)}`, esc(state.persons.find((p) => p.id === d.person_id)?.name ?? ''), esc(d.owner_id), custom(d)]))}
+<h2>Activities</h2>${table(['id', 'deal', 'type', 'subject', 'due', 'owner', 'done'], state.activities.map((a) => [esc(a.id), esc(a.deal_id), esc(a.type), esc(a.subject), `${esc(a.due_date)} ${esc(a.due_time)}`, esc(a.owner_id), esc(a.done)]))}
+<h2>Notes</h2>${table(['id', 'deal', 'content'], state.notes.map((n) => [esc(n.id), esc(n.deal_id), String(n.content)]))}
+<h2>Persons</h2>${table(['id', 'name', 'emails', 'phones'], state.persons.map((p) => [esc(p.id), esc(p.name), esc(((p.emails as Array<{ value: string }>) ?? []).map((e) => e.value).join(', ')), esc(((p.phones as Array<{ value: string }>) ?? []).map((e) => e.value).join(', '))]))}
+</body></html>`;
 	}
 
 	const server: Server = createServer((req, res) => {

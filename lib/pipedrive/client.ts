@@ -1,0 +1,274 @@
+/**
+ * The Pipedrive calls the pack makes (API v2 where it exists; v1 for notes, users and activity types),
+ * over a transport the caller supplies: the n8n node sends through n8n's authenticated request helper
+ * (credentials, OAuth refresh, proxies), tests send with fetch. Every answer goes through the retry
+ * policy, and every HTTP request is counted, so a caller can report calls per lead and per event.
+ */
+import { DEFAULT_RETRY_POLICY, decide, type RetryPolicy } from './retry';
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface PipedriveRequest {
+	method: 'GET' | 'POST' | 'PATCH';
+	/** '/api/v2/…' or '/v1/…', relative to the account's base URL. */
+	path: string;
+	query?: Query;
+	body?: Record<string, unknown>;
+}
+
+export interface PipedriveResponse {
+	status: number;
+	headers: Record<string, string | undefined>;
+	bodyText: string;
+}
+
+export type PipedriveTransport = (request: PipedriveRequest) => Promise<PipedriveResponse>;
+
+export class PipedriveError extends Error {
+	constructor(
+		message: string,
+		readonly status: number,
+		/** False for answers that a retry cannot fix (401, 400, a block page). */
+		readonly retryable: boolean,
+	) {
+		super(message);
+		this.name = 'PipedriveError';
+	}
+}
+
+export type Row = Record<string, unknown> & { id: number };
+
+export interface Person extends Row {
+	name: string;
+	emails?: Array<{ value: string; primary?: boolean; label?: string }>;
+	phones?: Array<{ value: string; primary?: boolean; label?: string }>;
+}
+
+export interface PersonHit {
+	id: number;
+	name: string;
+	emails?: string[];
+	phones?: string[];
+}
+
+export interface Deal extends Row {
+	title: string;
+	status: 'open' | 'won' | 'lost' | 'deleted';
+	person_id: number | null;
+	owner_id: number;
+	value: number;
+	currency: string;
+	custom_fields?: Record<string, unknown>;
+}
+
+export interface DealField {
+	field_name: string;
+	field_code: string;
+	field_type: string;
+	options?: Array<{ id: number | string; label: string }> | null;
+	is_custom_field?: boolean;
+}
+
+const SEARCH_WINDOW_MS = 2000;
+const SEARCHES_PER_WINDOW = 10;
+/** Search start times per account: Pipedrive allows 10 searches per 2 s whatever the plan. */
+const searchWindows = new Map<string, number[]>();
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class PipedriveClient {
+	/** HTTP requests made, retries included, by "METHOD /path" with ids replaced by {id}. */
+	readonly calls = new Map<string, number>();
+
+	constructor(
+		private readonly transport: PipedriveTransport,
+		/** Identifies the account for the search limiter (the base URL is enough). */
+		private readonly account: string,
+		private readonly policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+	) {}
+
+	get callCount(): number {
+		let n = 0;
+		for (const v of this.calls.values()) n += v;
+		return n;
+	}
+
+	private count(request: PipedriveRequest): void {
+		const key = `${request.method} ${request.path.replace(/\/\d+(?=\/|$)/g, '/{id}')}`;
+		this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
+	}
+
+	private async waitForSearchSlot(): Promise<void> {
+		for (;;) {
+			const now = Date.now();
+			const window = (searchWindows.get(this.account) ?? []).filter((t) => now - t < SEARCH_WINDOW_MS);
+			if (window.length < SEARCHES_PER_WINDOW) {
+				window.push(now);
+				searchWindows.set(this.account, window);
+				return;
+			}
+			// A margin over the window: the server's clock starts its window when the request arrives.
+			await sleep(SEARCH_WINDOW_MS - (now - window[0]) + 100);
+		}
+	}
+
+	async request<T>(request: PipedriveRequest): Promise<{ data: T; additional_data?: Record<string, unknown> }> {
+		for (let attempt = 1; ; attempt++) {
+			if (request.path.endsWith('/search')) await this.waitForSearchSlot();
+			this.count(request);
+			const answer = await this.transport(request);
+			const decision = decide(answer, attempt, this.policy);
+			if (decision.action === 'retry') {
+				await sleep(decision.delayMs);
+				continue;
+			}
+			if (decision.action === 'fail') {
+				let detail = '';
+				try {
+					const body = JSON.parse(answer.bodyText) as { error?: string };
+					if (body.error && answer.status !== 429) detail = ` (${body.error})`;
+				} catch {
+					// not JSON: the decision's message already says so
+				}
+				throw new PipedriveError(`${request.method} ${request.path}: ${decision.message}${detail}`, answer.status, decision.retryable);
+			}
+			try {
+				return JSON.parse(answer.bodyText) as { data: T; additional_data?: Record<string, unknown> };
+			} catch {
+				throw new PipedriveError(`${request.method} ${request.path}: Pipedrive answered ${answer.status} with a body that is not JSON`, answer.status, true);
+			}
+		}
+	}
+
+	/** Every page of a v2 list (cursor pagination ends with `next_cursor: null`). */
+	async listAll<T>(path: string, query: Query = {}, maxPages = 100): Promise<T[]> {
+		const rows: T[] = [];
+		let cursor: string | undefined;
+		for (let pageNo = 0; pageNo < maxPages; pageNo++) {
+			const page = await this.request<T[]>({ method: 'GET', path, query: { ...query, limit: query.limit ?? 500, cursor } });
+			rows.push(...(page.data ?? []));
+			const next = page.additional_data?.next_cursor;
+			if (typeof next !== 'string' || next === '') return rows;
+			cursor = next;
+		}
+		return rows;
+	}
+
+	// ---- persons ----
+	/** The person with exactly this e-mail (search items carry emails and phones as plain strings). */
+	async findPersonByEmail(email: string): Promise<PersonHit | undefined> {
+		const answer = await this.request<{ items: Array<{ item: PersonHit }> }>({
+			method: 'GET',
+			path: '/api/v2/persons/search',
+			query: { term: email, fields: 'email', exact_match: true, limit: 2 },
+		});
+		const wanted = email.toLowerCase();
+		return answer.data.items.find((i) => (i.item.emails ?? []).some((e) => e.toLowerCase() === wanted))?.item ?? answer.data.items[0]?.item;
+	}
+
+	async createPerson(body: Record<string, unknown>): Promise<Person> {
+		return (await this.request<Person>({ method: 'POST', path: '/api/v2/persons', body })).data;
+	}
+
+	async updatePerson(id: number, body: Record<string, unknown>): Promise<Person> {
+		return (await this.request<Person>({ method: 'PATCH', path: `/api/v2/persons/${id}`, body })).data;
+	}
+
+	// ---- deals ----
+	/** The deal with a custom field exactly `value` (an open one first): how a lead id finds its deal. */
+	async findDealByCustomField(value: string): Promise<number | undefined> {
+		const answer = await this.request<{ items: Array<{ item: { id: number; status?: string } }> }>({
+			method: 'GET',
+			path: '/api/v2/deals/search',
+			query: { term: value, fields: 'custom_fields', exact_match: true, limit: 10 },
+		});
+		const items = answer.data.items.map((i) => i.item);
+		return (items.find((d) => d.status === 'open') ?? items[0])?.id;
+	}
+
+	async getDeal(id: number): Promise<Deal | undefined> {
+		try {
+			return (await this.request<Deal>({ method: 'GET', path: `/api/v2/deals/${id}` })).data;
+		} catch (error) {
+			if (error instanceof PipedriveError && error.status === 404) return undefined;
+			throw error;
+		}
+	}
+
+	async createDeal(body: Record<string, unknown>): Promise<Deal> {
+		return (await this.request<Deal>({ method: 'POST', path: '/api/v2/deals', body })).data;
+	}
+
+	async updateDeal(id: number, body: Record<string, unknown>): Promise<Deal> {
+		return (await this.request<Deal>({ method: 'PATCH', path: `/api/v2/deals/${id}`, body })).data;
+	}
+
+	async listDeals(query: Query): Promise<Deal[]> {
+		return await this.listAll<Deal>('/api/v2/deals', query);
+	}
+
+	// ---- activities and notes ----
+	async createActivity(body: Record<string, unknown>): Promise<Row> {
+		return (await this.request<Row>({ method: 'POST', path: '/api/v2/activities', body })).data;
+	}
+
+	async updateActivity(id: number, body: Record<string, unknown>): Promise<Row | undefined> {
+		try {
+			return (await this.request<Row>({ method: 'PATCH', path: `/api/v2/activities/${id}`, body })).data;
+		} catch (error) {
+			// Deleted by a salesperson in the meantime: nothing left to mark done.
+			if (error instanceof PipedriveError && error.status === 404) return undefined;
+			throw error;
+		}
+	}
+
+	async addNote(body: Record<string, unknown>): Promise<Row> {
+		return (await this.request<Row>({ method: 'POST', path: '/v1/notes', body })).data;
+	}
+
+	// ---- account metadata ----
+	async dealFields(): Promise<DealField[]> {
+		return await this.listAll<DealField>('/api/v2/dealFields');
+	}
+
+	async addDealField(body: { field_name: string; field_type: string; options?: Array<{ label: string }> }): Promise<DealField> {
+		return (await this.request<DealField>({ method: 'POST', path: '/api/v2/dealFields', body })).data;
+	}
+
+	async me(): Promise<Row> {
+		return (await this.request<Row>({ method: 'GET', path: '/v1/users/me' })).data;
+	}
+
+	async users(): Promise<Array<Row & { name: string; email: string; active_flag: boolean }>> {
+		return (await this.request<Array<Row & { name: string; email: string; active_flag: boolean }>>({ method: 'GET', path: '/v1/users' })).data ?? [];
+	}
+
+	async activityTypes(): Promise<Array<Row & { name: string; key_string: string; active_flag: boolean }>> {
+		return (await this.request<Array<Row & { name: string; key_string: string; active_flag: boolean }>>({ method: 'GET', path: '/v1/activityTypes' })).data ?? [];
+	}
+
+	async pipelines(): Promise<Array<Row & { name: string }>> {
+		return await this.listAll('/api/v2/pipelines');
+	}
+
+	async stages(pipelineId?: number): Promise<Array<Row & { name: string; pipeline_id: number }>> {
+		return await this.listAll('/api/v2/stages', pipelineId ? { pipeline_id: pipelineId } : {});
+	}
+}
+
+/** A transport over fetch, for scripts and tests outside n8n. */
+export function fetchTransport(baseUrl: string, auth: { apiToken?: string; accessToken?: string }): PipedriveTransport {
+	const base = baseUrl.replace(/\/+$/, '');
+	return async (request) => {
+		const url = new URL(base + request.path);
+		for (const [k, v] of Object.entries(request.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+		const headers: Record<string, string> = { accept: 'application/json' };
+		if (auth.apiToken) headers['x-api-token'] = auth.apiToken;
+		if (auth.accessToken) headers.authorization = `Bearer ${auth.accessToken}`;
+		if (request.body) headers['content-type'] = 'application/json';
+		const res = await fetch(url, { method: request.method, headers, body: request.body ? JSON.stringify(request.body) : undefined });
+		const responseHeaders: Record<string, string> = {};
+		res.headers.forEach((value, key) => (responseHeaders[key] = value));
+		return { status: res.status, headers: responseHeaders, bodyText: await res.text() };
+	};
+}

@@ -1,0 +1,374 @@
+/**
+ * What the Pipedrive Follow-up node does, without n8n: set up the deal fields, upsert a lead (person +
+ * deal + note), apply a checkout event to its deal, and run the follow-up rules. Decisions come from the
+ * pure modules (state machine, rule engine, field encoding); this module makes the calls, as few as it
+ * can, and says how many it made.
+ */
+import { applyCheckoutEvent, type CheckoutEvent, type DealCheckoutState } from '../followup/state';
+import { planFollowUps, renderTemplate, type DealForRules, type FollowUpRule, type PlannedActivity } from '../followup/rules';
+import { escapeHtml } from '../forms/responses';
+import type { PipedriveClient, Deal } from './client';
+import {
+	CHECKOUT_FIELDS,
+	checkRuleName,
+	fieldKeysOf,
+	formatFollowUps,
+	parseFollowUps,
+	readCheckoutState,
+	resolveFields,
+	textField,
+	writeCheckoutState,
+	type FieldKeys,
+} from './fields';
+
+// ---- caches shared by the executions of one n8n process ----
+// Field keys never change once created, and a lead's deal id never changes: caching them keeps a payment
+// event at two calls. A deleted deal shows up as a 404 and falls back to the search.
+const FIELD_KEYS_TTL_MS = 10 * 60_000;
+const fieldKeyCache = new Map<string, { fields: FieldKeys; at: number }>();
+const LEAD_DEALS_KEPT = 10_000;
+const leadDealCache = new Map<string, number>();
+
+function rememberDeal(account: string, leadId: string, dealId: number): void {
+	const key = `${account} ${leadId}`;
+	leadDealCache.delete(key);
+	leadDealCache.set(key, dealId);
+	if (leadDealCache.size > LEAD_DEALS_KEPT) leadDealCache.delete(leadDealCache.keys().next().value as string);
+}
+
+/** For tests: forget what this process learnt about accounts. */
+export function clearCaches(): void {
+	fieldKeyCache.clear();
+	leadDealCache.clear();
+}
+
+export interface SetupResult {
+	fields: Array<{ name: string; key: string; type: string; created: boolean }>;
+	statusOptions: FieldKeys['statusOptions'];
+}
+
+/** Creates the missing deal fields; a second run finds them all and changes nothing. */
+export async function setupFields(client: PipedriveClient, account: string): Promise<SetupResult> {
+	const existing = await client.dealFields();
+	const resolution = resolveFields(existing);
+	if (resolution.conflicts.length) throw new Error(`Pipedrive deal fields need attention: ${resolution.conflicts.join('; ')}`);
+	const created = new Set<string>();
+	for (const spec of resolution.missing) {
+		const field = await client.addDealField({ field_name: spec.name, field_type: spec.type, options: spec.options?.map((label) => ({ label })) });
+		resolution.found[spec.id] = field;
+		created.add(spec.id);
+	}
+	const fields = fieldKeysOf(resolution.found);
+	fieldKeyCache.set(account, { fields, at: Date.now() });
+	return {
+		fields: CHECKOUT_FIELDS.map((spec) => ({ name: spec.name, key: fields.keys[spec.id], type: spec.type, created: created.has(spec.id) })),
+		statusOptions: fields.statusOptions,
+	};
+}
+
+/** The field keys, from the cache or from Pipedrive (creating what is missing, as Setup does). */
+export async function checkoutFields(client: PipedriveClient, account: string): Promise<FieldKeys> {
+	const cached = fieldKeyCache.get(account);
+	if (cached && Date.now() - cached.at < FIELD_KEYS_TTL_MS) return cached.fields;
+	await setupFields(client, account);
+	return fieldKeyCache.get(account)!.fields;
+}
+
+// ---- Upsert Lead ----
+
+export interface LeadInput {
+	leadId: string;
+	name: string;
+	email: string;
+	phone?: string;
+	product?: string;
+	/** Minor units (cents). */
+	amount?: number;
+	currency?: string;
+	utm?: Record<string, string>;
+	referrer?: string;
+	formName?: string;
+	capturedAt?: string;
+	paymentLink?: string;
+	gateway?: string;
+}
+
+export interface UpsertLeadOptions {
+	pipelineId?: number;
+	stageId?: number;
+	ownerId?: number;
+	/** `{{name}}`, `{{product}}`, `{{email}}`. */
+	titleTemplate: string;
+	/**
+	 * 'existingPersonsOnly' skips the deal search for a person just created (a new person has no deal of
+	 * this lead unless a payment event for it was applied before the lead itself); 'always' searches anyway.
+	 */
+	dealLookup: 'always' | 'existingPersonsOnly';
+	addNote: boolean;
+}
+
+export interface UpsertLeadResult {
+	personId: number;
+	dealId: number;
+	personCreated: boolean;
+	personUpdated: boolean;
+	dealCreated: boolean;
+	noteId?: number;
+}
+
+function fill(template: string, values: Record<string, string | undefined>): string {
+	return renderTemplate(template, values).trim();
+}
+
+export function leadNote(lead: LeadInput): string {
+	const rows: Array<[string, string | undefined]> = [
+		['Lead id', lead.leadId],
+		['Form', lead.formName],
+		['Product', lead.product],
+		['Captured at', lead.capturedAt],
+		['Referrer', lead.referrer],
+		...Object.entries(lead.utm ?? {}).map(([k, v]) => [k, v] as [string, string]),
+	];
+	const items = rows.filter(([, v]) => v).map(([k, v]) => `<li><b>${escapeHtml(k)}</b>: ${escapeHtml(String(v))}</li>`);
+	return `<p>Checkout lead (n8n checkout recovery)</p><ul>${items.join('')}</ul>`;
+}
+
+export async function upsertLead(client: PipedriveClient, account: string, lead: LeadInput, options: UpsertLeadOptions): Promise<UpsertLeadResult> {
+	const fields = await checkoutFields(client, account);
+	let personCreated = false;
+	let personUpdated = false;
+	const found = await client.findPersonByEmail(lead.email);
+	let personId: number;
+	if (!found) {
+		const person = await client.createPerson({
+			name: lead.name,
+			emails: [{ value: lead.email, primary: true, label: 'work' }],
+			...(lead.phone ? { phones: [{ value: lead.phone, primary: true, label: 'mobile' }] } : {}),
+			...(options.ownerId ? { owner_id: options.ownerId } : {}),
+		});
+		personId = person.id;
+		personCreated = true;
+	} else {
+		personId = found.id;
+		const phones = found.phones ?? [];
+		const digits = (p: string) => p.replace(/\D/g, '');
+		const newPhone = lead.phone && !phones.some((p) => digits(p).endsWith(digits(lead.phone!).slice(-8))) ? lead.phone : undefined;
+		const newName = lead.name && lead.name !== found.name ? lead.name : undefined;
+		if (newPhone || newName) {
+			// PATCH replaces the whole phones list, so the ones already there are sent along.
+			await client.updatePerson(personId, {
+				...(newName ? { name: newName } : {}),
+				...(newPhone ? { phones: [...phones.map((value, i) => ({ value, primary: i === 0, label: 'work' })), { value: newPhone, primary: phones.length === 0, label: 'mobile' }] } : {}),
+			});
+			personUpdated = true;
+		}
+	}
+
+	let dealId: number | undefined = leadDealCache.get(`${account} ${lead.leadId}`);
+	if (dealId === undefined && (!personCreated || options.dealLookup === 'always')) dealId = await client.findDealByCustomField(lead.leadId);
+	const title = fill(options.titleTemplate, { name: lead.name, product: lead.product, email: lead.email }) || lead.email;
+	const leadFields: Record<string, unknown> = {
+		[fields.keys.leadId]: lead.leadId,
+		...(lead.product ? { [fields.keys.product]: lead.product } : {}),
+		...(lead.paymentLink ? { [fields.keys.paymentLink]: lead.paymentLink } : {}),
+		...(lead.gateway ? { [fields.keys.gateway]: lead.gateway } : {}),
+	};
+	const money = lead.amount !== undefined ? { value: lead.amount / 100, currency: lead.currency ?? 'BRL' } : {};
+	let dealCreated = false;
+	if (dealId === undefined) {
+		const startedAt = lead.capturedAt ?? new Date().toISOString();
+		const state: DealCheckoutState = { status: 'started', lastEventAt: startedAt, appliedEventIds: [] };
+		const deal = await client.createDeal({
+			title,
+			person_id: personId,
+			...money,
+			...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}),
+			...(options.stageId ? { stage_id: options.stageId } : {}),
+			...(options.ownerId ? { owner_id: options.ownerId } : {}),
+			custom_fields: { ...leadFields, ...writeCheckoutState(state, fields) },
+		});
+		dealId = deal.id;
+		dealCreated = true;
+	} else {
+		// The same lead again (a second submit, a redelivery): bring the deal up to date, never its state.
+		await client.updateDeal(dealId, { person_id: personId, ...money, custom_fields: leadFields });
+	}
+	rememberDeal(account, lead.leadId, dealId);
+	let noteId: number | undefined;
+	if (options.addNote && dealCreated) noteId = (await client.addNote({ content: leadNote(lead), deal_id: dealId, person_id: personId })).id;
+	return { personId, dealId, personCreated, personUpdated, dealCreated, noteId };
+}
+
+// ---- Apply Checkout Event ----
+
+export interface CheckoutEventInput extends CheckoutEvent {
+	leadRef?: string;
+	provider?: string;
+	amount?: number;
+	currency?: string;
+}
+
+export interface ApplyEventResult {
+	dealId?: number;
+	dealCreated: boolean;
+	status?: string;
+	previousStatus?: string;
+	ignored?: string;
+	effects: string[];
+	followUpsCompleted: number;
+}
+
+async function findLeadDeal(client: PipedriveClient, account: string, leadRef: string): Promise<Deal | undefined> {
+	const cached = leadDealCache.get(`${account} ${leadRef}`);
+	if (cached !== undefined) {
+		const deal = await client.getDeal(cached);
+		if (deal && deal.status !== 'deleted') return deal;
+		leadDealCache.delete(`${account} ${leadRef}`);
+	}
+	const id = await client.findDealByCustomField(leadRef);
+	if (id === undefined) return undefined;
+	const deal = await client.getDeal(id);
+	if (deal) rememberDeal(account, leadRef, id);
+	return deal;
+}
+
+export async function applyEvent(client: PipedriveClient, account: string, event: CheckoutEventInput, options: { titleTemplate?: string } = {}): Promise<ApplyEventResult> {
+	if (!event.eventId || !event.type || !event.occurredAt) throw new Error('The event needs eventId, type and occurredAt (the normalised event of the Payment Gateway node)');
+	if (Number.isNaN(Date.parse(event.occurredAt))) throw new Error(`The event's occurredAt "${event.occurredAt}" is not a date`);
+	if (!event.leadRef) return { dealCreated: false, ignored: 'no lead reference (not a checkout of this pack)', effects: [], followUpsCompleted: 0 };
+	const fields = await checkoutFields(client, account);
+	const deal = await findLeadDeal(client, account, event.leadRef);
+	const current = deal ? readCheckoutState(deal.custom_fields, fields) : undefined;
+	const transition = applyCheckoutEvent(current, event);
+	const money = event.amount !== undefined ? { value: event.amount / 100, ...(event.currency ? { currency: event.currency } : {}) } : {};
+	const extra: Record<string, unknown> = event.provider ? { [fields.keys.gateway]: event.provider } : {};
+
+	if (!deal) {
+		// The lead never reached Pipedrive (its message failed, or the shop's form is not wired): the event
+		// still gets a deal, so the payment is not lost; the lead fills in the person when it arrives.
+		const created = await client.createDeal({
+			title: fill(options.titleTemplate ?? 'Checkout {{leadId}}', { leadId: event.leadRef }),
+			...money,
+			...(transition.effects.some((e) => e.kind === 'markWon') ? { status: 'won' } : {}),
+			custom_fields: { [fields.keys.leadId]: event.leadRef, ...extra, ...writeCheckoutState(transition.next, fields) },
+		});
+		rememberDeal(account, event.leadRef, created.id);
+		return { dealId: created.id, dealCreated: true, status: transition.next.status, effects: transition.effects.map((e) => e.kind), followUpsCompleted: 0 };
+	}
+
+	const result: ApplyEventResult = { dealId: deal.id, dealCreated: false, status: transition.next.status, previousStatus: current?.status, ignored: transition.ignored, effects: transition.effects.map((e) => e.kind), followUpsCompleted: 0 };
+	if (!transition.effects.length) return result;
+	const won = transition.effects.some((e) => e.kind === 'markWon');
+	await client.updateDeal(deal.id, {
+		...(won ? { status: 'won', ...money } : {}),
+		custom_fields: { ...extra, ...writeCheckoutState(transition.next, fields) },
+	});
+	if (transition.effects.some((e) => e.kind === 'completeFollowUps')) {
+		for (const applied of parseFollowUps(deal.custom_fields?.[fields.keys.followUps])) {
+			if (applied.activityId && (await client.updateActivity(applied.activityId, { done: true }))) result.followUpsCompleted++;
+		}
+	}
+	if (transition.effects.some((e) => e.kind === 'addNote')) {
+		const amount = event.amount !== undefined ? ` ${(event.amount / 100).toFixed(2)} ${event.currency ?? ''}`.trimEnd() : '';
+		await client.addNote({ deal_id: deal.id, content: `<p>Payment refunded${amount} (${escapeHtml(event.provider ?? 'gateway')}, event ${escapeHtml(event.eventId)}, ${escapeHtml(event.occurredAt)})</p>` });
+	}
+	return result;
+}
+
+// ---- Run Follow-up Rules ----
+
+export interface RunRulesOptions {
+	pipelineId?: number;
+	now?: Date;
+	roundRobinStart?: number;
+	/** For {{amount}}; the deal's currency is used. */
+	locale?: string;
+	/** Plan only: report what would be created, create nothing. */
+	dryRun?: boolean;
+}
+
+export interface RunRulesResult {
+	dealsChecked: number;
+	planned: PlannedActivity[];
+	created: Array<PlannedActivity & { activityId: number }>;
+	errors: Array<{ dealId: number; rule: string; message: string }>;
+	nextRoundRobin: number;
+}
+
+export async function runRules(client: PipedriveClient, account: string, rules: FollowUpRule[], options: RunRulesOptions = {}): Promise<RunRulesResult> {
+	rules.forEach((r) => checkRuleName(r.name));
+	const fields = await checkoutFields(client, account);
+	const now = options.now ?? new Date();
+	const deals = await client.listDeals({ status: 'open', ...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}) });
+	const byId = new Map<number, Deal>();
+	const candidates: DealForRules[] = [];
+	for (const deal of deals) {
+		const state = readCheckoutState(deal.custom_fields, fields);
+		if (!state || !state.lastEventAt) continue;
+		byId.set(deal.id, deal);
+		const amount = new Intl.NumberFormat(options.locale ?? 'pt-BR', { style: 'currency', currency: deal.currency || 'BRL' }).format(deal.value ?? 0);
+		candidates.push({
+			dealId: deal.id,
+			status: state.status,
+			statusSince: state.lastEventAt,
+			ownerId: deal.owner_id,
+			rulesApplied: parseFollowUps(deal.custom_fields?.[fields.keys.followUps]).map((a) => a.rule),
+			fields: {
+				name: deal.title,
+				title: deal.title,
+				product: textField(deal.custom_fields, fields.keys.product),
+				amount,
+				paymentLink: textField(deal.custom_fields, fields.keys.paymentLink),
+				leadId: textField(deal.custom_fields, fields.keys.leadId),
+			},
+		});
+	}
+	// {{name}} is the buyer's name: fetched only for deals a rule fires on, and only if a template uses it.
+	const usesName = rules.some((r) => /\{\{\s*name\s*\}\}/.test(r.subject + (r.note ?? '')));
+	const planned0 = planFollowUps(rules, candidates, now, options.roundRobinStart ?? 0);
+	if (usesName) {
+		for (const dealId of new Set(planned0.map((p) => p.dealId))) {
+			const deal = byId.get(dealId)!;
+			const candidate = candidates.find((c) => c.dealId === dealId)!;
+			if (deal.person_id) {
+				const person = await client.request<{ name: string }>({ method: 'GET', path: `/api/v2/persons/${deal.person_id}` });
+				candidate.fields.name = person.data.name;
+			}
+		}
+	}
+	const planned = usesName ? planFollowUps(rules, candidates, now, options.roundRobinStart ?? 0) : planned0;
+	const result: RunRulesResult = { dealsChecked: candidates.length, planned, created: [], errors: [], nextRoundRobin: (options.roundRobinStart ?? 0) + planned.filter((p) => rules.find((r) => r.name === p.rule)?.owner.kind === 'roundRobin').length };
+	if (options.dryRun) return result;
+
+	const perDeal = new Map<number, PlannedActivity[]>();
+	for (const p of planned) perDeal.set(p.dealId, [...(perDeal.get(p.dealId) ?? []), p]);
+	for (const [dealId, activities] of perDeal) {
+		const deal = byId.get(dealId)!;
+		const applied = parseFollowUps(deal.custom_fields?.[fields.keys.followUps]);
+		// At most once: the deal records the rules before their activities exist. A crash between the two
+		// loses an activity rather than creating it twice; a failed create takes its mark back.
+		const marked = [...applied, ...activities.map((a) => ({ rule: a.rule }))];
+		await client.updateDeal(dealId, { custom_fields: { [fields.keys.followUps]: formatFollowUps(marked) } });
+		const done = [...applied];
+		for (const activity of activities) {
+			try {
+				const row = await client.createActivity({
+					subject: activity.subject,
+					type: activity.type,
+					deal_id: dealId,
+					owner_id: activity.ownerId,
+					due_date: activity.dueDate,
+					due_time: activity.dueTime,
+					...(activity.note ? { note: activity.note } : {}),
+					...(deal.person_id ? { participants: [{ person_id: deal.person_id, primary: true }] } : {}),
+				});
+				done.push({ rule: activity.rule, activityId: row.id });
+				result.created.push({ ...activity, activityId: row.id });
+			} catch (error) {
+				result.errors.push({ dealId, rule: activity.rule, message: (error as Error).message });
+			}
+		}
+		await client.updateDeal(dealId, { custom_fields: { [fields.keys.followUps]: formatFollowUps(done) } });
+	}
+	return result;
+}

@@ -1,0 +1,223 @@
+/**
+ * The Follow-up operations (lib/pipedrive/followup) over real HTTP against the Pipedrive stand-in:
+ * fields set up once, leads upserted into one person and one deal, checkout events moving the deal by
+ * event time, follow-up rules firing once, and the number of API calls each of these takes.
+ */
+import { PipedriveClient, PipedriveError, fetchTransport } from '../../lib/pipedrive/client';
+import { applyEvent, clearCaches, runRules, setupFields, upsertLead, type LeadInput, type UpsertLeadOptions } from '../../lib/pipedrive/followup';
+import type { FollowUpRule } from '../../lib/followup/rules';
+import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
+
+jest.setTimeout(60_000);
+
+let pd: PipedriveStandIn;
+const fastPolicy = { maxAttempts: 4, baseDelayMs: 20, maxDelayMs: 3000 };
+const client = () => new PipedriveClient(fetchTransport(pd.baseUrl, { apiToken: pd.token }), pd.baseUrl, fastPolicy);
+const options: UpsertLeadOptions = { titleTemplate: '{{product}} – {{name}}', dealLookup: 'existingPersonsOnly', addNote: true, pipelineId: 1, stageId: 1 };
+
+function lead(overrides: Partial<LeadInput> = {}): LeadInput {
+	return {
+		leadId: `0194f0c2-${Math.random().toString(16).slice(2, 10)}`,
+		name: 'Ana Souza',
+		email: `ana.${Math.random().toString(36).slice(2, 8)}@example.com`,
+		phone: '+5511987654321',
+		product: 'Curso de Fotografia',
+		amount: 19790,
+		currency: 'BRL',
+		utm: { utm_source: 'instagram', utm_campaign: 'black-friday' },
+		formName: 'Checkout',
+		capturedAt: '2026-11-27T12:00:00.000Z',
+		paymentLink: 'http://127.0.0.1:5678/webhook/checkout/pay?lead=x',
+		...overrides,
+	};
+}
+
+const dealOf = (id: number) => pd.state.deals.find((d) => d.id === id)!;
+const fieldKey = (name: string) => pd.state.dealFields.find((f) => f.name === name)!.key as string;
+const optionId = (label: string) => (pd.state.dealFields.find((f) => f.name === 'Checkout status')!.options as Array<{ id: number; label: string }>).find((o) => o.label === label)!.id;
+
+beforeAll(async () => {
+	pd = await startPipedriveStandIn();
+});
+afterAll(async () => {
+	await pd?.close();
+});
+beforeEach(() => {
+	clearCaches();
+	pd.faults.rateLimitStorm = false;
+	pd.faults.blockPage = false;
+	pd.faults.serverErrors = 0;
+});
+
+it('Setup creates the deal fields once and reports their keys; a second run changes nothing', async () => {
+	const first = await setupFields(client(), pd.baseUrl);
+	expect(first.fields.map((f) => f.created)).toEqual(first.fields.map(() => true));
+	const status = first.fields.find((f) => f.name === 'Checkout status')!;
+	expect(status.key).toBe(fieldKey('Checkout status'));
+	expect(Object.keys(first.statusOptions)).toEqual(['started', 'pending_payment', 'paid', 'failed', 'expired']);
+	const count = pd.state.dealFields.length;
+	clearCaches();
+	const second = await setupFields(client(), pd.baseUrl);
+	expect(second.fields.map((f) => f.created)).toEqual(second.fields.map(() => false));
+	expect(second.fields.map((f) => f.key)).toEqual(first.fields.map((f) => f.key));
+	expect(pd.state.dealFields.length).toBe(count);
+});
+
+it('a new lead: a person, an open deal in the chosen stage, a note with source and UTM, in at most 4 calls', async () => {
+	await setupFields(client(), pd.baseUrl);
+	const c = client();
+	const input = lead();
+	const result = await upsertLead(c, pd.baseUrl, input, options);
+	expect(result).toMatchObject({ personCreated: true, dealCreated: true });
+	expect(c.callCount).toBeLessThanOrEqual(4);
+	const deal = dealOf(result.dealId);
+	expect(deal).toMatchObject({ title: 'Curso de Fotografia – Ana Souza', value: 197.9, currency: 'BRL', person_id: result.personId, stage_id: 1, status: 'open' });
+	expect((deal.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')]).toBe(input.leadId);
+	expect((deal.custom_fields as Record<string, unknown>)[fieldKey('Checkout status')]).toBe(optionId('Started'));
+	const note = pd.state.notes.find((n) => n.deal_id === result.dealId)!;
+	expect(note.content).toContain('instagram');
+	expect(note.content).toContain('black-friday');
+	const person = pd.state.persons.find((p) => p.id === result.personId)!;
+	expect(person.emails).toEqual([{ value: input.email, primary: true, label: 'work' }]);
+});
+
+it('the same lead twice (a double submit, a redelivery) gives one person and one deal; a new phone is added', async () => {
+	const input = lead();
+	const first = await upsertLead(client(), pd.baseUrl, input, options);
+	clearCaches(); // as after a restart: the deal is found by its lead id, not remembered
+	const again = await upsertLead(client(), pd.baseUrl, { ...input, phone: '+5521998765432', email: input.email.toUpperCase() }, options);
+	expect(again).toMatchObject({ personId: first.personId, dealId: first.dealId, personCreated: false, dealCreated: false, personUpdated: true });
+	expect(pd.state.deals.filter((d) => (d.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')] === input.leadId)).toHaveLength(1);
+	expect(pd.state.notes.filter((n) => n.deal_id === first.dealId)).toHaveLength(1);
+	expect((pd.state.persons.find((p) => p.id === first.personId)!.phones as Array<{ value: string }>).map((p) => p.value)).toEqual(['+5511987654321', '+5521998765432']);
+});
+
+it('checkout events move the deal by event time: pending → paid (won, follow-ups done); stale and repeated events change nothing; at most 2 calls per event', async () => {
+	const input = lead();
+	const { dealId } = await upsertLead(client(), pd.baseUrl, input, options);
+	// a follow-up of this pack already on the deal
+	await runRules(client(), pd.baseUrl, [rule({ name: 'Abandoned 1h', when: 'abandoned', afterMinutes: 60 })], { now: new Date('2026-11-27T14:00:00Z') });
+	const followUp = pd.state.activities.find((a) => a.deal_id === dealId)!;
+	expect(followUp.done).toBe(false);
+
+	const ev = (type: string, at: string, id = `${type}-${at}`) => ({ eventId: `${input.leadId}:${id}`, type: type as 'paid', occurredAt: at, leadRef: input.leadId, provider: 'mercadopago', amount: 19790, currency: 'BRL' });
+	let c = client();
+	const pending = await applyEvent(c, pd.baseUrl, ev('pending', '2026-11-27T12:05:00Z'));
+	expect(pending).toMatchObject({ status: 'pending_payment', previousStatus: 'started', dealCreated: false });
+	expect(c.callCount).toBeLessThanOrEqual(2);
+
+	c = client();
+	const paid = await applyEvent(c, pd.baseUrl, ev('paid', '2026-11-27T12:10:00Z'));
+	expect(paid).toMatchObject({ status: 'paid', effects: ['setStatus', 'markWon', 'completeFollowUps'], followUpsCompleted: 1 });
+	expect(dealOf(dealId)).toMatchObject({ status: 'won' });
+	expect(pd.state.activities.find((a) => a.id === followUp.id)!.done).toBe(true);
+	expect(c.callCount).toBe(2 + 1); // get + patch, and one per follow-up to close
+
+	const before = JSON.stringify(dealOf(dealId));
+	c = client();
+	expect(await applyEvent(c, pd.baseUrl, ev('paid', '2026-11-27T12:10:00Z'))).toMatchObject({ ignored: 'duplicate', effects: [] });
+	expect(await applyEvent(c, pd.baseUrl, ev('failed', '2026-11-27T12:07:00Z'))).toMatchObject({ status: 'paid', effects: [] });
+	expect(await applyEvent(c, pd.baseUrl, ev('expired', '2026-11-27T13:00:00Z'))).toMatchObject({ status: 'paid', ignored: 'after paid' });
+	expect(JSON.stringify(dealOf(dealId))).toBe(before);
+	expect(c.callCount).toBe(3); // one read each, no write
+
+	// a refund adds one note, however often it is delivered
+	await applyEvent(client(), pd.baseUrl, ev('refunded', '2026-11-28T09:00:00Z', 'refund'));
+	await applyEvent(client(), pd.baseUrl, ev('refunded', '2026-11-28T09:00:00Z', 'refund'));
+	expect(pd.state.notes.filter((n) => n.deal_id === dealId && String(n.content).includes('refunded'))).toHaveLength(1);
+});
+
+it('an older event never moves the state back (failed at 12:20, then a pending from 12:05 arrives)', async () => {
+	const input = lead();
+	const { dealId } = await upsertLead(client(), pd.baseUrl, input, options);
+	const base = { leadRef: input.leadId, provider: 'stripe' };
+	await applyEvent(client(), pd.baseUrl, { ...base, eventId: 'f1', type: 'failed', occurredAt: '2026-11-27T12:20:00Z' });
+	const late = await applyEvent(client(), pd.baseUrl, { ...base, eventId: 'p1', type: 'pending', occurredAt: '2026-11-27T12:05:00Z' });
+	expect(late).toMatchObject({ status: 'failed', ignored: 'older than the state' });
+	expect((dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout status')]).toBe(optionId('Failed'));
+});
+
+it('an event for a lead without a deal creates the deal; the lead arriving later fills in that deal when told to look it up', async () => {
+	const input = lead();
+	await setupFields(client(), pd.baseUrl);
+	const c = client();
+	const result = await applyEvent(c, pd.baseUrl, { eventId: 'e-paid', type: 'paid', occurredAt: '2026-11-27T12:10:00Z', leadRef: input.leadId, provider: 'asaas', amount: 5000, currency: 'BRL' });
+	expect(result).toMatchObject({ dealCreated: true, status: 'paid' });
+	expect(c.callCount).toBe(2); // search + create
+	expect(dealOf(result.dealId!)).toMatchObject({ status: 'won', value: 50 });
+	clearCaches();
+	const later = await upsertLead(client(), pd.baseUrl, input, { ...options, dealLookup: 'always' });
+	expect(later).toMatchObject({ dealId: result.dealId, dealCreated: false, personCreated: true });
+	expect(dealOf(result.dealId!)).toMatchObject({ person_id: later.personId, status: 'won' });
+});
+
+it('an event without a lead reference is reported and touches nothing; a malformed one is a clear error', async () => {
+	const c = client();
+	expect(await applyEvent(c, pd.baseUrl, { eventId: 'x', type: 'paid', occurredAt: '2026-11-27T12:00:00Z' })).toMatchObject({ ignored: expect.stringContaining('no lead reference') });
+	await expect(applyEvent(c, pd.baseUrl, { eventId: 'x', type: 'paid', occurredAt: 'yesterday', leadRef: 'l' })).rejects.toThrow(/occurredAt "yesterday" is not a date/);
+	expect(c.callCount).toBe(0);
+});
+
+function rule(overrides: Partial<FollowUpRule>): FollowUpRule {
+	return { name: 'r', when: 'abandoned', afterMinutes: 60, activityType: 'call', subject: 'Ligar para {{name}}: {{product}} ({{amount}})', note: 'Link: {{paymentLink}}', dueInDays: 0, dueTime: '10:00', owner: { kind: 'dealOwner' }, ...overrides };
+}
+
+it('follow-up rules: fire once per deal after the delay, with rendered templates; paid deals and young deals get none; round robin spreads owners', async () => {
+	const now = new Date('2026-11-27T15:00:00Z');
+	const a = await upsertLead(client(), pd.baseUrl, lead({ capturedAt: '2026-11-27T13:00:00Z', name: 'Bia Lima' }), options);
+	const b = await upsertLead(client(), pd.baseUrl, lead({ capturedAt: '2026-11-27T13:30:00Z', name: 'Caio Reis' }), options);
+	const young = await upsertLead(client(), pd.baseUrl, lead({ capturedAt: '2026-11-27T14:45:00Z' }), options);
+	const paidLead = lead({ capturedAt: '2026-11-27T13:00:00Z' });
+	const paid = await upsertLead(client(), pd.baseUrl, paidLead, options);
+	await applyEvent(client(), pd.baseUrl, { eventId: 'pp', type: 'paid', occurredAt: '2026-11-27T13:05:00Z', leadRef: paidLead.leadId });
+
+	const rules = [rule({ name: 'Abandoned 1h (RR)', owner: { kind: 'roundRobin', userIds: [2, 3] }, businessHours: { timeZone: 'America/Sao_Paulo', days: [1, 2, 3, 4, 5], opens: '09:00', closes: '18:00' } })];
+	const first = await runRules(client(), pd.baseUrl, rules, { now });
+	const mine = first.created.filter((x) => [a.dealId, b.dealId, young.dealId, paid.dealId].includes(x.dealId));
+	expect(mine.map((x) => x.dealId).sort()).toEqual([a.dealId, b.dealId].sort());
+	const activityA = pd.state.activities.find((x) => x.deal_id === a.dealId)!;
+	expect(activityA).toMatchObject({ subject: 'Ligar para Bia Lima: Curso de Fotografia (R$\u00a0197,90)', type: 'call', due_date: '2026-11-27', due_time: '13:00', done: false });
+	expect(activityA.note).toBe('Link: http://127.0.0.1:5678/webhook/checkout/pay?lead=x');
+	expect(new Set(mine.map((x) => x.ownerId))).toEqual(new Set([2, 3]));
+	expect(String((dealOf(a.dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout follow-ups applied')])).toBe(`Abandoned 1h (RR)#${activityA.id}`);
+
+	const again = await runRules(client(), pd.baseUrl, rules, { now: new Date('2026-11-27T16:00:00Z') });
+	expect(again.created.filter((x) => [a.dealId, b.dealId].includes(x.dealId))).toEqual([]);
+	expect(pd.state.activities.filter((x) => x.deal_id === a.dealId)).toHaveLength(1);
+	// the young deal's turn comes once it is old enough
+	const later = await runRules(client(), pd.baseUrl, rules, { now: new Date('2026-11-27T16:00:00Z') });
+	expect(later.created.map((x) => x.dealId)).not.toContain(paid.dealId);
+	expect(pd.state.activities.filter((x) => x.deal_id === young.dealId)).toHaveLength(1);
+	expect(pd.state.activities.filter((x) => x.deal_id === paid.dealId)).toHaveLength(0);
+});
+
+it('rate limits: waits out a 429 storm, retries a few 500s, stops at once on a block page or a bad token', async () => {
+	await setupFields(client(), pd.baseUrl);
+	pd.faults.rateLimitStorm = true;
+	setTimeout(() => (pd.faults.rateLimitStorm = false), 1500);
+	const c = client();
+	expect(await c.me()).toMatchObject({ id: 1 });
+	expect(c.callCount).toBeGreaterThan(1);
+
+	pd.faults.serverErrors = 2;
+	const c2 = client();
+	expect(await c2.me()).toMatchObject({ id: 1 });
+	expect(c2.callCount).toBe(3);
+
+	pd.faults.blockPage = true;
+	const c3 = client();
+	await expect(c3.me()).rejects.toMatchObject({ retryable: false, message: expect.stringMatching(/block page/) });
+	expect(c3.callCount).toBe(1);
+	pd.faults.blockPage = false;
+
+	const bad = new PipedriveClient(fetchTransport(pd.baseUrl, { apiToken: 'wrong' }), pd.baseUrl, fastPolicy);
+	const error = (await bad.me().catch((e: unknown) => e)) as PipedriveError;
+	expect(error).toBeInstanceOf(PipedriveError);
+	expect([error.status, error.retryable, bad.callCount]).toEqual([401, false, 1]);
+});
+
+it('keeps under the search limit (10 per 2 s) on its own: a burst of 15 lead lookups gets no 429', async () => {
+	const c = client();
+	await Promise.all(Array.from({ length: 15 }, (_, i) => c.findPersonByEmail(`nobody${i}@example.com`)));
+	expect(c.calls.get('GET /api/v2/persons/search')).toBe(15);
+});
