@@ -2,7 +2,8 @@ import { amqpUrl, redactedAmqpUrl } from '../../lib/amqp/connection';
 import { DEFAULT_TOPOLOGY, queueArguments } from '../../lib/amqp/topology';
 import { copySource, detectBodyFormat, monotonicNow } from '../../lib/archive/archive';
 import { DEFAULT_LIMITS, messageFor } from '../../lib/archive/relay';
-import { limitFields, topologyFields } from '../../nodes/WebhookArchive/actions/common.descriptions';
+import { limitFields } from '../../nodes/WebhookArchive/actions/common.descriptions';
+import { topologyFields } from '../../nodes/shared/topology';
 
 describe('archive helpers', () => {
 	it('flags bodies that are not JSON as raw', () => {

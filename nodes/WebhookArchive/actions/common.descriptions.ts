@@ -1,65 +1,9 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { DEFAULT_TOPOLOGY, type Topology } from '../../../lib/amqp/topology';
 import { DEFAULT_LIMITS, type RelayLimits } from '../../../lib/archive/relay';
 
-// Literal defaults (the lint rule wants literals); lib/amqp/topology.ts and lib/archive/relay.ts hold the
-// same values for callers outside n8n, and a unit test checks the two agree.
-
-/** Where the relay and the replay publish, and what they declare. */
-export const topologyFields: INodeProperties[] = [
-	{
-		displayName: 'Exchange',
-		name: 'exchange',
-		type: 'string',
-		default: 'checkout.events',
-		description: 'Durable direct exchange the messages are published to',
-	},
-	{
-		displayName: 'Routing Key',
-		name: 'routingKey',
-		type: 'string',
-		default: 'checkout.event',
-	},
-	{
-		displayName: 'Declare Topology',
-		name: 'declareTopology',
-		type: 'boolean',
-		default: true,
-		description:
-			'Whether to declare the exchange, a quorum queue with a delivery limit and a dead-letter queue before publishing (idempotent)',
-	},
-	{
-		displayName: 'Queue',
-		name: 'queue',
-		type: 'string',
-		default: 'checkout.events',
-		displayOptions: { show: { declareTopology: [true] } },
-	},
-	{
-		displayName: 'Dead-Letter Exchange',
-		name: 'deadLetterExchange',
-		type: 'string',
-		default: 'checkout.events.dlx',
-		displayOptions: { show: { declareTopology: [true] } },
-	},
-	{
-		displayName: 'Dead-Letter Queue',
-		name: 'deadLetterQueue',
-		type: 'string',
-		default: 'checkout.events.dlq',
-		displayOptions: { show: { declareTopology: [true] } },
-	},
-	{
-		displayName: 'Delivery Limit',
-		name: 'deliveryLimit',
-		type: 'number',
-		default: 5,
-		typeOptions: { minValue: 1 },
-		description: 'Deliveries of one message before it goes to the dead-letter queue',
-		displayOptions: { show: { declareTopology: [true] } },
-	},
-];
+// Literal defaults (the lint rule wants literals); lib/archive/relay.ts holds the same values for callers
+// outside n8n, and a unit test checks the two agree.
 
 export const limitFields: INodeProperties[] = [
 	{
@@ -86,21 +30,6 @@ export const limitFields: INodeProperties[] = [
 		description: 'Objects listed and published per page: what one run holds in memory at a time',
 	},
 ];
-
-export function readTopology(ctx: IExecuteFunctions): { topology: Topology; declare: boolean } {
-	const get = <T>(name: string, fallback: T) => ctx.getNodeParameter(name, 0, fallback) as T;
-	return {
-		declare: get('declareTopology', true),
-		topology: {
-			exchange: get('exchange', DEFAULT_TOPOLOGY.exchange),
-			routingKey: get('routingKey', DEFAULT_TOPOLOGY.routingKey),
-			queue: get('queue', DEFAULT_TOPOLOGY.queue),
-			deadLetterExchange: get('deadLetterExchange', DEFAULT_TOPOLOGY.deadLetterExchange),
-			deadLetterQueue: get('deadLetterQueue', DEFAULT_TOPOLOGY.deadLetterQueue),
-			deliveryLimit: get('deliveryLimit', DEFAULT_TOPOLOGY.deliveryLimit),
-		},
-	};
-}
 
 export function readLimits(ctx: IExecuteFunctions): RelayLimits {
 	return {

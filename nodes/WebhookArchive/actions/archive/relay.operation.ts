@@ -7,7 +7,8 @@ import type { S3Archive } from '../../../../lib/archive/archive';
 import { Lease } from '../../../../lib/archive/lease';
 import { RelayError, relayPending } from '../../../../lib/archive/relay';
 import { amqpSettingsFor } from '../../transport';
-import { limitFields, readLimits, readTopology, topologyFields } from '../common.descriptions';
+import { limitFields, readLimits } from '../common.descriptions';
+import { readTopology, topologyFields } from '../../../shared/topology';
 
 const properties: INodeProperties[] = [
 	...topologyFields,
@@ -29,7 +30,7 @@ const LEASE_TTL_MS = 60_000;
 const LEASE_SETTLE_MS = 750;
 
 export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
-	const { topology, declare } = readTopology(this);
+	const { topology, declare } = readTopology((name, fallback) => this.getNodeParameter(name, 0, fallback) as typeof fallback);
 	const limits = readLimits(this);
 	const useLease = this.getNodeParameter('useLease', 0, true) as boolean;
 	const connection = await connectAmqp(await amqpSettingsFor(this));

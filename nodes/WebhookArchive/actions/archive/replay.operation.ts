@@ -6,7 +6,8 @@ import { declareTopology } from '../../../../lib/amqp/topology';
 import type { S3Archive } from '../../../../lib/archive/archive';
 import { replayRange } from '../../../../lib/archive/relay';
 import { amqpSettingsFor } from '../../transport';
-import { limitFields, readLimits, readTime, readTopology, topologyFields } from '../common.descriptions';
+import { limitFields, readLimits, readTime } from '../common.descriptions';
+import { readTopology, topologyFields } from '../../../shared/topology';
 
 const properties: INodeProperties[] = [
 	{
@@ -34,7 +35,7 @@ export async function execute(this: IExecuteFunctions, archive: S3Archive): Prom
 	const fromMs = readTime(this, 'from');
 	if (fromMs === undefined) throw new NodeOperationError(this.getNode(), '"From" must be a date and time', { itemIndex: 0 });
 	const toMs = readTime(this, 'to') ?? Date.now();
-	const { topology, declare } = readTopology(this);
+	const { topology, declare } = readTopology((name, fallback) => this.getNodeParameter(name, 0, fallback) as typeof fallback);
 	const connection = await connectAmqp(await amqpSettingsFor(this));
 	try {
 		if (declare) await declareTopology(connection, topology);

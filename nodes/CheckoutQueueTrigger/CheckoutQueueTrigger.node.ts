@@ -1,0 +1,144 @@
+/**
+ * Starts one execution per message of the checkout queue, one at a time, and acknowledges a message only
+ * after its execution succeeded. n8n's own RabbitMQ Trigger was measured first (see the README): it keeps
+ * messages across a kill in its "execution finishes successfully" mode, but a body that is not JSON is
+ * never settled and wedges the queue, failures are requeued at once with no backoff, and it cannot declare
+ * a quorum queue with a dead-letter exchange. This trigger uses lib/amqp/consumer: retries with backoff
+ * in queue order, dead-letters after the attempts (or at once for a poison message), and reconnects.
+ */
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type INodeExecutionData,
+	type INodeProperties,
+	type INodeType,
+	type INodeTypeDescription,
+	type IRun,
+	type ITriggerFunctions,
+	type ITriggerResponse,
+} from 'n8n-workflow';
+
+import { connectAmqp } from '../../lib/amqp/connection';
+import { exponentialBackoff, parseBody, runConsumer, type QueueMessage } from '../../lib/amqp/consumer';
+import { declareTopology } from '../../lib/amqp/topology';
+import { readTopology, topologyFields } from '../shared/topology';
+import { amqpSettingsFrom } from '../WebhookArchive/transport';
+
+/** The queue is always shown here (the relay shows it only when declaring). */
+const queueFields: INodeProperties[] = [
+	{ ...topologyFields.find((f) => f.name === 'queue')!, displayOptions: undefined, description: 'The quorum queue the archive sweep relays to' },
+	...topologyFields.filter((f) => f.name !== 'queue'),
+];
+
+function itemOf(message: QueueMessage): INodeExecutionData {
+	const header = (name: string) => (typeof message.headers[name] === 'string' ? (message.headers[name] as string) : undefined);
+	return {
+		json: {
+			...(message.body as IDataObject),
+			queueMessage: {
+				messageId: message.messageId ?? null,
+				deliveryCount: message.deliveryCount,
+				redelivered: message.redelivered || message.deliveryCount > 0,
+				source: header('x-source') ?? null,
+				archiveKey: header('x-archive-key') ?? null,
+				receivedAt: header('x-received-at') ?? null,
+			},
+		},
+	};
+}
+
+export class CheckoutQueueTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Checkout Queue Trigger',
+		name: 'checkoutQueueTrigger',
+		icon: { light: 'file:checkoutQueueTrigger.svg', dark: 'file:checkoutQueueTrigger.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{ $parameter["queue"] }}',
+		description: 'One execution per checkout event from RabbitMQ, in order; acknowledged only after the execution succeeds',
+		defaults: { name: 'Checkout Queue Trigger' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'checkoutRabbitMqApi', required: true }],
+		properties: [
+			...queueFields,
+			{
+				displayName: 'Attempts per Message',
+				name: 'maxAttempts',
+				type: 'number',
+				default: 5,
+				typeOptions: { minValue: 1 },
+				description: 'Executions of one message (crashes included) before it goes to the dead-letter queue; keep it at or below the delivery limit',
+			},
+			{
+				displayName: 'First Retry After (Seconds)',
+				name: 'retryDelaySeconds',
+				type: 'number',
+				default: 5,
+				typeOptions: { minValue: 0 },
+				description: 'Doubles on each retry, up to 5 minutes. The message waits at the head of the queue, so later events do not overtake it.',
+			},
+		],
+	};
+
+	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
+		const settings = amqpSettingsFrom(await this.getCredentials('checkoutRabbitMqApi'));
+		const { topology, declare } = readTopology((name, fallback) => this.getNodeParameter(name, fallback) as typeof fallback);
+		const maxAttempts = Math.max(1, Number(this.getNodeParameter('maxAttempts', 5)));
+		const retryDelayMs = Math.max(0, Number(this.getNodeParameter('retryDelaySeconds', 5))) * 1000;
+		const node = this.getNode();
+
+		if (this.getMode() === 'manual') {
+			// A test run in the editor shows the next message and puts it back: it must not consume the
+			// production queue's events.
+			const connection = await connectAmqp(settings);
+			if (declare) await declareTopology(connection, topology);
+			const channel = await connection.createChannel();
+			await channel.prefetch(1);
+			const manualTriggerFunction = async () =>
+				await new Promise<void>((resolve, reject) => {
+					channel
+						.consume(topology.queue, (message) => {
+							if (!message) return reject(new NodeOperationError(node, `The queue "${topology.queue}" went away`));
+							const body = parseBody(message.content);
+							channel.nack(message, false, true);
+							this.emit([[typeof body === 'string' ? { json: { error: body, content: message.content.toString('utf8').slice(0, 2000) } } : itemOf({ body, messageId: message.properties.messageId, deliveryCount: 0, redelivered: message.fields.redelivered, headers: message.properties.headers ?? {} })]]);
+							resolve();
+						})
+						.catch(reject);
+				});
+			return { manualTriggerFunction, closeFunction: async () => await connection.close().catch(() => undefined) };
+		}
+
+		const consumer = runConsumer(
+			async () => await connectAmqp(settings),
+			{
+				queue: topology.queue,
+				maxAttempts,
+				retryDelayMs: exponentialBackoff(retryDelayMs, 300_000),
+				prepare: declare ? async (connection) => await declareTopology(connection, topology) : undefined,
+				log: (level, message) => {
+					this.logger[level](`[Checkout Queue Trigger] ${message}`);
+					// Dead-lettered messages are also shown as failed executions, where people look.
+					if (level === 'error' && message.includes('dead-letter') && typeof this.saveFailedExecution === 'function') {
+						this.saveFailedExecution(new NodeOperationError(node, message));
+					}
+				},
+			},
+			async (message) => {
+				const done = this.helpers.createDeferredPromise<IRun>();
+				this.emit([[itemOf(message)]], undefined, done);
+				const run = await done.promise;
+				const error = run.data.resultData.error;
+				if (error) return { ok: false, error: error.message };
+				if (run.status === 'error' || run.status === 'crashed' || run.status === 'canceled') return { ok: false, error: `execution ${run.status}` };
+				return { ok: true };
+			},
+		);
+		// A broker that is down at activation is retried in the background rather than failing activation
+		// (n8n gives up on a trigger whose activation failed a few times).
+		await Promise.race([consumer.ready.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+		return { closeFunction: async () => await consumer.stop() };
+	}
+}

@@ -1,0 +1,41 @@
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+
+import { applyEvent, type CheckoutEventInput } from '../../../../lib/pipedrive/followup';
+import { perItem } from '../../../shared/items';
+import { pipedriveClientFor } from '../../transport';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Event',
+		name: 'event',
+		type: 'json',
+		default: '={{ $json }}',
+		required: true,
+		description: 'The normalised event of the Payment Gateway node or the Payment Webhook Trigger (eventId, type, occurredAt, leadRef, provider, amount, currency)',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{ displayName: 'Title of a New Deal', name: 'titleTemplate', type: 'string', default: 'Checkout {{leadId}}', description: 'For an event whose lead has no deal yet' },
+		],
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['applyCheckoutEvent'] } }, properties);
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const { client, account } = await pipedriveClientFor(this);
+	return await perItem(this, async (i) => {
+		const raw = this.getNodeParameter('event', i) as unknown;
+		const event = (typeof raw === 'string' ? JSON.parse(raw) : raw) as CheckoutEventInput;
+		if (!event || typeof event !== 'object') throw new Error('The Event parameter must be an object (the normalised payment event)');
+		const options = this.getNodeParameter('options', i, {}) as IDataObject;
+		const before = client.callCount;
+		const result = await applyEvent(client, account, event, { titleTemplate: options.titleTemplate as string | undefined });
+		return { json: { eventId: event.eventId, type: event.type, leadRef: event.leadRef ?? null, ...result, pipedriveCalls: client.callCount - before } as IDataObject };
+	});
+}

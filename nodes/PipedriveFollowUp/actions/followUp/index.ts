@@ -1,0 +1,28 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import * as applyCheckoutEvent from './applyCheckoutEvent.operation';
+import * as runFollowUpRules from './runFollowUpRules.operation';
+import * as setup from './setup.operation';
+import * as upsertLead from './upsertLead.operation';
+
+export { applyCheckoutEvent, runFollowUpRules, setup, upsertLead };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		default: 'upsertLead',
+		options: [
+			{ name: 'Apply Checkout Event', value: 'applyCheckoutEvent', action: 'Apply a checkout event to its deal', description: 'Move the deal\'s checkout state by a payment event: won on payment, never backwards' },
+			{ name: 'Run Follow-Up Rules', value: 'runFollowUpRules', action: 'Run the follow up rules', description: 'Create follow-up activities for abandoned, failed, expired or pending checkouts' },
+			{ name: 'Setup', value: 'setup', action: 'Set up the deal fields', description: 'Create the deal fields the pack uses, once' },
+			{ name: 'Upsert Lead', value: 'upsertLead', action: 'Create or update a lead', description: 'Person by e-mail and one open deal per lead, with a note of its source' },
+		],
+	},
+	...setup.description,
+	...upsertLead.description,
+	...applyCheckoutEvent.description,
+	...runFollowUpRules.description,
+];

@@ -1,0 +1,22 @@
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+
+import { setupFields } from '../../../../lib/pipedrive/followup';
+import { pipedriveClientFor } from '../../transport';
+
+const properties: INodeProperties[] = [
+	{
+		displayName:
+			'Creates the deal fields this pack keeps the checkout state in (status, lead ID, payment link, gateway, last event time, follow-ups applied, events applied, product) where they are missing, and outputs their keys. Running it again changes nothing. The other operations do the same on first use.',
+		name: 'setupNotice',
+		type: 'notice',
+		default: '',
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['setup'] } }, properties);
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const { client, account } = await pipedriveClientFor(this);
+	const result = await setupFields(client, account);
+	return [{ json: { ...result, pipedriveCalls: client.callCount }, pairedItem: { item: 0 } }];
+}

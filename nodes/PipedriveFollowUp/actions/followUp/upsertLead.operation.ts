@@ -1,0 +1,117 @@
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+
+import { upsertLead, type LeadInput, type UpsertLeadOptions } from '../../../../lib/pipedrive/followup';
+import { perItem } from '../../../shared/items';
+import { pipedriveClientFor } from '../../transport';
+
+const properties: INodeProperties[] = [
+	{ displayName: 'Lead ID', name: 'leadId', type: 'string', default: '={{ $json.leadId }}', required: true, description: 'Matches the deal: a lead submitted twice updates its one deal' },
+	{ displayName: 'Email', name: 'email', type: 'string', placeholder: 'name@email.com', default: '={{ $json.email }}', required: true },
+	{ displayName: 'Name', name: 'name', type: 'string', default: '={{ $json.name }}', required: true },
+	{ displayName: 'Phone', name: 'phone', type: 'string', default: '={{ $json.phone }}' },
+	{ displayName: 'Product', name: 'product', type: 'string', default: '={{ $json.product }}' },
+	{ displayName: 'Amount (Cents)', name: 'amount', type: 'string', default: '={{ $json.amount }}', description: 'In minor units, as the Checkout Form outputs it; the deal value is this divided by 100' },
+	{ displayName: 'Currency', name: 'currency', type: 'string', default: '={{ $json.currency || "BRL" }}' },
+	{
+		displayName: 'Pipeline Name or ID',
+		name: 'pipelineId',
+		type: 'options',
+		typeOptions: { loadOptionsMethod: 'getPipelines' },
+		default: '',
+		description: 'Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>',
+	},
+	{
+		displayName: 'Stage Name or ID',
+		name: 'stageId',
+		type: 'options',
+		typeOptions: { loadOptionsMethod: 'getStages', loadOptionsDependsOn: ['pipelineId'] },
+		default: '',
+		description: 'Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>',
+	},
+	{
+		displayName: 'Owner Name or ID',
+		name: 'ownerId',
+		type: 'options',
+		typeOptions: { loadOptionsMethod: 'getUsers' },
+		default: '',
+		description: 'Owner of new persons and deals; empty for the credential\'s user. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{ displayName: 'Add Note', name: 'addNote', type: 'boolean', default: true, description: 'Whether to add a note with the form, referrer and UTM data to a new deal' },
+			{ displayName: 'Captured At', name: 'capturedAt', type: 'string', default: '={{ $json.capturedAt }}', description: 'When the lead was captured (ISO); follow-up delays count from it' },
+			{
+				displayName: 'Deal Lookup',
+				name: 'dealLookup',
+				type: 'options',
+				default: 'existingPersonsOnly',
+				options: [
+					{ name: 'For Existing Persons Only', value: 'existingPersonsOnly', description: 'A person just created has no deal yet: saves a search (4 calls per new lead)' },
+					{ name: 'Always', value: 'always', description: 'Also for new persons: for leads replayed after their payment events' },
+				],
+			},
+			{ displayName: 'Form Name', name: 'formName', type: 'string', default: '={{ $json.form ? $json.form.name : "" }}' },
+			{ displayName: 'Gateway', name: 'gateway', type: 'string', default: '' },
+			{ displayName: 'Payment Link', name: 'paymentLink', type: 'string', default: '', description: 'Where follow-ups send the buyer back to pay ({{paymentLink}} in rule templates), e.g. the lead capture workflow\'s /checkout/pay?lead=… address' },
+			{ displayName: 'Referrer', name: 'referrer', type: 'string', default: '={{ $json.referrer }}' },
+			{ displayName: 'Title', name: 'titleTemplate', type: 'string', default: '{{product}} – {{name}}', description: 'Deal title for new deals; {{name}}, {{product}} and {{email}} are replaced' },
+			{ displayName: 'UTM Data', name: 'utm', type: 'json', default: '={{ $json.utm }}', description: 'An object of UTM parameters, written into the note' },
+		],
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['upsertLead'] } }, properties);
+
+function optionalNumber(value: unknown, what?: string): number | undefined {
+	if (value === '' || value === undefined || value === null) return undefined;
+	const n = Number(value);
+	if (what && !Number.isFinite(n)) throw new Error(`${what} must be a number, got "${String(value)}"`);
+	return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+function text(value: unknown): string | undefined {
+	return typeof value === 'string' && value.trim() ? value.trim() : typeof value === 'number' ? String(value) : undefined;
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const { client, account } = await pipedriveClientFor(this);
+	return await perItem(this, async (i) => {
+		const options = this.getNodeParameter('options', i, {}) as IDataObject;
+		const utmRaw = options.utm;
+		const utm = typeof utmRaw === 'string' && utmRaw.trim() ? (JSON.parse(utmRaw) as Record<string, string>) : ((utmRaw as Record<string, string> | undefined) ?? undefined);
+		const lead: LeadInput = {
+			leadId: text(this.getNodeParameter('leadId', i)) ?? '',
+			email: text(this.getNodeParameter('email', i)) ?? '',
+			name: text(this.getNodeParameter('name', i)) ?? '',
+			phone: text(this.getNodeParameter('phone', i, '')),
+			product: text(this.getNodeParameter('product', i, '')),
+			amount: optionalNumber(this.getNodeParameter('amount', i, ''), 'Amount (Cents)'),
+			currency: text(this.getNodeParameter('currency', i, 'BRL')),
+			utm: utm && typeof utm === 'object' ? utm : undefined,
+			referrer: text(options.referrer),
+			formName: text(options.formName),
+			capturedAt: text(options.capturedAt),
+			paymentLink: text(options.paymentLink),
+			gateway: text(options.gateway),
+		};
+		for (const field of ['leadId', 'email', 'name'] as const) {
+			if (!lead[field]) throw new Error(`The lead has no ${field === 'leadId' ? 'Lead ID' : field}: map the "${field === 'leadId' ? 'Lead ID' : field[0].toUpperCase() + field.slice(1)}" parameter`);
+		}
+		const settings: UpsertLeadOptions = {
+			pipelineId: optionalNumber(this.getNodeParameter('pipelineId', i, '')),
+			stageId: optionalNumber(this.getNodeParameter('stageId', i, '')),
+			ownerId: optionalNumber(this.getNodeParameter('ownerId', i, '')),
+			titleTemplate: text(options.titleTemplate) ?? '{{product}} – {{name}}',
+			dealLookup: (options.dealLookup as UpsertLeadOptions['dealLookup']) ?? 'existingPersonsOnly',
+			addNote: options.addNote !== false,
+		};
+		const before = client.callCount;
+		const result = await upsertLead(client, account, lead, settings);
+		return { json: { leadId: lead.leadId, ...result, pipedriveCalls: client.callCount - before } };
+	});
+}

@@ -1,0 +1,71 @@
+/**
+ * Pipedrive requests through n8n's authenticated request helper, so that the credential (API token or
+ * OAuth2, refreshed by n8n), proxies and n8n's own HTTP settings apply. The answer is handed back whole
+ * (status, headers, text) for lib/pipedrive's retry policy to judge.
+ */
+import type { IDataObject, IExecuteFunctions, IHttpRequestOptions, ILoadOptionsFunctions } from 'n8n-workflow';
+
+import { PipedriveClient, type PipedriveResponse, type PipedriveTransport } from '../../../lib/pipedrive/client';
+
+type PipedriveContext = IExecuteFunctions | ILoadOptionsFunctions;
+
+export const CREDENTIAL_FOR = { apiToken: 'checkoutPipedriveApi', oAuth2: 'checkoutPipedriveOAuth2Api' } as const;
+
+export function baseUrlOf(credentials: IDataObject): string {
+	const explicit = String(credentials.baseUrl ?? '').trim();
+	if (explicit) return explicit.replace(/\/+$/, '');
+	const apiDomain = (credentials.oauthTokenData as IDataObject | undefined)?.api_domain;
+	if (typeof apiDomain === 'string' && apiDomain) return apiDomain.replace(/\/+$/, '');
+	const domain = String(credentials.companyDomain ?? '').trim();
+	return domain ? `https://${domain}.pipedrive.com` : 'https://api.pipedrive.com';
+}
+
+function toText(body: unknown): string {
+	if (body === undefined || body === null) return '';
+	if (typeof body === 'string') return body;
+	if (Buffer.isBuffer(body)) return body.toString('utf8');
+	return JSON.stringify(body);
+}
+
+/** Status, headers and body of an error thrown by n8n's helper (OAuth2 requests throw on HTTP errors). */
+function answerOfError(error: unknown): PipedriveResponse | undefined {
+	const e = error as { response?: { status?: number; headers?: Record<string, string>; data?: unknown }; httpCode?: string; cause?: unknown };
+	const response = e.response ?? (e.cause as typeof e | undefined)?.response;
+	if (!response?.status) return undefined;
+	return { status: response.status, headers: (response.headers ?? {}) as Record<string, string>, bodyText: toText(response.data) };
+}
+
+export async function pipedriveClientFor(ctx: PipedriveContext): Promise<{ client: PipedriveClient; account: string }> {
+	const authentication = (ctx.getNodeParameter('authentication', 0, 'apiToken') as keyof typeof CREDENTIAL_FOR) ?? 'apiToken';
+	const credentialType = CREDENTIAL_FOR[authentication];
+	const credentials = await ctx.getCredentials(credentialType);
+	const baseUrl = baseUrlOf(credentials);
+	const transport: PipedriveTransport = async (request) => {
+		const options: IHttpRequestOptions = {
+			method: request.method,
+			url: `${baseUrl}${request.path}`,
+			qs: Object.fromEntries(Object.entries(request.query ?? {}).filter(([, v]) => v !== undefined)) as IDataObject,
+			headers: { accept: 'application/json' },
+			returnFullResponse: true,
+			// The retry policy decides on statuses, so they come back as answers, not as thrown errors.
+			ignoreHttpStatusErrors: true,
+			json: true,
+		};
+		if (request.body) options.body = request.body as IDataObject;
+		try {
+			const response = (await ctx.helpers.httpRequestWithAuthentication.call(ctx, credentialType, options)) as {
+				statusCode: number;
+				headers: Record<string, string>;
+				body: unknown;
+			};
+			return { status: response.statusCode, headers: response.headers ?? {}, bodyText: toText(response.body) };
+		} catch (error) {
+			const answer = answerOfError(error);
+			if (answer) return answer;
+			throw error;
+		}
+	};
+	// The account key separates caches (field keys, lead → deal) between Pipedrive accounts in one n8n.
+	const account = `${baseUrl} ${ctx.getNode().credentials?.[credentialType]?.id ?? ''}`;
+	return { client: new PipedriveClient(transport, account), account };
+}
