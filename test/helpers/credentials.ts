@@ -45,3 +45,9 @@ export function gatewayCredentials(baseUrl: string): CredentialSpec[] {
 		{ id: 'crAsaasCred00001', name: 'Checkout Asaas', type: 'checkoutAsaasApi', data: { ...GATEWAY_KEYS.asaas, baseUrl, checkoutPageUrl: baseUrl } },
 	];
 }
+
+export const PIPEDRIVE_CREDENTIAL_ID = 'crPipedriveCred1';
+
+export function pipedriveCredential(baseUrl: string, apiToken: string): CredentialSpec {
+	return { id: PIPEDRIVE_CREDENTIAL_ID, name: 'Checkout Pipedrive', type: 'checkoutPipedriveApi', data: { apiToken, companyDomain: '', baseUrl } };
+}

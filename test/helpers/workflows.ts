@@ -19,9 +19,10 @@ interface Workflow {
 
 /**
  * An exported workflow as a test runs it: the same nodes and wiring, with this run's own queue names
- * (the shared broker is never touched under the production names) and, where asked, a shorter schedule.
+ * (the shared broker is never touched under the production names) and, where asked, a shorter schedule
+ * or retry delay.
  */
-export function exportedWorkflowForTest(file: string, patch: { topology?: Topology; prefix?: string; scheduleSeconds?: number; notificationUrl?: string }): string {
+export function exportedWorkflowForTest(file: string, patch: { topology?: Topology; prefix?: string; scheduleSeconds?: number; notificationUrl?: string; retryDelaySeconds?: number }): string {
 	const wf = JSON.parse(readFileSync(join(EXPORTED_WORKFLOWS, file), 'utf8')) as Workflow;
 	for (const node of wf.nodes) {
 		if (node.type === 'n8n-nodes-checkout-recovery.paymentWebhookTrigger' && patch.prefix) node.parameters.prefix = patch.prefix;
@@ -32,6 +33,13 @@ export function exportedWorkflowForTest(file: string, patch: { topology?: Topolo
 				const { exchange, routingKey, queue, deadLetterExchange, deadLetterQueue } = patch.topology;
 				Object.assign(node.parameters, { exchange, routingKey, queue, deadLetterExchange, deadLetterQueue });
 			}
+		}
+		if (node.type === 'n8n-nodes-checkout-recovery.checkoutQueueTrigger') {
+			if (patch.topology) {
+				const { exchange, routingKey, queue, deadLetterExchange, deadLetterQueue } = patch.topology;
+				Object.assign(node.parameters, { exchange, routingKey, queue, deadLetterExchange, deadLetterQueue });
+			}
+			if (patch.retryDelaySeconds !== undefined) node.parameters.retryDelaySeconds = patch.retryDelaySeconds;
 		}
 		if (node.type === 'n8n-nodes-base.scheduleTrigger' && patch.scheduleSeconds) {
 			node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: patch.scheduleSeconds }] };

@@ -1,0 +1,182 @@
+/**
+ * The exported payment event processor and follow-up rules workflows in the real n8n, with the pack's
+ * Checkout Queue Trigger on the machine's RabbitMQ and the Pipedrive stand-in:
+ *  - leads and payment events put on the queue (as the archive sweep relays them) end as deals in their
+ *    final state: paid → won, a stale or repeated event changes nothing, a failure stays failed;
+ *  - a poison message ends in the dead-letter queue and does not hold up the others;
+ *  - the follow-up rules workflow creates one activity per deal and rule, however often it runs, and the
+ *    payment marks the follow-up done;
+ *  - n8n killed (SIGKILL) in the middle of an execution: the message comes back after the restart and
+ *    its effect happens once.
+ */
+import type { ChannelModel } from 'amqplib';
+
+import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n';
+import { connectBroker, deleteTopology, drainQueue, uniqueTopology } from '../../testbench/rabbitmq';
+import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
+import { pipedriveCredential, rabbitCredential } from '../helpers/credentials';
+import { exportedWorkflowForTest } from '../helpers/workflows';
+
+jest.setTimeout(600_000);
+
+const topology = uniqueTopology('e2e-pipedrive');
+let broker: ChannelModel;
+let pd: PipedriveStandIn;
+let n8n: N8nInstance;
+
+async function consumers(): Promise<{ messageCount: number; consumerCount: number } | undefined> {
+	const channel = await broker.createChannel();
+	channel.on('error', () => undefined);
+	try {
+		return await channel.checkQueue(topology.queue);
+	} catch {
+		return undefined;
+	} finally {
+		await channel.close().catch(() => undefined);
+	}
+}
+
+async function publish(body: object | string, source: string, messageId: string): Promise<void> {
+	const channel = await broker.createConfirmChannel();
+	channel.publish(topology.exchange, topology.routingKey, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), {
+		persistent: true,
+		messageId,
+		contentType: 'application/json',
+		headers: { 'x-source': source, 'x-received-at': new Date().toISOString() },
+	});
+	await channel.waitForConfirms();
+	await channel.close();
+}
+
+async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+	const start = Date.now();
+	for (;;) {
+		const value = await check();
+		if (value) return value;
+		if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}\n${n8n?.log().slice(-4000)}`);
+		await new Promise((r) => setTimeout(r, 200));
+	}
+}
+
+const key = (name: string) => pd.state.dealFields.find((f) => f.name === name)?.key as string;
+const statusLabel = (deal: Record<string, unknown>) => {
+	const field = pd.state.dealFields.find((f) => f.name === 'Checkout status')!;
+	const id = (deal.custom_fields as Record<string, unknown>)[field.key as string];
+	return (field.options as Array<{ id: number; label: string }>).find((o) => o.id === id)?.label;
+};
+const dealOfLead = (leadId: string) => pd.state.deals.find((d) => key('Checkout lead id') && (d.custom_fields as Record<string, unknown>)[key('Checkout lead id')] === leadId);
+
+const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
+const lead = (id: string, email: string, name: string, capturedAt: string) => ({
+	leadId: id,
+	type: 'lead.captured',
+	capturedAt,
+	name,
+	email,
+	phone: '+5511987654321',
+	product: 'Curso de Fotografia',
+	amount: 19790,
+	currency: 'BRL',
+	consent: { given: true },
+	utm: { utm_source: 'instagram' },
+	form: { kind: 'fields', name: 'Checkout' },
+});
+const payment = (leadRef: string, type: string, occurredAt: string, eventId = `mercadopago:${leadRef}:${type}`) => ({ eventId, type, leadRef, occurredAt, provider: 'mercadopago', providerRef: `pay-${leadRef}`, amount: 19790, currency: 'BRL', providerEventType: 'payment', raw: {} });
+
+const LEAD_A = '0194f0c2-aaaa-7000-8000-00000000000a';
+const LEAD_B = '0194f0c2-bbbb-7000-8000-00000000000b';
+const LEAD_C = '0194f0c2-cccc-7000-8000-00000000000c';
+
+beforeAll(async () => {
+	broker = await connectBroker();
+	pd = await startPipedriveStandIn();
+	n8n = await startN8n({
+		workflows: [
+			exportedWorkflowForTest('payment-event-processor.json', { topology, retryDelaySeconds: 1 }),
+			exportedWorkflowForTest('followup-rules.json', { scheduleSeconds: 3 }),
+		],
+		credentials: [rabbitCredential(), pipedriveCredential(pd.baseUrl, pd.token)],
+		// Ready once the trigger consumes (it declares the queue itself).
+		ready: async () => ((await consumers())?.consumerCount ?? 0) > 0,
+	});
+});
+
+afterAll(async () => {
+	await n8n?.stop();
+	await pd?.close();
+	if (broker) {
+		await deleteTopology(broker, topology);
+		await broker.close();
+	}
+});
+
+it('leads and payment events from the queue end as deals in their final state; a poison message is dead-lettered', async () => {
+	// Captured 50 minutes ago: not yet "abandoned" (1 hour), whenever the rules run in between.
+	await publish(lead(LEAD_A, 'ana@example.com', 'Ana Souza', hoursAgo(50 / 60)), 'lead', LEAD_A);
+	await publish(lead(LEAD_B, 'bruno@example.com', 'Bruno Lima', hoursAgo(50 / 60)), 'lead', LEAD_B);
+	await publish('{"this is": not json', 'stripe', 'poison-1');
+	await publish(payment(LEAD_A, 'pending', hoursAgo(45 / 60)), 'mercadopago', 'a-pending');
+	await publish(payment(LEAD_B, 'failed', hoursAgo(40 / 60)), 'mercadopago', 'b-failed');
+	// a payment for a lead whose lead message never came: it still gets its deal
+	await publish(payment(LEAD_C, 'paid', hoursAgo(0.5)), 'mercadopago', 'c-paid');
+
+	await until('lead C paid', () => dealOfLead(LEAD_C));
+	const dealA = dealOfLead(LEAD_A)!;
+	const dealB = dealOfLead(LEAD_B)!;
+	expect(statusLabel(dealA)).toBe('Pending payment');
+	expect(statusLabel(dealB)).toBe('Failed');
+	expect(dealOfLead(LEAD_C)).toMatchObject({ status: 'won', value: 197.9 });
+	expect(pd.state.persons.map((p) => p.name).sort()).toEqual(['Ana Souza', 'Bruno Lima']);
+	expect(dealA).toMatchObject({ title: 'Curso de Fotografia – Ana Souza', value: 197.9, currency: 'BRL', status: 'open' });
+	expect(pd.state.notes.filter((n) => n.deal_id === dealA.id).map((n) => n.content).join()).toContain('instagram');
+
+	const dead = await drainQueue(broker, topology.deadLetterQueue, 5, 1500);
+	expect(dead.map((d) => d.messageId)).toEqual(['poison-1']);
+});
+
+it('follow-up rules fire once per deal (the rules run every few seconds), and the payment closes the follow-up', async () => {
+	const dealA = dealOfLead(LEAD_A)!;
+	const dealB = dealOfLead(LEAD_B)!;
+	// B failed 40 minutes ago ("Payment failed" after 10 minutes); A is pending (its rule waits 2 days).
+	const followUp = await until('the failed-payment follow-up', () => pd.state.activities.find((a) => a.deal_id === dealB.id));
+	expect(followUp).toMatchObject({ type: 'call', subject: 'Pagamento recusado: Bruno Lima (Curso de Fotografia, R$\u00a0197,90)', done: false, owner_id: 1 });
+	expect(followUp.note).toContain(`/webhook/checkout/pay?lead=${LEAD_B}`);
+	const runsBefore = countExecutions(n8n, 'crFollowUpRules1');
+	await until('three more rule runs', () => countExecutions(n8n, 'crFollowUpRules1') >= runsBefore + 3, 30_000);
+	expect(pd.state.activities.filter((a) => a.deal_id === dealB.id)).toHaveLength(1);
+	expect(pd.state.activities.filter((a) => a.deal_id === dealA.id)).toHaveLength(0);
+	expect(String((dealB.custom_fields as Record<string, unknown>)[key('Checkout follow-ups applied')])).toBe(`Payment failed#${followUp.id}`);
+
+	// The same lead submitted again and a duplicate event: still one deal, no new activity.
+	await publish(lead(LEAD_B, 'bruno@example.com', 'Bruno Lima', hoursAgo(50 / 60)), 'lead', `${LEAD_B}-again`);
+	await publish(payment(LEAD_B, 'failed', hoursAgo(40 / 60)), 'mercadopago', 'b-failed-again');
+	await until('queue drained', async () => (await consumers())?.messageCount === 0 && countExecutions(n8n, 'crPaymentEvents1') >= 7);
+	await new Promise((r) => setTimeout(r, 1000));
+	expect(pd.state.deals.filter((d) => (d.custom_fields as Record<string, unknown>)[key('Checkout lead id')] === LEAD_B)).toHaveLength(1);
+	expect(pd.state.persons).toHaveLength(2);
+});
+
+it('n8n killed in the middle of an execution: the message comes back after the restart and is applied once', async () => {
+	const dealB = dealOfLead(LEAD_B)!;
+	const followUpId = pd.state.activities.find((a) => a.deal_id === dealB.id)!.id;
+	const patchesBefore = pd.calls.get('PATCH /api/v2/deals/{id}') ?? 0;
+	pd.faults.delayMs = 5000; // every Pipedrive answer takes 5 s: the execution is surely in flight
+	const requestsBefore = [...pd.calls.values()].reduce((a, b) => a + b, 0);
+	await publish(payment(LEAD_B, 'paid', new Date().toISOString()), 'mercadopago', 'b-paid');
+	await until('the execution to reach Pipedrive', () => [...pd.calls.values()].reduce((a, b) => a + b, 0) > requestsBefore);
+	await n8n.kill('SIGKILL');
+	pd.faults.delayMs = 0;
+	await new Promise((r) => setTimeout(r, 5500)); // let the stand-in finish the request the dead n8n sent
+	expect(statusLabel(dealOfLead(LEAD_B)!)).toBe('Failed'); // not applied: n8n died first
+	expect(((await consumers())?.messageCount ?? 0) >= 1).toBe(true); // back on the queue
+
+	await n8n.restart();
+	await until('deal B won', () => dealOfLead(LEAD_B)?.status === 'won' && dealOfLead(LEAD_B));
+	await until('queue drained', async () => (await consumers())?.messageCount === 0);
+	await new Promise((r) => setTimeout(r, 2000));
+	expect(statusLabel(dealOfLead(LEAD_B)!)).toBe('Paid');
+	expect(pd.state.activities.find((a) => a.id === followUpId)).toMatchObject({ done: true });
+	// one PATCH of the deal for the payment: the delivery before the kill never got to write
+	expect((pd.calls.get("PATCH /api/v2/deals/{id}") ?? 0) - patchesBefore).toBe(1);
+	expect(await drainQueue(broker, topology.deadLetterQueue, 5, 500)).toEqual([]);
+});
