@@ -221,3 +221,21 @@ it('keeps under the search limit (10 per 2 s) on its own: a burst of 15 lead loo
 	await Promise.all(Array.from({ length: 15 }, (_, i) => c.findPersonByEmail(`nobody${i}@example.com`)));
 	expect(c.calls.get('GET /api/v2/persons/search')).toBe(15);
 });
+
+it("the API token credential's test: GET /v1/users/me on the configured base URL with the x-api-token header", async () => {
+	const { CheckoutPipedriveApi } = await import('../../credentials/CheckoutPipedriveApi.credentials');
+	const credential = new CheckoutPipedriveApi();
+	// n8n evaluates these expressions with $credentials in scope; so does this test.
+	const evaluate = (expression: string, $credentials: Record<string, string>) =>
+		new Function('$credentials', `return (${expression.replace(/^=\{\{\s*/, '').replace(/\s*\}\}$/, '')});`)($credentials) as string;
+	const request = credential.test.request;
+	const headerTemplate = (credential.authenticate.properties.headers as Record<string, string>)['x-api-token'];
+	expect(evaluate(request.baseURL!, { baseUrl: '', companyDomain: 'minhaloja' })).toBe('https://minhaloja.pipedrive.com');
+	expect(evaluate(request.baseURL!, { baseUrl: '', companyDomain: '' })).toBe('https://api.pipedrive.com');
+	const call = async (apiToken: string) => {
+		const creds = { apiToken, baseUrl: `${pd.baseUrl}/`, companyDomain: '' };
+		return await fetch(`${evaluate(request.baseURL!, creds)}${request.url}`, { method: request.method, headers: { 'x-api-token': evaluate(headerTemplate, creds) } });
+	};
+	expect((await call(pd.token)).status).toBe(200);
+	expect((await call('wrong')).status).toBe(401);
+});
