@@ -1,7 +1,8 @@
 /**
  * The main job, locally and without Docker: the S3-compatible server, the machine's RabbitMQ, and the
- * real n8n with the built pack loaded and every exported workflow imported and active. Data is kept in
- * .artifacts/local between runs. Stops cleanly on Ctrl-C.
+ * real n8n with the built pack loaded and every exported workflow imported and active, and stand-ins for
+ * what cannot be reached from here (payment gateways, Pipedrive). Data is kept in .artifacts/local between
+ * runs (the Pipedrive stand-in's is not). Stops cleanly on Ctrl-C.
  */
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,8 +11,9 @@ import { REPO_ROOT, startN8n } from '../testbench/n8n';
 import { freePort } from '../testbench/ports';
 import { startS3Server } from '../testbench/s3';
 import { startGatewayStandIn } from '../testbench/standins/gateways';
+import { startPipedriveStandIn } from '../testbench/standins/pipedrive';
 import { startShopPage } from '../testbench/standins/shopPage';
-import { GATEWAY_KEYS, gatewayCredentials } from '../test/helpers/credentials';
+import { GATEWAY_KEYS, gatewayCredentials, pipedriveCredential } from '../test/helpers/credentials';
 
 const LOCAL = resolve(REPO_ROOT, '.artifacts/local');
 const BUCKET = 'checkout-archive';
@@ -34,6 +36,9 @@ async function main(): Promise<void> {
 		asaas: { ...GATEWAY_KEYS.asaas, webhookUrl: intake('asaas') },
 	});
 	console.log(`[start] payment gateway stand-ins (Stripe, Mercado Pago, Asaas) on ${gateways.baseUrl}`);
+	// Pipedrive cannot be reached from here: its stand-in (state in memory, empty at each start).
+	const pipedrive = await startPipedriveStandIn({ port: Number(process.env.CR_PIPEDRIVE_PORT ?? 8090), token: 'local-pipedrive-token' });
+	console.log(`[start] Pipedrive stand-in on ${pipedrive.baseUrl} (deals, activities and notes: ${pipedrive.baseUrl}/__standin/)`);
 	const workflows = readdirSync(join(REPO_ROOT, 'workflows'))
 		.filter((f) => f.endsWith('.json'))
 		.map((f) => join(REPO_ROOT, 'workflows', f));
@@ -55,6 +60,7 @@ async function main(): Promise<void> {
 				data: { connectWith: 'fields', host: '127.0.0.1', port: 5672, vhost: '/', username: 'guest', password: 'guest', tls: false },
 			},
 			...gatewayCredentials(gateways.baseUrl),
+			pipedriveCredential(pipedrive.baseUrl, pipedrive.token),
 		],
 		// The fast-intake trigger answers without an execution; lazy isolate acquisition lets it skip the expression sandbox too.
 		env: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
@@ -62,6 +68,7 @@ async function main(): Promise<void> {
 	}).catch(async (error: unknown) => {
 		await s3.stop();
 		await gateways.close();
+		await pipedrive.close();
 		throw error;
 	});
 	const shop = await startShopPage(n8n.webhookUrl('checkout/lead'), Number(process.env.CR_SHOP_PORT ?? 8080));
@@ -72,6 +79,8 @@ async function main(): Promise<void> {
 	console.log(`[start]   payment webhooks (fast intake, recommended): POST ${n8n.webhookUrl('checkout/fast/{stripe|mercadopago|asaas}')}`);
 	console.log(`[start]   payment webhooks (visual intake):            POST ${n8n.webhookUrl('checkout/payment-webhook/{stripe|mercadopago|asaas}')}`);
 	console.log(`[start]   archive sweep:           every 30 s → RabbitMQ exchange "checkout.events", queue "checkout.events"`);
+	console.log(`[start]   payment event processor: queue "checkout.events" → Pipedrive (stand-in): ${pipedrive.baseUrl}/__standin/`);
+	console.log(`[start]   follow-up rules:         every 15 min → activities for abandoned, failed, expired and pending checkouts`);
 	console.log('[start] Ctrl-C stops everything; data stays in .artifacts/local');
 
 	let stopping = false;
@@ -82,6 +91,7 @@ async function main(): Promise<void> {
 		await shop.close();
 		await n8n.stop();
 		await gateways.close();
+		await pipedrive.close();
 		await s3.stop();
 		process.exit(0);
 	};
