@@ -3,7 +3,9 @@
  *   1. intake through the real n8n: the pack's payment webhook intake workflow (Webhook → Webhook Archive
  *      Store → Respond) against n8n's built-in Webhook → S3 upload → Respond, same n8n, same S3 server;
  *   2. relay of pending objects to RabbitMQ: the pack's relay against a plain @aws-sdk + amqplib loop
- *      doing the same work (list, get, publish with confirms, copy to relayed/, delete).
+ *      doing the same work (list, get, publish with confirms, copy to relayed/, delete);
+ *   3. payment events from RabbitMQ into Pipedrive (scripts/benchProcessor.ts): the pack's processor
+ *      workflow, n8n's built-in RabbitMQ Trigger with the same node, and a raw consumer.
  */
 import { execSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -34,6 +36,7 @@ import { startS3Server } from '../testbench/s3';
 import { exportedWorkflowForTest } from '../test/helpers/workflows';
 import { startLeadCaptureBench } from '../test/helpers/leadCaptureBench';
 import { GATEWAY_KEYS, gatewayCredentials } from '../test/helpers/credentials';
+import { formatProcessor, processorBench, PROCESSOR_LEADS } from './benchProcessor';
 
 const INTAKE_REQUESTS = Number(process.env.BENCH_INTAKE_REQUESTS ?? 300);
 const RELAY_OBJECTS = Number(process.env.BENCH_RELAY_OBJECTS ?? 3000);
@@ -301,6 +304,7 @@ async function main(): Promise<void> {
 	const leads = only && only !== 'leads' ? [] : await leadCaptureBenchRun();
 	leads.forEach((r) => console.log(formatLoad(r)));
 	const relay = only && only !== 'relay' ? [] : await relayBench();
+	const processor = only && only !== 'processor' ? [] : await processorBench();
 	const cpu = cpus()[0]?.model ?? 'unknown CPU';
 	const rabbit = (() => {
 		try {
@@ -351,6 +355,15 @@ ${leads.length === 2 ? `\np95 difference: ${f1(leads[0].p95Ms - leads[1].p95Ms)}
 | relay | objects | seconds | messages/s |
 |---|---|---|---|
 ${relay.map(formatRelay).join('\n')}
+
+## Payment events from RabbitMQ into Pipedrive
+
+${PROCESSOR_LEADS} leads with open deals in a Pipedrive stand-in per target (burst limit raised: this measures
+the processors, not Pipedrive's limits); a \`pending\` then a \`paid\` event per lead published at once;
+timed until every deal is won. One n8n for (a) and (b), default settings, executions saved. The first
+event of a lead costs a search more than the next (the lead → deal id cache of the n8n process is empty).
+
+${processor.length ? formatProcessor(processor) : 'not measured in this run'}
 `;
 	if (only) {
 		console.log(`\nBENCH_ONLY=${only}: a partial run, BENCHMARKS.md left as it is`);

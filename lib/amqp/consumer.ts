@@ -34,9 +34,14 @@ export interface ConsumerOptions {
 	retryDelayMs: (retry: number) => number;
 	/** Called before consuming on each new connection (e.g. to declare the topology). */
 	prepare?: (connection: ChannelModel) => Promise<void>;
+	/**
+	 * How long one handling may take before it counts as failed (and the message as due for a retry): a
+	 * guard against an execution whose end is never reported, which would otherwise hold the queue forever.
+	 */
+	handlerTimeoutMs?: number;
 	/** Reconnect waits grow to this. */
 	maxReconnectDelayMs?: number;
-	log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+	log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 }
 
 export type Settlement = 'ack' | 'retry' | 'dead-letter';
@@ -116,11 +121,19 @@ export function runConsumer(
 		const deliveryCount = deliveryCountOf(message);
 		const body = parseBody(message.content);
 		const id = message.properties.messageId ?? `(delivery ${message.fields.deliveryTag})`;
+		log('debug', `Message ${id} delivered (delivery ${deliveryCount + 1})`);
 		if (typeof body === 'string') {
-			log('error', `Message ${id} goes to the dead-letter queue: ${body}`);
-			return await settle(channel, message, 'dead-letter');
+			await settle(channel, message, 'dead-letter');
+			return log('error', `Message ${id} goes to the dead-letter queue: ${body}`);
 		}
-		const outcome = await handle({
+		let timer: NodeJS.Timeout | undefined;
+		const timeout = new Promise<HandlerOutcome>((resolve) => {
+			if (options.handlerTimeoutMs === undefined) return;
+			timer = setTimeout(() => resolve({ ok: false, error: `no result within ${options.handlerTimeoutMs} ms` }), options.handlerTimeoutMs);
+			// A guard, not a reason to keep the process alive once the consumer is stopped.
+			timer.unref();
+		});
+		const handling = handle({
 			body,
 			messageId: message.properties.messageId,
 			deliveryCount,
@@ -129,12 +142,15 @@ export function runConsumer(
 			contentType: message.properties.contentType,
 			timestamp: message.properties.timestamp,
 		}).catch((error: unknown): HandlerOutcome => ({ ok: false, error: error instanceof Error ? error.message : String(error) }));
+		const outcome = await Promise.race([handling, timeout]);
+		clearTimeout(timer);
 		if (state.stopped) return; // unacked: it returns to the queue when the channel closes
+		log('debug', `Message ${id} handled: ${outcome.ok ? 'ok' : outcome.error}`);
 		if (outcome.ok) return await settle(channel, message, 'ack');
 		const how = settlementAfterFailure(deliveryCount, options.maxAttempts);
 		if (how === 'dead-letter') {
-			log('error', `Message ${id} failed on delivery ${deliveryCount + 1} of ${options.maxAttempts} and goes to the dead-letter queue: ${outcome.error}`);
-			return await settle(channel, message, how);
+			await settle(channel, message, how);
+			return log('error', `Message ${id} failed on delivery ${deliveryCount + 1} of ${options.maxAttempts} and goes to the dead-letter queue: ${outcome.error}`);
 		}
 		const delay = options.retryDelayMs(deliveryCount + 1);
 		log('warn', `Message ${id} failed on delivery ${deliveryCount + 1} of ${options.maxAttempts}; it is tried again in ${delay} ms: ${outcome.error}`);

@@ -69,6 +69,9 @@ export interface DealField {
 	is_custom_field?: boolean;
 }
 
+/** A request without an answer after this long is abandoned and retried. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 const SEARCH_WINDOW_MS = 2000;
 const SEARCHES_PER_WINDOW = 10;
 /** Search start times per account: Pipedrive allows 10 searches per 2 s whatever the plan. */
@@ -116,7 +119,16 @@ export class PipedriveClient {
 		for (let attempt = 1; ; attempt++) {
 			if (request.path.endsWith('/search')) await this.waitForSearchSlot();
 			this.count(request);
-			const answer = await this.transport(request);
+			let answer: PipedriveResponse;
+			try {
+				answer = await this.transport(request);
+			} catch (error) {
+				// No answer at all (connection reset, timeout): as retryable as a 5xx, and as bounded.
+				const reason = error instanceof Error ? error.message : String(error);
+				if (attempt >= this.policy.maxAttempts) throw new PipedriveError(`${request.method} ${request.path}: no answer from Pipedrive after ${attempt} attempts (${reason})`, 0, true);
+				await sleep(Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (attempt - 1)));
+				continue;
+			}
 			const decision = decide(answer, attempt, this.policy);
 			if (decision.action === 'retry') {
 				await sleep(decision.delayMs);
@@ -266,7 +278,7 @@ export function fetchTransport(baseUrl: string, auth: { apiToken?: string; acces
 		if (auth.apiToken) headers['x-api-token'] = auth.apiToken;
 		if (auth.accessToken) headers.authorization = `Bearer ${auth.accessToken}`;
 		if (request.body) headers['content-type'] = 'application/json';
-		const res = await fetch(url, { method: request.method, headers, body: request.body ? JSON.stringify(request.body) : undefined });
+		const res = await fetch(url, { method: request.method, headers, body: request.body ? JSON.stringify(request.body) : undefined, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
 		const responseHeaders: Record<string, string> = {};
 		res.headers.forEach((value, key) => (responseHeaders[key] = value));
 		return { status: res.status, headers: responseHeaders, bodyText: await res.text() };

@@ -72,6 +72,14 @@ export class CheckoutQueueTrigger implements INodeType {
 				description: 'Executions of one message (crashes included) before it goes to the dead-letter queue; keep it at or below the delivery limit',
 			},
 			{
+				displayName: 'Execution Timeout (Seconds)',
+				name: 'executionTimeoutSeconds',
+				type: 'number',
+				default: 600,
+				typeOptions: { minValue: 1 },
+				description: 'An execution that has not finished after this long counts as failed and its message is retried',
+			},
+			{
 				displayName: 'First Retry After (Seconds)',
 				name: 'retryDelaySeconds',
 				type: 'number',
@@ -87,6 +95,7 @@ export class CheckoutQueueTrigger implements INodeType {
 		const { topology, declare } = readTopology((name, fallback) => this.getNodeParameter(name, fallback) as typeof fallback);
 		const maxAttempts = Math.max(1, Number(this.getNodeParameter('maxAttempts', 5)));
 		const retryDelayMs = Math.max(0, Number(this.getNodeParameter('retryDelaySeconds', 5))) * 1000;
+		const handlerTimeoutMs = Math.max(1, Number(this.getNodeParameter('executionTimeoutSeconds', 600))) * 1000;
 		const node = this.getNode();
 
 		if (this.getMode() === 'manual') {
@@ -117,6 +126,7 @@ export class CheckoutQueueTrigger implements INodeType {
 				queue: topology.queue,
 				maxAttempts,
 				retryDelayMs: exponentialBackoff(retryDelayMs, 300_000),
+				handlerTimeoutMs,
 				prepare: declare ? async (connection) => await declareTopology(connection, topology) : undefined,
 				log: (level, message) => {
 					this.logger[level](`[Checkout Queue Trigger] ${message}`);
@@ -130,6 +140,7 @@ export class CheckoutQueueTrigger implements INodeType {
 				const done = this.helpers.createDeferredPromise<IRun>();
 				this.emit([[itemOf(message)]], undefined, done);
 				const run = await done.promise;
+				if (!run) return { ok: false, error: 'n8n reported no execution for the message' };
 				const error = run.data.resultData.error;
 				if (error) return { ok: false, error: error.message };
 				if (run.status === 'error' || run.status === 'crashed' || run.status === 'canceled') return { ok: false, error: `execution ${run.status}` };

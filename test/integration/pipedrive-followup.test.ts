@@ -47,6 +47,7 @@ beforeEach(() => {
 	pd.faults.rateLimitStorm = false;
 	pd.faults.blockPage = false;
 	pd.faults.serverErrors = 0;
+	pd.faults.dropConnections = 0;
 });
 
 it('Setup creates the deal fields once and reports their keys; a second run changes nothing', async () => {
@@ -191,7 +192,7 @@ it('follow-up rules: fire once per deal after the delay, with rendered templates
 	expect(pd.state.activities.filter((x) => x.deal_id === paid.dealId)).toHaveLength(0);
 });
 
-it('rate limits: waits out a 429 storm, retries a few 500s, stops at once on a block page or a bad token', async () => {
+it('rate limits: waits out a 429 storm, retries a few 500s and connection resets, stops at once on a block page or a bad token', async () => {
 	await setupFields(client(), pd.baseUrl);
 	pd.faults.rateLimitStorm = true;
 	setTimeout(() => (pd.faults.rateLimitStorm = false), 1500);
@@ -203,6 +204,14 @@ it('rate limits: waits out a 429 storm, retries a few 500s, stops at once on a b
 	const c2 = client();
 	expect(await c2.me()).toMatchObject({ id: 1 });
 	expect(c2.callCount).toBe(3);
+
+	pd.faults.dropConnections = 2; // connection resets: retried like a 5xx
+	const c4 = client();
+	expect(await c4.me()).toMatchObject({ id: 1 });
+	expect(c4.callCount).toBe(3);
+	pd.faults.dropConnections = 10;
+	await expect(client().me()).rejects.toMatchObject({ status: 0, retryable: true, message: expect.stringMatching(/no answer from Pipedrive after 4 attempts/) });
+	pd.faults.dropConnections = 0;
 
 	pd.faults.blockPage = true;
 	const c3 = client();

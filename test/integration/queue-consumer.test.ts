@@ -150,3 +150,18 @@ it('reconnects after the connection is cut and finishes the queue, each message 
 	expect(seen.length - 20).toBeLessThanOrEqual(1);
 	expect(await drainQueue(broker, t.queue, 10, 500)).toEqual([]);
 });
+
+it('a handling that never reports back counts as failed after the timeout: the message is retried, not held forever', async () => {
+	const t = await queueWith('timeout', [{ seq: 0 }, { seq: 1 }]);
+	const deliveries: Array<[number, number]> = [];
+	const logs: string[] = [];
+	const consumer = runConsumer(connect, { queue: t.queue, maxAttempts: 3, retryDelayMs: () => 10, handlerTimeoutMs: 300, log: (_l, m) => logs.push(m) }, async (m) => {
+		deliveries.push([m.body.seq as number, m.deliveryCount]);
+		if (m.body.seq === 0 && m.deliveryCount === 0) return await new Promise<HandlerOutcome>(() => undefined);
+		return { ok: true };
+	});
+	await until(() => deliveries.some(([seq]) => seq === 1));
+	await consumer.stop();
+	expect(deliveries).toEqual([[0, 0], [0, 1], [1, 0]]);
+	expect(logs.some((l) => /m0 failed on delivery 1 of 3; it is tried again in 10 ms: no result within 300 ms/.test(l))).toBe(true);
+});

@@ -18,6 +18,8 @@ export interface PipedriveFaults {
 	blockPage?: boolean;
 	/** Delay every answer. */
 	delayMs?: number;
+	/** Close the connection of the next N requests without answering (a reset as the client sees it). */
+	dropConnections?: number;
 }
 
 export interface PipedriveStandIn {
@@ -117,6 +119,10 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 			return void res.end(statePage());
 		}
 		if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
+		if (faults.dropConnections && faults.dropConnections > 0) {
+			faults.dropConnections--;
+			return void req.socket.destroy();
+		}
 		if (faults.blockPage) {
 			res.writeHead(403, { 'content-type': 'text/html' });
 			return void res.end('<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>Sorry, you have been blocked</body></html>');

@@ -5,7 +5,7 @@
  */
 import type { IDataObject, IExecuteFunctions, IHttpRequestOptions, ILoadOptionsFunctions } from 'n8n-workflow';
 
-import { PipedriveClient, type PipedriveResponse, type PipedriveTransport } from '../../../lib/pipedrive/client';
+import { PipedriveClient, REQUEST_TIMEOUT_MS, type PipedriveResponse, type PipedriveTransport } from '../../../lib/pipedrive/client';
 
 type PipedriveContext = IExecuteFunctions | ILoadOptionsFunctions;
 
@@ -50,6 +50,7 @@ export async function pipedriveClientFor(ctx: PipedriveContext): Promise<{ clien
 			// The retry policy decides on statuses, so they come back as answers, not as thrown errors.
 			ignoreHttpStatusErrors: true,
 			json: true,
+			timeout: REQUEST_TIMEOUT_MS,
 		};
 		if (request.body) options.body = request.body as IDataObject;
 		try {
