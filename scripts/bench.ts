@@ -359,9 +359,11 @@ ${relay.map(formatRelay).join('\n')}
 ## Payment events from RabbitMQ into Pipedrive
 
 ${PROCESSOR_LEADS} leads with open deals in a Pipedrive stand-in per target (burst limit raised: this measures
-the processors, not Pipedrive's limits); a \`pending\` then a \`paid\` event per lead published at once;
-timed until every deal is won. One n8n for (a) and (b), default settings, executions saved. The first
-event of a lead costs a search more than the next (the lead → deal id cache of the n8n process is empty).
+the processors, not Pipedrive's burst limit; its 10 searches per 2 s stay); all \`pending\` events
+published at once and timed until every deal is written, then all \`paid\` events until every deal is
+won. One n8n for (a) and (b), default settings, executions saved. A lead's first event finds its deal by a
+search on the lead id (3 calls; Pipedrive's search limit sets the pace); later events know the deal id
+(2 calls), which shows what each processor itself costs.
 
 ${processor.length ? formatProcessor(processor) : 'not measured in this run'}
 `;
