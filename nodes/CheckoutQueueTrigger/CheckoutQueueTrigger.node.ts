@@ -62,6 +62,13 @@ export class CheckoutQueueTrigger implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'checkoutRabbitMqApi', required: true }],
 		properties: [
+			{
+				displayName:
+					'Publish the workflow to process messages. A test run in the editor shows the next message and returns it to the queue, where it counts as one delivery towards the dead-letter limit.',
+				name: 'testRunNotice',
+				type: 'notice',
+				default: '',
+			},
 			...queueFields,
 			{
 				displayName: 'Attempts per Message',
