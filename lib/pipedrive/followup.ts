@@ -29,8 +29,10 @@ const fieldKeyCache = new Map<string, { fields: FieldKeys; at: number }>();
 const LEAD_DEALS_KEPT = 10_000;
 const leadDealCache = new Map<string, number>();
 
+const leadKey = (account: string, leadId: string) => `${account} ${leadId}`;
+
 function rememberDeal(account: string, leadId: string, dealId: number): void {
-	const key = `${account} ${leadId}`;
+	const key = leadKey(account, leadId);
 	leadDealCache.delete(key);
 	leadDealCache.set(key, dealId);
 	if (leadDealCache.size > LEAD_DEALS_KEPT) leadDealCache.delete(leadDealCache.keys().next().value as string);
@@ -47,8 +49,23 @@ export interface SetupResult {
 	statusOptions: FieldKeys['statusOptions'];
 }
 
+/**
+ * One Setup at a time per account in this process: executions that start together on a fresh account
+ * (the rules schedule and the first queued event, say) would otherwise each create the fields, and
+ * Pipedrive has no conditional create to stop the second set.
+ */
+const setupsInFlight = new Map<string, Promise<SetupResult>>();
+
 /** Creates the missing deal fields; a second run finds them all and changes nothing. */
 export async function setupFields(client: PipedriveClient, account: string): Promise<SetupResult> {
+	const running = setupsInFlight.get(account);
+	if (running) return await running;
+	const setup = createMissingFields(client, account).finally(() => setupsInFlight.delete(account));
+	setupsInFlight.set(account, setup);
+	return await setup;
+}
+
+async function createMissingFields(client: PipedriveClient, account: string): Promise<SetupResult> {
 	const existing = await client.dealFields();
 	const resolution = resolveFields(existing);
 	if (resolution.conflicts.length) throw new Error(`Pipedrive deal fields need attention: ${resolution.conflicts.join('; ')}`);
@@ -164,7 +181,7 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 		}
 	}
 
-	let dealId: number | undefined = leadDealCache.get(`${account} ${lead.leadId}`);
+	let dealId: number | undefined = leadDealCache.get(leadKey(account, lead.leadId));
 	if (dealId === undefined && (!personCreated || options.dealLookup === 'always')) dealId = await client.findDealByCustomField(lead.leadId);
 	const title = fill(options.titleTemplate, { name: lead.name, product: lead.product, email: lead.email }) || lead.email;
 	const leadFields: Record<string, unknown> = {
@@ -219,11 +236,11 @@ export interface ApplyEventResult {
 }
 
 async function findLeadDeal(client: PipedriveClient, account: string, leadRef: string): Promise<Deal | undefined> {
-	const cached = leadDealCache.get(`${account} ${leadRef}`);
+	const cached = leadDealCache.get(leadKey(account, leadRef));
 	if (cached !== undefined) {
 		const deal = await client.getDeal(cached);
 		if (deal && deal.status !== 'deleted') return deal;
-		leadDealCache.delete(`${account} ${leadRef}`);
+		leadDealCache.delete(leadKey(account, leadRef));
 	}
 	const id = await client.findDealByCustomField(leadRef);
 	if (id === undefined) return undefined;

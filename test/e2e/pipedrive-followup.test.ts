@@ -12,6 +12,7 @@
 import type { ChannelModel } from 'amqplib';
 
 import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n';
+import { waitFor } from '../../testbench/ports';
 import { connectBroker, deleteTopology, drainQueue, uniqueTopology } from '../../testbench/rabbitmq';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
 import { pipedriveCredential, rabbitCredential } from '../helpers/credentials';
@@ -53,12 +54,10 @@ function standInSummary(): string {
 }
 
 async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-	const start = Date.now();
-	for (;;) {
-		const value = await check();
-		if (value) return value;
-		if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}\nstand-in: ${standInSummary()}\n${n8n?.log().split('\n').filter((l) => /Checkout Queue Trigger|rror|trigger/i.test(l)).slice(-60).join('\n')}`);
-		await new Promise((r) => setTimeout(r, 200));
+	try {
+		return await waitFor(what, async () => (await check()) || undefined, { timeoutMs: ms });
+	} catch (error) {
+		throw new Error(`${(error as Error).message}\nstand-in: ${standInSummary()}\n${n8n?.log().split('\n').filter((l) => /Checkout Queue Trigger|rror|trigger/i.test(l)).slice(-60).join('\n')}`);
 	}
 }
 

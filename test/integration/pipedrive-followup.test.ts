@@ -64,6 +64,19 @@ it('Setup creates the deal fields once and reports their keys; a second run chan
 	expect(pd.state.dealFields.length).toBe(count);
 });
 
+it('executions starting together on a fresh account create the deal fields once (the rules and the processor at start-up)', async () => {
+	const fresh = await startPipedriveStandIn();
+	try {
+		const on = () => new PipedriveClient(fetchTransport(fresh.baseUrl, { apiToken: fresh.token }), fresh.baseUrl, fastPolicy);
+		const [a, b] = await Promise.all([setupFields(on(), fresh.baseUrl), setupFields(on(), fresh.baseUrl)]);
+		expect(fresh.state.dealFields.filter((f) => f.name === 'Checkout status')).toHaveLength(1);
+		expect(fresh.state.dealFields).toHaveLength(2 + 8);
+		expect(b.fields.map((f) => f.key)).toEqual(a.fields.map((f) => f.key));
+	} finally {
+		await fresh.close();
+	}
+});
+
 it('a new lead: a person, an open deal in the chosen stage, a note with source and UTM, in at most 4 calls', async () => {
 	await setupFields(client(), pd.baseUrl);
 	const c = client();

@@ -10,6 +10,7 @@ import { connectAmqp } from '../../lib/amqp/connection';
 import { runConsumer, settlementAfterFailure, type HandlerOutcome, type QueueMessage } from '../../lib/amqp/consumer';
 import { declareTopology, type Topology } from '../../lib/amqp/topology';
 import { connectBroker, deleteTopology, drainQueue, uniqueTopology, RABBITMQ_URL } from '../../testbench/rabbitmq';
+import { waitFor } from '../../testbench/ports';
 import { startTcpProxy } from '../../testbench/tcpProxy';
 
 jest.setTimeout(90_000);
@@ -35,13 +36,7 @@ async function queueWith(label: string, bodies: Array<string | object>): Promise
 	return t;
 }
 
-const until = async (check: () => boolean, ms = 20_000) => {
-	const start = Date.now();
-	while (!check()) {
-		if (Date.now() - start > ms) throw new Error('timed out waiting');
-		await new Promise((r) => setTimeout(r, 25));
-	}
-};
+const until = async (check: () => boolean, ms = 20_000) => await waitFor('the consumer', async () => check() || undefined, { timeoutMs: ms, intervalMs: 25 });
 
 const connect = () => connectAmqp({ url: RABBITMQ_URL });
 

@@ -9,6 +9,8 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
+import { escapeHtml } from '../../lib/forms/responses';
+
 export interface PipedriveFaults {
 	/** Answer every request 429 (a 429 storm). */
 	rateLimitStorm?: boolean;
@@ -100,6 +102,17 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		return undefined;
 	};
 
+	/**
+	 * The search endpoints' `term` and `exact_match`: a test of one value (case-insensitive, whole or part),
+	 * or the 400 message for a term too short without exact matching.
+	 */
+	const searchMatcher = (url: URL): ((value: unknown) => boolean) | string => {
+		const term = (url.searchParams.get('term') ?? '').trim().toLowerCase();
+		const exact = url.searchParams.get('exact_match') === 'true';
+		if (term.length < 2 && !exact) return 'term must be at least 2 characters long';
+		return (value) => typeof value === 'string' && (exact ? value.toLowerCase() === term : value.toLowerCase().includes(term));
+	};
+
 	async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
 		const chunks: Buffer[] = [];
 		for await (const c of req) chunks.push(c as Buffer);
@@ -149,11 +162,10 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 
 		// ---- v2 persons ----
 		if (method === 'GET' && path === '/api/v2/persons/search') {
-			const term = (url.searchParams.get('term') ?? '').trim().toLowerCase();
-			const exact = url.searchParams.get('exact_match') === 'true';
-			if (term.length < 2 && !exact) return fail(res, 400, 'term must be at least 2 characters long');
+			const hit = searchMatcher(url);
+			if (typeof hit === 'string') return fail(res, 400, hit);
 			const items = state.persons
-				.filter((p) => ((p.emails as Array<{ value: string }>) ?? []).some((e) => (exact ? e.value.toLowerCase() === term : e.value.toLowerCase().includes(term))))
+				.filter((p) => ((p.emails as Array<{ value: string }>) ?? []).some((e) => hit(e.value)))
 				.map((p) => ({ result_score: 1, item: { id: p.id, type: 'person', name: p.name, emails: (p.emails as Array<{ value: string }>).map((e) => e.value), phones: ((p.phones as Array<{ value: string }>) ?? []).map((x) => x.value), visible_to: 3, owner: { id: p.owner_id }, organization: null, custom_fields: [], notes: [], update_time: p.update_time } }));
 			return send(res, 200, { success: true, data: { items }, additional_data: { next_cursor: null } }, charge('search'));
 		}
@@ -194,12 +206,10 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 			return send(res, 200, { success: true, data: row }, charge('create'));
 		}
 		if (method === 'GET' && path === '/api/v2/deals/search') {
-			const term = (url.searchParams.get('term') ?? '').trim().toLowerCase();
-			const exact = url.searchParams.get('exact_match') === 'true';
-			if (term.length < 2 && !exact) return fail(res, 400, 'term must be at least 2 characters long');
+			const hit = searchMatcher(url);
+			if (typeof hit === 'string') return fail(res, 400, hit);
 			const within = (url.searchParams.get('fields') ?? 'custom_fields,notes,title').split(',');
 			const status = url.searchParams.get('status');
-			const hit = (v: unknown) => typeof v === 'string' && (exact ? v.toLowerCase() === term : v.toLowerCase().includes(term));
 			const items = state.deals
 				.filter((d) => d.status !== 'deleted' && (!status || d.status === status))
 				.filter((d) => (within.includes('title') && hit(d.title)) || (within.includes('custom_fields') && Object.values((d.custom_fields as object) ?? {}).some(hit)))
@@ -281,7 +291,7 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 
 	/** A read-only view for people trying the pipeline locally: deals with their checkout fields, activities, notes. */
 	function statePage(): string {
-		const esc = (v: unknown) => String(v ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+		const esc = (v: unknown) => escapeHtml(String(v ?? ''));
 		const fieldName = new Map(state.dealFields.map((f) => [f.key as string, f.name as string]));
 		const optionLabel = new Map(state.dealFields.flatMap((f) => ((f.options as Array<{ id: number; label: string }> | null) ?? []).map((o) => [o.id, o.label] as [number, string])));
 		const custom = (d: Row) =>
