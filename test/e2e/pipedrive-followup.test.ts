@@ -16,7 +16,7 @@ import { waitFor } from '../../testbench/ports';
 import { connectBroker, deleteTopology, drainQueue, uniqueTopology } from '../../testbench/rabbitmq';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
 import { pipedriveCredential, rabbitCredential } from '../helpers/credentials';
-import { exportedWorkflowForTest } from '../helpers/workflows';
+import { exportedWorkflowForTest, webhookThroughNode } from '../helpers/workflows';
 
 jest.setTimeout(600_000);
 
@@ -97,10 +97,37 @@ beforeAll(async () => {
 		workflows: [
 			exportedWorkflowForTest('payment-event-processor.json', { topology, retryDelaySeconds: 1 }),
 			exportedWorkflowForTest('followup-rules.json', { scheduleSeconds: 3 }),
+			webhookThroughNode('crTestOAuthSetup', 'test/pipedrive-oauth-setup', {
+				type: 'n8n-nodes-checkout-recovery.pipedriveFollowUp',
+				parameters: { authentication: 'oAuth2', operation: 'setup' },
+				credentials: { checkoutPipedriveOAuth2Api: { id: 'crPipedriveOAuth', name: 'Checkout Pipedrive (OAuth2)' } },
+			}),
 		],
-		credentials: [rabbitCredential(), pipedriveCredential(pd.baseUrl, pd.token)],
+		credentials: [
+			rabbitCredential(),
+			pipedriveCredential(pd.baseUrl, pd.token),
+			{
+				id: 'crPipedriveOAuth',
+				name: 'Checkout Pipedrive (OAuth2)',
+				type: 'checkoutPipedriveOAuth2Api',
+				// Connected earlier; its access token has expired since. n8n must refresh it on the first 401.
+				data: {
+					grantType: 'authorizationCode',
+					authUrl: `${pd.baseUrl}/oauth/authorize`,
+					clientId: pd.oauth.clientId,
+					clientSecret: pd.oauth.clientSecret,
+					scope: '',
+					authQueryParameters: '',
+					authentication: 'header',
+					baseUrl: '',
+					oauthTokenData: { access_token: 'expired-access-token', refresh_token: pd.oauth.refreshToken, token_type: 'Bearer', expires_in: 3599, api_domain: pd.baseUrl },
+				},
+			},
+		],
 		// The trigger's per-message lines are at debug level: in the log a failure here can be read from.
-		env: { N8N_LOG_LEVEL: 'debug' },
+		// The OAuth2 credential's token URL is a hidden field that n8n fills with Pipedrive's own; n8n's
+		// credential overwrites point it at the stand-in, as an operator would point it at a proxy.
+		env: { N8N_LOG_LEVEL: 'debug', CREDENTIALS_OVERWRITE_DATA: JSON.stringify({ checkoutPipedriveOAuth2Api: { accessTokenUrl: `${pd.baseUrl}/oauth/token` } }) },
 		// Ready once the trigger consumes (it declares the queue itself).
 		ready: async () => ((await consumers())?.consumerCount ?? 0) > 0,
 	});
@@ -200,4 +227,13 @@ it('n8n killed in the middle of an execution: the message comes back after the r
 	// one PATCH of the deal for the payment: the delivery before the kill never got to write
 	expect((pd.calls.get("PATCH /api/v2/deals/{id}") ?? 0) - patchesBefore).toBe(1);
 	expect(await drainQueue(broker, topology.deadLetterQueue, 5, 500)).toEqual([]);
+});
+
+it('OAuth2: an expired access token is refreshed by n8n (it must see the 401 thrown), and the request goes on to the api_domain', async () => {
+	const res = await fetch(n8n.webhookUrl('test/pipedrive-oauth-setup'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+	const body = (await res.json()) as { fields?: Array<{ name: string; created: boolean }> };
+	expect(res.status).toBe(200);
+	expect(pd.oauth.refreshes).toBe(1);
+	// the fields exist already (the processor made them): found through OAuth, none created
+	expect(body.fields?.map((f) => f.created)).toEqual(Array(8).fill(false));
 });

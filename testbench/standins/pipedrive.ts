@@ -28,6 +28,8 @@ export interface PipedriveStandIn {
 	baseUrl: string;
 	token: string;
 	faults: PipedriveFaults;
+	/** The OAuth app this stand-in knows, and how many token refreshes it answered. */
+	oauth: { clientId: string; clientSecret: string; refreshToken: string; refreshes: number };
 	/** Requests per endpoint ("POST /api/v2/persons"), for counting API calls per lead and per event. */
 	calls: Map<string, number>;
 	state: { persons: Row[]; deals: Row[]; activities: Row[]; notes: Row[]; dealFields: Row[] };
@@ -47,6 +49,7 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 	const burstLimit = options.burstLimit ?? 80;
 	let dailyLeft = options.dailyTokens ?? 1_000_000;
 	const faults: PipedriveFaults = {};
+	const oauth = { clientId: 'standin-client', clientSecret: 'standin-secret', refreshToken: 'standin-refresh-token', refreshes: 0 };
 	const calls = new Map<string, number>();
 	const state = {
 		persons: [] as Row[],
@@ -113,10 +116,14 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		return (value) => typeof value === 'string' && (exact ? value.toLowerCase() === term : value.toLowerCase().includes(term));
 	};
 
-	async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+	async function readText(req: IncomingMessage): Promise<string> {
 		const chunks: Buffer[] = [];
 		for await (const c of req) chunks.push(c as Buffer);
-		const text = Buffer.concat(chunks).toString('utf8');
+		return Buffer.concat(chunks).toString('utf8');
+	}
+
+	async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+		const text = await readText(req);
 		return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 	}
 
@@ -139,6 +146,16 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		if (faults.blockPage) {
 			res.writeHead(403, { 'content-type': 'text/html' });
 			return void res.end('<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>Sorry, you have been blocked</body></html>');
+		}
+		// OAuth 2 refresh (https://oauth.pipedrive.com/oauth/token in production): the client id and secret as
+		// HTTP Basic, a form body; answers with the access token this stand-in accepts and the api_domain.
+		if (method === 'POST' && path === '/oauth/token') {
+			const form = new URLSearchParams(await readText(req));
+			const basic = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString();
+			if (basic !== `${oauth.clientId}:${oauth.clientSecret}`) return send(res, 401, { success: false, error: 'invalid client' }, 0);
+			if (form.get('grant_type') !== 'refresh_token' || form.get('refresh_token') !== oauth.refreshToken) return send(res, 400, { success: false, error: 'invalid_grant' }, 0);
+			oauth.refreshes++;
+			return send(res, 200, { access_token: token, token_type: 'Bearer', expires_in: 3599, refresh_token: oauth.refreshToken, scope: 'base deals:full contacts:full', api_domain: `http://127.0.0.1:${port}` }, 0);
 		}
 		const auth = req.headers['x-api-token'] ?? (req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : undefined) ?? url.searchParams.get('api_token');
 		if (auth !== token) return send(res, 401, { success: false, error: 'unauthorized access', errorCode: 401 }, 0);
@@ -319,6 +336,7 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		baseUrl: `http://127.0.0.1:${port}`,
 		token,
 		faults,
+		oauth,
 		calls,
 		state,
 		close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -27,7 +27,7 @@ function toText(body: unknown): string {
 	return JSON.stringify(body);
 }
 
-/** Status, headers and body of an error thrown by n8n's helper (OAuth2 requests throw on HTTP errors). */
+/** Status, headers and body of an HTTP error thrown by n8n's helper (OAuth2 requests let them throw). */
 function answerOfError(error: unknown): PipedriveResponse | undefined {
 	const e = error as { response?: { status?: number; headers?: Record<string, string>; data?: unknown }; httpCode?: string; cause?: unknown };
 	const response = e.response ?? (e.cause as typeof e | undefined)?.response;
@@ -47,8 +47,10 @@ export async function pipedriveClientFor(ctx: PipedriveContext): Promise<{ clien
 			qs: Object.fromEntries(Object.entries(request.query ?? {}).filter(([, v]) => v !== undefined)) as IDataObject,
 			headers: { accept: 'application/json' },
 			returnFullResponse: true,
-			// The retry policy decides on statuses, so they come back as answers, not as thrown errors.
-			ignoreHttpStatusErrors: true,
+			// The retry policy decides on statuses, so they come back as answers, not as thrown errors. Not with
+			// OAuth2: n8n refreshes an expired token only when the request throws its 401; the other statuses
+			// are then read back from the error (answerOfError).
+			ignoreHttpStatusErrors: authentication !== 'oAuth2',
 			json: true,
 			timeout: REQUEST_TIMEOUT_MS,
 		};
