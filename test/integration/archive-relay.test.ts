@@ -226,7 +226,7 @@ describe('relay', () => {
 		await storeMany(archive, 200);
 		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
 		const run = async () =>
-			relayPending(archive, await ConfirmPublisher.open(connection), t, { ...DEFAULT_LIMITS, pageSize: 50 }, new Lease(archive.leaseStore('relay'), { ttlMs: 30_000, settleMs: 300 }));
+			relayPending(archive, await ConfirmPublisher.open(connection), t, { ...DEFAULT_LIMITS, pageSize: 50 }, new Lease(archive.leaseStore('relay'), { ttlMs: 30_000, settleMs: 1000 }));
 		const [a, b] = await Promise.all([run(), run()]);
 		await connection.close();
 		const stops = [a.stoppedBy, b.stoppedBy].sort();

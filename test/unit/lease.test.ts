@@ -49,8 +49,10 @@ describe('lease without conditional writes', () => {
 				return value;
 			},
 		};
-		const a = new Lease(racing, { owner: 'a', ttlMs: 10_000, settleMs: 50, sleep: async () => new Promise((r) => setTimeout(r, 20)) });
-		const b = new Lease(racing, { owner: 'b', ttlMs: 10_000, settleMs: 50, sleep: async () => new Promise((r) => setTimeout(r, 20)) });
+		// A frozen clock: a slow machine must not make the read look too slow and end the race early.
+		const now = () => 1_000_000;
+		const a = new Lease(racing, { owner: 'a', ttlMs: 10_000, settleMs: 50, now, sleep: async () => new Promise((r) => setTimeout(r, 20)) });
+		const b = new Lease(racing, { owner: 'b', ttlMs: 10_000, settleMs: 50, now, sleep: async () => new Promise((r) => setTimeout(r, 20)) });
 		const results = await Promise.all([a.acquire(), b.acquire()]);
 		expect(results.filter(Boolean)).toHaveLength(1);
 		const holder = JSON.parse(store.value!).owner;
@@ -69,9 +71,11 @@ describe('lease without conditional writes', () => {
 	it('releases only its own lease and ignores a torn lease object', async () => {
 		const store = memoryStore();
 		store.value = '{not json';
-		const a = new Lease(store, { owner: 'a', ttlMs: 1000, settleMs: 1, sleep: async () => undefined });
+		// A fake clock: with the real one, a millisecond tick during the read would exceed half a tiny settle time.
+		const c = clock();
+		const a = new Lease(store, { owner: 'a', ttlMs: 1000, settleMs: 100, now: c.now, sleep: c.sleep });
 		expect(await a.acquire()).toBe(true);
-		const b = new Lease(store, { owner: 'b', ttlMs: 1000, settleMs: 1, sleep: async () => undefined });
+		const b = new Lease(store, { owner: 'b', ttlMs: 1000, settleMs: 100, now: c.now, sleep: c.sleep });
 		await b.release();
 		expect(JSON.parse(store.value!).owner).toBe('a');
 		await a.release();
