@@ -219,6 +219,11 @@ export class PipedriveClient {
 		return await this.listAll<Deal>('/api/v2/deals', query);
 	}
 
+	/** The first page only: a person's most recent deals, where a lead looks for its deal. */
+	async listDealsPage(query: Query): Promise<Deal[]> {
+		return await this.listAll<Deal>('/api/v2/deals', query, 1);
+	}
+
 	// ---- activities and notes ----
 	async createActivity(body: Record<string, unknown>): Promise<Row> {
 		return (await this.request<Row>({ method: 'POST', path: '/api/v2/activities', body })).data;

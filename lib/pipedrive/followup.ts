@@ -8,6 +8,7 @@ import { applyCheckoutEvent, type CheckoutEvent, type DealCheckoutState } from '
 import { planFollowUps, renderTemplate, type DealForRules, type FollowUpRule, type PlannedActivity } from '../followup/rules';
 import { escapeHtml } from '../forms/responses';
 import type { PipedriveClient, Deal } from './client';
+import { matchLeadDeal } from './matching';
 import {
 	CHECKOUT_FIELDS,
 	checkRuleName,
@@ -93,6 +94,8 @@ export async function checkoutFields(client: PipedriveClient, account: string): 
 
 // ---- Upsert Lead ----
 
+export const DEFAULT_REUSE_OPEN_DEAL_HOURS = 24;
+
 export interface LeadInput {
 	leadId: string;
 	name: string;
@@ -122,6 +125,11 @@ export interface UpsertLeadOptions {
 	 */
 	dealLookup: 'always' | 'existingPersonsOnly';
 	addNote: boolean;
+	/**
+	 * A lead with a new lead id from a person whose open, unpaid checkout deal of the same product moved
+	 * within this many hours goes to that deal (a second submit) instead of a new one; 0 turns it off.
+	 */
+	reuseOpenDealHours?: number;
 }
 
 export interface UpsertLeadResult {
@@ -130,6 +138,8 @@ export interface UpsertLeadResult {
 	personCreated: boolean;
 	personUpdated: boolean;
 	dealCreated: boolean;
+	/** The lead went to the buyer's open checkout deal of an earlier submission (see matchLeadDeal). */
+	resubmission: boolean;
 	noteId?: number;
 }
 
@@ -137,7 +147,7 @@ function fill(template: string, values: Record<string, string | undefined>): str
 	return renderTemplate(template, values).trim();
 }
 
-export function leadNote(lead: LeadInput): string {
+export function leadNote(lead: LeadInput, resubmission = false): string {
 	const rows: Array<[string, string | undefined]> = [
 		['Lead id', lead.leadId],
 		['Form', lead.formName],
@@ -147,7 +157,7 @@ export function leadNote(lead: LeadInput): string {
 		...Object.entries(lead.utm ?? {}).map(([k, v]) => [k, v] as [string, string]),
 	];
 	const items = rows.filter(([, v]) => v).map(([k, v]) => `<li><b>${escapeHtml(k)}</b>: ${escapeHtml(String(v))}</li>`);
-	return `<p>Checkout lead (n8n checkout recovery)</p><ul>${items.join('')}</ul>`;
+	return `<p>${resubmission ? 'Checkout form submitted again' : 'Checkout lead'} (n8n checkout recovery)</p><ul>${items.join('')}</ul>`;
 }
 
 export async function upsertLead(client: PipedriveClient, account: string, lead: LeadInput, options: UpsertLeadOptions): Promise<UpsertLeadResult> {
@@ -182,7 +192,17 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 	}
 
 	let dealId: number | undefined = leadDealCache.get(leadKey(account, lead.leadId));
-	if (dealId === undefined && (!personCreated || options.dealLookup === 'always')) dealId = await client.findDealByCustomField(lead.leadId);
+	let resubmission = false;
+	// A deal created by a payment event that came before its lead has no person yet: only a search finds it.
+	if (dealId === undefined && options.dealLookup === 'always') dealId = await client.findDealByCustomField(lead.leadId);
+	if (dealId === undefined && !personCreated) {
+		// One listing (not held to the search limit) finds the deal of this lead id and the open checkout
+		// that a second submit, with a new lead id, belongs to.
+		const deals = await client.listDealsPage({ person_id: personId, sort_by: 'update_time', sort_direction: 'desc', limit: 100 });
+		const match = matchLeadDeal(deals, fields, lead, (options.reuseOpenDealHours ?? DEFAULT_REUSE_OPEN_DEAL_HOURS) * 3_600_000);
+		dealId = match?.dealId;
+		resubmission = match?.by === 'resubmission';
+	}
 	const title = fill(options.titleTemplate, { name: lead.name, product: lead.product, email: lead.email }) || lead.email;
 	const leadFields: Record<string, unknown> = {
 		[fields.keys.leadId]: lead.leadId,
@@ -207,13 +227,15 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 		dealId = deal.id;
 		dealCreated = true;
 	} else {
-		// The same lead again (a second submit, a redelivery): bring the deal up to date, never its state.
+		// The same lead again (a redelivery) or a second submit: bring the deal up to date (lead id, payment
+		// link, value), never its state: a lead capture does not move a checkout back.
 		await client.updateDeal(dealId, { person_id: personId, ...money, custom_fields: leadFields });
 	}
 	rememberDeal(account, lead.leadId, dealId);
 	let noteId: number | undefined;
-	if (options.addNote && dealCreated) noteId = (await client.addNote({ content: leadNote(lead), deal_id: dealId, person_id: personId })).id;
-	return { personId, dealId, personCreated, personUpdated, dealCreated, noteId };
+	// A second submit's source and UTM data are news to the salesperson too.
+	if (options.addNote && (dealCreated || resubmission)) noteId = (await client.addNote({ content: leadNote(lead, resubmission), deal_id: dealId, person_id: personId })).id;
+	return { personId, dealId, personCreated, personUpdated, dealCreated, resubmission, noteId };
 }
 
 // ---- Apply Checkout Event ----

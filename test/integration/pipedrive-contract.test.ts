@@ -45,6 +45,12 @@ it('deals: create with custom fields, mark won, list with cursor pagination', as
 	const rest = await deals.getDeals({ limit: 2, cursor: first.additional_data!.next_cursor! });
 	expect(rest.data?.map((d) => d.id)).toEqual([ids[2]]);
 	expect(rest.additional_data?.next_cursor).toBeNull();
+	// a person's deals, most recently updated first (how a second submit finds its open checkout)
+	const person = (await new v2.PersonsApi(cfg2).addPerson({ AddPersonRequest: { name: 'Bia', emails: [{ value: 'bia@example.com', primary: true, label: 'work' }] } })).data!.id!;
+	const older = (await deals.addDeal({ AddDealRequest: { title: 'Older', person_id: person } })).data!.id!;
+	const newer = (await deals.addDeal({ AddDealRequest: { title: 'Newer', person_id: person } })).data!.id!;
+	const own = await deals.getDeals({ person_id: person, sort_by: 'update_time', sort_direction: 'desc', limit: 100 });
+	expect(own.data?.map((d) => d.id)).toEqual([newer, older]);
 });
 
 it('activities: person follows the primary participant; list by deal', async () => {

@@ -106,6 +106,45 @@ it('the same lead twice (a double submit, a redelivery) gives one person and one
 	expect((pd.state.persons.find((p) => p.id === first.personId)!.phones as Array<{ value: string }>).map((p) => p.value)).toEqual(['+5511987654321', '+5521998765432']);
 });
 
+it('a second submit with a new lead id (a plain HTML form) updates the open checkout deal in 4 calls; paying the newest link wins it after a restart; another product gets its own deal', async () => {
+	const first = lead({ capturedAt: '2026-11-27T12:00:00.000Z' });
+	const one = await upsertLead(client(), pd.baseUrl, first, options);
+	await applyEvent(client(), pd.baseUrl, { eventId: 'mp-failed-1', type: 'failed', occurredAt: '2026-11-27T12:04:00Z', leadRef: first.leadId, provider: 'mercadopago' });
+	clearCaches(); // a restart in between: nothing remembered
+	await setupFields(client(), pd.baseUrl); // the field keys, read once per process (not per lead)
+	const c = client();
+	const second = lead({ email: first.email, capturedAt: '2026-11-27T12:10:00.000Z', amount: 24790, utm: { utm_source: 'email' }, paymentLink: 'http://127.0.0.1:5678/webhook/checkout/pay?lead=second' });
+	const two = await upsertLead(c, pd.baseUrl, second, options);
+	expect(two).toMatchObject({ personId: one.personId, dealId: one.dealId, dealCreated: false, resubmission: true });
+	expect(c.callCount).toBeLessThanOrEqual(4);
+	const deal = dealOf(one.dealId);
+	expect(deal).toMatchObject({ value: 247.9, status: 'open' });
+	const custom = deal.custom_fields as Record<string, unknown>;
+	expect(custom[fieldKey('Checkout lead id')]).toBe(second.leadId);
+	expect(custom[fieldKey('Checkout payment link')]).toBe(second.paymentLink);
+	expect(custom[fieldKey('Checkout status')]).toBe(optionId('Failed')); // a lead capture never moves the checkout back
+	const notes = pd.state.notes.filter((n) => n.deal_id === one.dealId);
+	expect(notes).toHaveLength(2);
+	expect(String(notes[1].content)).toContain('submitted again');
+	expect(String(notes[1].content)).toContain('email');
+
+	clearCaches();
+	const paid = await applyEvent(client(), pd.baseUrl, { eventId: 'mp-paid-2', type: 'paid', occurredAt: '2026-11-27T12:15:00Z', leadRef: second.leadId, provider: 'mercadopago', amount: 24790, currency: 'BRL' });
+	expect(paid).toMatchObject({ dealId: one.dealId, dealCreated: false, status: 'paid' });
+	expect(dealOf(one.dealId).status).toBe('won');
+
+	// after the payment, a new submit is a new purchase; so is another product at any time
+	const third = await upsertLead(client(), pd.baseUrl, lead({ email: first.email, capturedAt: '2026-11-27T12:20:00.000Z' }), options);
+	expect(third).toMatchObject({ dealCreated: true, resubmission: false });
+	const other = await upsertLead(client(), pd.baseUrl, lead({ email: first.email, product: 'Curso de Vídeo', capturedAt: '2026-11-27T12:21:00.000Z' }), options);
+	expect(other).toMatchObject({ dealCreated: true, resubmission: false });
+	expect(new Set([one.dealId, third.dealId, other.dealId]).size).toBe(3);
+	expect(pd.state.deals.filter((d) => d.person_id === one.personId)).toHaveLength(3);
+	// with reuse off, a second submit opens a deal of its own
+	const off = await upsertLead(client(), pd.baseUrl, lead({ email: first.email, capturedAt: '2026-11-27T12:22:00.000Z' }), { ...options, reuseOpenDealHours: 0 });
+	expect(off).toMatchObject({ dealCreated: true, resubmission: false });
+});
+
 it('checkout events move the deal by event time: pending → paid (won, follow-ups done); stale and repeated events change nothing; at most 2 calls per event', async () => {
 	const input = lead();
 	const { dealId } = await upsertLead(client(), pd.baseUrl, input, options);

@@ -98,6 +98,14 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		return { success: true, data: slice, additional_data: { next_cursor: next } };
 	};
 
+	/** v2 list order: sort_by id | update_time | add_time, sort_direction asc (the default) | desc. */
+	const sorted = (rows: Row[], url: URL): Row[] => {
+		const by = url.searchParams.get('sort_by') ?? 'id';
+		const sign = url.searchParams.get('sort_direction') === 'desc' ? -1 : 1;
+		// ties (the same second) fall back to the id, as rows created later have higher ids
+		return [...rows].sort((a, b) => sign * (String(a[by]).localeCompare(String(b[by])) || Number(a.id) - Number(b.id)));
+	};
+
 	/** v2 is strict: a boolean must be a boolean and a number a number. */
 	const strict = (body: Record<string, unknown>, numbers: string[], booleans: string[]): string | undefined => {
 		for (const k of numbers) if (k in body && body[k] !== null && typeof body[k] !== 'number') return `${k} must be a number`;
@@ -240,8 +248,11 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		if (method === 'GET' && path === '/api/v2/deals') {
 			const statuses = (url.searchParams.get('status') ?? 'open,won,lost').split(',');
 			const pipelineId = url.searchParams.get('pipeline_id');
-			const rows = state.deals.filter((d) => statuses.includes(String(d.status)) && (!pipelineId || d.pipeline_id === Number(pipelineId)));
-			return send(res, 200, page(rows, url), charge('list'));
+			const personId = url.searchParams.get('person_id');
+			const rows = state.deals.filter(
+				(d) => statuses.includes(String(d.status)) && (!pipelineId || d.pipeline_id === Number(pipelineId)) && (!personId || d.person_id === Number(personId)),
+			);
+			return send(res, 200, page(sorted(rows, url), url), charge('list'));
 		}
 		// ---- v2 activities ----
 		if (method === 'POST' && path === '/api/v2/activities') {

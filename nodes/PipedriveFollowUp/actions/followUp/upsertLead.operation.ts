@@ -1,11 +1,11 @@
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { upsertLead, type LeadInput, type UpsertLeadOptions } from '../../../../lib/pipedrive/followup';
+import { DEFAULT_REUSE_OPEN_DEAL_HOURS, upsertLead, type LeadInput, type UpsertLeadOptions } from '../../../../lib/pipedrive/followup';
 import { perItem } from '../../../shared/items';
 import { pipedriveClientFor } from '../../transport';
 
 const properties: INodeProperties[] = [
-	{ displayName: 'Lead ID', name: 'leadId', type: 'string', default: '={{ $json.leadId }}', required: true, description: 'Matches the deal: a lead submitted twice updates its one deal' },
+	{ displayName: 'Lead ID', name: 'leadId', type: 'string', default: '={{ $json.leadId }}', required: true, description: 'Matches the deal: a lead delivered twice updates its one deal (see also Reuse Open Deal Within)' },
 	{ displayName: 'Email', name: 'email', type: 'string', placeholder: 'name@email.com', default: '={{ $json.email }}', required: true },
 	{ displayName: 'Name', name: 'name', type: 'string', default: '={{ $json.name }}', required: true },
 	{ displayName: 'Phone', name: 'phone', type: 'string', default: '={{ $json.phone }}' },
@@ -43,7 +43,7 @@ const properties: INodeProperties[] = [
 		placeholder: 'Add Option',
 		default: {},
 		options: [
-			{ displayName: 'Add Note', name: 'addNote', type: 'boolean', default: true, description: 'Whether to add a note with the form, referrer and UTM data to a new deal' },
+			{ displayName: 'Add Note', name: 'addNote', type: 'boolean', default: true, description: 'Whether to add a note with the form, referrer and UTM data to a new deal, or to the deal of a second submit' },
 			{ displayName: 'Captured At', name: 'capturedAt', type: 'string', default: '={{ $json.capturedAt }}', description: 'When the lead was captured (ISO); follow-up delays count from it' },
 			{
 				displayName: 'Deal Lookup',
@@ -51,14 +51,23 @@ const properties: INodeProperties[] = [
 				type: 'options',
 				default: 'existingPersonsOnly',
 				options: [
-					{ name: 'For Existing Persons Only', value: 'existingPersonsOnly', description: 'A person just created has no deal yet: saves a search (4 calls per new lead)' },
-					{ name: 'Always', value: 'always', description: 'Also for new persons: for leads replayed after their payment events' },
+					{ name: 'For Existing Persons Only', value: 'existingPersonsOnly', description: 'Looks among the deals of a person already in Pipedrive; a person just created has none (4 calls per new lead)' },
+					{ name: 'Always', value: 'always', description: 'Also searches every deal by lead ID first: for leads replayed after their payment events, whose deals have no person yet' },
 				],
 			},
 			{ displayName: 'Form Name', name: 'formName', type: 'string', default: '={{ $json.form ? $json.form.name : "" }}' },
 			{ displayName: 'Gateway', name: 'gateway', type: 'string', default: '' },
 			{ displayName: 'Payment Link', name: 'paymentLink', type: 'string', default: '', description: 'Where follow-ups send the buyer back to pay ({{paymentLink}} in rule templates), e.g. the lead capture workflow\'s /checkout/pay?lead=… address' },
 			{ displayName: 'Referrer', name: 'referrer', type: 'string', default: '={{ $json.referrer }}' },
+			{
+				displayName: 'Reuse Open Deal Within (Hours)',
+				name: 'reuseOpenDealHours',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: DEFAULT_REUSE_OPEN_DEAL_HOURS,
+				description:
+					'A buyer who submits the form again (with a new lead ID) goes to their open, unpaid checkout deal of the same product if it moved within this many hours, instead of a new deal. 0 always opens a new deal.',
+			},
 			{ displayName: 'Title', name: 'titleTemplate', type: 'string', default: '{{product}} – {{name}}', description: 'Deal title for new deals; {{name}}, {{product}} and {{email}} are replaced' },
 			{ displayName: 'UTM Data', name: 'utm', type: 'json', default: '={{ $json.utm }}', description: 'An object of UTM parameters, written into the note' },
 		],
@@ -109,6 +118,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			titleTemplate: text(options.titleTemplate) ?? '{{product}} – {{name}}',
 			dealLookup: (options.dealLookup as UpsertLeadOptions['dealLookup']) ?? 'existingPersonsOnly',
 			addNote: options.addNote !== false,
+			reuseOpenDealHours: typeof options.reuseOpenDealHours === 'number' ? options.reuseOpenDealHours : DEFAULT_REUSE_OPEN_DEAL_HOURS,
 		};
 		const before = client.callCount;
 		const result = await upsertLead(client, account, lead, settings);

@@ -1,0 +1,56 @@
+/**
+ * Which of a person's deals a new lead belongs to. Pure, so the rule is tested on its own.
+ *
+ * A buyer who submits a checkout form twice gets one deal, even when the two posts have different lead
+ * ids (a plain HTML form gives each post a new, unguessable id; a second post after the 30-minute
+ * window of the Elementor path does too). So a lead goes to:
+ *   1. the deal that already carries its lead id (a redelivery, a replay), else
+ *   2. the person's open checkout deal of this pack, not paid, for the same product, whose checkout moved
+ *      within the reuse window of this lead's capture (a second submit): that deal then carries the new
+ *      lead id, because the buyer pays through the newest payment link;
+ *   3. otherwise none: a new deal (another product, a later purchase, a paid one).
+ */
+import { readCheckoutState, textField, type FieldKeys } from './fields';
+
+export interface PersonDeal {
+	id: number;
+	status: string;
+	custom_fields?: Record<string, unknown>;
+}
+
+export interface LeadToMatch {
+	leadId: string;
+	product?: string;
+	/** ISO time of the capture; the reuse window counts back from it. */
+	capturedAt?: string;
+}
+
+export interface DealMatch {
+	dealId: number;
+	/** 'sameLead': the deal of this lead id; 'resubmission': another open, unpaid checkout of this buyer. */
+	by: 'sameLead' | 'resubmission';
+}
+
+const sameText = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+export function matchLeadDeal(deals: PersonDeal[], fields: FieldKeys, lead: LeadToMatch, reuseWithinMs: number, now = Date.now()): DealMatch | undefined {
+	const live = deals.filter((d) => d.status !== 'deleted');
+	const own = live.find((d) => textField(d.custom_fields, fields.keys.leadId) === lead.leadId);
+	if (own) return { dealId: own.id, by: 'sameLead' };
+	if (!(reuseWithinMs > 0)) return undefined;
+
+	const capturedAt = Date.parse(lead.capturedAt ?? '');
+	const at = Number.isNaN(capturedAt) ? now : capturedAt;
+	let best: { id: number; movedAt: number } | undefined;
+	for (const deal of live) {
+		if (deal.status !== 'open' || !textField(deal.custom_fields, fields.keys.leadId)) continue; // not a checkout of this pack
+		const state = readCheckoutState(deal.custom_fields, fields);
+		if (!state || state.status === 'paid') continue;
+		const product = textField(deal.custom_fields, fields.keys.product);
+		if (product && lead.product && !sameText(product, lead.product)) continue;
+		const movedAt = Date.parse(state.lastEventAt);
+		if (Number.isNaN(movedAt) || Math.abs(at - movedAt) > reuseWithinMs) continue;
+		if (!best || movedAt > best.movedAt) best = { id: deal.id, movedAt };
+	}
+	return best ? { dealId: best.id, by: 'resubmission' } : undefined;
+}
