@@ -7,7 +7,8 @@
  *  - the follow-up rules workflow creates one activity per deal and rule, however often it runs, and the
  *    payment marks the follow-up done;
  *  - n8n killed (SIGKILL) in the middle of an execution: the message comes back after the restart and
- *    its effect happens once.
+ *    its effect happens once;
+ *  - a buyer who submits twice with two lead ids has one deal, won by paying the second link.
  */
 import type { ChannelModel } from 'amqplib';
 
@@ -236,4 +237,21 @@ it('OAuth2: an expired access token is refreshed by n8n (it must see the 401 thr
 	expect(pd.oauth.refreshes).toBe(1);
 	// the fields exist already (the processor made them): found through OAuth, none created
 	expect(body.fields?.map((f) => f.created)).toEqual(Array(8).fill(false));
+});
+
+it('a buyer who submits the form twice (a new lead id each time, as the HTML form gives) ends with one deal, won through the newest link', async () => {
+	const first = '0194f0c2-dddd-7000-8000-00000000000d';
+	const second = '0194f0c2-dddd-7000-8000-00000000001d';
+	await publish(lead(first, 'carla@example.com', 'Carla Dias', hoursAgo(12 / 60)), 'lead', first);
+	await publish({ ...lead(second, 'carla@example.com', 'Carla Dias', hoursAgo(6 / 60)), utm: { utm_source: 'email' } }, 'lead', second);
+	await publish(payment(second, 'paid', hoursAgo(3 / 60)), 'mercadopago', 'd-paid');
+	const deal = await until("Carla's deal won", () => dealOfLead(second)?.status === 'won' && dealOfLead(second));
+	const carla = pd.state.persons.filter((p) => p.name === 'Carla Dias');
+	expect(carla).toHaveLength(1);
+	expect(pd.state.deals.filter((d) => d.person_id === carla[0].id).map((d) => d.id)).toEqual([deal.id]);
+	expect(statusLabel(deal)).toBe('Paid');
+	const notes = pd.state.notes.filter((n) => n.deal_id === deal.id).map((n) => String(n.content));
+	expect(notes).toHaveLength(2);
+	expect(notes[1]).toContain('submitted again');
+	expect(notes[1]).toContain('email');
 });
