@@ -8,7 +8,10 @@ import { parseDocument, type DocumentKind } from './documents';
 import { toE164 } from './phone';
 import { toMinorUnits } from '../gateways/money';
 
-export type LeadField = 'email' | 'name' | 'phone' | 'document' | 'product' | 'price' | 'consent' | 'honeypot';
+export type AddressField = 'postalCode' | 'street' | 'number' | 'complement' | 'district' | 'city' | 'state';
+export type LeadField = 'email' | 'name' | 'phone' | 'document' | 'product' | 'price' | 'consent' | 'honeypot' | AddressField;
+
+export const ADDRESS_FIELDS: AddressField[] = ['postalCode', 'street', 'number', 'complement', 'district', 'city', 'state'];
 
 /** Which form keys (labels or ids, compared without case, accents or punctuation) feed each lead field. */
 export type FieldMapping = Record<LeadField, string[]>;
@@ -22,6 +25,13 @@ export const DEFAULT_MAPPING: FieldMapping = {
 	price: ['price', 'preco', 'preço', 'valor', 'amount'],
 	consent: ['consent', 'lgpd', 'aceite', 'aceito', 'privacy', 'privacidade'],
 	honeypot: ['website', 'hp', 'url_hp'],
+	postalCode: ['cep', 'postal code', 'postcode', 'zip', 'zip code', 'codigo postal'],
+	street: ['endereco', 'rua', 'logradouro', 'street', 'address'],
+	number: ['numero', 'number', 'num'],
+	complement: ['complemento', 'complement'],
+	district: ['bairro', 'district', 'neighborhood', 'neighbourhood'],
+	city: ['cidade', 'city', 'municipio'],
+	state: ['estado', 'uf', 'state'],
 };
 
 export interface LeadOptions {
@@ -29,6 +39,8 @@ export interface LeadOptions {
 	requireConsent?: boolean;
 	requirePhone?: boolean;
 	requireDocument?: boolean;
+	/** Postal code, street and number must be there (boleto and invoice gateways ask for them). */
+	requireAddress?: boolean;
 	/** Used when the form has no product / price field (a form per product). */
 	defaultProduct?: string;
 	defaultPrice?: string;
@@ -44,6 +56,8 @@ export interface Lead {
 	phone?: string;
 	document?: string;
 	documentKind?: DocumentKind;
+	/** What the form had of it; a Brazilian CEP (BRL shops) as its 8 digits and the UF in capitals. */
+	address?: Partial<Record<AddressField, string>>;
 	product: string;
 	amount: number;
 	currency: string;
@@ -63,7 +77,21 @@ export interface FieldError {
 export type LeadResult = { ok: true; lead: Lead } | { ok: false; errors: FieldError[] } | { ok: 'bot'; field: string };
 
 const MAX_FIELD_CHARS = 2_000;
-const CAPS: Partial<Record<LeadField, number>> = { name: 120, email: 254, product: 200, phone: 40, document: 30, price: 30 };
+const CAPS: Partial<Record<LeadField, number>> = {
+	name: 120,
+	email: 254,
+	product: 200,
+	phone: 40,
+	document: 30,
+	price: 30,
+	postalCode: 20,
+	street: 200,
+	number: 20,
+	complement: 100,
+	district: 100,
+	city: 100,
+	state: 40,
+};
 const UTM_KEYS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content'];
 const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]{2,}$/;
 
@@ -196,6 +224,22 @@ export function validateLead(body: unknown, query: Record<string, unknown> = {},
 		if (!document) errors.push({ field: 'document', message: 'is not a valid CPF or CNPJ (check digits do not match)' });
 	} else if (options.requireDocument) errors.push({ field: 'document', message: 'is required' });
 
+	const brazilian = (options.currency ?? 'BRL').toUpperCase() === 'BRL';
+	const address: Partial<Record<AddressField, string>> = {};
+	for (const field of ADDRESS_FIELDS) {
+		const value = text(field);
+		if (value !== undefined) address[field] = value;
+	}
+	if (address.postalCode && brazilian) {
+		const digits = address.postalCode.replace(/\D/g, '');
+		if (digits.length !== 8 || /[^\d\s.-]/.test(address.postalCode)) errors.push({ field: 'postalCode', message: 'is not a valid CEP (8 digits, e.g. 01310-100)' });
+		else address.postalCode = digits;
+	}
+	if (address.state && brazilian && /^[a-z]{2}$/i.test(address.state)) address.state = address.state.toUpperCase();
+	if (options.requireAddress) {
+		for (const field of ['postalCode', 'street', 'number'] as const) if (!address[field]) errors.push({ field, message: 'is required' });
+	}
+
 	const product = text('product') ?? options.defaultProduct;
 	if (!product) errors.push({ field: 'product', message: 'is required' });
 	const priceText = text('price') ?? options.defaultPrice;
@@ -231,6 +275,7 @@ export function validateLead(body: unknown, query: Record<string, unknown> = {},
 			phone,
 			document: document?.digits,
 			documentKind: document?.kind,
+			...(Object.keys(address).length ? { address } : {}),
 			product: product!,
 			amount,
 			currency: (options.currency ?? 'BRL').toUpperCase(),

@@ -9,6 +9,13 @@ const LABELS: Record<string, string> = {
 	product: 'Produto',
 	price: 'Valor',
 	consent: 'Consentimento (LGPD)',
+	postalCode: 'CEP',
+	street: 'Endereço',
+	number: 'Número',
+	complement: 'Complemento',
+	district: 'Bairro',
+	city: 'Cidade',
+	state: 'Estado',
 };
 
 export function escapeHtml(text: string): string {

@@ -15,7 +15,7 @@ import {
 } from 'n8n-workflow';
 
 import { candidateLeadIds, deterministicLeadId, uuidv7 } from '../../lib/forms/ids';
-import { DEFAULT_MAPPING, validateLead, type FieldMapping, type LeadField } from '../../lib/forms/lead';
+import { ADDRESS_FIELDS, DEFAULT_MAPPING, validateLead, type AddressField, type FieldMapping, type LeadField } from '../../lib/forms/lead';
 import { rejectionAnswer } from '../../lib/forms/responses';
 
 const MAPPED: Array<[LeadField, string]> = [
@@ -37,6 +37,36 @@ const mappingProperties: INodeProperties[] = MAPPED.map(([field, displayName]) =
 	default: DEFAULT_MAPPING[field].join(', '),
 	description: `Form field IDs or labels (comma-separated; case, accents and punctuation ignored) that hold the ${field}`,
 }));
+
+const ADDRESS_LABELS: Record<AddressField, string> = {
+	city: 'City',
+	complement: 'Complement',
+	district: 'District (Bairro)',
+	number: 'Number',
+	postalCode: 'Postal Code (CEP)',
+	state: 'State (UF)',
+	street: 'Street',
+};
+
+/** Address fields are optional for most shops: their names live in a collection, to keep the panel short. */
+const addressMappingProperty: INodeProperties = {
+	displayName: 'Address Field Names',
+	name: 'addressFields',
+	type: 'collection',
+	placeholder: 'Add Address Field',
+	displayOptions: { show: { operation: ['parse'] } },
+	default: {},
+	description: 'Form field IDs or labels of the buyer address, when the names below do not match your form (defaults cover Portuguese and English names)',
+	options: (Object.entries(ADDRESS_LABELS) as Array<[AddressField, string]>)
+		.sort(([, a], [, b]) => a.localeCompare(b))
+		.map(([field, label]) => ({
+			displayName: label,
+			name: field,
+			type: 'string',
+			default: DEFAULT_MAPPING[field].join(', '),
+			description: `Form field IDs or labels (comma-separated) that hold the ${label.toLowerCase()}`,
+		})),
+};
 
 export class CheckoutForm implements INodeType {
 	description: INodeTypeDescription = {
@@ -85,9 +115,18 @@ export class CheckoutForm implements INodeType {
 				],
 			},
 			...mappingProperties,
+			addressMappingProperty,
 			{ displayName: 'Require Consent (LGPD)', name: 'requireConsent', type: 'boolean', default: true, displayOptions: { show: { operation: ['parse'] } } },
 			{ displayName: 'Require Phone', name: 'requirePhone', displayOptions: { show: { operation: ['parse'] } }, type: 'boolean', default: false },
 			{ displayName: 'Require CPF/CNPJ', name: 'requireDocument', displayOptions: { show: { operation: ['parse'] } }, type: 'boolean', default: false },
+			{
+				displayName: 'Require Address',
+				name: 'requireAddress',
+				displayOptions: { show: { operation: ['parse'] } },
+				type: 'boolean',
+				default: false,
+				description: 'Whether postal code (CEP), street and number must be filled in (boleto and invoice gateways ask for them)',
+			},
 			{ displayName: 'Default Product', name: 'defaultProduct', displayOptions: { show: { operation: ['parse'] } }, type: 'string', default: '', description: 'For a form that sells one product and has no product field' },
 			{ displayName: 'Default Price', name: 'defaultPrice', displayOptions: { show: { operation: ['parse'] } }, type: 'string', default: '', description: 'For a form without a price field, e.g. 199,90' },
 			{ displayName: 'Currency', name: 'currency', displayOptions: { show: { operation: ['parse'] } }, type: 'string', default: 'BRL' },
@@ -113,15 +152,19 @@ export class CheckoutForm implements INodeType {
 		for (let i = 0; i < items.length; i++) {
 			const json = items[i].json;
 			const headers = (json.headers ?? {}) as IDataObject;
-			const mapping = Object.fromEntries(
-				MAPPED.map(([field]) => [field, String(this.getNodeParameter(`${field}Fields`, i, '')).split(',').map((s) => s.trim()).filter(Boolean)]),
-			) as FieldMapping;
+			const names = (text: unknown) => String(text ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+			const addressNames = this.getNodeParameter('addressFields', i, {}) as IDataObject;
+			const mapping = Object.fromEntries([
+				...MAPPED.map(([field]) => [field, names(this.getNodeParameter(`${field}Fields`, i, ''))]),
+				...ADDRESS_FIELDS.map((field) => [field, field in addressNames ? names(addressNames[field]) : DEFAULT_MAPPING[field]]),
+			]) as FieldMapping;
 			const now = Date.now();
 			const result = validateLead(json.body ?? {}, (json.query ?? {}) as IDataObject, {
 				mapping,
 				requireConsent: this.getNodeParameter('requireConsent', i) as boolean,
 				requirePhone: this.getNodeParameter('requirePhone', i) as boolean,
 				requireDocument: this.getNodeParameter('requireDocument', i) as boolean,
+				requireAddress: this.getNodeParameter('requireAddress', i, false) as boolean,
 				defaultProduct: (this.getNodeParameter('defaultProduct', i) as string) || undefined,
 				defaultPrice: (this.getNodeParameter('defaultPrice', i) as string) || undefined,
 				currency: this.getNodeParameter('currency', i) as string,

@@ -61,6 +61,21 @@ it('stores the lead, then answers 303 to the payment page with the buyer prefill
 	expect(stored!.source).toBe('lead');
 });
 
+it('passes the buyer address on to the gateway (Mercado Pago payer.address) and stores it with the lead; a bad CEP is a 422 naming it', async () => {
+	const res = await postForm('checkout/lead', { ...buyer, cep: '01310-100', endereco: 'Av. Paulista', numero: '1000', bairro: 'Bela Vista', cidade: 'São Paulo', uf: 'sp' });
+	expect(res.status).toBe(303);
+	const checkout = bench.gateways.checkouts.get(decodeURIComponent(res.location!.split('/').pop()!))!;
+	expect((checkout.record.payer as { address?: unknown }).address).toEqual({ zip_code: '01310100', street_name: 'Av. Paulista', street_number: '1000' });
+	const lead = JSON.parse((await bench.archive.findByEventId(checkout.leadRef!))!.body.toString('utf8'));
+	expect(lead.address).toEqual({ postalCode: '01310100', street: 'Av. Paulista', number: '1000', district: 'Bela Vista', city: 'São Paulo', state: 'SP' });
+
+	const before = await pendingCount();
+	const bad = await postForm('checkout/lead', { ...buyer, cep: '0131' });
+	expect(bad.status).toBe(422);
+	expect(bad.text).toContain('<li data-field="postalCode"><strong>CEP</strong> is not a valid CEP');
+	expect(await pendingCount()).toBe(before);
+});
+
 it('takes a multipart form (enctype="multipart/form-data") the same way', async () => {
 	const form = new FormData();
 	for (const [k, v] of Object.entries({ ...buyer, email: 'multipart@example.com' })) form.append(k, v);

@@ -61,6 +61,22 @@ describe('lead validation', () => {
 		expect(result.ok === false && result.errors.map((e) => e.field)).toEqual(['name', 'email', 'phone', 'document', 'price', 'consent']);
 	});
 
+	it('reads the buyer address from Portuguese or English field names: CEP as 8 digits, UF in capitals; a bad CEP is named', () => {
+		const address = { cep: '01310-100', 'Endereço': 'Av. Paulista', 'número': '1000', complemento: 'apto 12', bairro: 'Bela Vista', cidade: 'São Paulo', uf: 'sp' };
+		const result = validateLead({ ...good, ...address }, {}, { now: NOW });
+		expect(result.ok === true && result.lead.address).toEqual({ postalCode: '01310100', street: 'Av. Paulista', number: '1000', complement: 'apto 12', district: 'Bela Vista', city: 'São Paulo', state: 'SP' });
+		const english = validateLead({ ...good, zip: 'SW1A 1AA', street: 'Downing St', number: '10' }, {}, { now: NOW, currency: 'GBP' });
+		expect(english.ok === true && english.lead.address).toEqual({ postalCode: 'SW1A 1AA', street: 'Downing St', number: '10' });
+		expect(validateLead(good, {}, { now: NOW })).toMatchObject({ ok: true, lead: expect.not.objectContaining({ address: expect.anything() }) });
+		for (const cep of ['0131-100', '01310-1000', 'abc01310100']) {
+			expect(validateLead({ ...good, cep }, {}, { now: NOW })).toEqual({ ok: false, errors: [{ field: 'postalCode', message: 'is not a valid CEP (8 digits, e.g. 01310-100)' }] });
+		}
+		const required = validateLead({ ...good, cep: '01310-100' }, {}, { now: NOW, requireAddress: true });
+		expect(required.ok === false && required.errors.map((e) => e.field)).toEqual(['street', 'number']);
+		const mapped = validateLead({ ...good, campo_7: '20040-002' }, {}, { now: NOW, mapping: { postalCode: ['campo_7'] } });
+		expect(mapped.ok === true && mapped.lead.address).toEqual({ postalCode: '20040002' });
+	});
+
 	it('silently drops a bot that filled the honeypot', () => {
 		expect(validateLead({ ...good, website: 'http://spam.example' })).toEqual({ ok: 'bot', field: 'website' });
 	});

@@ -1,6 +1,7 @@
 import { signMercadoPago, manifestFor, verifyMercadoPagoSignature, paymentToEvent } from '../../lib/gateways/mercadopago';
 import { asaasProvider, asaasTime, normaliseAsaasEvent } from '../../lib/gateways/asaas';
 import { providerFor } from '../../lib/gateways';
+import { parseBuyerAddress } from '../../lib/gateways/address';
 import { toMajorUnits, toMinorUnits } from '../../lib/gateways/money';
 import { normaliseStripeEvent, prefilledPaymentLinkUrl, signStripePayload, stripeProvider, verifyStripeSignature } from '../../lib/gateways/stripe';
 import type { PaymentLinkRequest, WebhookInput } from '../../lib/gateways/types';
@@ -175,6 +176,20 @@ describe('payment link requests', () => {
 			notification_url: 'https://n8n.example/webhook/mp',
 			expires: true,
 		});
+	});
+
+	it('the buyer address reaches Mercado Pago (payer.address) and Asaas (customerData); the node refuses an address it cannot pass on', () => {
+		const address = parseBuyerAddress('{"postalCode":"01310100","street":"Av. Paulista","number":1000,"complement":"apto 12","district":"Bela Vista","city":"São Paulo","state":"SP"}')!;
+		const withAddress = { ...req, buyer: { ...req.buyer, address } };
+		expect(providerFor('mercadopago').createPaymentLink(withAddress, {}).json).toMatchObject({ payer: { address: { zip_code: '01310100', street_name: 'Av. Paulista', street_number: '1000' } } });
+		expect(asaasProvider.createPaymentLink(withAddress, {}).json).toMatchObject({
+			customerData: { postalCode: '01310100', address: 'Av. Paulista', addressNumber: '1000', complement: 'apto 12', province: 'Bela Vista' },
+		});
+		expect(parseBuyerAddress(undefined)).toBeUndefined();
+		expect(parseBuyerAddress({ city: '' })).toBeUndefined();
+		expect(() => parseBuyerAddress({ zip: '01310100' })).toThrow('Buyer Address has unknown field(s) zip; known: street, number, complement, district, city, state, postalCode');
+		expect(() => parseBuyerAddress('Av. Paulista, 1000')).toThrow(/must be an object/);
+		expect(() => parseBuyerAddress({ street: { name: 'x' } })).toThrow('Buyer Address street must be text');
 	});
 
 	it('Asaas: checkout with customerData prefill and a redirect built from the checkout id', () => {

@@ -1,6 +1,7 @@
 import { updateDisplayOptions, NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { providerFor } from '../../../../lib/gateways';
+import { parseBuyerAddress, type BuyerAddress } from '../../../../lib/gateways/address';
 import { toMinorUnits } from '../../../../lib/gateways/money';
 import { prefilledPaymentLinkUrl } from '../../../../lib/gateways/stripe';
 import type { LineItem, PaymentLinkRequest, ProviderId } from '../../../../lib/gateways/types';
@@ -32,6 +33,14 @@ const properties: INodeProperties[] = [
 	{ displayName: 'Buyer Email', name: 'buyerEmail', type: 'string', placeholder: 'name@email.com', default: '={{ $json.email }}', required: true },
 	{ displayName: 'Buyer Phone (E.164)', name: 'buyerPhone', type: 'string', default: '={{ $json.phone }}' },
 	{ displayName: 'Buyer CPF/CNPJ', name: 'buyerDocument', type: 'string', default: '={{ $json.document }}', description: 'Digits only or formatted' },
+	{
+		displayName: 'Buyer Address',
+		name: 'buyerAddress',
+		type: 'json',
+		default: '={{ $json.address }}',
+		description:
+			'An object with postalCode, street, number, complement, district, city and state (the Checkout Form outputs it as address); empty for none. Mercado Pago and Asaas prefill it; Stripe Checkout asks the buyer itself.',
+	},
 	{ displayName: 'Product', name: 'product', type: 'string', default: '={{ $json.product }}', required: true },
 	{ displayName: 'Amount', name: 'amount', type: 'string', default: '={{ $json.amount }}', required: true, description: 'Unit price: 199,90 or 199.90 (exact, counted in cents)' },
 	{ displayName: 'Quantity', name: 'quantity', type: 'number', default: 1, typeOptions: { minValue: 1 } },
@@ -63,9 +72,21 @@ export async function execute(this: IExecuteFunctions, provider: ProviderId): Pr
 			throw new NodeOperationError(this.getNode(), `Amount "${str('amount')}" is not a price`, { itemIndex: i });
 		}
 		const item: LineItem = { name: str('product'), quantity: this.getNodeParameter('quantity', i) as number, unitAmount };
+		let address: BuyerAddress | undefined;
+		try {
+			address = parseBuyerAddress(this.getNodeParameter('buyerAddress', i, undefined));
+		} catch (error) {
+			throw new NodeOperationError(this.getNode(), (error as Error).message, { itemIndex: i });
+		}
 		const request: PaymentLinkRequest = {
 			leadRef: str('leadRef'),
-			buyer: { name: str('buyerName'), email: str('buyerEmail'), phone: str('buyerPhone') || undefined, document: str('buyerDocument').replace(/\D/g, '') || undefined },
+			buyer: {
+				name: str('buyerName'),
+				email: str('buyerEmail'),
+				phone: str('buyerPhone') || undefined,
+				document: str('buyerDocument').replace(/\D/g, '') || undefined,
+				...(address ? { address } : {}),
+			},
 			items: [item],
 			currency: (str('currency') || 'BRL').toUpperCase(),
 			successUrl: str('successUrl'),
