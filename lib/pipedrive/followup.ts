@@ -331,11 +331,31 @@ export interface RunRulesResult {
 	planned: PlannedActivity[];
 	created: Array<PlannedActivity & { activityId: number }>;
 	errors: Array<{ dealId: number; rule: string; message: string }>;
+	/** Planned from the listing, then not created: the deal was paid, closed, or the rule fired meanwhile. */
+	skipped: Array<{ dealId: number; rule: string; reason: string }>;
 	nextRoundRobin: number;
 }
 
+/**
+ * One rules run at a time per account in this process: the schedule firing while the previous run still
+ * waits on rate limits, or a test run from the editor during a scheduled one, would otherwise both plan
+ * from the same listing and create the same follow-ups twice.
+ */
+const rulesRunsInFlight = new Map<string, Promise<unknown>>();
+
 export async function runRules(client: PipedriveClient, account: string, rules: FollowUpRule[], options: RunRulesOptions = {}): Promise<RunRulesResult> {
 	rules.forEach((r) => checkRuleName(r.name));
+	const previous = rulesRunsInFlight.get(account) ?? Promise.resolve();
+	const run = previous.catch(() => undefined).then(async () => await runRulesNow(client, account, rules, options));
+	const settled = run.catch(() => undefined);
+	rulesRunsInFlight.set(account, settled);
+	void settled.then(() => {
+		if (rulesRunsInFlight.get(account) === settled) rulesRunsInFlight.delete(account);
+	});
+	return await run;
+}
+
+async function runRulesNow(client: PipedriveClient, account: string, rules: FollowUpRule[], options: RunRulesOptions): Promise<RunRulesResult> {
 	const fields = await checkoutFields(client, account);
 	const now = options.now ?? new Date();
 	const deals = await client.listDeals({ status: 'open', ...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}) });
@@ -376,14 +396,24 @@ export async function runRules(client: PipedriveClient, account: string, rules: 
 		}
 	}
 	const planned = usesName ? planFollowUps(rules, candidates, now, options.roundRobinStart ?? 0) : planned0;
-	const result: RunRulesResult = { dealsChecked: candidates.length, planned, created: [], errors: [], nextRoundRobin: (options.roundRobinStart ?? 0) + planned.filter((p) => rules.find((r) => r.name === p.rule)?.owner.kind === 'roundRobin').length };
+	const result: RunRulesResult = { dealsChecked: candidates.length, planned, created: [], errors: [], skipped: [], nextRoundRobin: (options.roundRobinStart ?? 0) + planned.filter((p) => rules.find((r) => r.name === p.rule)?.owner.kind === 'roundRobin').length };
 	if (options.dryRun) return result;
 
 	const perDeal = new Map<number, PlannedActivity[]>();
 	for (const p of planned) perDeal.set(p.dealId, [...(perDeal.get(p.dealId) ?? []), p]);
-	for (const [dealId, activities] of perDeal) {
-		const deal = byId.get(dealId)!;
+	for (const [dealId, planned] of perDeal) {
+		// Read the deal again just before marking it: the listing may be minutes old by now (a long run,
+		// rate limits), and a payment or another process's run in between must win.
+		const deal = await client.getDeal(dealId);
+		const state = deal ? readCheckoutState(deal.custom_fields, fields) : undefined;
+		if (!deal || deal.status !== 'open' || !state || state.status === 'paid') {
+			result.skipped.push(...planned.map((p) => ({ dealId, rule: p.rule, reason: 'paid or closed since the listing' })));
+			continue;
+		}
 		const applied = parseFollowUps(deal.custom_fields?.[fields.keys.followUps]);
+		const activities = planned.filter((p) => !applied.some((a) => a.rule === p.rule));
+		result.skipped.push(...planned.filter((p) => !activities.includes(p)).map((p) => ({ dealId, rule: p.rule, reason: 'fired since the listing' })));
+		if (!activities.length) continue;
 		// At most once: the deal records the rules before their activities exist. A crash between the two
 		// loses an activity rather than creating it twice; a failed create takes its mark back.
 		const marked = [...applied, ...activities.map((a) => ({ rule: a.rule }))];

@@ -244,6 +244,36 @@ it('follow-up rules: fire once per deal after the delay, with rendered templates
 	expect(pd.state.activities.filter((x) => x.deal_id === paid.dealId)).toHaveLength(0);
 });
 
+it('follow-ups: two runs at once create each activity once, and a deal paid after the listing gets none', async () => {
+	const now = new Date('2026-11-28T15:00:00Z');
+	const x = await upsertLead(client(), pd.baseUrl, lead({ capturedAt: '2026-11-28T13:00:00Z' }), options);
+	const yLead = lead({ capturedAt: '2026-11-28T13:00:00Z' });
+	const y = await upsertLead(client(), pd.baseUrl, yLead, options);
+	// y's buyer pays while a run is under way: right after that run has listed the open deals.
+	let paidDuringRun = false;
+	const base = fetchTransport(pd.baseUrl, { apiToken: pd.token });
+	const racing = new PipedriveClient(
+		async (request) => {
+			const response = await base(request);
+			if (!paidDuringRun && request.method === 'GET' && request.path === '/api/v2/deals') {
+				paidDuringRun = true;
+				await applyEvent(client(), pd.baseUrl, { eventId: 'y-paid', type: 'paid', occurredAt: '2026-11-28T14:59:00Z', leadRef: yLead.leadId });
+			}
+			return response;
+		},
+		pd.baseUrl,
+		fastPolicy,
+	);
+	const rules = [rule({ name: 'Race 1h' })];
+	const [one, two] = await Promise.all([runRules(racing, pd.baseUrl, rules, { now }), runRules(client(), pd.baseUrl, rules, { now })]);
+	expect(paidDuringRun).toBe(true);
+	expect(pd.state.activities.filter((a) => a.deal_id === x.dealId)).toHaveLength(1);
+	expect([...one.created, ...two.created].filter((c) => c.dealId === x.dealId)).toHaveLength(1);
+	expect(pd.state.activities.filter((a) => a.deal_id === y.dealId)).toHaveLength(0);
+	expect(one.skipped).toContainEqual({ dealId: y.dealId, rule: 'Race 1h', reason: 'paid or closed since the listing' });
+	expect(dealOf(y.dealId).status).toBe('won');
+});
+
 it('rate limits: waits out a 429 storm, retries a few 500s and connection resets, stops at once on a block page or a bad token', async () => {
 	await setupFields(client(), pd.baseUrl);
 	pd.faults.rateLimitStorm = true;

@@ -196,6 +196,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				dealsChecked: result.dealsChecked,
 				activitiesCreated: result.created.length,
 				activities: (options.dryRun ? result.planned : result.created) as unknown as IDataObject[],
+				skipped: result.skipped as unknown as IDataObject[],
 				dryRun: options.dryRun === true,
 				pipedriveCalls: client.callCount,
 			},
