@@ -399,20 +399,26 @@ async function runRulesNow(client: PipedriveClient, account: string, rules: Foll
 	const result: RunRulesResult = { dealsChecked: candidates.length, planned, created: [], errors: [], skipped: [], nextRoundRobin: (options.roundRobinStart ?? 0) + planned.filter((p) => rules.find((r) => r.name === p.rule)?.owner.kind === 'roundRobin').length };
 	if (options.dryRun) return result;
 
+	const listedStatus = new Map(candidates.map((c) => [c.dealId, c.status]));
 	const perDeal = new Map<number, PlannedActivity[]>();
 	for (const p of planned) perDeal.set(p.dealId, [...(perDeal.get(p.dealId) ?? []), p]);
-	for (const [dealId, planned] of perDeal) {
+	for (const [dealId, dealPlan] of perDeal) {
 		// Read the deal again just before marking it: the listing may be minutes old by now (a long run,
-		// rate limits), and a payment or another process's run in between must win.
+		// rate limits), and a payment, a new checkout state or another process's run in between must win.
 		const deal = await client.getDeal(dealId);
 		const state = deal ? readCheckoutState(deal.custom_fields, fields) : undefined;
+		const skip = (reason: string, which = dealPlan) => result.skipped.push(...which.map((p) => ({ dealId, rule: p.rule, reason })));
 		if (!deal || deal.status !== 'open' || !state || state.status === 'paid') {
-			result.skipped.push(...planned.map((p) => ({ dealId, rule: p.rule, reason: 'paid or closed since the listing' })));
+			skip('paid or closed since the listing');
+			continue;
+		}
+		if (state.status !== listedStatus.get(dealId)) {
+			skip('checkout state changed since the listing');
 			continue;
 		}
 		const applied = parseFollowUps(deal.custom_fields?.[fields.keys.followUps]);
-		const activities = planned.filter((p) => !applied.some((a) => a.rule === p.rule));
-		result.skipped.push(...planned.filter((p) => !activities.includes(p)).map((p) => ({ dealId, rule: p.rule, reason: 'fired since the listing' })));
+		const activities = dealPlan.filter((p) => !applied.some((a) => a.rule === p.rule));
+		skip('fired since the listing', dealPlan.filter((p) => !activities.includes(p)));
 		if (!activities.length) continue;
 		// At most once: the deal records the rules before their activities exist. A crash between the two
 		// loses an activity rather than creating it twice; a failed create takes its mark back.

@@ -244,12 +244,14 @@ it('follow-up rules: fire once per deal after the delay, with rendered templates
 	expect(pd.state.activities.filter((x) => x.deal_id === paid.dealId)).toHaveLength(0);
 });
 
-it('follow-ups: two runs at once create each activity once, and a deal paid after the listing gets none', async () => {
+it('follow-ups: two runs at once create each activity once; a deal paid or moved on after the listing gets none', async () => {
 	const now = new Date('2026-11-28T15:00:00Z');
 	const x = await upsertLead(client(), pd.baseUrl, lead({ capturedAt: '2026-11-28T13:00:00Z' }), options);
 	const yLead = lead({ capturedAt: '2026-11-28T13:00:00Z' });
 	const y = await upsertLead(client(), pd.baseUrl, yLead, options);
-	// y's buyer pays while a run is under way: right after that run has listed the open deals.
+	const zLead = lead({ capturedAt: '2026-11-28T13:00:00Z' });
+	const z = await upsertLead(client(), pd.baseUrl, zLead, options);
+	// y's buyer pays and z's card is refused while a run is under way, right after it listed the deals.
 	let paidDuringRun = false;
 	const base = fetchTransport(pd.baseUrl, { apiToken: pd.token });
 	const racing = new PipedriveClient(
@@ -258,6 +260,7 @@ it('follow-ups: two runs at once create each activity once, and a deal paid afte
 			if (!paidDuringRun && request.method === 'GET' && request.path === '/api/v2/deals') {
 				paidDuringRun = true;
 				await applyEvent(client(), pd.baseUrl, { eventId: 'y-paid', type: 'paid', occurredAt: '2026-11-28T14:59:00Z', leadRef: yLead.leadId });
+				await applyEvent(client(), pd.baseUrl, { eventId: 'z-failed', type: 'failed', occurredAt: '2026-11-28T14:59:00Z', leadRef: zLead.leadId });
 			}
 			return response;
 		},
@@ -271,6 +274,9 @@ it('follow-ups: two runs at once create each activity once, and a deal paid afte
 	expect([...one.created, ...two.created].filter((c) => c.dealId === x.dealId)).toHaveLength(1);
 	expect(pd.state.activities.filter((a) => a.deal_id === y.dealId)).toHaveLength(0);
 	expect(one.skipped).toContainEqual({ dealId: y.dealId, rule: 'Race 1h', reason: 'paid or closed since the listing' });
+	// "abandoned" was planned for z from the listing; z is "payment failed" now, a minute old
+	expect(one.skipped).toContainEqual({ dealId: z.dealId, rule: 'Race 1h', reason: 'checkout state changed since the listing' });
+	expect(pd.state.activities.filter((a) => a.deal_id === z.dealId)).toHaveLength(0);
 	expect(dealOf(y.dealId).status).toBe('won');
 });
 
