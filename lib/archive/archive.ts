@@ -157,7 +157,7 @@ export class S3Archive {
 	/**
 	 * Stores one event as a pending object, unless its event id was stored before.
 	 *
-	 * Order of writes: the object first, then the id marker. A crash between the two leaves an object
+	 * Order of writes: the object first (alongside the duplicate check), then the id marker. A crash between the two leaves an object
 	 * without a marker, so a retry writes a second pending object (a duplicate that the relay and the
 	 * consumer both absorb), never a marker without an object (which would lose the event). The marker
 	 * is written with If-None-Match where the store honours it; where it does not (s3rver), two
@@ -168,9 +168,6 @@ export class S3Archive {
 		const eventId = input.eventId && input.eventId.trim() !== '' ? input.eventId : `sha256:${sha256}`;
 		const bodyFormat = detectBodyFormat(input.body);
 		const markerKey = idMarkerKey(this.prefix, eventId);
-
-		const existing = await this.readMarker(markerKey);
-		if (existing) return { ...existing, duplicate: true };
 
 		const receivedAtMs = input.receivedAtMs ?? monotonicNow();
 		const receivedAt = new Date(receivedAtMs).toISOString();
@@ -198,8 +195,13 @@ export class S3Archive {
 			duplicate: false,
 		};
 
-		try {
-			await this.s3.send(
+		// The duplicate check and the object write go out together: a new event (nearly every one) then
+		// waits for two round trips instead of three, which is the buyer's wait on the lead path. A
+		// duplicate costs a delete of the object just written; should that delete fail, the leftover is a
+		// duplicate pending object, which the relay and the consumer absorb as after a crash.
+		const [marker, write] = await Promise.allSettled([
+			this.readMarker(markerKey),
+			this.s3.send(
 				new PutObjectCommand({
 					Bucket: this.bucket,
 					Key: key,
@@ -208,9 +210,17 @@ export class S3Archive {
 					Metadata: metadata,
 					...this.encryption(),
 				}),
-			);
-		} catch (error) {
-			throw new ArchiveWriteError(`S3 did not confirm the write of ${key}: ${describe(error)}`, error);
+			),
+		]);
+		if (marker.status === 'fulfilled' && marker.value) {
+			if (write.status === 'fulfilled') await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+			return { ...marker.value, duplicate: true };
+		}
+		if (write.status === 'rejected') throw new ArchiveWriteError(`S3 did not confirm the write of ${key}: ${describe(write.reason)}`, write.reason);
+		if (marker.status === 'rejected') {
+			// The sender retries on this error: take the object back so that the retry is the only copy.
+			await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+			throw marker.reason;
 		}
 
 		try {
