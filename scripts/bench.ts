@@ -338,7 +338,7 @@ Correctness under that load: ${intake.correctness.join('; ') || 'not measured in
 
 (b) and (c) pay n8n's per-execution cost (an execution record and its data in the database, an
 expression isolate per execution) on every request; (a) answers from the webhook handler and starts no
-execution. (b) also verifies the signature and makes three S3 calls (duplicate check, object, id marker)
+execution. (b) also verifies the signature and makes three S3 calls in two round trips (the duplicate check alongside the object, then the id marker)
 where (c) makes one upload and verifies nothing.
 
 ## Lead capture: the buyer's wait from form POST to 303
