@@ -51,6 +51,11 @@ it('deals: create with custom fields, mark won, list with cursor pagination', as
 	const newer = (await deals.addDeal({ AddDealRequest: { title: 'Newer', person_id: person } })).data!.id!;
 	const own = await deals.getDeals({ person_id: person, sort_by: 'update_time', sort_direction: 'desc', limit: 100 });
 	expect(own.data?.map((d) => d.id)).toEqual([newer, older]);
+	// a listing is ordered by id unless told otherwise; sort_direction=desc reverses it
+	const all = (await deals.getDeals({ limit: 500 })).data!.map((d) => d.id!);
+	expect(all.length).toBeGreaterThan(3);
+	expect(all).toEqual([...all].sort((a, b) => a - b));
+	expect((await deals.getDeals({ sort_by: 'id', sort_direction: 'desc', limit: 500 })).data!.map((d) => d.id!)).toEqual([...all].reverse());
 });
 
 it('activities: person follows the primary participant; list by deal', async () => {

@@ -103,7 +103,8 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		const by = url.searchParams.get('sort_by') ?? 'id';
 		const sign = url.searchParams.get('sort_direction') === 'desc' ? -1 : 1;
 		// ties (the same second) fall back to the id, as rows created later have higher ids
-		return [...rows].sort((a, b) => sign * (String(a[by]).localeCompare(String(b[by])) || Number(a.id) - Number(b.id)));
+		const compare = (x: unknown, y: unknown) => (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y)));
+		return [...rows].sort((a, b) => sign * (compare(a[by], b[by]) || Number(a.id) - Number(b.id)));
 	};
 
 	/** v2 is strict: a boolean must be a boolean and a number a number. */
