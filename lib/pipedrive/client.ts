@@ -4,7 +4,7 @@
  * (credentials, OAuth refresh, proxies), tests send with fetch. Every answer goes through the retry
  * policy, and every HTTP request is counted, so a caller can report calls per lead and per event.
  */
-import { DEFAULT_RETRY_POLICY, decide, type RetryPolicy } from './retry';
+import { DEFAULT_RETRY_POLICY, decide, decideNoAnswer, type RetryPolicy } from './retry';
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -123,10 +123,12 @@ export class PipedriveClient {
 			try {
 				answer = await this.transport(request);
 			} catch (error) {
-				// No answer at all (connection reset, timeout): as retryable as a 5xx, and as bounded.
-				const reason = error instanceof Error ? error.message : String(error);
-				if (attempt >= this.policy.maxAttempts) throw new PipedriveError(`${request.method} ${request.path}: no answer from Pipedrive after ${attempt} attempts (${reason})`, 0, true);
-				await sleep(Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (attempt - 1)));
+				const noAnswer = decideNoAnswer(attempt, this.policy);
+				if (noAnswer.action !== 'retry') {
+					const reason = error instanceof Error ? error.message : String(error);
+					throw new PipedriveError(`${request.method} ${request.path}: no answer from Pipedrive after ${attempt} attempts (${reason})`, 0, true);
+				}
+				await sleep(noAnswer.delayMs);
 				continue;
 			}
 			const decision = decide(answer, attempt, this.policy);

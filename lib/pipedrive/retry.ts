@@ -36,6 +36,18 @@ function looksLikeJson(text: string | undefined): boolean {
 	return t.startsWith('{') || t.startsWith('[');
 }
 
+/** Exponential backoff with jitter (0.5× to 1.5×), for answers that say nothing about when to come back. */
+function serverBackoff(attempt: number, policy: RetryPolicy): number {
+	const random = policy.random ?? Math.random;
+	return Math.min(policy.maxDelayMs, Math.round(policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + random())));
+}
+
+/** No answer at all (a connection reset, a timeout): retried like a 5xx, as often and with the same backoff. */
+export function decideNoAnswer(attempt: number, policy: RetryPolicy = DEFAULT_RETRY_POLICY): RetryDecision {
+	if (attempt >= policy.maxAttempts) return { action: 'fail', retryable: true, message: `no answer from Pipedrive after ${attempt} attempts` };
+	return { action: 'retry', delayMs: serverBackoff(attempt, policy), reason: 'no answer' };
+}
+
 /** `attempt` counts from 1 (the request just answered). */
 export function decide(answer: PipedriveAnswer, attempt: number, policy: RetryPolicy = DEFAULT_RETRY_POLICY): RetryDecision {
 	const { status } = answer;
@@ -64,8 +76,7 @@ export function decide(answer: PipedriveAnswer, attempt: number, policy: RetryPo
 	}
 	if (status >= 500) {
 		if (lastAttempt) return { action: 'fail', retryable: true, message: `Pipedrive answered ${status} ${attempt} times` };
-		const delayMs = Math.min(policy.maxDelayMs, Math.round(policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + random())));
-		return { action: 'retry', delayMs, reason: `server error (${status})` };
+		return { action: 'retry', delayMs: serverBackoff(attempt, policy), reason: `server error (${status})` };
 	}
 	if (status === 401) return { action: 'fail', retryable: false, message: 'Pipedrive refused the credentials (401): check the API token or reconnect OAuth' };
 	return { action: 'fail', retryable: false, message: `Pipedrive answered ${status}${answer.bodyText ? `: ${answer.bodyText.slice(0, 300)}` : ''}` };

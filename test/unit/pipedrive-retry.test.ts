@@ -1,4 +1,4 @@
-import { decide, type PipedriveAnswer } from '../../lib/pipedrive/retry';
+import { decide, decideNoAnswer, type PipedriveAnswer } from '../../lib/pipedrive/retry';
 
 const policy = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 30_000, random: () => 0.5 };
 const answer = (status: number, headers: Record<string, string> = {}, bodyText?: string): PipedriveAnswer => ({ status, headers, bodyText });
@@ -33,5 +33,11 @@ describe('Pipedrive retry policy', () => {
 		expect(decide(answer(500), 4, policy)).toMatchObject({ action: 'fail', retryable: true });
 		expect(decide(answer(400, {}, '{"error":"bad"}'), 1, policy)).toMatchObject({ action: 'fail', retryable: false });
 		expect(decide(answer(401), 1, policy)).toMatchObject({ action: 'fail', message: expect.stringMatching(/credentials/) });
+	});
+
+	it('retries a request that got no answer (reset, timeout) like a 5xx: same backoff, same bound', () => {
+		expect(decideNoAnswer(1, policy)).toEqual({ action: 'retry', delayMs: 500, reason: 'no answer' });
+		expect(decideNoAnswer(3, { ...policy, random: () => 0 })).toMatchObject({ delayMs: 1000 });
+		expect(decideNoAnswer(4, policy)).toEqual({ action: 'fail', retryable: true, message: 'no answer from Pipedrive after 4 attempts' });
 	});
 });
