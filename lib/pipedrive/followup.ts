@@ -7,6 +7,7 @@
 import { applyCheckoutEvent, type CheckoutEvent, type DealCheckoutState } from '../followup/state';
 import { planFollowUps, renderTemplate, type DealForRules, type FollowUpRule, type PlannedActivity } from '../followup/rules';
 import { escapeHtml } from '../forms/responses';
+import { toMajorUnits } from '../gateways/money';
 import type { PipedriveClient, Deal } from './client';
 import { matchLeadDeal } from './matching';
 import {
@@ -210,7 +211,7 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 		...(lead.paymentLink ? { [fields.keys.paymentLink]: lead.paymentLink } : {}),
 		...(lead.gateway ? { [fields.keys.gateway]: lead.gateway } : {}),
 	};
-	const money = lead.amount !== undefined ? { value: lead.amount / 100, currency: lead.currency ?? 'BRL' } : {};
+	const money = lead.amount !== undefined ? { value: toMajorUnits(lead.amount), currency: lead.currency ?? 'BRL' } : {};
 	let dealCreated = false;
 	if (dealId === undefined) {
 		const startedAt = lead.capturedAt ?? new Date().toISOString();
@@ -279,8 +280,10 @@ export async function applyEvent(client: PipedriveClient, account: string, event
 	const deal = await findLeadDeal(client, account, event.leadRef);
 	const current = deal ? readCheckoutState(deal.custom_fields, fields) : undefined;
 	const transition = applyCheckoutEvent(current, event);
-	const money = event.amount !== undefined ? { value: event.amount / 100, ...(event.currency ? { currency: event.currency } : {}) } : {};
+	const money = event.amount !== undefined ? { value: toMajorUnits(event.amount), ...(event.currency ? { currency: event.currency } : {}) } : {};
 	const extra: Record<string, unknown> = event.provider ? { [fields.keys.gateway]: event.provider } : {};
+	const effects = transition.effects.map((e) => e.kind);
+	const won = effects.includes('markWon');
 
 	if (!deal) {
 		// The lead never reached Pipedrive (its message failed, or the shop's form is not wired): the event
@@ -288,27 +291,26 @@ export async function applyEvent(client: PipedriveClient, account: string, event
 		const created = await client.createDeal({
 			title: fill(options.titleTemplate ?? 'Checkout {{leadId}}', { leadId: event.leadRef }),
 			...money,
-			...(transition.effects.some((e) => e.kind === 'markWon') ? { status: 'won' } : {}),
+			...(won ? { status: 'won' } : {}),
 			custom_fields: { [fields.keys.leadId]: event.leadRef, ...extra, ...writeCheckoutState(transition.next, fields) },
 		});
 		rememberDeal(account, event.leadRef, created.id);
-		return { dealId: created.id, dealCreated: true, status: transition.next.status, effects: transition.effects.map((e) => e.kind), followUpsCompleted: 0 };
+		return { dealId: created.id, dealCreated: true, status: transition.next.status, effects, followUpsCompleted: 0 };
 	}
 
-	const result: ApplyEventResult = { dealId: deal.id, dealCreated: false, status: transition.next.status, previousStatus: current?.status, ignored: transition.ignored, effects: transition.effects.map((e) => e.kind), followUpsCompleted: 0 };
-	if (!transition.effects.length) return result;
-	const won = transition.effects.some((e) => e.kind === 'markWon');
+	const result: ApplyEventResult = { dealId: deal.id, dealCreated: false, status: transition.next.status, previousStatus: current?.status, ignored: transition.ignored, effects, followUpsCompleted: 0 };
+	if (!effects.length) return result;
 	await client.updateDeal(deal.id, {
 		...(won ? { status: 'won', ...money } : {}),
 		custom_fields: { ...extra, ...writeCheckoutState(transition.next, fields) },
 	});
-	if (transition.effects.some((e) => e.kind === 'completeFollowUps')) {
+	if (effects.includes('completeFollowUps')) {
 		for (const applied of parseFollowUps(deal.custom_fields?.[fields.keys.followUps])) {
 			if (applied.activityId && (await client.updateActivity(applied.activityId, { done: true }))) result.followUpsCompleted++;
 		}
 	}
-	if (transition.effects.some((e) => e.kind === 'addNote')) {
-		const amount = event.amount !== undefined ? ` ${(event.amount / 100).toFixed(2)} ${event.currency ?? ''}`.trimEnd() : '';
+	if (effects.includes('addNote')) {
+		const amount = event.amount !== undefined ? ` ${toMajorUnits(event.amount).toFixed(2)} ${event.currency ?? ''}`.trimEnd() : '';
 		await client.addNote({ deal_id: deal.id, content: `<p>Payment refunded${amount} (${escapeHtml(event.provider ?? 'gateway')}, event ${escapeHtml(event.eventId)}, ${escapeHtml(event.occurredAt)})</p>` });
 	}
 	return result;
