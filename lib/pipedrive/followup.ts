@@ -361,14 +361,19 @@ async function runRulesNow(client: PipedriveClient, account: string, rules: Foll
 	const fields = await checkoutFields(client, account);
 	const now = options.now ?? new Date();
 	const deals = await client.listDeals({ status: 'open', ...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}) });
-	const byId = new Map<number, Deal>();
-	const candidates: DealForRules[] = [];
+	// What the listing said of each deal with a checkout state: its person, and what the rules saw.
+	const listed = new Map<number, { personId: number | null; candidate: DealForRules }>();
+	const formats = new Map<string, Intl.NumberFormat>();
+	const money = (value: number, currency: string) => {
+		let format = formats.get(currency);
+		if (!format) formats.set(currency, (format = new Intl.NumberFormat(options.locale ?? 'pt-BR', { style: 'currency', currency })));
+		return format.format(value);
+	};
 	for (const deal of deals) {
 		const state = readCheckoutState(deal.custom_fields, fields);
 		if (!state || !state.lastEventAt) continue;
-		byId.set(deal.id, deal);
-		const amount = new Intl.NumberFormat(options.locale ?? 'pt-BR', { style: 'currency', currency: deal.currency || 'BRL' }).format(deal.value ?? 0);
-		candidates.push({
+		const amount = money(deal.value ?? 0, deal.currency || 'BRL');
+		const candidate: DealForRules = {
 			dealId: deal.id,
 			status: state.status,
 			statusSince: state.lastEventAt,
@@ -382,17 +387,18 @@ async function runRulesNow(client: PipedriveClient, account: string, rules: Foll
 				paymentLink: textField(deal.custom_fields, fields.keys.paymentLink),
 				leadId: textField(deal.custom_fields, fields.keys.leadId),
 			},
-		});
+		};
+		listed.set(deal.id, { personId: deal.person_id, candidate });
 	}
+	const candidates = [...listed.values()].map((l) => l.candidate);
 	// {{name}} is the buyer's name: fetched only for deals a rule fires on, and only if a template uses it.
 	const usesName = rules.some((r) => /\{\{\s*name\s*\}\}/.test(r.subject + (r.note ?? '')));
 	const planned0 = planFollowUps(rules, candidates, now, options.roundRobinStart ?? 0);
 	if (usesName) {
 		for (const dealId of new Set(planned0.map((p) => p.dealId))) {
-			const deal = byId.get(dealId)!;
-			const candidate = candidates.find((c) => c.dealId === dealId)!;
-			if (deal.person_id) {
-				const person = await client.request<{ name: string }>({ method: 'GET', path: `/api/v2/persons/${deal.person_id}` });
+			const { personId, candidate } = listed.get(dealId)!;
+			if (personId) {
+				const person = await client.request<{ name: string }>({ method: 'GET', path: `/api/v2/persons/${personId}` });
 				candidate.fields.name = person.data.name;
 			}
 		}
@@ -401,7 +407,6 @@ async function runRulesNow(client: PipedriveClient, account: string, rules: Foll
 	const result: RunRulesResult = { dealsChecked: candidates.length, planned, created: [], errors: [], skipped: [], nextRoundRobin: (options.roundRobinStart ?? 0) + planned.filter((p) => rules.find((r) => r.name === p.rule)?.owner.kind === 'roundRobin').length };
 	if (options.dryRun) return result;
 
-	const listedStatus = new Map(candidates.map((c) => [c.dealId, c.status]));
 	const perDeal = new Map<number, PlannedActivity[]>();
 	for (const p of planned) perDeal.set(p.dealId, [...(perDeal.get(p.dealId) ?? []), p]);
 	for (const [dealId, dealPlan] of perDeal) {
@@ -414,7 +419,7 @@ async function runRulesNow(client: PipedriveClient, account: string, rules: Foll
 			skip('paid or closed since the listing');
 			continue;
 		}
-		if (state.status !== listedStatus.get(dealId)) {
+		if (state.status !== listed.get(dealId)!.candidate.status) {
 			skip('checkout state changed since the listing');
 			continue;
 		}
