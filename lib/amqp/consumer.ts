@@ -95,6 +95,7 @@ export function runConsumer(
 	handle: (message: QueueMessage) => Promise<HandlerOutcome>,
 ): RunningConsumer {
 	const log = options.log ?? (() => undefined);
+	const reconnectDelay = exponentialBackoff(500, options.maxReconnectDelayMs ?? 30_000);
 	const state = { stopped: false };
 	let connection: ChannelModel | undefined;
 	let markReady: () => void = () => undefined;
@@ -112,7 +113,7 @@ export function runConsumer(
 	});
 	ready.catch(() => undefined);
 
-	async function settle(channel: Channel, message: ConsumeMessage, how: Settlement): Promise<void> {
+	function settle(channel: Channel, message: ConsumeMessage, how: Settlement): void {
 		if (how === 'ack') channel.ack(message);
 		else channel.nack(message, false, how === 'retry');
 	}
@@ -123,7 +124,7 @@ export function runConsumer(
 		const id = message.properties.messageId ?? `(delivery ${message.fields.deliveryTag})`;
 		log('debug', `Message ${id} delivered (delivery ${deliveryCount + 1})`);
 		if (typeof body === 'string') {
-			await settle(channel, message, 'dead-letter');
+			settle(channel, message, 'dead-letter');
 			return log('error', `Message ${id} goes to the dead-letter queue: ${body}`);
 		}
 		let timer: NodeJS.Timeout | undefined;
@@ -146,17 +147,17 @@ export function runConsumer(
 		clearTimeout(timer);
 		if (state.stopped) return; // unacked: it returns to the queue when the channel closes
 		log('debug', `Message ${id} handled: ${outcome.ok ? 'ok' : outcome.error}`);
-		if (outcome.ok) return await settle(channel, message, 'ack');
+		if (outcome.ok) return settle(channel, message, 'ack');
 		const how = settlementAfterFailure(deliveryCount, options.maxAttempts);
 		if (how === 'dead-letter') {
-			await settle(channel, message, how);
+			settle(channel, message, how);
 			return log('error', `Message ${id} failed on delivery ${deliveryCount + 1} of ${options.maxAttempts} and goes to the dead-letter queue: ${outcome.error}`);
 		}
 		const delay = options.retryDelayMs(deliveryCount + 1);
 		log('warn', `Message ${id} failed on delivery ${deliveryCount + 1} of ${options.maxAttempts}; it is tried again in ${delay} ms: ${outcome.error}`);
 		// Holding the message while waiting keeps the queue's order: with prefetch 1 nothing overtakes it.
 		await sleep(delay, state);
-		if (!state.stopped) await settle(channel, message, how);
+		if (!state.stopped) settle(channel, message, how);
 	}
 
 	async function loop(): Promise<void> {
@@ -195,7 +196,7 @@ export function runConsumer(
 				await connection?.close().catch(() => undefined);
 			}
 			connection = undefined;
-			if (!state.stopped) await sleep(Math.min(options.maxReconnectDelayMs ?? 30_000, 500 * 2 ** Math.min(failures, 6)), state);
+			if (!state.stopped) await sleep(reconnectDelay(Math.min(failures, 6) + 1), state);
 		}
 	}
 
