@@ -12,6 +12,7 @@ import { escapeHtml } from '../../lib/forms/responses';
 import { signMercadoPago } from '../../lib/gateways/mercadopago';
 import { signStripePayload } from '../../lib/gateways/stripe';
 import { parseNestedForm } from './formBody';
+import { readBody } from './http';
 
 export interface GatewayStandInOptions {
 	stripe: { secretKey: string; webhookSecret: string; webhookUrl?: string };
@@ -56,12 +57,6 @@ export interface GatewayStandIn {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const id = (prefix: string) => `${prefix}${randomBytes(12).toString('hex')}`;
-
-async function readBody(req: IncomingMessage): Promise<string> {
-	const chunks: Buffer[] = [];
-	for await (const chunk of req) chunks.push(chunk as Buffer);
-	return Buffer.concat(chunks).toString('utf8');
-}
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
 	const text = typeof body === 'string' ? body : JSON.stringify(body);

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 import { escapeHtml } from '../../lib/forms/responses';
+import { readBody } from './http';
 
 export interface PipedriveFaults {
 	/** Answer every request 429 (a 429 storm). */
@@ -125,14 +126,8 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		return (value) => typeof value === 'string' && (exact ? value.toLowerCase() === term : value.toLowerCase().includes(term));
 	};
 
-	async function readText(req: IncomingMessage): Promise<string> {
-		const chunks: Buffer[] = [];
-		for await (const c of req) chunks.push(c as Buffer);
-		return Buffer.concat(chunks).toString('utf8');
-	}
-
 	async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-		const text = await readText(req);
+		const text = await readBody(req);
 		return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 	}
 
@@ -159,7 +154,7 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		// OAuth 2 refresh (https://oauth.pipedrive.com/oauth/token in production): the client id and secret as
 		// HTTP Basic, a form body; answers with the access token this stand-in accepts and the api_domain.
 		if (method === 'POST' && path === '/oauth/token') {
-			const form = new URLSearchParams(await readText(req));
+			const form = new URLSearchParams(await readBody(req));
 			const basic = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString();
 			if (basic !== `${oauth.clientId}:${oauth.clientSecret}`) return send(res, 401, { success: false, error: 'invalid client' }, 0);
 			if (form.get('grant_type') !== 'refresh_token' || form.get('refresh_token') !== oauth.refreshToken) return send(res, 400, { success: false, error: 'invalid_grant' }, 0);
