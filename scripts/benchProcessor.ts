@@ -18,7 +18,7 @@ import { declareTopology, type Topology } from '../lib/amqp/topology';
 import { PipedriveClient, fetchTransport } from '../lib/pipedrive/client';
 import { applyEvent, clearCaches, setupFields, upsertLead } from '../lib/pipedrive/followup';
 import { REPO_ROOT, startN8n } from '../testbench/n8n';
-import { RABBITMQ_URL, connectBroker, deleteTopology, uniqueTopology } from '../testbench/rabbitmq';
+import { RABBITMQ_URL, connectBroker, deleteTopology, publishConfirmed, uniqueTopology } from '../testbench/rabbitmq';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../testbench/standins/pipedrive';
 import { pipedriveCredential, rabbitCredential } from '../test/helpers/credentials';
 import { exportedWorkflowForTest } from '../test/helpers/workflows';
@@ -50,16 +50,9 @@ async function standInWithLeads(): Promise<{ pd: PipedriveStandIn; leadIds: stri
 	return { pd, leadIds };
 }
 
-function events(leadIds: string[], type: 'pending' | 'paid'): object[] {
+function events(leadIds: string[], type: 'pending' | 'paid'): Array<{ eventId: string }> {
 	const base = Date.now() - 1800_000 + (type === 'paid' ? 500 : 0);
 	return leadIds.map((leadRef, i) => ({ eventId: `bench:${leadRef}:${type}`, type, leadRef, occurredAt: new Date(base + i * 1000).toISOString(), provider: 'mercadopago', amount: 19790, currency: 'BRL' }));
-}
-
-async function publishAll(broker: ChannelModel, t: Topology, bodies: object[]): Promise<void> {
-	const channel = await broker.createConfirmChannel();
-	for (const body of bodies) channel.publish(t.exchange, t.routingKey, Buffer.from(JSON.stringify(body)), { persistent: true, contentType: 'application/json', messageId: (body as { eventId: string }).eventId });
-	await channel.waitForConfirms();
-	await channel.close();
 }
 
 const totalCalls = (pd: PipedriveStandIn) => [...pd.calls.values()].reduce((a, b) => a + b, 0);
@@ -74,21 +67,21 @@ const wonCount = (pd: PipedriveStandIn) => pd.state.deals.filter((d) => d.status
 async function measure(label: string, broker: ChannelModel, t: Topology, pd: PipedriveStandIn, leadIds: string[]): Promise<ProcessorResult[]> {
 	const out: ProcessorResult[] = [];
 	for (const phase of ['pending', 'paid'] as const) {
-		const bodies = events(leadIds, phase);
+		const messages = events(leadIds, phase).map((body) => ({ body, messageId: body.eventId }));
 		const callsBefore = totalCalls(pd);
 		const patchesBefore = dealPatches(pd);
 		const t0 = performance.now();
-		await publishAll(broker, t, bodies);
+		await publishConfirmed(broker, t, messages);
 		const done = () => (phase === 'paid' ? wonCount(pd) >= leadIds.length : dealPatches(pd) - patchesBefore >= leadIds.length);
 		const deadline = Date.now() + 600_000;
 		while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 		const seconds = (performance.now() - t0) / 1000;
 		const result: ProcessorResult = {
 			label: `${label}, ${phase === 'pending' ? 'first event per lead (deal search)' : 'second event per lead (deal known)'}`,
-			events: bodies.length,
+			events: messages.length,
 			seconds,
-			perSecond: bodies.length / seconds,
-			callsPerEvent: (totalCalls(pd) - callsBefore) / bodies.length,
+			perSecond: messages.length / seconds,
+			callsPerEvent: (totalCalls(pd) - callsBefore) / messages.length,
 			allWon: done(),
 		};
 		console.log(formatProcessor([result]).split('\n').pop());

@@ -28,6 +28,24 @@ export async function connectBroker(url = RABBITMQ_URL): Promise<ChannelModel> {
 	return connection;
 }
 
+export interface MessageToPublish {
+	/** An object is sent as JSON; a string as it is (a poison message, say). */
+	body: object | string;
+	messageId: string;
+	headers?: Record<string, unknown>;
+}
+
+/** Publishes persistent messages to a topology's exchange, as the relay does, and waits for the broker's confirms. */
+export async function publishConfirmed(connection: ChannelModel, t: Pick<Topology, 'exchange' | 'routingKey'>, messages: MessageToPublish[]): Promise<void> {
+	const channel = await connection.createConfirmChannel();
+	for (const m of messages) {
+		const content = Buffer.from(typeof m.body === 'string' ? m.body : JSON.stringify(m.body));
+		channel.publish(t.exchange, t.routingKey, content, { persistent: true, contentType: 'application/json', messageId: m.messageId, headers: m.headers });
+	}
+	await channel.waitForConfirms();
+	await channel.close();
+}
+
 export interface Received {
 	content: Buffer;
 	messageId?: string;

@@ -14,7 +14,7 @@ import type { ChannelModel } from 'amqplib';
 
 import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n';
 import { waitFor } from '../../testbench/ports';
-import { connectBroker, deleteTopology, drainQueue, uniqueTopology } from '../../testbench/rabbitmq';
+import { connectBroker, deleteTopology, drainQueue, publishConfirmed, uniqueTopology } from '../../testbench/rabbitmq';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
 import { pipedriveCredential, rabbitCredential } from '../helpers/credentials';
 import { exportedWorkflowForTest, webhookThroughNode } from '../helpers/workflows';
@@ -39,15 +39,7 @@ async function consumers(): Promise<{ messageCount: number; consumerCount: numbe
 }
 
 async function publish(body: object | string, source: string, messageId: string): Promise<void> {
-	const channel = await broker.createConfirmChannel();
-	channel.publish(topology.exchange, topology.routingKey, Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), {
-		persistent: true,
-		messageId,
-		contentType: 'application/json',
-		headers: { 'x-source': source, 'x-received-at': new Date().toISOString() },
-	});
-	await channel.waitForConfirms();
-	await channel.close();
+	await publishConfirmed(broker, topology, [{ body, messageId, headers: { 'x-source': source, 'x-received-at': new Date().toISOString() } }]);
 }
 
 function standInSummary(): string {

@@ -9,7 +9,7 @@ import type { ChannelModel } from 'amqplib';
 import { connectAmqp } from '../../lib/amqp/connection';
 import { runConsumer, settlementAfterFailure, type HandlerOutcome, type QueueMessage } from '../../lib/amqp/consumer';
 import { declareTopology, type Topology } from '../../lib/amqp/topology';
-import { connectBroker, deleteTopology, drainQueue, uniqueTopology, RABBITMQ_URL } from '../../testbench/rabbitmq';
+import { connectBroker, deleteTopology, drainQueue, publishConfirmed, uniqueTopology, RABBITMQ_URL } from '../../testbench/rabbitmq';
 import { waitFor } from '../../testbench/ports';
 import { startTcpProxy } from '../../testbench/tcpProxy';
 
@@ -29,10 +29,7 @@ async function queueWith(label: string, bodies: Array<string | object>): Promise
 	const t = uniqueTopology(label);
 	topologies.push(t);
 	await declareTopology(broker, t);
-	const channel = await broker.createConfirmChannel();
-	bodies.forEach((b, i) => channel.publish(t.exchange, t.routingKey, Buffer.from(typeof b === 'string' ? b : JSON.stringify(b)), { persistent: true, messageId: `m${i}`, contentType: 'application/json' }));
-	await channel.waitForConfirms();
-	await channel.close();
+	await publishConfirmed(broker, t, bodies.map((body, i) => ({ body, messageId: `m${i}` })));
 	return t;
 }
 
