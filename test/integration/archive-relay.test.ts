@@ -2,12 +2,14 @@
  * The archive and the relay against the real S3 server (s3rver) and the real RabbitMQ broker.
  */
 import { createHash } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ChannelModel } from 'amqplib';
 
 import { ConfirmPublisher } from '../../lib/amqp/confirmPublisher';
 import { connectAmqp } from '../../lib/amqp/connection';
 import { declareTopology, type Topology } from '../../lib/amqp/topology';
 import { ArchiveWriteError, S3Archive } from '../../lib/archive/archive';
+import { idMarkerKey } from '../../lib/archive/keys';
 import { Lease } from '../../lib/archive/lease';
 import { DEFAULT_LIMITS, RelayError, relayPending, replayRange, type Publisher } from '../../lib/archive/relay';
 import { createS3Client } from '../../lib/s3/client';
@@ -111,6 +113,15 @@ describe('store', () => {
 		const got = await archive.get(stored.key);
 		expect(got.body.equals(body)).toBe(true);
 		expect(got).toMatchObject({ bodyFormat: 'raw', contentType: 'application/x-www-form-urlencoded', eventId: 'mp-123', source: 'mercadopago', headers: { 'x-signature': 'ts=1,v1=ab' } });
+	});
+
+	it('fails with ArchiveWriteError when the duplicate check cannot be read, and takes back the object written alongside it', async () => {
+		const archive = await freshArchive();
+		// An unreadable id marker fails the check while the object write (sent together with it) succeeds.
+		await clients[clients.length - 1].send(new PutObjectCommand({ Bucket: `it-${bucketNo}`, Key: idMarkerKey('checkout', 'evt_torn'), Body: '{torn' }));
+		await expect(archive.store({ body: Buffer.from('{}'), eventId: 'evt_torn', source: 'x' })).rejects.toThrow(ArchiveWriteError);
+		await expect(archive.store({ body: Buffer.from('{}'), eventId: 'evt_torn', source: 'x' })).rejects.toThrow(/did not answer the duplicate check/);
+		expect(await count(archive, 'pending')).toEqual([]);
 	});
 
 	it('fails with ArchiveWriteError when the store is down, and leaves nothing behind', async () => {
