@@ -2,7 +2,7 @@
  * The archive and the relay against the real S3 server (s3rver) and the real RabbitMQ broker.
  */
 import { createHash } from 'node:crypto';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ChannelModel } from 'amqplib';
 
 import { ConfirmPublisher } from '../../lib/amqp/confirmPublisher';
@@ -22,7 +22,7 @@ jest.setTimeout(180_000);
 let s3: S3Server;
 let broker: ChannelModel;
 const topologies: Topology[] = [];
-const clients: Array<{ destroy(): void }> = [];
+const clients: S3Client[] = [];
 let bucketNo = 0;
 
 beforeAll(async () => {
