@@ -10,6 +10,7 @@
  * one message in flight on RabbitMQ 3.10, whose quorum queues grant an extra credit after a
  * delivery-limit dead-letter.
  */
+import { QUEUE_MESSAGE_LIMITS, UntrustedInputError, parseJsonSafely } from '../http/untrusted';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 
 export interface QueueMessage {
@@ -46,12 +47,13 @@ export interface ConsumerOptions {
 
 export type Settlement = 'ack' | 'retry' | 'dead-letter';
 
+/** A message body as a prototype-free object, or why it is poison (it then goes to the dead-letter queue at once). */
 export function parseBody(content: Buffer): Record<string, unknown> | string {
 	let value: unknown;
 	try {
-		value = JSON.parse(content.toString('utf8'));
+		value = parseJsonSafely(content.toString('utf8'), QUEUE_MESSAGE_LIMITS);
 	} catch (error) {
-		return `body is not JSON (${(error as Error).message})`;
+		return error instanceof UntrustedInputError && error.status !== 400 ? `body refused: ${error.message}` : `body is not JSON (${(error as Error).message})`;
 	}
 	if (!value || typeof value !== 'object' || Array.isArray(value)) return 'body is not a JSON object';
 	return value as Record<string, unknown>;

@@ -20,7 +20,9 @@ import type { LeaseStore } from './lease';
 import { mapInOrder } from '../util/concurrency';
 import {
 	type ArchiveState,
+	closedMarkerKey,
 	idMarkerKey,
+	idMarkerPrefix,
 	leaseKey,
 	moveKey,
 	normalisePrefix,
@@ -284,10 +286,31 @@ export class S3Archive {
 	/** The archived object of an event id (pending or already relayed), or undefined. */
 	async findByEventId(eventId: string): Promise<ArchivedObject | undefined> {
 		const marker = await this.readMarker(idMarkerKey(this.prefix, eventId));
-		if (!marker) return undefined;
-		for (const key of [marker.key, moveKey(this.prefix, marker.key, 'relayed')]) {
+		return marker ? await this.objectOfMarker(marker.key) : undefined;
+	}
+
+	/**
+	 * The newest stored revision of a lead: its revisions are stored as `{lead id}.{revision}` (a buyer who
+	 * corrects an Elementor form posts the same lead again with other data), older leads as `{lead id}`.
+	 * Newest by receive time, from the id markers (a lead has a handful of revisions at most).
+	 */
+	async findLatestRevision(leadId: string): Promise<ArchivedObject | undefined> {
+		const stem = idMarkerPrefix(this.prefix, leadId);
+		const res = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: stem, MaxKeys: 100 }));
+		const markerKeys = (res.Contents ?? []).map((o) => o.Key ?? '').filter((k) => k === stem || k.startsWith(`${stem}.`));
+		const markers = await Promise.all(markerKeys.map(async (k) => await this.readMarker(k)));
+		const newest = markers.filter((m): m is NonNullable<typeof m> => !!m).sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+		for (const marker of newest) {
+			const found = await this.objectOfMarker(marker.key);
+			if (found) return found;
+		}
+		return undefined;
+	}
+
+	private async objectOfMarker(key: string): Promise<ArchivedObject | undefined> {
+		for (const candidate of [key, moveKey(this.prefix, key, 'relayed')]) {
 			try {
-				return await this.get(key);
+				return await this.get(candidate);
 			} catch (error) {
 				if (!isNotFound(error)) throw error;
 			}
@@ -295,11 +318,42 @@ export class S3Archive {
 		return undefined;
 	}
 
+	/**
+	 * Records that a lead's checkout was paid: from then on its pay links open nothing (lib/links). Written
+	 * by the intake that archived the paid event, before it answers the gateway; idempotent.
+	 */
+	async closeLead(leadId: string, by: { eventId: string; occurredAt?: string }): Promise<void> {
+		try {
+			await this.s3.send(
+				new PutObjectCommand({
+					Bucket: this.bucket,
+					Key: closedMarkerKey(this.prefix, leadId),
+					Body: JSON.stringify({ leadId, eventId: by.eventId, occurredAt: by.occurredAt, closedAt: new Date().toISOString() }),
+					ContentType: 'application/json',
+					...this.encryption(),
+				}),
+			);
+		} catch (error) {
+			throw new ArchiveWriteError(`S3 did not confirm closing the checkout of lead ${leadId}: ${describe(error)}`, error);
+		}
+	}
+
+	async isLeadClosed(leadId: string): Promise<boolean> {
+		try {
+			await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: closedMarkerKey(this.prefix, leadId) }));
+			return true;
+		} catch (error) {
+			if (isNotFound(error)) return false;
+			throw error;
+		}
+	}
+
 	async get(key: string): Promise<ArchivedObject> {
 		const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
 		const bytes = res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
 		const meta = res.Metadata ?? {};
-		const headers: Record<string, string> = {};
+		// Header names come from requests: a prototype-free object, so "__proto__" stays a plain key.
+		const headers = Object.create(null) as Record<string, string>;
 		for (const [name, value] of Object.entries(meta)) {
 			if (name.startsWith(HEADER_META_PREFIX)) headers[name.slice(HEADER_META_PREFIX.length)] = decodeMeta(value);
 		}

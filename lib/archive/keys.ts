@@ -5,6 +5,7 @@
  *   {prefix}/relayed/…same tail…
  *   {prefix}/ids/{event id}            one small marker per event id (duplicate detection)
  *   {prefix}/locks/relay.json          the relay lease
+ *   {prefix}/closed/{lead id}          the lead's checkout was paid: its pay links open nothing any more
  *
  * Keys sort lexicographically in the order events were received, because every time component is
  * zero-padded and UTC. The tail after the state folder is the same in pending/ and relayed/, so moving
@@ -61,6 +62,15 @@ export function objectKey(prefix: string, state: ArchiveState, receivedAtMs: num
 
 export function idMarkerKey(prefix: string, eventId: string): string {
 	return join(prefix, `ids/${keySafeEventId(eventId)}`);
+}
+
+/** Where the id markers of every revision of a lead (`{lead id}.{revision}`) and of the lead id itself sort. */
+export function idMarkerPrefix(prefix: string, eventIdStem: string): string {
+	return join(prefix, `ids/${keySafeEventId(eventIdStem)}`);
+}
+
+export function closedMarkerKey(prefix: string, leadId: string): string {
+	return join(prefix, `closed/${keySafeEventId(leadId)}`);
 }
 
 export function leaseKey(prefix: string, name: string): string {

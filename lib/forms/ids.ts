@@ -11,21 +11,25 @@ export function uuidv7(now = Date.now(), random: Buffer = randomBytes(16)): stri
 	return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-export const LEAD_BUCKET_MS = 30 * 60 * 1000;
-
-/**
- * The same lead id for the same buyer e-mail within a 30-minute window: an Elementor form's webhook
- * (server to server) and its Redirect (the browser, carrying only the e-mail) then find the one stored
- * lead without passing an id between them, and a form submitted twice is one lead. Still a UUIDv7 (the
- * window's start as its time), so leads stay time-sortable.
- */
-export function deterministicLeadId(email: string, at: number): string {
-	const bucket = Math.floor(at / LEAD_BUCKET_MS) * LEAD_BUCKET_MS;
-	const digest = createHash('sha256').update(`${email.trim().toLowerCase()}|${bucket}`).digest();
-	return uuidv7(bucket, digest);
+/** JSON with object keys sorted, so that equal content gives equal text whatever the key order. */
+function canonicalJson(value: unknown): string {
+	if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+	if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+	const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+	return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-/** The ids a redirect arriving at `at` may be looking for: this window's, then the previous one's. */
-export function candidateLeadIds(email: string, at: number): string[] {
-	return [deterministicLeadId(email, at), deterministicLeadId(email, at - LEAD_BUCKET_MS)];
+/**
+ * The revision of a lead's content: equal for the same buyer data (a double click), different when the
+ * buyer corrected something (another product, phone). Times are left out, as a resubmission differs in
+ * them only. The archive stores each revision of a lead under `{lead id}.{revision}`.
+ */
+export function leadRevision(lead: object): string {
+	const { capturedAt, consent, ...rest } = lead as { capturedAt?: unknown; consent?: { given?: unknown } };
+	return createHash('sha256').update(canonicalJson({ ...rest, consent: consent?.given === true })).digest('hex').slice(0, 12);
+}
+
+/** The archive event id of one revision of a lead. */
+export function leadRevisionEventId(leadId: string, revision: string): string {
+	return `${leadId}.${revision}`;
 }

@@ -4,12 +4,14 @@
  * Elementor Pro "Webhook" action in simple mode (one key per field *label*) or advanced mode
  * (`fields[<id>][value]`, `form[id]`, `meta[…]`), JSON, and GET query parameters. No I/O, no n8n.
  */
+import { FORM_LIMITS, UntrustedInputError, bareObject, safeTree, type SafeTree } from '../http/untrusted';
+import { isCheckoutToken } from '../links/checkoutLinks';
+import { priceFromCatalog, type CatalogRow } from './catalog';
 import { parseDocument, type DocumentKind } from './documents';
 import { toE164 } from './phone';
-import { toMinorUnits } from '../gateways/money';
 
 export type AddressField = 'postalCode' | 'street' | 'number' | 'complement' | 'district' | 'city' | 'state';
-export type LeadField = 'email' | 'name' | 'phone' | 'document' | 'product' | 'price' | 'consent' | 'honeypot' | AddressField;
+export type LeadField = 'email' | 'name' | 'phone' | 'document' | 'product' | 'price' | 'consent' | 'honeypot' | 'checkoutToken' | AddressField;
 
 export const ADDRESS_FIELDS: AddressField[] = ['postalCode', 'street', 'number', 'complement', 'district', 'city', 'state'];
 
@@ -25,6 +27,7 @@ export const DEFAULT_MAPPING: FieldMapping = {
 	price: ['price', 'preco', 'preço', 'valor', 'amount'],
 	consent: ['consent', 'lgpd', 'aceite', 'aceito', 'privacy', 'privacidade'],
 	honeypot: ['website', 'hp', 'url_hp'],
+	checkoutToken: ['checkout_token', 'checkout token'],
 	postalCode: ['cep', 'postal code', 'postcode', 'zip', 'zip code', 'codigo postal'],
 	street: ['endereco', 'rua', 'logradouro', 'street', 'address'],
 	number: ['numero', 'number', 'num'],
@@ -41,10 +44,17 @@ export interface LeadOptions {
 	requireDocument?: boolean;
 	/** Postal code, street and number must be there (boleto and invoice gateways ask for them). */
 	requireAddress?: boolean;
-	/** Used when the form has no product / price field (a form per product). */
-	defaultProduct?: string;
-	defaultPrice?: string;
+	/**
+	 * The random token a script on the shop's page put in a hidden field (the Elementor path: its Redirect
+	 * carries it, see lib/links); required, and checked to be random-looking, when true.
+	 */
+	requireCheckoutToken?: boolean;
+	/** The shop's products: the only source of the amount (see catalog.ts). */
+	catalog: CatalogRow[];
+	/** Decides Brazilian checks (CEP) when the catalog row does not; BRL by default. */
 	currency?: string;
+	/** The request's Content-Type: a body must be a form or JSON. */
+	contentType?: string;
 	/** The Referer header, when the form has no referrer field. */
 	referer?: string;
 	now?: number;
@@ -58,7 +68,10 @@ export interface Lead {
 	documentKind?: DocumentKind;
 	/** What the form had of it; a Brazilian CEP (BRL shops) as its 8 digits and the UF in capitals. */
 	address?: Partial<Record<AddressField, string>>;
+	/** The catalog row's name and key. */
 	product: string;
+	productKey: string;
+	/** Minor units, from the catalog (or the form, for an open-price row). */
 	amount: number;
 	currency: string;
 	consent: { given: boolean; at?: string };
@@ -74,7 +87,11 @@ export interface FieldError {
 	message: string;
 }
 
-export type LeadResult = { ok: true; lead: Lead } | { ok: false; errors: FieldError[] } | { ok: 'bot'; field: string };
+/** `status`: 422 for fields to fix; 413 for a body too large, 415 for one that is not a form or JSON. */
+export type LeadResult =
+	/** `checkoutToken`: the Elementor path's random token, kept apart from the lead (it is a bearer secret: the lead id is derived from it, and it is stored nowhere). */
+	| { ok: true; lead: Lead; checkoutToken?: string }
+	| { ok: false; errors: FieldError[]; status: number } | { ok: 'bot'; field: string };
 
 const MAX_FIELD_CHARS = 2_000;
 const CAPS: Partial<Record<LeadField, number>> = {
@@ -84,6 +101,7 @@ const CAPS: Partial<Record<LeadField, number>> = {
 	phone: 40,
 	document: 30,
 	price: 30,
+	checkoutToken: 128,
 	postalCode: 20,
 	street: 200,
 	number: 20,
@@ -110,55 +128,51 @@ function asText(value: unknown): string | undefined {
 	return String(value);
 }
 
-/** Reads PHP-style keys that arrive unparsed (`fields[email][value]`) into nested objects. */
-function nestPhpKeys(body: Record<string, unknown>): Record<string, unknown> {
-	const out: Record<string, unknown> = {};
-	for (const [key, value] of Object.entries(body)) {
-		const m = /^([^[]+)((?:\[[^\]]*\])+)$/.exec(key);
-		if (!m) {
-			out[key] = value;
-			continue;
-		}
-		const path = [m[1], ...m[2].slice(1, -1).split('][')];
-		let node = out;
-		path.forEach((segment, i) => {
-			if (i === path.length - 1) node[segment] = value;
-			else node = (node[segment] ??= {}) as Record<string, unknown>;
-		});
-	}
-	return out;
-}
+type Tree = { [key: string]: SafeTree };
+const isTree = (v: SafeTree | undefined): v is Tree => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** The form's fields as normalised key → text, and what kind of post it was. */
+/** Form posts and JSON; a GET has no body. Anything else is not what this endpoint takes. */
+const FORM_TYPES = /^(application\/x-www-form-urlencoded|multipart\/form-data|application\/json|[a-z]+\/[a-z.+-]*\+json)\s*(;|$)/i;
+
+/**
+ * The form's fields as normalised key → text, and what kind of post it was. The body and query are first
+ * copied through lib/http/untrusted (prototype-free, forbidden keys refused, size and shape capped);
+ * PHP-style keys that arrive flat (`fields[email][value]`) are nested there.
+ */
 export function readFormFields(body: unknown, query: Record<string, unknown> = {}): { fields: Map<string, string>; kind: FormKind; formId?: string; formName?: string } {
 	const fields = new Map<string, string>();
 	const put = (key: string, value: unknown) => {
 		const text = asText(value);
 		if (text !== undefined && !fields.has(normaliseKey(key))) fields.set(normaliseKey(key), text);
 	};
-	const source = body && typeof body === 'object' && !Array.isArray(body) ? nestPhpKeys(body as Record<string, unknown>) : {};
+	if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body))) throw new UntrustedInputError('body', 'must be form fields or a JSON object', 422);
+	const tree = safeTree(body ?? {}, FORM_LIMITS, { expandPhpKeys: true });
+	const source: Tree = isTree(tree) ? tree : bareObject<SafeTree>();
+	const queryTree = safeTree(query, FORM_LIMITS, { expandPhpKeys: false });
 	let kind: FormKind = 'fields';
 	let formId: string | undefined;
 	let formName: string | undefined;
 	const advanced = source.fields;
-	if (advanced && typeof advanced === 'object' && Object.values(advanced).some((f) => f && typeof f === 'object' && 'value' in (f as object))) {
+	if (isTree(advanced) && Object.values(advanced).some((f) => isTree(f) && 'value' in f)) {
 		kind = 'elementor-advanced';
-		for (const [id, f] of Object.entries(advanced as Record<string, { value?: unknown; raw_value?: unknown; title?: unknown }>)) {
-			const value = f?.raw_value ?? f?.value;
+		for (const [id, f] of Object.entries(advanced)) {
+			if (!isTree(f)) continue;
+			const value = f.raw_value ?? f.value;
 			put(id, value);
-			if (typeof f?.title === 'string') put(f.title, value);
+			if (typeof f.title === 'string') put(f.title, value);
 		}
-		const form = source.form as { id?: unknown; name?: unknown } | undefined;
+		const form = isTree(source.form) ? source.form : undefined;
 		formId = asText(form?.id);
 		formName = asText(form?.name);
-		for (const [key, m] of Object.entries((source.meta ?? {}) as Record<string, { value?: unknown }>)) put(`meta_${key}`, m?.value);
+		const meta = isTree(source.meta) ? source.meta : undefined;
+		for (const [key, m] of Object.entries(meta ?? {})) put(`meta_${key}`, isTree(m) ? m.value : undefined);
 	} else {
 		if ('form_id' in source || 'form_name' in source) kind = 'elementor-simple';
 		formId = asText(source.form_id);
 		formName = asText(source.form_name);
 		for (const [key, value] of Object.entries(source)) put(key, value);
 	}
-	for (const [key, value] of Object.entries(query)) put(key, value);
+	if (isTree(queryTree)) for (const [key, value] of Object.entries(queryTree)) put(key, value);
 	return { fields, kind, formId, formName };
 }
 
@@ -170,9 +184,20 @@ function stripHtml(text: string): string {
 		.trim();
 }
 
-export function validateLead(body: unknown, query: Record<string, unknown> = {}, options: LeadOptions = {}): LeadResult {
+export function validateLead(body: unknown, query: Record<string, unknown>, options: LeadOptions): LeadResult {
 	const mapping: FieldMapping = { ...DEFAULT_MAPPING, ...options.mapping };
-	const { fields, kind, formId, formName } = readFormFields(body, query);
+	const bodyGiven = body !== undefined && body !== null && !(typeof body === 'object' && Object.keys(body).length === 0);
+	if (bodyGiven && options.contentType !== undefined && !FORM_TYPES.test(options.contentType.trim())) {
+		return { ok: false, status: 415, errors: [{ field: 'content-type', message: `must be a form (application/x-www-form-urlencoded or multipart/form-data) or JSON, not "${options.contentType.slice(0, 80)}"` }] };
+	}
+	let read: ReturnType<typeof readFormFields>;
+	try {
+		read = readFormFields(body, query);
+	} catch (error) {
+		if (error instanceof UntrustedInputError) return { ok: false, status: error.status, errors: [{ field: error.field, message: error.message.slice(error.field.length + 1) }] };
+		throw error;
+	}
+	const { fields, kind, formId, formName } = read;
 	const errors: FieldError[] = [];
 	const pick = (field: LeadField): { key?: string; value?: string } => {
 		for (const candidate of mapping[field]) {
@@ -190,7 +215,7 @@ export function validateLead(body: unknown, query: Record<string, unknown> = {},
 		if (value.length > MAX_FIELD_CHARS) errors.push({ field: key, message: `is too long (${value.length} characters, at most ${MAX_FIELD_CHARS})` });
 		else if (value.includes('\uFFFD') || /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(value)) errors.push({ field: key, message: 'contains characters that are not text' });
 	}
-	if (errors.length) return { ok: false, errors };
+	if (errors.length) return { ok: false, status: 422, errors };
 
 	const text = (field: LeadField): string | undefined => {
 		const raw = pick(field).value;
@@ -240,32 +265,26 @@ export function validateLead(body: unknown, query: Record<string, unknown> = {},
 		for (const field of ['postalCode', 'street', 'number'] as const) if (!address[field]) errors.push({ field, message: 'is required' });
 	}
 
-	const product = text('product') ?? options.defaultProduct;
-	if (!product) errors.push({ field: 'product', message: 'is required' });
-	const priceText = text('price') ?? options.defaultPrice;
-	let amount = 0;
-	if (!priceText) errors.push({ field: 'price', message: 'is required' });
-	else {
-		try {
-			amount = toMinorUnits(priceText);
-			if (amount <= 0) errors.push({ field: 'price', message: 'must be more than zero' });
-		} catch {
-			errors.push({ field: 'price', message: 'is not an amount' });
-		}
-	}
+	const referrer = fields.get('referrer') ?? fields.get('metapageurl') ?? options.referer;
+	// The price is the shop's: the form says at most which product (and the amount of an open-price row).
+	const priced = priceFromCatalog(options.catalog, { product: text('product'), price: text('price'), formId, formName, pageUrl: referrer });
+	if (!priced.ok) errors.push(...priced.errors);
+
+	const tokenText = text('checkoutToken');
+	if (tokenText !== undefined && !isCheckoutToken(tokenText)) errors.push({ field: 'checkoutToken', message: 'is not a random checkout token (crypto.randomUUID() in the page script)' });
+	else if (tokenText === undefined && options.requireCheckoutToken) errors.push({ field: 'checkoutToken', message: 'is required: add the hidden field and its script to the form (README: Elementor Pro form)' });
 
 	const consentText = text('consent');
 	const consentGiven = !!consentText && !/^(0|false|no|nao|não|off)$/i.test(consentText);
 	if (options.requireConsent !== false && !consentGiven) errors.push({ field: 'consent', message: 'must be accepted (LGPD)' });
 
-	if (errors.length) return { ok: false, errors };
+	if (errors.length || !priced.ok) return { ok: false, status: 422, errors };
 
 	const utm: Record<string, string> = {};
 	for (const key of UTM_KEYS) {
 		const value = fields.get(normaliseKey(key));
 		if (value) utm[key] = stripHtml(value).slice(0, 200);
 	}
-	const referrer = fields.get('referrer') ?? fields.get('metapageurl') ?? options.referer;
 	const at = new Date(options.now ?? Date.now()).toISOString();
 	return {
 		ok: true,
@@ -276,13 +295,15 @@ export function validateLead(body: unknown, query: Record<string, unknown> = {},
 			document: document?.digits,
 			documentKind: document?.kind,
 			...(Object.keys(address).length ? { address } : {}),
-			product: product!,
-			amount,
-			currency: (options.currency ?? 'BRL').toUpperCase(),
+			product: priced.row.name,
+			productKey: priced.row.key,
+			amount: priced.amount,
+			currency: priced.row.currency,
 			consent: consentGiven ? { given: true, at } : { given: false },
 			utm,
 			referrer: referrer ? referrer.slice(0, 500) : undefined,
 			form: { id: formId, name: formName, kind },
 		},
+		...(tokenText ? { checkoutToken: tokenText } : {}),
 	};
 }

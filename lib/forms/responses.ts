@@ -16,6 +16,8 @@ const LABELS: Record<string, string> = {
 	district: 'Bairro',
 	city: 'Cidade',
 	state: 'Estado',
+	checkoutToken: 'Token do checkout',
+	body: 'Formulário',
 };
 
 export function escapeHtml(text: string): string {
@@ -28,16 +30,28 @@ export interface HttpAnswer {
 	body: string;
 }
 
-/** 422 naming each bad field: a page with a way back for browsers, JSON for API callers. */
-export function rejectionAnswer(errors: FieldError[], accept: string | undefined, backUrl?: string): HttpAnswer {
+/**
+ * One answer for every pay link that opens nothing: unknown, expired, forged, malformed, or of a checkout
+ * already paid. The same status and bytes whatever the reason, so a link (or an e-mail) cannot be probed.
+ */
+export function linkUnavailableAnswer(): HttpAnswer {
+	return {
+		status: 404,
+		contentType: 'text/html; charset=utf-8',
+		body: '<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Link indisponível</title></head><body><h1>Este link não está mais disponível</h1><p>Ele pode ter expirado ou o pedido já foi concluído. Para comprar, preencha o formulário da loja de novo.</p></body></html>',
+	};
+}
+
+/** Fields to fix (422), or a body refused whole (413 too large, 415 not a form): a page with a way back for browsers, JSON for API callers. */
+export function rejectionAnswer(errors: FieldError[], accept: string | undefined, backUrl?: string, status = 422): HttpAnswer {
 	if (accept && /text\/html/.test(accept)) {
 		const items = errors.map((e) => `<li data-field="${escapeHtml(e.field)}"><strong>${escapeHtml(LABELS[e.field] ?? e.field)}</strong> ${escapeHtml(e.message)}</li>`).join('');
 		const back = backUrl ? `<a id="back" href="${escapeHtml(backUrl)}">Voltar e corrigir</a>` : '<a id="back" href="javascript:history.back()">Voltar e corrigir</a>';
 		return {
-			status: 422,
+			status,
 			contentType: 'text/html; charset=utf-8',
 			body: `<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Confira seus dados</title></head><body><h1>Confira seus dados</h1><ul id="errors">${items}</ul><p>${back}</p></body></html>`,
 		};
 	}
-	return { status: 422, contentType: 'application/json', body: JSON.stringify({ error: 'invalid form', fields: errors }) };
+	return { status, contentType: 'application/json', body: JSON.stringify({ error: 'invalid form', fields: errors }) };
 }

@@ -1,4 +1,5 @@
 /** The providers. Adding one: a folder beside these with a GatewayProvider, and one line here. */
+import { textRecord } from '../http/untrusted';
 import { asaasProvider } from './asaas';
 import { mercadoPagoProvider } from './mercadopago';
 import { stripeProvider } from './stripe';
@@ -16,13 +17,9 @@ export function providerFor(id: string): GatewayProvider {
 	return provider;
 }
 
-/** Header names in lower case, first value of repeated headers: what verifiers expect. */
+/** Header names in lower case, first value of repeated headers: what verifiers expect (prototype-free: names come from requests). */
 export function lowerCaseHeaders(headers: Record<string, unknown>): Record<string, string | undefined> {
-	const out: Record<string, string | undefined> = {};
-	for (const [name, value] of Object.entries(headers)) {
-		out[name.toLowerCase()] = Array.isArray(value) ? String(value[0]) : value === undefined || value === null ? undefined : String(value);
-	}
-	return out;
+	return textRecord(headers, true);
 }
 
 /**

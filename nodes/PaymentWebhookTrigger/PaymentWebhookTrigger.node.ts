@@ -23,6 +23,7 @@ import {
 } from 'n8n-workflow';
 
 import type { S3Archive } from '../../lib/archive/archive';
+import { textRecord } from '../../lib/http/untrusted';
 import { lowerCaseHeaders, providerFor, serialiseEvent, verifyAndNormalise, webhookSecretOf } from '../../lib/gateways';
 import type { ProviderId } from '../../lib/gateways/types';
 import { CREDENTIAL_FOR, gatewayRequest } from '../PaymentGateway/transport';
@@ -154,7 +155,7 @@ export class PaymentWebhookTrigger implements INodeType {
 			const input = {
 				rawBody: req.rawBody ?? Buffer.alloc(0),
 				headers: lowerCaseHeaders(req.headers as IDataObject),
-				query: Object.fromEntries(Object.entries(req.query ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : v === undefined ? undefined : String(v)])),
+				query: textRecord(req.query as Record<string, unknown>),
 			};
 			let outcome;
 			try {
@@ -174,6 +175,9 @@ export class PaymentWebhookTrigger implements INodeType {
 			let stored;
 			try {
 				stored = await archive.store({ body: serialiseEvent(outcome.event), eventId: outcome.event.eventId, source: provider, contentType: 'application/json' });
+				// A paid checkout's pay links open nothing from now on; closed before the 200, so a failure here
+				// is retried by the gateway (the event itself is then a duplicate).
+				if (outcome.event.type === 'paid' && outcome.event.leadRef) await archive.closeLead(outcome.event.leadRef, { eventId: outcome.event.eventId, occurredAt: outcome.event.occurredAt });
 			} catch (error) {
 				this.logger.error(`Payment webhook: archive write not confirmed: ${(error as Error).message}`);
 				return answer(503, { error: 'storage unavailable, please retry' }, { 'Retry-After': '30' });

@@ -1,10 +1,17 @@
 /**
- * The exported checkout lead capture workflow in the real n8n: the form post is validated, the lead is
- * archived before anything else, and the buyer is sent with a 303 to a payment page already filled in;
- * a bad form gets 422 naming the fields and nothing is stored; a bot is thanked and dropped; a gateway
- * outage leaves the lead stored and shows a retry page; Elementor's webhook gets exactly 200 and its
- * Redirect finds the lead from the e-mail.
+ * The exported checkout lead capture workflow in the real n8n: the form post is validated and priced from
+ * the catalog, the lead is archived before anything else, and the buyer is sent with a 303 to a payment
+ * page already filled in; a bad form gets 4xx naming the fields and nothing is stored; a bot is thanked
+ * and dropped; a gateway outage leaves the lead stored and shows a retry page with a signed link;
+ * Elementor's webhook gets exactly 200 and its Redirect finds the lead from the page's random token.
+ * Attacked as the open internet would: prototype keys, oversized bodies, wrong content types, a price in
+ * the form or the query, links guessed, forged, expired or paid; the instance keeps answering.
  */
+import { randomUUID } from 'node:crypto';
+
+import { uuidv7 } from '../../lib/forms/ids';
+import { signLinkToken } from '../../lib/links/checkoutLinks';
+import { LOCAL_LINKS_SECRET } from '../helpers/credentials';
 import { startLeadCaptureBench, type LeadCaptureBench } from '../helpers/leadCaptureBench';
 
 jest.setTimeout(300_000);
@@ -23,7 +30,6 @@ const buyer = {
 	telefone: '(11) 98765-4321',
 	cpf: '529.982.247-25',
 	produto: 'Curso de fotografia',
-	valor: '199,90',
 	lgpd: 'on',
 	utm_source: 'instagram',
 };
@@ -37,6 +43,13 @@ async function postForm(path: string, fields: Record<string, string>, accept = '
 	});
 	return { status: res.status, location: res.headers.get('location'), contentType: res.headers.get('content-type'), text: await res.text() };
 }
+
+async function postRaw(path: string, body: string, contentType: string) {
+	const res = await fetch(bench.n8n.webhookUrl(path), { method: 'POST', headers: { 'content-type': contentType, accept: 'application/json' }, body, redirect: 'manual' });
+	return { status: res.status, text: await res.text() };
+}
+
+const checkoutOf = (location: string | null) => bench.gateways.checkouts.get(decodeURIComponent(location!.split('/').pop()!))!;
 
 async function pendingCount(): Promise<number> {
 	let n = 0;
@@ -55,9 +68,10 @@ it('stores the lead, then answers 303 to the payment page with the buyer prefill
 	const page = await (await fetch(res.location!)).text();
 	expect(page).toContain('José da Conceição Ñandú');
 
-	const stored = await bench.archive.findByEventId(checkout.leadRef!);
+	const stored = await bench.archive.findLatestRevision(checkout.leadRef!);
 	const lead = JSON.parse(stored!.body.toString('utf8'));
-	expect(lead).toMatchObject({ type: 'lead.captured', leadId: checkout.leadRef, email: 'jose.conceicao@example.com', amount: 19990, consent: { given: true }, utm: { utm_source: 'instagram' }, referrer: 'https://loja.example/checkout' });
+	expect(lead).toMatchObject({ type: 'lead.captured', leadId: checkout.leadRef, email: 'jose.conceicao@example.com', product: 'Curso de fotografia', productKey: 'curso-de-fotografia', amount: 19990, consent: { given: true }, utm: { utm_source: 'instagram' }, referrer: 'https://loja.example/checkout' });
+	expect(stored!.eventId).toBe(`${checkout.leadRef}.${lead.revision}`);
 	expect(stored!.source).toBe('lead');
 });
 
@@ -66,7 +80,7 @@ it('passes the buyer address on to the gateway (Mercado Pago payer.address) and 
 	expect(res.status).toBe(303);
 	const checkout = bench.gateways.checkouts.get(decodeURIComponent(res.location!.split('/').pop()!))!;
 	expect((checkout.record.payer as { address?: unknown }).address).toEqual({ zip_code: '01310100', street_name: 'Av. Paulista', street_number: '1000' });
-	const lead = JSON.parse((await bench.archive.findByEventId(checkout.leadRef!))!.body.toString('utf8'));
+	const lead = JSON.parse((await bench.archive.findLatestRevision(checkout.leadRef!))!.body.toString('utf8'));
 	expect(lead.address).toEqual({ postalCode: '01310100', street: 'Av. Paulista', number: '1000', district: 'Bela Vista', city: 'São Paulo', state: 'SP' });
 
 	const before = await pendingCount();
@@ -97,7 +111,7 @@ it('answers a bad form with 422 naming each field (HTML for browsers, JSON for A
 	expect(json.status).toBe(422);
 	expect(JSON.parse(json.text)).toEqual({ error: 'invalid form', fields: [{ field: 'consent', message: 'must be accepted (LGPD)' }] });
 	const hostile = await postForm('checkout/lead', { ...buyer, nome: '<script>'.repeat(200_000) }, 'application/json');
-	expect(hostile.status).toBe(422);
+	expect(hostile.status).toBe(413);
 	expect(await pendingCount()).toBe(before);
 });
 
@@ -109,49 +123,159 @@ it('thanks a bot that filled the honeypot and stores nothing', async () => {
 	expect(await pendingCount()).toBe(before);
 });
 
-it('keeps the lead when the gateway is down and offers a retry that works once it is back', async () => {
+it('keeps the lead when the gateway is down and offers a signed retry link that works once it is back', async () => {
 	await bench.gateways.close();
 	const res = await postForm('checkout/lead', { ...buyer, email: 'retry@example.com' });
 	expect(res.status).toBe(200);
 	expect(res.text).toContain('Tentar novamente');
-	const retry = /href="(pay\?lead=[^"]+)"/.exec(res.text)![1];
-	const leadId = decodeURIComponent(retry.split('lead=')[1]);
-	expect(JSON.parse((await bench.archive.findByEventId(leadId))!.body.toString('utf8')).email).toBe('retry@example.com');
+	const retry = /href="([^"]+)"/.exec(res.text)![1].replace(/&amp;/g, '&');
+	expect(retry.startsWith(bench.n8n.webhookUrl('checkout/pay?lead='))).toBe(true);
+	const leadId = new URL(retry).searchParams.get('lead')!.split('.')[0];
+	expect(JSON.parse((await bench.archive.findLatestRevision(leadId))!.body.toString('utf8')).email).toBe('retry@example.com');
 
 	await bench.restartGateways();
-	const again = await fetch(bench.n8n.webhookUrl(`checkout/${retry}`), { redirect: 'manual' });
+	const again = await fetch(retry, { redirect: 'manual' });
 	expect(again.status).toBe(303);
-	expect(bench.gateways.checkouts.get(decodeURIComponent(again.headers.get('location')!.split('/').pop()!))?.leadRef).toBe(leadId);
+	expect(checkoutOf(again.headers.get('location')).leadRef).toBe(leadId);
 });
 
-it('answers an Elementor Pro webhook (advanced data) with exactly 200; its Redirect finds the lead from the e-mail', async () => {
-	const elementor = {
-		'form[id]': 'a1b2c3d',
-		'form[name]': 'Checkout',
-		'fields[name][id]': 'name',
-		'fields[name][title]': 'Nome',
-		'fields[name][value]': 'Maria Ângela',
-		'fields[email][title]': 'E-mail',
-		'fields[email][value]': 'maria.angela@example.com',
-		'fields[cpf][title]': 'CPF',
-		'fields[cpf][value]': '52998224725',
-		'fields[produto][value]': 'Mentoria',
-		'fields[valor][value]': '497',
-		'fields[lgpd][value]': 'on',
-	};
-	const res = await postForm('checkout/lead/elementor', elementor, '*/*');
+const elementorPost = (token: string, fields: Record<string, string> = {}) => ({
+	'form[id]': 'a1b2c3d',
+	'form[name]': 'Checkout',
+	'fields[name][id]': 'name',
+	'fields[name][title]': 'Nome',
+	'fields[name][value]': 'Maria Ângela',
+	'fields[email][title]': 'E-mail',
+	'fields[email][value]': 'maria.angela@example.com',
+	'fields[cpf][title]': 'CPF',
+	'fields[cpf][value]': '52998224725',
+	'fields[produto][value]': 'Mentoria',
+	'fields[lgpd][value]': 'on',
+	'fields[checkout_token][value]': token,
+	...fields,
+});
+
+it('answers an Elementor Pro webhook (advanced data) with exactly 200; its Redirect finds the lead by the page token, never by e-mail', async () => {
+	const token = randomUUID();
+	const res = await postForm('checkout/lead/elementor', elementorPost(token), '*/*');
 	expect(res.status).toBe(200);
 	const { leadId } = JSON.parse(res.text) as { leadId: string };
-	// A double submit is the same lead.
-	expect(JSON.parse((await postForm('checkout/lead/elementor', elementor, '*/*')).text).leadId).toBe(leadId);
+	// A double submit is the same lead, and stores nothing new.
+	const before = await pendingCount();
+	expect(JSON.parse((await postForm('checkout/lead/elementor', elementorPost(token), '*/*')).text).leadId).toBe(leadId);
+	expect(await pendingCount()).toBe(before);
 
-	const redirect = await fetch(bench.n8n.webhookUrl('checkout/pay?email=maria.angela%40example.com'), { redirect: 'manual' });
+	const redirect = await fetch(bench.n8n.webhookUrl(`checkout/pay?token=${token}`), { redirect: 'manual' });
 	expect(redirect.status).toBe(303);
-	const checkout = bench.gateways.checkouts.get(decodeURIComponent(redirect.headers.get('location')!.split('/').pop()!))!;
-	expect(checkout).toMatchObject({ leadRef: leadId, buyer: { name: 'Maria Ângela', document: '52998224725' }, items: [{ unitAmount: 49700 }] });
+	expect(checkoutOf(redirect.headers.get('location'))).toMatchObject({ leadRef: leadId, buyer: { name: 'Maria Ângela', document: '52998224725' }, items: [{ name: 'Mentoria', unitAmount: 49700 }] });
+	// The token is the buyer's secret: it is not stored with the lead.
+	expect((await bench.archive.findLatestRevision(leadId))!.body.toString('utf8')).not.toContain(token);
 
-	const unknown = await fetch(bench.n8n.webhookUrl('checkout/pay?email=nobody%40example.com'), { redirect: 'manual' });
+	// Knowing the e-mail gets nothing: the same answer as for any link that opens nothing.
+	const byEmail = await fetch(bench.n8n.webhookUrl('checkout/pay?email=maria.angela%40example.com'), { redirect: 'manual' });
+	const unknown = await fetch(bench.n8n.webhookUrl(`checkout/pay?token=${randomUUID()}`), { redirect: 'manual' });
+	expect(byEmail.status).toBe(404);
 	expect(unknown.status).toBe(404);
+	expect(await byEmail.text()).toBe(await unknown.text());
+});
+
+it('updates the Elementor lead when the buyer corrects the form (another product, phone) instead of dropping it as a duplicate', async () => {
+	const token = randomUUID();
+	const first = JSON.parse((await postForm('checkout/lead/elementor', elementorPost(token), '*/*')).text) as { leadId: string };
+	const corrected = await postForm('checkout/lead/elementor', elementorPost(token, { 'fields[produto][value]': 'curso-de-fotografia', 'fields[telefone][value]': '(21) 99876-5432' }), '*/*');
+	expect(corrected.status).toBe(200);
+	expect(JSON.parse(corrected.text).leadId).toBe(first.leadId);
+	const latest = JSON.parse((await bench.archive.findLatestRevision(first.leadId))!.body.toString('utf8'));
+	expect(latest).toMatchObject({ leadId: first.leadId, product: 'Curso de fotografia', amount: 19990, phone: '+5521998765432' });
+	const redirect = await fetch(bench.n8n.webhookUrl(`checkout/pay?token=${token}`), { redirect: 'manual' });
+	expect(checkoutOf(redirect.headers.get('location'))).toMatchObject({ leadRef: first.leadId, buyer: { phone: '+5521998765432' }, items: [{ name: 'Curso de fotografia', unitAmount: 19990 }] });
+	// An Elementor post without the token is a setup error the shop owner sees at the first test.
+	const untokened = await postForm('checkout/lead/elementor', elementorPost(''), '*/*');
+	expect(untokened.status).toBe(422);
+	expect(untokened.text).toContain('checkoutToken');
+});
+
+it('prices every checkout from the catalog: a price in the form or the query is ignored, an unknown product refused', async () => {
+	const cheap = await fetch(bench.n8n.webhookUrl('checkout/lead?valor=0,01&price=0.01'), {
+		method: 'POST',
+		headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+		body: new URLSearchParams({ ...buyer, email: 'cheap@example.com', valor: '0,01', amount: '1' }).toString(),
+		redirect: 'manual',
+	});
+	expect(cheap.status).toBe(303);
+	expect(checkoutOf(cheap.headers.get('location')).items).toEqual([{ name: 'Curso de fotografia', quantity: 1, unitAmount: 19990 }]);
+	const unknown = await postForm('checkout/lead', { ...buyer, produto: 'Curso de fotografia (grátis)' }, 'application/json');
+	expect(unknown.status).toBe(422);
+	expect(JSON.parse(unknown.text).fields).toEqual([{ field: 'product', message: 'is not a product of this shop' }]);
+	// An open-price row (a donation) takes the form's amount, at least its minimum.
+	const donation = await postForm('checkout/lead', { ...buyer, produto: 'doacao', valor: '25,00', email: 'donor@example.com' });
+	expect(checkoutOf(donation.location).items).toEqual([{ name: 'Doação', quantity: 1, unitAmount: 2500 }]);
+	expect((await postForm('checkout/lead', { ...buyer, produto: 'doacao', valor: '0,01' }, 'application/json')).status).toBe(422);
+});
+
+it('gives one neutral answer to every pay link that opens nothing: guessed, bare lead id, forged, expired, paid', async () => {
+	const res = await postForm('checkout/lead', { ...buyer, email: 'links@example.com' });
+	const leadId = checkoutOf(res.location).leadRef!;
+	const pay = (query: string) => fetch(bench.n8n.webhookUrl(`checkout/pay?${query}`), { redirect: 'manual' });
+	const valid = signLinkToken(leadId, Date.now() + 3_600_000, LOCAL_LINKS_SECRET);
+	expect((await pay(`lead=${valid}`)).status).toBe(303);
+
+	const [id, expiry, mac] = valid.split('.');
+	const attempts = {
+		guessed: `lead=${signLinkToken(uuidv7(), Date.now() + 3_600_000, LOCAL_LINKS_SECRET)}`,
+		bareLeadId: `lead=${leadId}`,
+		extended: `lead=${id}.${(Date.now() + 365 * 86_400_000).toString(36)}.${mac}`,
+		forged: `lead=${id}.${expiry}.${'x'.repeat(32)}`,
+		expired: `lead=${signLinkToken(leadId, Date.now() - 1000, LOCAL_LINKS_SECRET)}`,
+		email: 'email=links%40example.com',
+		nothing: '',
+		hostile: 'lead[__proto__][x]=1&constructor[prototype][y]=2',
+	};
+	const answers = await Promise.all(Object.values(attempts).map(async (q) => await pay(q)));
+	const bodies = await Promise.all(answers.map(async (a) => await a.text()));
+	expect(answers.map((a) => a.status)).toEqual(Object.values(attempts).map(() => 404));
+	expect(new Set(bodies).size).toBe(1);
+
+	// Paid: the intake closes the lead's links (here the archive call it makes); the same answer from then on.
+	await bench.archive.closeLead(leadId, { eventId: 'evt-paid' });
+	const paid = await pay(`lead=${valid}`);
+	expect(paid.status).toBe(404);
+	expect(await paid.text()).toBe(bodies[0]);
+});
+
+it('refuses hostile bodies with a 4xx naming the field, stores nothing, and keeps answering valid requests', async () => {
+	const before = await pendingCount();
+	const protoJson = await postRaw('checkout/lead', JSON.stringify({ nome: 'Ana', email: 'a@b.co' }).replace('{', '{"__proto__":{"polluted":"yes"},'), 'application/json');
+	expect(protoJson.status).toBe(422);
+	expect(JSON.parse(protoJson.text).fields[0].field).toBe('__proto__');
+	const protoForm = await postRaw('checkout/lead', '__proto__%5Bpolluted%5D=yes&nome=Ana', 'application/x-www-form-urlencoded');
+	expect(protoForm.status).toBe(422);
+	expect(JSON.parse(protoForm.text).fields[0].field).toBe('__proto__[polluted]');
+	const ctor = await postRaw('checkout/lead/elementor', 'fields%5Bconstructor%5D%5Bprototype%5D%5Bpolluted%5D=yes', 'application/x-www-form-urlencoded');
+	expect(ctor.status).toBe(422);
+	const multipart = new FormData();
+	multipart.append('__proto__', 'x');
+	multipart.append('nome', 'Ana');
+	const protoMultipart = await fetch(bench.n8n.webhookUrl('checkout/lead'), { method: 'POST', body: multipart, headers: { accept: 'application/json' }, redirect: 'manual' });
+	expect(protoMultipart.status).toBeGreaterThanOrEqual(400);
+	expect(protoMultipart.status).toBeLessThan(500);
+	const twoMegabytes = await postRaw('checkout/lead', JSON.stringify({ ...buyer, nome: 'x'.repeat(2 * 1024 * 1024) }), 'application/json');
+	expect(twoMegabytes.status).toBe(413);
+	const plain = await postRaw('checkout/lead', 'nome=Ana&email=a@b.co', 'text/plain');
+	expect(plain.status).toBe(415);
+	const notJson = await postRaw('checkout/lead', '{"nome": "Ana",', 'application/json');
+	expect(notJson.status).toBe(422);
+	const array = await postRaw('checkout/lead', '[1,2,3]', 'application/json');
+	expect(array.status).toBe(422);
+	expect(await pendingCount()).toBe(before);
+
+	// The instance keeps answering: the form, Elementor and the pay link all work afterwards.
+	const ok = await postForm('checkout/lead', { ...buyer, email: 'after-attack@example.com' });
+	expect(ok.status).toBe(303);
+	const token = randomUUID();
+	expect((await postForm('checkout/lead/elementor', elementorPost(token), '*/*')).status).toBe(200);
+	expect((await fetch(bench.n8n.webhookUrl(`checkout/pay?token=${token}`), { redirect: 'manual' })).status).toBe(303);
+	expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 });
 
 it('answers 503 when the lead cannot be stored, and creates no payment link', async () => {

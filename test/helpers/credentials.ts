@@ -51,3 +51,12 @@ export const PIPEDRIVE_CREDENTIAL_ID = 'crPipedriveCred1';
 export function pipedriveCredential(baseUrl: string, apiToken: string): CredentialSpec {
 	return { id: PIPEDRIVE_CREDENTIAL_ID, name: 'Checkout Pipedrive', type: 'checkoutPipedriveApi', data: { apiToken, companyDomain: '', baseUrl } };
 }
+
+export const LINKS_CREDENTIAL_ID = 'crLinksCred00001';
+/** The signing secret of pay links in the tests and the local pipeline (never a shop's: each shop makes its own). */
+export const LOCAL_LINKS_SECRET = 'local-checkout-links-secret-not-for-production';
+
+/** Pay links pointing at `payUrl` (the lead capture workflow's GET …/webhook/checkout/pay of that n8n). */
+export function linksCredential(payUrl: string, validDays = 7): CredentialSpec {
+	return { id: LINKS_CREDENTIAL_ID, name: 'Checkout Links API', type: 'checkoutLinksApi', data: { secret: LOCAL_LINKS_SECRET, payUrl, validDays } };
+}

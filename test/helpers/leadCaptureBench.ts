@@ -4,7 +4,7 @@ import { startN8n, type N8nInstance } from '../../testbench/n8n';
 import { freePort } from '../../testbench/ports';
 import { startS3Server, type S3Server } from '../../testbench/s3';
 import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
-import { GATEWAY_KEYS, gatewayCredentials, s3Credential } from './credentials';
+import { GATEWAY_KEYS, gatewayCredentials, linksCredential, s3Credential } from './credentials';
 import { exportedWorkflowForTest } from './workflows';
 
 /** The exported lead capture workflow in a real n8n, with the S3 server and the gateway stand-ins. */
@@ -24,9 +24,11 @@ export async function startLeadCaptureBench(extraWorkflows: string[] = []): Prom
 	const gatewayPort = await freePort();
 	const keys = { stripe: GATEWAY_KEYS.stripe, mercadopago: GATEWAY_KEYS.mercadopago, asaas: GATEWAY_KEYS.asaas, port: gatewayPort };
 	const bench = { gateways: await startGatewayStandIn(keys) };
+	const n8nPort = await freePort();
 	const n8n = await startN8n({
+		port: n8nPort,
 		workflows: [exportedWorkflowForTest('checkout-lead-capture.json', { prefix: 'leads' }), ...extraWorkflows],
-		credentials: [s3Credential(s3.settings('leads')), ...gatewayCredentials(bench.gateways.baseUrl)],
+		credentials: [s3Credential(s3.settings('leads')), ...gatewayCredentials(bench.gateways.baseUrl), linksCredential(`http://127.0.0.1:${n8nPort}/webhook/checkout/pay`)],
 		ready: async (instance) => (await fetch(instance.webhookUrl('checkout/lead'), { method: 'POST', headers: { accept: 'application/json' } })).status === 422,
 	});
 	const client = createS3Client(s3.settings('leads'));

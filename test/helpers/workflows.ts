@@ -26,6 +26,7 @@ export function exportedWorkflowForTest(file: string, patch: { topology?: Topolo
 	const wf = JSON.parse(readFileSync(join(EXPORTED_WORKFLOWS, file), 'utf8')) as Workflow;
 	for (const node of wf.nodes) {
 		if (node.type === 'n8n-nodes-checkout-recovery.paymentWebhookTrigger' && patch.prefix) node.parameters.prefix = patch.prefix;
+		if (node.type === 'n8n-nodes-checkout-recovery.checkoutForm' && node.parameters.operation === 'openLink' && patch.prefix) node.parameters.prefix = patch.prefix;
 		if (node.type === 'n8n-nodes-checkout-recovery.paymentGateway' && patch.notificationUrl) node.parameters.notificationUrl = patch.notificationUrl;
 		if (node.type === 'n8n-nodes-checkout-recovery.webhookArchive') {
 			if (patch.prefix) node.parameters.prefix = patch.prefix;

@@ -1,9 +1,19 @@
+import { parseCatalog } from '../../lib/forms/catalog';
 import { isValidCnpj, isValidCpf } from '../../lib/forms/documents';
-import { uuidv7 } from '../../lib/forms/ids';
-import { readFormFields, validateLead } from '../../lib/forms/lead';
+import { leadRevision, uuidv7 } from '../../lib/forms/ids';
+import { readFormFields, validateLead as validateWith, type LeadOptions } from '../../lib/forms/lead';
 import { toE164 } from '../../lib/forms/phone';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
+const CATALOG = parseCatalog(
+	[
+		{ key: 'curso', name: 'Curso', price: '199,90', pagePaths: '/curso' },
+		{ key: 'mentoria', name: 'Mentoria', price: '497', formIds: 'f-mentoria', pagePaths: '/mentoria/' },
+		{ key: 'doacao', name: 'Doação', openPrice: true, minimumPrice: '5,00', formNames: 'Doe agora' },
+	],
+	'BRL',
+);
+const validateLead = (body: unknown, query: Record<string, unknown> = {}, options: Partial<LeadOptions> = {}) => validateWith(body, query, { catalog: CATALOG, ...options });
 const good = { nome: 'José da Silva Ñandú', 'e-mail': 'Jose@Example.com', telefone: '(11) 98765-4321', cpf: '529.982.247-25', produto: 'Curso', valor: '199,90', lgpd: 'on' };
 
 describe('documents and phones', () => {
@@ -45,6 +55,7 @@ describe('lead validation', () => {
 				document: '52998224725',
 				documentKind: 'cpf',
 				product: 'Curso',
+				productKey: 'curso',
 				amount: 19990,
 				currency: 'BRL',
 				consent: { given: true, at: new Date(NOW).toISOString() },
@@ -56,9 +67,10 @@ describe('lead validation', () => {
 	});
 
 	it('names every bad field', () => {
-		const result = validateLead({ nome: '', 'e-mail': 'not-an-email', telefone: '123', cpf: '111.111.111-11', produto: 'Curso', valor: 'abc' });
+		const result = validateLead({ nome: '', 'e-mail': 'not-an-email', telefone: '123', cpf: '111.111.111-11', produto: 'Sapato', valor: 'abc' });
 		expect(result.ok).toBe(false);
-		expect(result.ok === false && result.errors.map((e) => e.field)).toEqual(['name', 'email', 'phone', 'document', 'price', 'consent']);
+		expect(result.ok === false && result.errors.map((e) => e.field)).toEqual(['name', 'email', 'phone', 'document', 'product', 'consent']);
+		expect(result.ok === false && result.status).toBe(422);
 	});
 
 	it('reads the buyer address from Portuguese or English field names: CEP as 8 digits, UF in capitals; a bad CEP is named', () => {
@@ -69,7 +81,7 @@ describe('lead validation', () => {
 		expect(english.ok === true && english.lead.address).toEqual({ postalCode: 'SW1A 1AA', street: 'Downing St', number: '10' });
 		expect(validateLead(good, {}, { now: NOW })).toMatchObject({ ok: true, lead: expect.not.objectContaining({ address: expect.anything() }) });
 		for (const cep of ['0131-100', '01310-1000', 'abc01310100']) {
-			expect(validateLead({ ...good, cep }, {}, { now: NOW })).toEqual({ ok: false, errors: [{ field: 'postalCode', message: 'is not a valid CEP (8 digits, e.g. 01310-100)' }] });
+			expect(validateLead({ ...good, cep }, {}, { now: NOW })).toEqual({ ok: false, status: 422, errors: [{ field: 'postalCode', message: 'is not a valid CEP (8 digits, e.g. 01310-100)' }] });
 		}
 		const required = validateLead({ ...good, cep: '01310-100' }, {}, { now: NOW, requireAddress: true });
 		expect(required.ok === false && required.errors.map((e) => e.field)).toEqual(['street', 'number']);
@@ -85,14 +97,16 @@ describe('lead validation', () => {
 		const stripped = validateLead({ ...good, nome: '<b>Ana</b><script>alert(1)</script> Souza' });
 		expect(stripped.ok === true && stripped.lead.name).toBe('Ana Souza');
 		const huge = validateLead({ ...good, nome: 'x'.repeat(1024 * 1024) });
-		expect(huge).toEqual({ ok: false, errors: [{ field: 'nome', message: expect.stringMatching(/too long/) }] });
+		expect(huge).toEqual({ ok: false, status: 413, errors: [{ field: 'body', message: expect.stringMatching(/too large/) }] });
+		const long = validateLead({ ...good, nome: 'x'.repeat(3000) });
+		expect(long).toEqual({ ok: false, status: 422, errors: [{ field: 'nome', message: expect.stringMatching(/too long/) }] });
 		const broken = validateLead({ ...good, nome: 'Jo\uFFFDo' });
-		expect(broken).toEqual({ ok: false, errors: [{ field: 'nome', message: 'contains characters that are not text' }] });
+		expect(broken).toEqual({ ok: false, status: 422, errors: [{ field: 'nome', message: 'contains characters that are not text' }] });
 	});
 
 	it('reads an Elementor Pro webhook in simple mode (labels) and advanced mode (fields[id][value])', () => {
-		const simple = validateLead({ Nome: 'Ana', 'E-mail': 'ana@example.com', Telefone: '11987654321', CPF: '52998224725', Produto: 'Curso', Valor: '10', 'Aceito a política de privacidade': 'on', form_id: 'abc123', form_name: 'Checkout' }, {}, { mapping: { consent: ['aceito a politica de privacidade'] } });
-		expect(simple.ok === true && simple.lead).toMatchObject({ name: 'Ana', amount: 1000, form: { id: 'abc123', name: 'Checkout', kind: 'elementor-simple' } });
+		const simple = validateLead({ Nome: 'Ana', 'E-mail': 'ana@example.com', Telefone: '11987654321', CPF: '52998224725', Produto: 'Curso', Valor: '0,10', 'Aceito a política de privacidade': 'on', form_id: 'abc123', form_name: 'Checkout' }, {}, { mapping: { consent: ['aceito a politica de privacidade'] } });
+		expect(simple.ok === true && simple.lead).toMatchObject({ name: 'Ana', amount: 19990, form: { id: 'abc123', name: 'Checkout', kind: 'elementor-simple' } });
 
 		// As n8n's body parser may hand it over: PHP-style keys not nested.
 		const advancedFlat = {
@@ -103,21 +117,22 @@ describe('lead validation', () => {
 			'fields[email][title]': 'E-mail',
 			'fields[email][value]': 'ana@example.com',
 			'fields[produto][value]': 'Curso',
-			'fields[valor][value]': '10,00',
+			'fields[valor][value]': '0,01',
 			'fields[lgpd][value]': 'on',
 			'meta[page_url][value]': 'https://loja.example/p',
 		};
 		const advanced = validateLead(advancedFlat);
-		expect(advanced.ok === true && advanced.lead).toMatchObject({ name: 'Ana', email: 'ana@example.com', amount: 1000, referrer: 'https://loja.example/p', form: { id: 'f1', kind: 'elementor-advanced' } });
+		expect(advanced.ok === true && advanced.lead).toMatchObject({ name: 'Ana', email: 'ana@example.com', amount: 19990, referrer: 'https://loja.example/p', form: { id: 'f1', kind: 'elementor-advanced' } });
 		expect(readFormFields({ fields: { email: { value: 'a@b.co', title: 'E-mail' } } }).kind).toBe('elementor-advanced');
 	});
 
-	it('takes GET query parameters (the redirect-with-fields pattern) and defaults for one-product forms', () => {
-		const result = validateLead({}, { name: 'Ana', email: 'ana@example.com', consent: 'true' }, { defaultProduct: 'Mentoria', defaultPrice: '497' });
-		expect(result.ok === true && result.lead).toMatchObject({ product: 'Mentoria', amount: 49700 });
+	it('takes GET query parameters (the redirect-with-fields pattern); a one-product form is priced by its form id or page', () => {
+		const byForm = validateLead({ name: 'Ana', email: 'ana@example.com', consent: 'true', form_id: 'f-mentoria' });
+		expect(byForm.ok === true && byForm.lead).toMatchObject({ product: 'Mentoria', productKey: 'mentoria', amount: 49700 });
+		const byPage = validateLead({}, { name: 'Ana', email: 'ana@example.com', consent: 'true' }, { referer: 'https://loja.example/Mentoria?utm_source=x' });
+		expect(byPage.ok === true && byPage.lead).toMatchObject({ product: 'Mentoria', amount: 49700 });
 	});
 });
-
 it('makes time-sortable UUIDv7 ids', () => {
 	const a = uuidv7(NOW);
 	const b = uuidv7(NOW + 1);
@@ -126,12 +141,110 @@ it('makes time-sortable UUIDv7 ids', () => {
 	expect(a.slice(0, 13).replace('-', '')).toBe(NOW.toString(16).padStart(12, '0'));
 });
 
-it('gives one lead id per buyer e-mail and 30-minute window, found again from the redirect', async () => {
-	const { candidateLeadIds, deterministicLeadId, LEAD_BUCKET_MS } = await import('../../lib/forms/ids');
-	const t = Math.floor(NOW / LEAD_BUCKET_MS) * LEAD_BUCKET_MS + LEAD_BUCKET_MS - 1000; // 1 s before a window ends
-	const id = deterministicLeadId('Ana@Example.com ', t);
-	expect(deterministicLeadId('ana@example.com', t - 60_000)).toBe(id);
-	expect(deterministicLeadId('bia@example.com', t)).not.toBe(id);
-	expect(candidateLeadIds('ana@example.com', t + 5000)).toEqual([expect.not.stringMatching(id), id]); // the redirect came in the next window
-	expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+
+describe('hostile input', () => {
+	const clean = () => expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+	afterEach(() => {
+		delete (Object.prototype as Record<string, unknown>).polluted;
+	});
+
+	it.each([
+		['a PHP-style key', { ...good, '__proto__[polluted]': 'yes' }, '__proto__[polluted]'],
+		['a nested PHP-style key', { ...good, 'fields[__proto__][polluted]': 'yes' }, 'fields[__proto__][polluted]'],
+		['constructor.prototype', { ...good, 'constructor[prototype][polluted]': 'yes' }, 'constructor[prototype][polluted]'],
+		['a JSON "__proto__" key', JSON.parse(`{"nome":"Ana","__proto__":{"polluted":"yes"}}`), '__proto__'],
+		['a JSON key deep down', JSON.parse(`{"fields":{"email":{"value":"a@b.co","__proto__":{"polluted":"yes"}}}}`), 'fields[email][__proto__]'],
+	])('refuses %s with a 422 naming it, and Object.prototype stays clean', (_what, body, field) => {
+		const result = validateLead(body, {}, { now: NOW });
+		expect(result).toEqual({ ok: false, status: 422, errors: [{ field, message: expect.stringMatching(/not an allowed field name/) }] });
+		clean();
+	});
+
+	it('refuses a query parameter named constructor, prototype or __proto__', () => {
+		const query = JSON.parse('{"constructor":{"prototype":{"polluted":"yes"}}}') as Record<string, unknown>;
+		expect(validateLead(good, query, { now: NOW })).toMatchObject({ ok: false, status: 422, errors: [{ field: 'constructor' }] });
+		clean();
+	});
+
+	it('builds only prototype-free objects from request data', () => {
+		const read = readFormFields({ 'fields[email][value]': 'a@b.co', 'fields[email][title]': 'E-mail', 'fields[toString][value]': 'x' });
+		expect(read.kind).toBe('elementor-advanced');
+		expect(read.fields.get('tostring')).toBe('x');
+		expect(read.fields.get('email')).toBe('a@b.co');
+	});
+
+	it('caps field count, key length, nesting depth and body size', () => {
+		const many = Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`f${i}`, 'x']));
+		expect(validateLead({ ...good, ...many })).toMatchObject({ ok: false, status: 413, errors: [{ message: expect.stringMatching(/300 fields/) }] });
+		expect(validateLead({ ...good, ['k'.repeat(101)]: 'x' })).toMatchObject({ ok: false, status: 422, errors: [{ message: expect.stringMatching(/longer than 100/) }] });
+		expect(validateLead({ ...good, 'a[b][c][d][e][f][g]': 'x' })).toMatchObject({ ok: false, status: 422, errors: [{ field: 'a[b][c][d][e][f][g]', message: expect.stringMatching(/deeper/) }] });
+		let deep: unknown = 'x';
+		for (let i = 0; i < 10; i++) deep = { d: deep };
+		expect(validateLead({ ...good, deep })).toMatchObject({ ok: false, status: 422, errors: [{ message: expect.stringMatching(/deeper/) }] });
+		expect(validateLead({ ...good, nome: 'x'.repeat(2 * 1024 * 1024) })).toMatchObject({ ok: false, status: 413, errors: [{ field: 'body' }] });
+	});
+
+	it('refuses a body that is not a form or JSON (415), and one that is not an object (422)', () => {
+		expect(validateLead('nome=Ana', {}, { contentType: 'text/plain' })).toMatchObject({ ok: false, status: 415, errors: [{ field: 'content-type' }] });
+		expect(validateLead(good, {}, { contentType: 'application/xml' })).toMatchObject({ ok: false, status: 415 });
+		expect(validateLead(['a', 'b'], {}, { contentType: 'application/json' })).toMatchObject({ ok: false, status: 422, errors: [{ field: 'body' }] });
+		expect(validateLead(good, {}, { contentType: 'application/x-www-form-urlencoded; charset=UTF-8', now: NOW }).ok).toBe(true);
+		expect(validateLead(good, {}, { contentType: 'multipart/form-data; boundary=x', now: NOW }).ok).toBe(true);
+		// A GET: no body, whatever the (absent) content type.
+		expect(validateLead({}, { ...good }, { contentType: '', now: NOW }).ok).toBe(true);
+	});
+});
+
+describe('prices come from the shop', () => {
+	it('ignores the price a form sends for a catalog product', () => {
+		for (const valor of ['0,01', '-5', '99999999', '']) {
+			const result = validateLead({ ...good, valor }, { valor: '0,01' }, { now: NOW });
+			expect(result.ok === true && result.lead).toMatchObject({ product: 'Curso', amount: 19990, currency: 'BRL' });
+		}
+	});
+
+	it('refuses a product the shop does not sell, and a form it cannot place', () => {
+		expect(validateLead({ ...good, produto: 'Curso grátis' })).toMatchObject({ ok: false, errors: [{ field: 'product', message: 'is not a product of this shop' }] });
+		const { produto: _produto, ...withoutProduct } = good;
+		expect(validateLead(withoutProduct)).toMatchObject({ ok: false, errors: [{ field: 'product', message: 'is required' }] });
+		// A one-product shop: the one row that names no form takes every form.
+		const single = parseCatalog([{ key: 'ebook', name: 'E-book', price: '29,90', currency: 'usd' }], 'BRL');
+		const result = validateWith(withoutProduct, {}, { catalog: single, now: NOW });
+		expect(result.ok === true && result.lead).toMatchObject({ product: 'E-book', amount: 2990, currency: 'USD' });
+	});
+
+	it('takes the form amount only for an open-price row, at least its minimum', () => {
+		const donation = (valor: string) => validateLead({ ...good, produto: '', valor, form_name: 'Doe agora' }, {}, { now: NOW });
+		expect(donation('50,00')).toMatchObject({ ok: true, lead: { product: 'Doação', amount: 5000 } });
+		expect(donation('4,99')).toMatchObject({ ok: false, errors: [{ field: 'price', message: 'must be at least 5.00 BRL' }] });
+		expect(donation('')).toMatchObject({ ok: false, errors: [{ field: 'price', message: 'is required' }] });
+	});
+
+	it('checks the catalog the shop owner wrote', () => {
+		expect(() => parseCatalog([{ key: 'a', name: 'A', price: '0' }], 'BRL')).toThrow(/price above zero/);
+		expect(() => parseCatalog([{ key: 'a', name: 'A', price: 'dez' }], 'BRL')).toThrow(/not an amount/);
+		expect(() => parseCatalog([{ key: 'a', price: '1' }, { key: 'A', price: '2' }], 'BRL')).toThrow(/twice/);
+		expect(() => parseCatalog([{ key: 'a', price: '1', currency: 'reais' }], 'BRL')).toThrow(/ISO 4217/);
+	});
+});
+
+describe('lead revisions', () => {
+	it('is equal for a double submit and differs for a correction', () => {
+		const first = validateLead(good, {}, { now: NOW });
+		const again = validateLead(good, {}, { now: NOW + 60_000 });
+		const corrected = validateLead({ ...good, produto: 'mentoria' }, {}, { now: NOW + 60_000 });
+		if (first.ok !== true || again.ok !== true || corrected.ok !== true) throw new Error('expected valid leads');
+		const id = 'a'.repeat(8);
+		expect(leadRevision({ leadId: id, capturedAt: 'x', ...first.lead })).toBe(leadRevision({ leadId: id, capturedAt: 'y', ...again.lead }));
+		expect(leadRevision({ leadId: id, ...corrected.lead })).not.toBe(leadRevision({ leadId: id, ...first.lead }));
+	});
+
+	it('keeps an Elementor checkout token out of the lead, and refuses one that is not random-looking', () => {
+		const token = '0f8e3a52-8b1d-4c3e-9a77-2b6f5d4c3a21';
+		const result = validateLead({ ...good, checkout_token: token }, {}, { now: NOW, requireCheckoutToken: true });
+		expect(result).toMatchObject({ ok: true, checkoutToken: token });
+		expect(JSON.stringify(result.ok === true && result.lead)).not.toContain(token);
+		expect(validateLead({ ...good, checkout_token: '1234' }, {}, { requireCheckoutToken: true })).toMatchObject({ ok: false, errors: [{ field: 'checkoutToken' }] });
+		expect(validateLead(good, {}, { requireCheckoutToken: true })).toMatchObject({ ok: false, errors: [{ field: 'checkoutToken', message: expect.stringMatching(/required/) }] });
+	});
 });

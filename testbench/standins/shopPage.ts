@@ -10,7 +10,7 @@ export function shopPageHtml(action: string): string {
 <label>E-mail <input name="email" id="email" type="email" required></label>
 <label>Telefone <input name="telefone" id="telefone"></label>
 <label>CPF <input name="cpf" id="cpf"></label>
-<input type="hidden" name="produto" value="Curso de fotografia"><input type="hidden" name="valor" value="199,90">
+<input type="hidden" name="produto" value="curso-de-fotografia">
 <div style="position:absolute;left:-9999px" aria-hidden="true"><input name="website" tabindex="-1" autocomplete="off"></div>
 <label><input type="checkbox" name="lgpd" id="lgpd"> Aceito a política de privacidade</label>
 <button id="comprar" type="submit">Comprar</button></form></div></body></html>`;

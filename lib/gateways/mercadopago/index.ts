@@ -4,6 +4,7 @@
  * with data.id taken from the query string (lower-cased when alphanumeric). Notifications carry no
  * status, so a verified payment notification is completed by fetching the payment.
  */
+import { GATEWAY_BODY_LIMITS, UntrustedInputError, parseJsonSafely } from '../../http/untrusted';
 import { hmacSha256Hex, idempotencyKey, safeEqual } from '../crypto';
 import { toMajorUnits, toMinorUnits } from '../money';
 import {
@@ -173,9 +174,9 @@ export const mercadoPagoProvider: GatewayProvider = {
 		if (!check.ok) return check;
 		let body: { id?: number | string; type?: string; action?: string; data?: { id?: string }; date_created?: string };
 		try {
-			body = JSON.parse(input.rawBody.toString('utf8'));
-		} catch {
-			return { ok: false, reason: 'body is not JSON' };
+			body = parseJsonSafely(input.rawBody.toString('utf8'), GATEWAY_BODY_LIMITS) as typeof body;
+		} catch (error) {
+			return { ok: false, reason: error instanceof UntrustedInputError ? error.message : 'body is not JSON' };
 		}
 		const dataId = input.query['data.id'] ?? body.data?.id;
 		if (body.type === 'payment' && dataId) {

@@ -1,6 +1,7 @@
 import { updateDisplayOptions, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { lowerCaseHeaders, providerFor, verifyAndNormalise, webhookSecretOf } from '../../../../lib/gateways';
+import { textRecord } from '../../../../lib/http/untrusted';
 import type { ProviderId } from '../../../../lib/gateways/types';
 import { gatewayRequest, providerCredentials } from '../../transport';
 
@@ -36,7 +37,7 @@ export async function execute(this: IExecuteFunctions, provider: ProviderId): Pr
 		const input = {
 			rawBody,
 			headers: lowerCaseHeaders((item.json.headers ?? {}) as IDataObject),
-			query: (item.json.query ?? {}) as Record<string, string>,
+			query: textRecord(item.json.query as IDataObject | undefined),
 		};
 		let outcome;
 		try {

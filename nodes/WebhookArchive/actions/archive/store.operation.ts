@@ -59,6 +59,15 @@ const properties: INodeProperties[] = [
 			'Identifies the event for duplicate detection and becomes the message ID. Leave empty to use the SHA-256 of the body (an identical retry is then a duplicate).',
 	},
 	{
+		displayName: 'Close Checkout Links When Paid',
+		name: 'closeLinksWhenPaid',
+		type: 'boolean',
+		default: false,
+		displayOptions: { show: { dataFrom: ['json'] } },
+		description:
+			'Whether a normalised payment event of type "paid" (the Payment Gateway node\'s output) also closes its lead\'s pay links, so that they open nothing from then on. Written before the node answers; a failure fails the item, so the gateway retries.',
+	},
+	{
 		displayName: 'Headers to Keep',
 		name: 'headersToKeep',
 		type: 'string',
@@ -115,6 +124,11 @@ export async function execute(this: IExecuteFunctions, archive: S3Archive): Prom
 			contentType,
 			headers,
 		});
+		const event = items[i].json;
+		if (dataFrom === 'json' && this.getNodeParameter('closeLinksWhenPaid', i, false) === true && event.type === 'paid' && typeof event.leadRef === 'string' && event.leadRef) {
+			await archive.closeLead(event.leadRef, { eventId: stored.eventId, occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined });
+			return { json: { ...stored, linksClosed: true } };
+		}
 		return { json: { ...stored } };
 	});
 }

@@ -1,0 +1,45 @@
+import type { Icon, ICredentialType, INodeProperties } from 'n8n-workflow';
+
+/**
+ * The shop's secret for the links that bring a buyer back to their prefilled payment page (retry links,
+ * follow-up activities). Nothing to call, so nothing to test: the secret signs links (HMAC-SHA256) and
+ * the nodes that open them check the signature and the expiry.
+ */
+export class CheckoutLinksApi implements ICredentialType {
+	name = 'checkoutLinksApi';
+
+	displayName = 'Checkout Links API';
+
+	icon: Icon = { light: 'file:icons/link.svg', dark: 'file:icons/link.dark.svg' };
+
+	documentationUrl = 'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#payment-links-that-reveal-nothing';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'Signing Secret',
+			name: 'secret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			description: 'At least 16 characters, e.g. the output of `openssl rand -base64 32`. Changing it makes every link sent so far invalid.',
+		},
+		{
+			displayName: 'Pay URL',
+			name: 'payUrl',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'https://n8n.example.com/webhook/checkout/pay',
+			description: 'The public address of the lead capture workflow\'s pay endpoint (GET), which links point to',
+		},
+		{
+			displayName: 'Links Valid For (Days)',
+			name: 'validDays',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 7,
+			description: 'How long a link opens the payment page; long enough for the follow-up rules. A paid checkout closes its links at once.',
+		},
+	];
+}
