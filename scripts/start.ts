@@ -13,7 +13,7 @@ import { startS3Server } from '../testbench/s3';
 import { startGatewayStandIn } from '../testbench/standins/gateways';
 import { startPipedriveStandIn } from '../testbench/standins/pipedrive';
 import { startShopPage } from '../testbench/standins/shopPage';
-import { GATEWAY_KEYS, gatewayCredentials, pipedriveCredential } from '../test/helpers/credentials';
+import { GATEWAY_KEYS, gatewayCredentials, linksCredential, pipedriveCredential } from '../test/helpers/credentials';
 
 const LOCAL = resolve(REPO_ROOT, '.artifacts/local');
 const BUCKET = 'checkout-archive';
@@ -61,6 +61,7 @@ async function main(): Promise<void> {
 			},
 			...gatewayCredentials(gateways.baseUrl),
 			pipedriveCredential(pipedrive.baseUrl, pipedrive.token),
+			linksCredential(`http://127.0.0.1:${n8nPort}/webhook/checkout/pay`),
 		],
 		// The fast-intake trigger answers without an execution; lazy isolate acquisition lets it skip the expression sandbox too.
 		env: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
 	const shop = await startShopPage(n8n.webhookUrl('checkout/lead'), Number(process.env.CR_SHOP_PORT ?? 8080));
 	console.log(`[start] n8n is ready with the pack loaded and ${workflows.length} workflows active`);
 	console.log(`[start]   try it: open ${shop.url} (a WordPress-like checkout form), fill it, and pay or abandon on the gateway page`);
-	console.log(`[start]   lead capture:            POST ${n8n.webhookUrl('checkout/lead')} (HTML form), POST …/checkout/lead/elementor, GET …/checkout/pay?email=`);
+	console.log(`[start]   lead capture:            POST ${n8n.webhookUrl('checkout/lead')} (HTML form), POST …/checkout/lead/elementor, GET …/checkout/pay?lead=… (signed links) or ?token=… (Elementor Redirect)`);
 	console.log(`[start]   editor:                  ${n8n.baseUrl}/   (first visit: create the owner account)`);
 	console.log(`[start]   payment webhooks (fast intake, recommended): POST ${n8n.webhookUrl('checkout/fast/{stripe|mercadopago|asaas}')}`);
 	console.log(`[start]   payment webhooks (visual intake):            POST ${n8n.webhookUrl('checkout/payment-webhook/{stripe|mercadopago|asaas}')}`);

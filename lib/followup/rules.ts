@@ -7,7 +7,7 @@ import { DateTime } from 'luxon';
 
 import type { CheckoutStatus } from './state';
 
-export type RuleTrigger = 'abandoned' | 'failed' | 'expired' | 'pending_payment';
+export type RuleTrigger = 'abandoned' | 'failed' | 'expired' | 'pending_payment' | 'underpaid';
 export type OwnerChoice = { kind: 'dealOwner' } | { kind: 'user'; userId: number } | { kind: 'roundRobin'; userIds: number[] };
 
 export interface BusinessHours {

@@ -4,11 +4,13 @@
  * queue may redeliver and gateways send out of order:
  *  - an event older than the last one applied never moves the state back;
  *  - the same event twice changes nothing;
- *  - paid is final (only a refund, recorded as a note, comes after it).
+ *  - paid is final (only a refund, recorded as a note, comes after it);
+ *  - a payment for less than the deal expects (or in another currency) is not a win: the deal goes to
+ *    `underpaid` with a note for the salesperson; a later full payment still wins it.
  */
 import type { EventType } from '../gateways/types';
 
-export type CheckoutStatus = 'started' | 'pending_payment' | 'paid' | 'failed' | 'expired';
+export type CheckoutStatus = 'started' | 'pending_payment' | 'paid' | 'failed' | 'expired' | 'underpaid';
 
 export interface DealCheckoutState {
 	status: CheckoutStatus;
@@ -23,19 +25,29 @@ export interface CheckoutEvent {
 	/** lead.captured for a new lead; the gateway's normalised types otherwise. */
 	type: EventType | 'lead.captured';
 	occurredAt: string;
+	/** What the gateway says was paid: minor units and ISO currency. */
+	amount?: number;
+	currency?: string;
+}
+
+/** What the deal expects to be paid (the catalog price the lead carried): minor units and ISO currency. */
+export interface ExpectedPayment {
+	amount: number;
+	currency: string;
 }
 
 export type Effect =
 	| { kind: 'setStatus'; status: CheckoutStatus }
 	| { kind: 'markWon' }
 	| { kind: 'completeFollowUps' }
-	| { kind: 'addNote'; reason: 'refunded' };
+	| { kind: 'addNote'; reason: 'refunded' }
+	| { kind: 'addNote'; reason: 'underpaid'; paid: { amount?: number; currency?: string }; expected: ExpectedPayment };
 
 export interface Transition {
 	next: DealCheckoutState;
 	effects: Effect[];
 	/** Why nothing changed, when nothing did. */
-	ignored?: 'duplicate' | 'older than the state' | 'after paid' | 'no state change';
+	ignored?: 'duplicate' | 'older than the state' | 'after paid' | 'after a payment' | 'no state change';
 }
 
 const APPLIED_IDS_KEPT = 20;
@@ -56,16 +68,32 @@ function remember(state: DealCheckoutState, event: CheckoutEvent, status: Checko
 	};
 }
 
-export function applyCheckoutEvent(current: DealCheckoutState | undefined, event: CheckoutEvent): Transition {
+/** Why a paid event does not settle the deal: less money than expected, or another currency; undefined when it does. */
+export function shortfall(event: Pick<CheckoutEvent, 'amount' | 'currency'>, expected: ExpectedPayment | undefined): 'amount' | 'currency' | undefined {
+	// Nothing to compare with (a deal without a value, an event without an amount): the gateway's word stands.
+	if (!expected || event.amount === undefined) return undefined;
+	if (event.currency && event.currency.toUpperCase() !== expected.currency.toUpperCase()) return 'currency';
+	return event.amount < expected.amount ? 'amount' : undefined;
+}
+
+export function applyCheckoutEvent(current: DealCheckoutState | undefined, event: CheckoutEvent, expected?: ExpectedPayment): Transition {
 	const state: DealCheckoutState = current ?? { status: 'started', lastEventAt: '', appliedEventIds: [] };
 	if (state.appliedEventIds.includes(event.eventId)) return { next: state, effects: [], ignored: 'duplicate' };
 
 	if (event.type === 'refunded') {
 		return { next: remember(state, event, state.status, false), effects: [{ kind: 'addNote', reason: 'refunded' }] };
 	}
-	const target = TARGET[event.type];
+	let target = TARGET[event.type];
 	if (!target) return { next: remember(state, event, state.status, false), effects: [], ignored: 'no state change' };
 	if (state.status === 'paid') return { next: remember(state, event, state.status, false), effects: [], ignored: 'after paid' };
+	if (target === 'paid' && shortfall(event, expected)) {
+		const note: Effect = { kind: 'addNote', reason: 'underpaid', paid: { amount: event.amount, currency: event.currency }, expected: expected! };
+		if (state.status === 'underpaid') return { next: remember(state, event, state.status, false), effects: [note], ignored: 'no state change' };
+		target = 'underpaid';
+		return { next: remember(state, event, target, true), effects: [{ kind: 'setStatus', status: target }, note] };
+	}
+	// Money arrived, if short: a failed card, an expiry or a form sent again does not move it back.
+	if (state.status === 'underpaid' && target !== 'paid') return { next: remember(state, event, state.status, false), effects: [], ignored: 'after a payment' };
 	// A payment beats everything before it, even an "expired" that arrived with a later timestamp: money
 	// received is a fact; a lead capture never moves a deal that is already further along.
 	if (target !== 'paid' && current && event.occurredAt < state.lastEventAt) {

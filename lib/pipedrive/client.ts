@@ -13,7 +13,8 @@ export interface PipedriveRequest {
 	/** '/api/v2/…' or '/v1/…', relative to the account's base URL. */
 	path: string;
 	query?: Query;
-	body?: Record<string, unknown>;
+	/** An object, or an array where the endpoint takes one (deal field options). */
+	body?: Record<string, unknown> | unknown[];
 }
 
 export interface PipedriveResponse {
@@ -252,6 +253,11 @@ export class PipedriveClient {
 
 	async addDealField(body: { field_name: string; field_type: string; options?: Array<{ label: string }> }): Promise<DealField> {
 		return (await this.request<DealField>({ method: 'POST', path: '/api/v2/dealFields', body })).data;
+	}
+
+	/** Adds options to a single-option field (v2: additive and atomic; the existing option ids stay). */
+	async addDealFieldOptions(fieldCode: string, labels: string[]): Promise<Array<{ id: number; label: string }>> {
+		return (await this.request<Array<{ id: number; label: string }>>({ method: 'POST', path: `/api/v2/dealFields/${encodeURIComponent(fieldCode)}/options`, body: labels.map((label) => ({ label })) })).data;
 	}
 
 	async me(): Promise<Row> {

@@ -20,6 +20,7 @@ export const STATUS_LABELS: Record<CheckoutStatus, string> = {
 	paid: 'Paid',
 	failed: 'Failed',
 	expired: 'Expired',
+	underpaid: 'Underpaid',
 };
 
 export const CHECKOUT_FIELDS: CheckoutFieldSpec[] = [
@@ -51,6 +52,8 @@ export interface ExistingField {
 export interface FieldResolution {
 	found: Partial<Record<CheckoutFieldId, ExistingField>>;
 	missing: CheckoutFieldSpec[];
+	/** Options a found single-option field lacks (a field made by an older version of the pack): Setup adds them. */
+	missingOptions: Array<{ id: CheckoutFieldId; fieldCode: string; labels: string[] }>;
 	/** Fields that exist with the right name but cannot be used as they are. */
 	conflicts: string[];
 }
@@ -60,6 +63,7 @@ const norm = (s: string) => s.trim().toLowerCase();
 export function resolveFields(existing: ExistingField[]): FieldResolution {
 	const found: FieldResolution['found'] = {};
 	const missing: CheckoutFieldSpec[] = [];
+	const missingOptions: FieldResolution['missingOptions'] = [];
 	const conflicts: string[] = [];
 	for (const spec of CHECKOUT_FIELDS) {
 		const field = existing.find((f) => norm(f.field_name) === norm(spec.name));
@@ -75,11 +79,11 @@ export function resolveFields(existing: ExistingField[]): FieldResolution {
 		if (spec.options) {
 			const labels = (field.options ?? []).map((o) => norm(o.label));
 			const absent = spec.options.filter((o) => !labels.includes(norm(o)));
-			if (absent.length) conflicts.push(`"${spec.name}" lacks the option(s) ${absent.map((a) => `"${a}"`).join(', ')}: add them in Pipedrive (Settings → Data fields)`);
+			if (absent.length) missingOptions.push({ id: spec.id, fieldCode: field.field_code, labels: absent });
 		}
 		found[spec.id] = field;
 	}
-	return { found, missing, conflicts };
+	return { found, missing, missingOptions, conflicts };
 }
 
 export function fieldKeysOf(found: FieldResolution['found']): FieldKeys {

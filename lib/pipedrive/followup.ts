@@ -4,10 +4,10 @@
  * pure modules (state machine, rule engine, field encoding); this module makes the calls, as few as it
  * can, and says how many it made.
  */
-import { applyCheckoutEvent, type CheckoutEvent, type DealCheckoutState } from '../followup/state';
+import { applyCheckoutEvent, type CheckoutEvent, type DealCheckoutState, type ExpectedPayment } from '../followup/state';
 import { planFollowUps, renderTemplate, type DealForRules, type FollowUpRule, type PlannedActivity } from '../followup/rules';
 import { escapeHtml } from '../forms/responses';
-import { toMajorUnits } from '../gateways/money';
+import { toMajorUnits, toMinorUnits } from '../gateways/money';
 import type { PipedriveClient, Deal } from './client';
 import { matchLeadDeal } from './matching';
 import {
@@ -72,6 +72,11 @@ async function createMissingFields(client: PipedriveClient, account: string): Pr
 	const resolution = resolveFields(existing);
 	if (resolution.conflicts.length) throw new Error(`Pipedrive deal fields need attention: ${resolution.conflicts.join('; ')}`);
 	const created = new Set<string>();
+	for (const lacking of resolution.missingOptions) {
+		const added = await client.addDealFieldOptions(lacking.fieldCode, lacking.labels);
+		const field = resolution.found[lacking.id]!;
+		field.options = [...(field.options ?? []), ...added];
+	}
 	for (const spec of resolution.missing) {
 		const field = await client.addDealField({ field_name: spec.name, field_type: spec.type, options: spec.options?.map((label) => ({ label })) });
 		resolution.found[spec.id] = field;
@@ -258,6 +263,16 @@ export interface ApplyEventResult {
 	followUpsCompleted: number;
 }
 
+/** The deal's value is what the lead's catalog price set (or what a salesperson changed it to): what a payment must reach. */
+function expectedPaymentOf(deal: Deal): ExpectedPayment | undefined {
+	if (typeof deal.value !== 'number' || !(deal.value > 0) || !deal.currency) return undefined;
+	return { amount: toMinorUnits(deal.value), currency: deal.currency };
+}
+
+function moneyText(cents: number, currency: string | undefined): string {
+	return escapeHtml(`${toMajorUnits(cents).toFixed(2)} ${currency ?? ''}`.trimEnd());
+}
+
 async function findLeadDeal(client: PipedriveClient, account: string, leadRef: string): Promise<Deal | undefined> {
 	const cached = leadDealCache.get(leadKey(account, leadRef));
 	if (cached !== undefined) {
@@ -279,7 +294,7 @@ export async function applyEvent(client: PipedriveClient, account: string, event
 	const fields = await checkoutFields(client, account);
 	const deal = await findLeadDeal(client, account, event.leadRef);
 	const current = deal ? readCheckoutState(deal.custom_fields, fields) : undefined;
-	const transition = applyCheckoutEvent(current, event);
+	const transition = applyCheckoutEvent(current, event, deal ? expectedPaymentOf(deal) : undefined);
 	const money = event.amount !== undefined ? { value: toMajorUnits(event.amount), ...(event.currency ? { currency: event.currency } : {}) } : {};
 	const extra: Record<string, unknown> = event.provider ? { [fields.keys.gateway]: event.provider } : {};
 	const effects = transition.effects.map((e) => e.kind);
@@ -309,9 +324,14 @@ export async function applyEvent(client: PipedriveClient, account: string, event
 			if (applied.activityId && (await client.updateActivity(applied.activityId, { done: true }))) result.followUpsCompleted++;
 		}
 	}
-	if (effects.includes('addNote')) {
-		const amount = event.amount !== undefined ? ` ${toMajorUnits(event.amount).toFixed(2)} ${event.currency ?? ''}`.trimEnd() : '';
-		await client.addNote({ deal_id: deal.id, content: `<p>Payment refunded${amount} (${escapeHtml(event.provider ?? 'gateway')}, event ${escapeHtml(event.eventId)}, ${escapeHtml(event.occurredAt)})</p>` });
+	for (const effect of transition.effects) {
+		if (effect.kind !== 'addNote') continue;
+		const source = `${escapeHtml(event.provider ?? 'gateway')}, event ${escapeHtml(event.eventId)}, ${escapeHtml(event.occurredAt)}`;
+		const content =
+			effect.reason === 'refunded'
+				? `<p>Payment refunded${event.amount !== undefined ? ` ${moneyText(event.amount, event.currency)}` : ''} (${source})</p>`
+				: `<p><b>Payment below the expected amount</b>: ${moneyText(effect.paid.amount ?? 0, effect.paid.currency)} paid, ${moneyText(effect.expected.amount, effect.expected.currency)} expected (${source}). The deal stays open with Checkout status "Underpaid": check with the buyer before delivering.</p>`;
+		await client.addNote({ deal_id: deal.id, content });
 	}
 	return result;
 }
@@ -326,6 +346,11 @@ export interface RunRulesOptions {
 	locale?: string;
 	/** Plan only: report what would be created, create nothing. */
 	dryRun?: boolean;
+	/**
+	 * A fresh pay link for a lead id ({{paymentLink}} in the templates), valid from the moment the rule
+	 * fires (lib/links); without it, or for a lead id it cannot sign, the deal's stored link is used.
+	 */
+	renewLink?: (leadId: string) => string | undefined;
 }
 
 export interface RunRulesResult {
@@ -357,6 +382,15 @@ export async function runRules(client: PipedriveClient, account: string, rules: 
 	return await run;
 }
 
+function renewedLink(options: RunRulesOptions, leadId: string | undefined): string | undefined {
+	if (!leadId || !options.renewLink) return undefined;
+	try {
+		return options.renewLink(leadId);
+	} catch {
+		return undefined; // not a lead id of this pack's (a deal made by hand): its stored link, if any
+	}
+}
+
 async function runRulesNow(client: PipedriveClient, account: string, rules: FollowUpRule[], options: RunRulesOptions): Promise<RunRulesResult> {
 	const fields = await checkoutFields(client, account);
 	const now = options.now ?? new Date();
@@ -384,7 +418,7 @@ async function runRulesNow(client: PipedriveClient, account: string, rules: Foll
 				title: deal.title,
 				product: textField(deal.custom_fields, fields.keys.product),
 				amount,
-				paymentLink: textField(deal.custom_fields, fields.keys.paymentLink),
+				paymentLink: renewedLink(options, textField(deal.custom_fields, fields.keys.leadId)) ?? textField(deal.custom_fields, fields.keys.paymentLink),
 				leadId: textField(deal.custom_fields, fields.keys.leadId),
 			},
 		};

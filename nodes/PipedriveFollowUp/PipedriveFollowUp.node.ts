@@ -26,6 +26,8 @@ export class PipedriveFollowUp implements INodeType {
 		credentials: [
 			{ name: 'checkoutPipedriveApi', required: true, displayOptions: { show: { authentication: ['apiToken'] } } },
 			{ name: 'checkoutPipedriveOAuth2Api', required: true, displayOptions: { show: { authentication: ['oAuth2'] } } },
+			// Optional: with it, the rules' {{paymentLink}} is a pay link renewed when the rule fires.
+			{ name: 'checkoutLinksApi', required: false, displayOptions: { show: { operation: ['runFollowUpRules'] } } },
 		],
 		properties: [
 			{

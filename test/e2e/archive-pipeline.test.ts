@@ -121,6 +121,10 @@ it('verifies and archives 500 signed Stripe events; the scheduled sweep relays t
 	// proves that the execution counter used by the fast-intake test counts.
 	expect(countExecutions(n8n, 'crPaymentIntake1')).toBeGreaterThanOrEqual(500);
 
+	// The visual intake's Store closes a paid checkout's pay links; an expired one keeps them (a follow-up may still bring the buyer back).
+	expect(await archive.isLeadClosed('lead-1')).toBe(true);
+	expect(await archive.isLeadClosed('lead-3')).toBe(false);
+
 	// A gateway retry of an event already archived is acknowledged and changes nothing.
 	const retry = await post('stripe', sent[0], { 'stripe-signature': signStripePayload(sent[0], GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000)) });
 	expect(JSON.parse(retry.text)).toEqual({ received: true, duplicate: true });

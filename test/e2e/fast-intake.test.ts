@@ -98,6 +98,10 @@ it('archives verified events and answers 200 without starting any execution', as
 	const again = await post('checkout/fast/stripe', sent[0], signed(sent[0]));
 	expect(again).toMatchObject({ status: 200, json: { received: true, duplicate: true } });
 	expect(countExecutions(n8n)).toBe(0);
+	// A paid checkout's pay links are closed before the gateway gets its 200.
+	expect(await archive.isLeadClosed('lead-0')).toBe(true);
+	expect(await archive.isLeadClosed('lead-59')).toBe(true);
+	expect(await archive.isLeadClosed('lead-never-paid')).toBe(false);
 });
 
 it('completes a Mercado Pago notification by fetching the payment', async () => {
@@ -112,6 +116,31 @@ it('completes a Mercado Pago notification by fetching the payment', async () => 
 	expect(keys).toHaveLength(before + 1);
 	const stored = JSON.parse((await archive.get(keys[keys.length - 1])).body.toString('utf8'));
 	expect(stored).toMatchObject({ provider: 'mercadopago', type: 'failed', leadRef: 'lead-fast-mp', amount: 4990 });
+	expect(await archive.isLeadClosed('lead-fast-mp')).toBe(false); // a failed payment leaves the buyer's link open
+});
+
+it('withstands what an attacker sends (replayed and forged signatures, prototype keys, 2 MB bodies) and keeps answering', async () => {
+	const before = await pendingObjects();
+	const old = stripeBody(7001);
+	const replayed = { 'stripe-signature': signStripePayload(old, GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000) - 3600) };
+	const poisoned = JSON.stringify({ id: 'evt_proto', object: 'event', type: 'checkout.session.completed', created: Math.floor(Date.now() / 1000), data: { object: { id: 'cs_p', client_reference_id: 'lead-proto', amount_total: 1, currency: 'brl', payment_status: 'paid' } } }).replace('{', '{"__proto__":{"polluted":"yes"},');
+	const huge = JSON.stringify({ id: 'evt_huge', pad: 'x'.repeat(2 * 1024 * 1024) });
+	const answers = await Promise.all([
+		post('checkout/fast/stripe', old, replayed),
+		post('checkout/fast/stripe', poisoned, signed(poisoned)),
+		post('checkout/fast/stripe', huge, {}),
+		post('checkout/fast/stripe', huge, signed(huge)),
+		post('checkout/fast/stripe', stripeBody(7002), { ...signed(stripeBody(7002)), __proto__: 'x', constructor: 'y' } as Record<string, string>),
+		post('checkout/fast/asaas', '{"__proto__":{"polluted":"yes"}}', { 'asaas-access-token': GATEWAY_KEYS.asaas.webhookToken }),
+	]);
+	expect(answers.slice(0, 4).map((a) => a.status)).toEqual([401, 401, 401, 401]);
+	expect(answers[4].status).toBe(200); // header names are data, not keys of our objects
+	expect(answers[5].status).toBe(401);
+	expect((await pendingObjects()).length).toBe(before.length + 1);
+	expect(await archive.isLeadClosed('lead-proto')).toBe(false);
+	// Still answering valid events.
+	const body = stripeBody(7003);
+	expect(await post('checkout/fast/stripe', body, signed(body))).toMatchObject({ status: 200, json: { received: true, duplicate: false } });
 });
 
 it('answers forged webhooks with 401 and stores nothing', async () => {

@@ -16,7 +16,8 @@ import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n
 import { waitFor } from '../../testbench/ports';
 import { connectBroker, deleteTopology, drainQueue, publishConfirmed, uniqueTopology } from '../../testbench/rabbitmq';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
-import { pipedriveCredential, rabbitCredential } from '../helpers/credentials';
+import { openLink } from '../../lib/links/checkoutLinks';
+import { LOCAL_LINKS_SECRET, linksCredential, pipedriveCredential, rabbitCredential } from '../helpers/credentials';
 import { exportedWorkflowForTest, webhookThroughNode } from '../helpers/workflows';
 
 jest.setTimeout(600_000);
@@ -82,6 +83,7 @@ const payment = (leadRef: string, type: string, occurredAt: string, eventId = `m
 const LEAD_A = '0194f0c2-aaaa-7000-8000-00000000000a';
 const LEAD_B = '0194f0c2-bbbb-7000-8000-00000000000b';
 const LEAD_C = '0194f0c2-cccc-7000-8000-00000000000c';
+const PAY_URL = 'https://shop-n8n.example/webhook/checkout/pay';
 
 beforeAll(async () => {
 	broker = await connectBroker();
@@ -99,6 +101,7 @@ beforeAll(async () => {
 		credentials: [
 			rabbitCredential(),
 			pipedriveCredential(pd.baseUrl, pd.token),
+			linksCredential(PAY_URL),
 			{
 				id: 'crPipedriveOAuth',
 				name: 'Checkout Pipedrive (OAuth2)',
@@ -181,7 +184,9 @@ it('follow-up rules fire once per deal (the rules run every few seconds), and th
 	// B failed 40 minutes ago ("Payment failed" after 10 minutes); A is paid by now.
 	const followUp = await until('the failed-payment follow-up', () => pd.state.activities.find((a) => a.deal_id === dealB.id));
 	expect(followUp).toMatchObject({ type: 'call', subject: 'Pagamento recusado: Bruno Lima (Curso de Fotografia, R$\u00a0197,90)', done: false, owner_id: 1 });
-	expect(followUp.note).toContain(`/webhook/checkout/pay?lead=${LEAD_B}`);
+	// The activity carries a pay link renewed when the rule fired: signed, for this lead, valid for the link days.
+	const link = /https:\/\/shop-n8n\.example\/webhook\/checkout\/pay\?lead=[^\s<"]+/.exec(String(followUp.note))![0];
+	expect(openLink({ lead: new URL(link).searchParams.get('lead') }, LOCAL_LINKS_SECRET)).toMatchObject({ ok: true, leadId: LEAD_B, via: 'signed', expiresAtMs: expect.any(Number) });
 	const runsBefore = countExecutions(n8n, 'crFollowUpRules1');
 	await until('three more rule runs', () => countExecutions(n8n, 'crFollowUpRules1') >= runsBefore + 3, 30_000);
 	expect(pd.state.activities.filter((a) => a.deal_id === dealB.id)).toHaveLength(1);

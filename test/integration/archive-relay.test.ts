@@ -271,3 +271,42 @@ describe('relay', () => {
 		expect((await archive.store({ body: Buffer.from(bodies[7]), eventId: 'evt_000007', source: 'test' })).duplicate).toBe(true);
 	});
 });
+
+describe('lead revisions and closed checkouts', () => {
+	const leadId = '01938a6e-1f00-7000-8000-000000000abc';
+
+	it('finds the newest revision of a lead, pending or relayed, and an older lead stored under its bare id', async () => {
+		const archive = await freshArchive();
+		const t = Date.UTC(2026, 11, 1, 9, 0, 0);
+		await archive.store({ body: Buffer.from(JSON.stringify({ leadId, product: 'A' })), eventId: `${leadId}.aaaaaaaaaaaa`, source: 'lead', receivedAtMs: t });
+		await archive.store({ body: Buffer.from(JSON.stringify({ leadId, product: 'B' })), eventId: `${leadId}.bbbbbbbbbbbb`, source: 'lead', receivedAtMs: t + 5000 });
+		// A lead id that merely starts with this one is another lead.
+		await archive.store({ body: Buffer.from('{"other":true}'), eventId: `${leadId}0`, source: 'lead', receivedAtMs: t + 9000 });
+		expect(JSON.parse((await archive.findLatestRevision(leadId))!.body.toString()).product).toBe('B');
+		// After the sweep moved them to relayed/.
+		const pending: string[] = [];
+		for await (const page of archive.walk('pending')) pending.push(...page.map((o) => o.key));
+		await archive.move(pending, 'relayed');
+		expect(JSON.parse((await archive.findLatestRevision(leadId))!.body.toString()).product).toBe('B');
+		const older = '01938a6e-1f00-7000-8000-000000000def';
+		await archive.store({ body: Buffer.from('{"legacy":true}'), eventId: older, source: 'lead' });
+		expect(JSON.parse((await archive.findLatestRevision(older))!.body.toString())).toEqual({ legacy: true });
+		expect(await archive.findLatestRevision('01938a6e-1f00-7000-8000-000000000fff')).toBeUndefined();
+	});
+
+	it('closes a lead for good (idempotent), and fails loudly when the store is down', async () => {
+		const archive = await freshArchive();
+		expect(await archive.isLeadClosed(leadId)).toBe(false);
+		await archive.closeLead(leadId, { eventId: 'evt_1' });
+		await archive.closeLead(leadId, { eventId: 'evt_1' });
+		expect(await archive.isLeadClosed(leadId)).toBe(true);
+		expect(await archive.isLeadClosed('01938a6e-1f00-7000-8000-000000000123')).toBe(false);
+		await s3.stop();
+		try {
+			await expect(archive.closeLead(leadId, { eventId: 'evt_2' })).rejects.toBeInstanceOf(ArchiveWriteError);
+			await expect(archive.isLeadClosed(leadId)).rejects.toThrow();
+		} finally {
+			await s3.start();
+		}
+	});
+});

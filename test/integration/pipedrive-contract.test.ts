@@ -86,6 +86,12 @@ it('v2 deal fields (create a single option field, list it with option ids), deal
 	expect(key).toMatch(/^[0-9a-f]{40}$/);
 	const listed = (await fields.getDealFields({ limit: 500 })).data!.find((f) => f.field_code === key)!;
 	expect(listed.options?.map((o) => [typeof o.id, o.label])).toEqual([['number', 'Stripe'], ['number', 'Asaas']]);
+	// Options added to an existing field (how Setup brings an older status field up to date): additive, ids kept.
+	const more = await fields.addDealFieldOptions({ field_code: key, AddDealFieldOptionsRequestInner: [{ label: 'Mercado Pago' }] });
+	expect(more.data?.map((o) => o.label)).toEqual(['Mercado Pago']);
+	const relisted = (await fields.getDealFields({ limit: 500 })).data!.find((f) => f.field_code === key)!;
+	expect(relisted.options?.map((o) => o.label)).toEqual(['Stripe', 'Asaas', 'Mercado Pago']);
+	expect(relisted.options?.slice(0, 2).map((o) => o.id)).toEqual(listed.options?.map((o) => o.id));
 
 	const deals = new v2.DealsApi(cfg2);
 	const deal = (await deals.addDeal({ AddDealRequest: { title: 'Search me', custom_fields: { [key]: 'lead-0194-abc' } } })).data!;

@@ -6,6 +6,8 @@
 import { PipedriveClient, PipedriveError, fetchTransport } from '../../lib/pipedrive/client';
 import { applyEvent, clearCaches, runRules, setupFields, upsertLead, type LeadInput, type UpsertLeadOptions } from '../../lib/pipedrive/followup';
 import type { FollowUpRule } from '../../lib/followup/rules';
+import { uuidv7 } from '../../lib/forms/ids';
+import { checkLinkSettings, openLink, payLinkFor } from '../../lib/links/checkoutLinks';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
 
 jest.setTimeout(60_000);
@@ -55,7 +57,7 @@ it('Setup creates the deal fields once and reports their keys; a second run chan
 	expect(first.fields.map((f) => f.created)).toEqual(first.fields.map(() => true));
 	const status = first.fields.find((f) => f.name === 'Checkout status')!;
 	expect(status.key).toBe(fieldKey('Checkout status'));
-	expect(Object.keys(first.statusOptions)).toEqual(['started', 'pending_payment', 'paid', 'failed', 'expired']);
+	expect(Object.keys(first.statusOptions)).toEqual(['started', 'pending_payment', 'paid', 'failed', 'expired', 'underpaid']);
 	const count = pd.state.dealFields.length;
 	clearCaches();
 	const second = await setupFields(client(), pd.baseUrl);
@@ -75,6 +77,41 @@ it('executions starting together on a fresh account create the deal fields once 
 	} finally {
 		await fresh.close();
 	}
+});
+
+it('Setup adds the status options an older version of the pack did not create (Underpaid), keeping the existing ones', async () => {
+	const older = await startPipedriveStandIn();
+	try {
+		const on = () => new PipedriveClient(fetchTransport(older.baseUrl, { apiToken: older.token }), older.baseUrl, fastPolicy);
+		await setupFields(on(), older.baseUrl);
+		const status = older.state.dealFields.find((f) => f.name === 'Checkout status')!;
+		status.options = (status.options as Array<{ id: number; label: string }>).filter((o) => o.label !== 'Underpaid');
+		const kept = (status.options as Array<{ id: number }>).map((o) => o.id);
+		clearCaches();
+		const again = await setupFields(on(), older.baseUrl);
+		expect(Object.keys(again.statusOptions)).toContain('underpaid');
+		expect((status.options as Array<{ id: number; label: string }>).map((o) => o.label)).toEqual(['Started', 'Pending payment', 'Paid', 'Failed', 'Expired', 'Underpaid']);
+		expect(Object.values(again.statusOptions).slice(0, 5)).toEqual(kept);
+	} finally {
+		await older.close();
+	}
+});
+
+it('a payment below the deal\'s price does not win it: Underpaid, a note naming both amounts; the full amount wins it later', async () => {
+	await setupFields(client(), pd.baseUrl);
+	const input = lead({ amount: 19990 });
+	const { dealId } = await upsertLead(client(), pd.baseUrl, input, options);
+	const short = await applyEvent(client(), pd.baseUrl, { eventId: 'evt_cheap', type: 'paid', occurredAt: '2026-11-27T12:05:00.000Z', leadRef: input.leadId, provider: 'mercadopago', amount: 1, currency: 'BRL' });
+	expect(short).toMatchObject({ status: 'underpaid', effects: ['setStatus', 'addNote'] });
+	expect(dealOf(dealId)).toMatchObject({ status: 'open', value: 199.9 });
+	expect((dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout status')]).toBe(optionId('Underpaid'));
+	expect(pd.state.notes.filter((n) => n.deal_id === dealId).map((n) => n.content).join(' ')).toMatch(/0\.01 BRL paid, 199\.90 BRL expected/);
+	const wrongCurrency = await applyEvent(client(), pd.baseUrl, { eventId: 'evt_usd', type: 'paid', occurredAt: '2026-11-27T12:06:00.000Z', leadRef: input.leadId, amount: 19990, currency: 'USD' });
+	expect(wrongCurrency.status).toBe('underpaid');
+	expect(dealOf(dealId).status).toBe('open');
+	const full = await applyEvent(client(), pd.baseUrl, { eventId: 'evt_full', type: 'paid', occurredAt: '2026-11-27T12:07:00.000Z', leadRef: input.leadId, amount: 19990, currency: 'BRL' });
+	expect(full).toMatchObject({ status: 'paid', effects: ['setStatus', 'markWon', 'completeFollowUps'] });
+	expect(dealOf(dealId).status).toBe('won');
 });
 
 it('a new lead: a person, an open deal in the chosen stage, a note with source and UTM, in at most 4 calls', async () => {
@@ -242,6 +279,21 @@ it('follow-up rules: fire once per deal after the delay, with rendered templates
 	expect(later.created.map((x) => x.dealId)).not.toContain(paid.dealId);
 	expect(pd.state.activities.filter((x) => x.deal_id === young.dealId)).toHaveLength(1);
 	expect(pd.state.activities.filter((x) => x.deal_id === paid.dealId)).toHaveLength(0);
+});
+
+it('a rule that fires puts a renewed, signed pay link in its activity (the deal\'s own link when it cannot sign one)', async () => {
+	const settings = checkLinkSettings({ secret: 'rules-test-secret-0123456789', payUrl: 'https://n8n.example.com/webhook/checkout/pay', validDays: 7 });
+	const now = new Date('2026-11-29T15:00:00Z');
+	const renewable = lead({ leadId: uuidv7(Date.parse('2026-11-29T12:00:00Z')), capturedAt: '2026-11-29T12:00:00Z', paymentLink: 'https://old.example/expired-link' });
+	const { dealId } = await upsertLead(client(), pd.baseUrl, renewable, options);
+	const handMade = await upsertLead(client(), pd.baseUrl, lead({ leadId: 'not-a-uuid', capturedAt: '2026-11-29T12:00:00Z', paymentLink: 'https://shop.example/manual' }), options);
+	const result = await runRules(client(), pd.baseUrl, [rule({ name: 'Renewed link' })], { now, renewLink: (leadId) => payLinkFor(leadId, settings, now.getTime()).url });
+	const activity = pd.state.activities.find((a) => a.deal_id === dealId && result.created.some((c) => c.activityId === a.id))!;
+	const link = new URL(String(activity.note).replace('Link: ', ''));
+	expect(link.origin + link.pathname).toBe('https://n8n.example.com/webhook/checkout/pay');
+	expect(openLink({ lead: link.searchParams.get('lead') }, settings.secret, now.getTime() + 6 * 86_400_000)).toMatchObject({ ok: true, leadId: renewable.leadId });
+	expect(openLink({ lead: link.searchParams.get('lead') }, settings.secret, now.getTime() + 7 * 86_400_000)).toEqual({ ok: false, reason: 'expired' });
+	expect(pd.state.activities.find((a) => a.deal_id === handMade.dealId)!.note).toBe('Link: https://shop.example/manual');
 });
 
 it('follow-ups: two runs at once create each activity once; a deal paid or moved on after the listing gets none', async () => {

@@ -26,16 +26,19 @@ describe('deal fields', () => {
 		expect(resolution.conflicts).toEqual([]);
 		const fields = fieldKeysOf(resolution.found);
 		expect(fields.keys.status).toBe('kstatus');
-		expect(fields.statusOptions).toEqual({ started: 10, pending_payment: 11, paid: 12, failed: 13, expired: 14 });
+		expect(fields.statusOptions).toEqual({ started: 10, pending_payment: 11, paid: 12, failed: 13, expired: 14, underpaid: 15 });
 	});
 
-	it('lists missing fields, and refuses a field of the wrong type or a status field without an option', () => {
+	it('lists missing fields and the options a status field lacks (Setup adds them), and refuses a field of the wrong type', () => {
 		const some = account().filter((f) => f.field_code !== 'kleadId');
 		expect(resolveFields(some).missing.map((f) => f.id)).toEqual(['leadId']);
 		const wrongType = account().map((f) => (f.field_code === 'kgateway' ? { ...f, field_type: 'double' } : f));
 		expect(resolveFields(wrongType).conflicts).toEqual(['"Checkout gateway" is a double field; the pack needs a text field']);
 		const lacking = account().map((f) => (f.field_code === 'kstatus' ? { ...f, options: f.options!.filter((o) => o.label !== 'Expired') } : f));
-		expect(resolveFields(lacking).conflicts[0]).toMatch(/lacks the option\(s\) "Expired"/);
+		// A status field made by an older version of the pack, without "Underpaid" (and here "Expired").
+		expect(resolveFields(lacking).conflicts).toEqual([]);
+		const older = account().map((f) => (f.field_code === 'kstatus' ? { ...f, options: f.options!.filter((o) => !['Expired', 'Underpaid'].includes(o.label)) } : f));
+		expect(resolveFields(older).missingOptions).toEqual([{ id: 'status', fieldCode: 'kstatus', labels: ['Expired', 'Underpaid'] }]);
 	});
 
 	it('writes and reads back the checkout state; an empty status means no state yet', () => {

@@ -274,6 +274,19 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 			const rows = state.dealFields.map((f) => ({ field_name: f.name, field_code: f.key, field_type: f.field_type, options: f.options ?? null, subfields: null, is_custom_field: f.edit_flag === true, is_optional_response_field: false }));
 			return send(res, 200, page(rows as unknown as Row[], url), charge('list'));
 		}
+		const optionsPath = /^\/api\/v2\/dealFields\/([0-9a-f]+)\/options$/.exec(path);
+		if (method === 'POST' && optionsPath) {
+			// Additive and atomic, as the spec says: the body is a bare array of { label }; only the new options come back.
+			const field = state.dealFields.find((f) => f.key === optionsPath[1]);
+			if (!field) return fail(res, 404, 'Field not found');
+			const text = await readBody(req);
+			const body = text ? (JSON.parse(text) as unknown) : undefined;
+			if (!Array.isArray(body) || body.length === 0 || body.some((o) => typeof (o as { label?: unknown })?.label !== 'string' || !(o as { label: string }).label)) return fail(res, 400, 'body must be a non-empty array of { label }');
+			if (field.field_type !== 'enum' && field.field_type !== 'set') return fail(res, 400, 'Field has no options');
+			const added = (body as Array<{ label: string }>).map((o) => ({ id: nextId++, label: o.label, color: null }));
+			field.options = [...((field.options as Row[] | null) ?? []), ...added];
+			return send(res, 200, { success: true, data: added, additional_data: null }, charge('create'));
+		}
 		if (method === 'POST' && path === '/api/v2/dealFields') {
 			const body = await readJson(req);
 			if (typeof body.field_name !== 'string' || !body.field_name || typeof body.field_type !== 'string') return fail(res, 400, 'field_name and field_type are required');

@@ -1,7 +1,9 @@
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import type { FollowUpRule, OwnerChoice, RuleTrigger } from '../../../../lib/followup/rules';
+import { payLinkFor, type LinkSettings } from '../../../../lib/links/checkoutLinks';
 import { runRules } from '../../../../lib/pipedrive/followup';
+import { CHECKOUT_LINKS_CREDENTIAL, linkSettingsFrom } from '../../../shared/checkoutLinks';
 import { pipedriveClientFor } from '../../transport';
 
 const WEEKDAYS = [
@@ -49,6 +51,7 @@ const properties: INodeProperties[] = [
 							{ name: 'Expired', value: 'expired' },
 							{ name: 'Payment Failed', value: 'failed' },
 							{ name: 'Pending Payment', value: 'pending_payment' },
+							{ name: 'Underpaid (Paid Less Than Expected)', value: 'underpaid' },
 						],
 					},
 					{ displayName: 'After', name: 'after', type: 'number', default: 1, typeOptions: { minValue: 0 }, description: 'How long the deal has been in that state' },
@@ -71,7 +74,7 @@ const properties: INodeProperties[] = [
 						default: 'call',
 						description: 'Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>',
 					},
-					{ displayName: 'Subject', name: 'subject', type: 'string', default: 'Call {{name}} about {{product}}', description: 'Replaced: {{name}}, {{product}}, {{amount}}, {{paymentLink}}, {{leadId}}' },
+					{ displayName: 'Subject', name: 'subject', type: 'string', default: 'Call {{name}} about {{product}}', description: 'Replaced: {{name}}, {{product}}, {{amount}}, {{paymentLink}} (renewed when the node has a Checkout Links credential), {{leadId}}' },
 					{ displayName: 'Note', name: 'note', type: 'string', typeOptions: { rows: 3 }, default: '', description: 'Same placeholders as the subject' },
 					{ displayName: 'Due In (Days)', name: 'dueInDays', type: 'number', default: 0, typeOptions: { minValue: 0 } },
 					{ displayName: 'Due At (HH:MM)', name: 'dueTime', type: 'string', default: '10:00', description: 'In the business hours\' time zone (UTC without business hours)' },
@@ -165,6 +168,16 @@ export function rulesFromParameters(rows: IDataObject[]): FollowUpRule[] {
 	});
 }
 
+/** The Checkout Links credential, when the node has one: rules then put a renewed pay link in {{paymentLink}}. */
+async function optionalLinkSettings(ctx: IExecuteFunctions): Promise<LinkSettings | undefined> {
+	if (!ctx.getNode().credentials?.[CHECKOUT_LINKS_CREDENTIAL]) return undefined;
+	try {
+		return linkSettingsFrom(await ctx.getCredentials(CHECKOUT_LINKS_CREDENTIAL));
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), (error as Error).message, { description: 'Check the Checkout Links credential of this node' });
+	}
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const rows = ((this.getNodeParameter('rules', 0, {}) as IDataObject).rule as IDataObject[] | undefined) ?? [];
 	let rules: FollowUpRule[];
@@ -178,8 +191,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	// Round robin continues where the last run stopped (kept in the workflow's static data).
 	const staticData = this.getWorkflowStaticData('node');
 	const { client, account } = await pipedriveClientFor(this);
+	const links = await optionalLinkSettings(this);
 	const result = await runRules(client, account, rules, {
 		pipelineId,
+		...(links ? { renewLink: (leadId: string) => payLinkFor(leadId, links).url } : {}),
 		roundRobinStart: Number(staticData.roundRobin ?? 0),
 		locale: (options.locale as string) || 'pt-BR',
 		dryRun: options.dryRun === true,
