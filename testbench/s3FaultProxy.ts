@@ -9,6 +9,9 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+
+import { createS3Client, isNotFound, type S3Settings } from '../lib/s3/client';
 
 export interface S3RequestInfo {
 	method: string;
@@ -28,12 +31,13 @@ export interface S3FaultProxy {
 	close(): Promise<void>;
 }
 
-export async function startS3FaultProxy(upstreamEndpoint: string): Promise<S3FaultProxy> {
-	const upstream = new URL(upstreamEndpoint);
+export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultProxy> {
+	const upstream = new URL(settings.endpoint!);
 	const rules: Array<{ match: (req: S3RequestInfo) => boolean; left: number }> = [];
 	const seen: S3RequestInfo[] = [];
 	const sockets = new Set<Socket>();
 	const state = { preconditionFailures: 0 };
+	const conditional = new Map<string, Promise<void>>();
 
 	const forward = (req: IncomingMessage, body: Buffer, method = req.method ?? 'GET') =>
 		new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>((resolve, reject) => {
@@ -47,19 +51,18 @@ export async function startS3FaultProxy(upstreamEndpoint: string): Promise<S3Fau
 			out.end(method === 'HEAD' ? undefined : body);
 		});
 
-	const exists = (req: IncomingMessage) =>
-		new Promise<boolean>((resolve, reject) => {
-			// An unsigned HEAD of the same path: s3rver answers it without checking a signature for HEAD? It
-			// does check; so reuse the request's own headers minus the body ones, which SigV4 for HEAD ignores.
-			const headers = { ...req.headers };
-			delete headers['content-length'];
-			const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: 'GET', path: req.url, headers: { host: headers.host, authorization: 'AWS4-HMAC-SHA256 Credential=S3RVER/x', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } }, (res) => {
-				res.resume();
-				res.on('end', () => resolve(res.statusCode === 200));
-			});
-			out.on('error', reject);
-			out.end();
-		});
+	// Whether the key exists, asked of the server directly with a signed HEAD (s3rver checks signatures).
+	const client = createS3Client(settings);
+	const exists = async (path: string): Promise<boolean> => {
+		const [, bucket, ...key] = path.split('/');
+		try {
+			await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key.join('/') }));
+			return true;
+		} catch (error) {
+			if (isNotFound(error)) return false;
+			throw error;
+		}
+	};
 
 	const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
 		const chunks: Buffer[] = [];
@@ -70,13 +73,26 @@ export async function startS3FaultProxy(upstreamEndpoint: string): Promise<S3Fau
 				const info: S3RequestInfo = { method: req.method ?? 'GET', path: decodeURIComponent((req.url ?? '/').split('?')[0]), headers: req.headers };
 				seen.push(info);
 				try {
-					if (info.method === 'PUT' && req.headers['if-none-match'] === '*' && (await exists(req))) {
-						state.preconditionFailures++;
-						res.writeHead(412, { 'content-type': 'application/xml' });
-						res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>');
-						return;
-					}
-					const answer = await forward(req, body);
+					let answer: Awaited<ReturnType<typeof forward>>;
+					if (info.method === 'PUT' && req.headers['if-none-match'] === '*') {
+						// Check and write as one step per key, as S3 does: conditional writes to one key take turns.
+						const previous = conditional.get(info.path) ?? Promise.resolve();
+						let release!: () => void;
+						const turn = new Promise<void>((resolve) => (release = resolve));
+						conditional.set(info.path, previous.then(() => turn));
+						await previous;
+						try {
+							if (await exists(info.path)) {
+								state.preconditionFailures++;
+								res.writeHead(412, { 'content-type': 'application/xml' });
+								res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>');
+								return;
+							}
+							answer = await forward(req, body);
+						} finally {
+							release();
+						}
+					} else answer = await forward(req, body);
 					const rule = rules.find((r) => r.left > 0 && r.match(info));
 					if (rule) {
 						rule.left--;
@@ -110,6 +126,7 @@ export async function startS3FaultProxy(upstreamEndpoint: string): Promise<S3Fau
 		close: () =>
 			new Promise<void>((resolve) => {
 				for (const s of sockets) s.destroy();
+				client.destroy();
 				server.close(() => resolve());
 			}),
 	};

@@ -2,7 +2,7 @@
  * The durable inbox: leads and payment events as S3 objects under time-sortable keys. No n8n imports;
  * the Webhook Archive node, the fast-intake trigger and the tools all use this one module.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
 	CopyObjectCommand,
 	DeleteObjectCommand,
@@ -173,7 +173,7 @@ export class S3Archive {
 
 		const receivedAtMs = input.receivedAtMs ?? monotonicNow();
 		const receivedAt = new Date(receivedAtMs).toISOString();
-		const key = objectKey(this.prefix, 'pending', receivedAtMs, eventId);
+		const key = objectKey(this.prefix, 'pending', receivedAtMs, eventId, randomBytes(5).readUIntBE(0, 5).toString(36).padStart(8, '0'));
 		const metadata: Record<string, string> = {
 			'event-id': encodeMeta(eventId),
 			source: encodeMeta(input.source),
@@ -239,10 +239,14 @@ export class S3Archive {
 			);
 		} catch (error) {
 			if (isPreconditionFailed(error)) {
-				// Another store of the same id won the marker: ours is the duplicate.
-				await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+				// 412: a marker exists. It may be our own: the first try was written and its answer lost, then the
+				// client retried. Whose key it points to decides; nothing is deleted before that is known.
 				const winner = await this.readMarker(markerKey);
-				return winner ? { ...winner, duplicate: true } : { ...stored, duplicate: true };
+				if (!winner) throw new ArchiveWriteError(`S3 refused the id marker of ${key} but has none: retry`, error);
+				if (winner.key === key) return stored;
+				// Another store of the same id won the marker: ours is the duplicate.
+				await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+				return { ...winner, duplicate: true };
 			}
 			throw new ArchiveWriteError(`S3 did not confirm the id marker of ${key}: ${describe(error)}`, error);
 		}

@@ -1,7 +1,7 @@
 /**
  * Object key layout of the archive. Pure functions, no I/O.
  *
- *   {prefix}/pending/{yyyy}/{mm}/{dd}/{hh}/{received-at ms, 13 digits}-{event id}.json
+ *   {prefix}/pending/{yyyy}/{mm}/{dd}/{hh}/{received-at ms, 13 digits}.{nonce}-{event id}.json
  *   {prefix}/relayed/…same tail…
  *   {prefix}/ids/{event id}            one small marker per event id (duplicate detection)
  *   {prefix}/locks/relay.json          the relay lease
@@ -56,8 +56,14 @@ export function stateRoot(prefix: string, state: ArchiveState): string {
 	return join(prefix, `${state}/`);
 }
 
-export function objectKey(prefix: string, state: ArchiveState, receivedAtMs: number, eventId: string): string {
-	return join(prefix, `${state}/${timePath(receivedAtMs)}-${keySafeEventId(eventId)}.json`);
+/**
+ * The nonce makes a key unique to the write that made it: two processes storing the same event in the
+ * same millisecond must not write one key, or the one that loses the id marker would delete the winner's
+ * object as "its" duplicate. Keys written before the nonce existed (`{ms}-{id}.json`) still parse.
+ */
+export function objectKey(prefix: string, state: ArchiveState, receivedAtMs: number, eventId: string, nonce?: string): string {
+	if (nonce !== undefined && !/^[0-9a-z]{4,16}$/.test(nonce)) throw new RangeError(`A key nonce is 4 to 16 lower-case letters or digits, got "${nonce}"`);
+	return join(prefix, `${state}/${timePath(receivedAtMs)}${nonce ? `.${nonce}` : ''}-${keySafeEventId(eventId)}.json`);
 }
 
 export function idMarkerKey(prefix: string, eventId: string): string {
@@ -86,7 +92,7 @@ export interface ParsedKey {
 	tail: string;
 }
 
-const KEY_TAIL = /^(pending|relayed)\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\/(\d{13})-(.+)\.json$/;
+const KEY_TAIL = /^(pending|relayed)\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\/(\d{13})(?:\.[0-9a-z]{4,16})?-(.+)\.json$/;
 
 export function parseKey(prefix: string, key: string): ParsedKey | undefined {
 	const p = normalisePrefix(prefix);

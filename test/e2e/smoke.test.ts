@@ -49,7 +49,7 @@ describe('smoke: the pack runs inside the real n8n', () => {
 		const answer = JSON.parse(res.text);
 		expect(answer).toMatchObject({ eventId: 'evt_smoke_1', source: 'smoke', duplicate: false, bodyFormat: 'json' });
 		expect(answer.sha256).toBe(createHash('sha256').update(body).digest('hex'));
-		expect(answer.key).toMatch(/^smoke\/pending\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/\d{13}-evt_smoke_1\.json$/);
+		expect(answer.key).toMatch(/^smoke\/pending\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/\d{13}\.[0-9a-z]{8}-evt_smoke_1\.json$/);
 
 		const client = createS3Client(s3.settings(BUCKET));
 		const stored = await new S3Archive(client, { bucket: BUCKET, prefix: 'smoke' }).get(answer.key);

@@ -9,12 +9,13 @@ import { ConfirmPublisher } from '../../lib/amqp/confirmPublisher';
 import { connectAmqp } from '../../lib/amqp/connection';
 import { declareTopology, type Topology } from '../../lib/amqp/topology';
 import { ArchiveWriteError, S3Archive } from '../../lib/archive/archive';
-import { idMarkerKey } from '../../lib/archive/keys';
+import { idMarkerKey, parseKey } from '../../lib/archive/keys';
 import { Lease } from '../../lib/archive/lease';
 import { DEFAULT_LIMITS, RelayError, relayPending, replayRange, type Publisher } from '../../lib/archive/relay';
 import { createS3Client } from '../../lib/s3/client';
 import { connectBroker, deleteTopology, drainQueue, uniqueTopology } from '../../testbench/rabbitmq';
 import { startS3Server, type S3Server } from '../../testbench/s3';
+import { startS3FaultProxy, type S3FaultProxy } from '../../testbench/s3FaultProxy';
 import { startTcpProxy } from '../../testbench/tcpProxy';
 
 jest.setTimeout(180_000);
@@ -308,5 +309,79 @@ describe('lead revisions and closed checkouts', () => {
 		} finally {
 			await s3.start();
 		}
+	});
+});
+
+describe('ambiguous S3 failures (a fault-injecting proxy that answers 412 to If-None-Match like AWS S3 and MinIO)', () => {
+	let proxy: S3FaultProxy;
+	beforeEach(async () => {
+		proxy = await startS3FaultProxy(s3.settings('unused'));
+	});
+	afterEach(async () => {
+		await proxy.close();
+	});
+
+	async function proxiedArchive(prefix = 'checkout'): Promise<{ archive: S3Archive; direct: S3Archive }> {
+		const bucket = `it-${++bucketNo}`;
+		await s3.createBucket(bucket);
+		const client = createS3Client({ ...s3.settings(bucket), endpoint: proxy.endpoint });
+		const directClient = createS3Client(s3.settings(bucket));
+		clients.push(client, directClient);
+		return { archive: new S3Archive(client, { bucket, prefix }), direct: new S3Archive(directClient, { bucket, prefix }) };
+	}
+	const pendingKeys = async (archive: S3Archive) => {
+		const keys: string[] = [];
+		for await (const page of archive.walk('pending')) keys.push(...page.map((o) => o.key));
+		return keys;
+	};
+
+	it('the proxy does what AWS does: a second If-None-Match write of a key is refused', async () => {
+		const { archive } = await proxiedArchive();
+		await archive.store({ body: Buffer.from('{"a":1}'), eventId: 'evt_first', source: 'test' });
+		expect((await archive.store({ body: Buffer.from('{"a":1}'), eventId: 'evt_first', source: 'test' })).duplicate).toBe(true);
+		await archive.closeLead('lead-x', { eventId: 'e' });
+		expect(proxy.seen.some((r) => r.method === 'PUT' && r.headers['if-none-match'] === '*')).toBe(true);
+	});
+
+	it('a marker write done by S3 whose answer was lost: the SDK retries, gets 412, and the event is still stored (not taken for a duplicate)', async () => {
+		const { archive, direct } = await proxiedArchive();
+		proxy.loseAnswers((r) => r.method === 'PUT' && r.path.includes('/ids/'), 1);
+		const stored = await archive.store({ body: Buffer.from('{"evt":"lost-answer"}'), eventId: 'evt_lost_answer', source: 'stripe' });
+		expect(proxy.preconditionFailures).toBe(1); // the retry met the marker its first try wrote
+		expect(stored.duplicate).toBe(false);
+		expect(await pendingKeys(direct)).toEqual([stored.key]);
+		expect((await direct.findByEventId('evt_lost_answer'))?.body.toString()).toBe('{"evt":"lost-answer"}');
+		// The gateway's retry of the same event is a duplicate of that one object.
+		expect(await archive.store({ body: Buffer.from('{"evt":"lost-answer"}'), eventId: 'evt_lost_answer', source: 'stripe' })).toMatchObject({ duplicate: true, key: stored.key });
+		expect(await pendingKeys(direct)).toHaveLength(1);
+	});
+
+	it('an object write whose answer was lost is retried onto the same key: one object, stored', async () => {
+		const { archive, direct } = await proxiedArchive();
+		proxy.loseAnswers((r) => r.method === 'PUT' && r.path.includes('/pending/'), 1);
+		const stored = await archive.store({ body: Buffer.from('{"n":1}'), eventId: 'evt_object_lost', source: 'stripe' });
+		expect(stored.duplicate).toBe(false);
+		expect(await pendingKeys(direct)).toEqual([stored.key]);
+	});
+
+	it('two processes storing the same event in the same millisecond: exactly one object remains, and its marker points to it', async () => {
+		const { archive: first } = await proxiedArchive();
+		const second = new S3Archive(createS3Client({ ...s3.settings(first.bucket), endpoint: proxy.endpoint }), { bucket: first.bucket, prefix: 'checkout' });
+		const direct = new S3Archive(createS3Client(s3.settings(first.bucket)), { bucket: first.bucket, prefix: 'checkout' });
+		const at = Date.UTC(2026, 11, 1, 10, 0, 0, 0);
+		for (let round = 0; round < 10; round++) {
+			const eventId = `evt_same_ms_${round}`;
+			const body = Buffer.from(JSON.stringify({ round }));
+			const results = await Promise.all([first.store({ body, eventId, source: 'stripe', receivedAtMs: at + round }), second.store({ body, eventId, source: 'stripe', receivedAtMs: at + round })]);
+			// One store won; the other found the winner's marker and reports the winner's key.
+			expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+			expect(results[0].key).toBe(results[1].key);
+			const found = await direct.findByEventId(eventId);
+			expect(found?.key).toBe(results[0].key);
+			expect(found?.body.equals(body)).toBe(true);
+		}
+		const keys = await pendingKeys(direct);
+		expect(new Set(keys.map((k) => parseKey('checkout', k)!.safeEventId)).size).toBe(10);
+		expect(keys).toHaveLength(10);
 	});
 });

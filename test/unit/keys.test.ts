@@ -47,6 +47,17 @@ describe('archive key layout', () => {
 		expect(() => moveKey('checkout', 'checkout/ids/x', 'relayed')).toThrow(/Not an archive object key/);
 	});
 
+	it('makes a key unique to its write with a nonce, parsed like the keys written before it existed', () => {
+		const key = objectKey('checkout', 'pending', T, '0194f0c2-aaaa-7000-8000-00000000000a.abcdef123456', 'k3x9q2zz');
+		expect(key).toBe(`checkout/pending/2026/11/27/09/${String(T).padStart(13, '0')}.k3x9q2zz-0194f0c2-aaaa-7000-8000-00000000000a.abcdef123456.json`);
+		expect(parseKey('checkout', key)).toMatchObject({ receivedAtMs: T, safeEventId: '0194f0c2-aaaa-7000-8000-00000000000a.abcdef123456' });
+		expect(moveKey('checkout', key, 'relayed')).toBe(key.replace('/pending/', '/relayed/'));
+		expect(() => objectKey('checkout', 'pending', T, 'e', 'NOT/SAFE')).toThrow(RangeError);
+		// Still after the time's StartAfter, in time order with keys without a nonce.
+		expect(key > startAfterForTime('checkout', 'pending', T)).toBe(true);
+		expect(key < objectKey('checkout', 'pending', T + 1, 'a')).toBe(true);
+	});
+
 	it('gives a StartAfter that excludes earlier times and includes the start time', () => {
 		const start = startAfterForTime('p', 'relayed', T);
 		expect(objectKey('p', 'relayed', T, 'a') > start).toBe(true);
