@@ -9,7 +9,7 @@ import { DEFAULT_RETRY_POLICY, decide, decideNoAnswer, type RetryPolicy } from '
 export type Query = Record<string, string | number | boolean | undefined>;
 
 export interface PipedriveRequest {
-	method: 'GET' | 'POST' | 'PATCH';
+	method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
 	/** '/api/v2/…' or '/v1/…', relative to the account's base URL. */
 	path: string;
 	query?: Query;
@@ -116,8 +116,18 @@ export class PipedriveClient {
 		}
 	}
 
-	async request<T>(request: PipedriveRequest): Promise<{ data: T; additional_data?: Record<string, unknown> }> {
+	/**
+	 * One request, retried by the policy. `recover` makes a create safe to retry: after an attempt whose
+	 * outcome is unknown (no answer, or a 5xx, which may come after Pipedrive did the work), it looks for
+	 * what that attempt may have created, and a hit is the answer; only a miss sends the create again.
+	 */
+	async request<T>(request: PipedriveRequest, options: { recover?: () => Promise<T | undefined> } = {}): Promise<{ data: T; additional_data?: Record<string, unknown> }> {
+		let ambiguous = false;
 		for (let attempt = 1; ; attempt++) {
+			if (ambiguous && options.recover) {
+				const found = await options.recover();
+				if (found !== undefined) return { data: found };
+			}
 			if (request.path.endsWith('/search')) await this.waitForSearchSlot();
 			this.count(request);
 			let answer: PipedriveResponse;
@@ -129,11 +139,13 @@ export class PipedriveClient {
 					const reason = error instanceof Error ? error.message : String(error);
 					throw new PipedriveError(`${request.method} ${request.path}: no answer from Pipedrive after ${attempt} attempts (${reason})`, 0, true);
 				}
+				ambiguous = request.method !== 'GET';
 				await sleep(noAnswer.delayMs);
 				continue;
 			}
 			const decision = decide(answer, attempt, this.policy);
 			if (decision.action === 'retry') {
+				ambiguous = request.method !== 'GET' && answer.status >= 500;
 				await sleep(decision.delayMs);
 				continue;
 			}
@@ -181,8 +193,9 @@ export class PipedriveClient {
 		return answer.data.items.find((i) => (i.item.emails ?? []).some((e) => e.toLowerCase() === wanted))?.item ?? answer.data.items[0]?.item;
 	}
 
-	async createPerson(body: Record<string, unknown>): Promise<Person> {
-		return (await this.request<Person>({ method: 'POST', path: '/api/v2/persons', body })).data;
+	/** `recover`: how to find the person a create whose answer was lost may have made (see request). */
+	async createPerson(body: Record<string, unknown>, recover?: () => Promise<Person | undefined>): Promise<Person> {
+		return (await this.request<Person>({ method: 'POST', path: '/api/v2/persons', body }, { recover })).data;
 	}
 
 	async updatePerson(id: number, body: Record<string, unknown>): Promise<Person> {
@@ -210,8 +223,8 @@ export class PipedriveClient {
 		}
 	}
 
-	async createDeal(body: Record<string, unknown>): Promise<Deal> {
-		return (await this.request<Deal>({ method: 'POST', path: '/api/v2/deals', body })).data;
+	async createDeal(body: Record<string, unknown>, recover?: () => Promise<Deal | undefined>): Promise<Deal> {
+		return (await this.request<Deal>({ method: 'POST', path: '/api/v2/deals', body }, { recover })).data;
 	}
 
 	async updateDeal(id: number, body: Record<string, unknown>): Promise<Deal> {
@@ -228,8 +241,22 @@ export class PipedriveClient {
 	}
 
 	// ---- activities and notes ----
-	async createActivity(body: Record<string, unknown>): Promise<Row> {
-		return (await this.request<Row>({ method: 'POST', path: '/api/v2/activities', body })).data;
+	async createActivity(body: Record<string, unknown>, recover?: () => Promise<Row | undefined>): Promise<Row> {
+		return (await this.request<Row>({ method: 'POST', path: '/api/v2/activities', body }, { recover })).data;
+	}
+
+	/** A deal's activities, newest first (a list, consistent at once, unlike search). */
+	async dealActivities(dealId: number): Promise<Array<Row & { note?: string | null; subject?: string }>> {
+		return await this.listAll<Row & { note?: string | null; subject?: string }>('/api/v2/activities', { deal_id: dealId, sort_by: 'id', sort_direction: 'desc', limit: 500 }, 4);
+	}
+
+	async deleteActivity(id: number): Promise<void> {
+		try {
+			await this.request<Row>({ method: 'DELETE', path: `/api/v2/activities/${id}` });
+		} catch (error) {
+			if (error instanceof PipedriveError && error.status === 404) return; // gone already
+			throw error;
+		}
 	}
 
 	async updateActivity(id: number, body: Record<string, unknown>): Promise<Row | undefined> {
@@ -242,8 +269,13 @@ export class PipedriveClient {
 		}
 	}
 
-	async addNote(body: Record<string, unknown>): Promise<Row> {
-		return (await this.request<Row>({ method: 'POST', path: '/v1/notes', body })).data;
+	async addNote(body: Record<string, unknown>, recover?: () => Promise<Row | undefined>): Promise<Row> {
+		return (await this.request<Row>({ method: 'POST', path: '/v1/notes', body }, { recover })).data;
+	}
+
+	/** A deal's notes, newest first (v1: notes have no v2 endpoint). */
+	async dealNotes(dealId: number): Promise<Array<Row & { content?: string }>> {
+		return (await this.request<Array<Row & { content?: string }>>({ method: 'GET', path: '/v1/notes', query: { deal_id: dealId, sort: 'id DESC', start: 0, limit: 100 } })).data ?? [];
 	}
 
 	// ---- account metadata ----
@@ -251,8 +283,22 @@ export class PipedriveClient {
 		return await this.listAll<DealField>('/api/v2/dealFields');
 	}
 
-	async addDealField(body: { field_name: string; field_type: string; options?: Array<{ label: string }> }): Promise<DealField> {
-		return (await this.request<DealField>({ method: 'POST', path: '/api/v2/dealFields', body })).data;
+	async addDealField(body: { field_name: string; field_type: string; options?: Array<{ label: string }> }, recover?: () => Promise<DealField | undefined>): Promise<DealField> {
+		return (await this.request<DealField>({ method: 'POST', path: '/api/v2/dealFields', body }, { recover })).data;
+	}
+
+	/** The deal fields with their numeric ids (v1): the ids tell which of two same-named fields was made first. */
+	async dealFieldIds(): Promise<Array<{ id: number; key: string; name: string }>> {
+		return (await this.request<Array<{ id: number; key: string; name: string }>>({ method: 'GET', path: '/v1/dealFields', query: { start: 0, limit: 500 } })).data ?? [];
+	}
+
+	async deleteDealField(fieldCode: string): Promise<void> {
+		try {
+			await this.request<unknown>({ method: 'DELETE', path: `/api/v2/dealFields/${encodeURIComponent(fieldCode)}` });
+		} catch (error) {
+			if (error instanceof PipedriveError && error.status === 404) return;
+			throw error;
+		}
 	}
 
 	/** Adds options to a single-option field (v2: additive and atomic; the existing option ids stay). */

@@ -8,8 +8,9 @@ import { applyCheckoutEvent, type CheckoutEvent, type DealCheckoutState, type Ex
 import { planFollowUps, renderTemplate, type DealForRules, type FollowUpRule, type PlannedActivity } from '../followup/rules';
 import { escapeHtml } from '../forms/responses';
 import { toMajorUnits, toMinorUnits } from '../gateways/money';
-import type { PipedriveClient, Deal } from './client';
+import type { PipedriveClient, Deal, Person, Row } from './client';
 import { matchLeadDeal } from './matching';
+import { effectMarker, hasMarker, survivorOf, withMarker } from './markers';
 import {
 	CHECKOUT_FIELDS,
 	checkRuleName,
@@ -52,9 +53,8 @@ export interface SetupResult {
 }
 
 /**
- * One Setup at a time per account in this process: executions that start together on a fresh account
- * (the rules schedule and the first queued event, say) would otherwise each create the fields, and
- * Pipedrive has no conditional create to stop the second set.
+ * One Setup at a time per account in this process (it saves the calls); across processes, the fields two
+ * Setups made at once are reconciled after the create (createMissingFields).
  */
 const setupsInFlight = new Map<string, Promise<SetupResult>>();
 
@@ -77,10 +77,27 @@ async function createMissingFields(client: PipedriveClient, account: string): Pr
 		const field = resolution.found[lacking.id]!;
 		field.options = [...(field.options ?? []), ...added];
 	}
+	const sameName = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 	for (const spec of resolution.missing) {
-		const field = await client.addDealField({ field_name: spec.name, field_type: spec.type, options: spec.options?.map((label) => ({ label })) });
+		const field = await client.addDealField({ field_name: spec.name, field_type: spec.type, options: spec.options?.map((label) => ({ label })) }, async () =>
+			(await client.dealFields()).find((f) => sameName(f.field_name, spec.name)),
+		);
 		resolution.found[spec.id] = field;
 		created.add(spec.id);
+	}
+	if (created.size) {
+		// Another n8n process may have made the same fields at the same moment (Pipedrive has no conditional
+		// create). Every process that made one looks again: of same-named fields the oldest stays, the others
+		// are deleted, so all processes end on one set whatever the interleaving (see markers.ts survivorOf).
+		const withIds = await client.dealFieldIds();
+		const current = await client.dealFields();
+		for (const spec of CHECKOUT_FIELDS.filter((f) => created.has(f.id))) {
+			const survivor = survivorOf(withIds.filter((f) => sameName(f.name, spec.name)));
+			if (!survivor) continue;
+			for (const extra of survivor.extra) await client.deleteDealField(extra.key);
+			const kept = current.find((f) => f.field_code === survivor.keep.key);
+			if (kept) resolution.found[spec.id] = kept;
+		}
 	}
 	const fields = fieldKeysOf(resolution.found);
 	fieldKeyCache.set(account, { fields, at: Date.now() });
@@ -173,12 +190,19 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 	const found = await client.findPersonByEmail(lead.email);
 	let personId: number;
 	if (!found) {
-		const person = await client.createPerson({
-			name: lead.name,
-			emails: [{ value: lead.email, primary: true, label: 'work' }],
-			...(lead.phone ? { phones: [{ value: lead.phone, primary: true, label: 'mobile' }] } : {}),
-			...(options.ownerId ? { owner_id: options.ownerId } : {}),
-		});
+		const person = await client.createPerson(
+			{
+				name: lead.name,
+				emails: [{ value: lead.email, primary: true, label: 'work' }],
+				...(lead.phone ? { phones: [{ value: lead.phone, primary: true, label: 'mobile' }] } : {}),
+				...(options.ownerId ? { owner_id: options.ownerId } : {}),
+			},
+			// A create whose answer was lost may have made the person: look before making another.
+			async () => {
+				const hit = await client.findPersonByEmail(lead.email);
+				return hit ? ({ id: hit.id, name: hit.name } as Person) : undefined;
+			},
+		);
 		personId = person.id;
 		personCreated = true;
 	} else {
@@ -221,15 +245,18 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 	if (dealId === undefined) {
 		const startedAt = lead.capturedAt ?? new Date().toISOString();
 		const state: DealCheckoutState = { status: 'started', lastEventAt: startedAt, appliedEventIds: [] };
-		const deal = await client.createDeal({
-			title,
-			person_id: personId,
-			...money,
-			...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}),
-			...(options.stageId ? { stage_id: options.stageId } : {}),
-			...(options.ownerId ? { owner_id: options.ownerId } : {}),
-			custom_fields: { ...leadFields, ...writeCheckoutState(state, fields) },
-		});
+		const deal = await client.createDeal(
+			{
+				title,
+				person_id: personId,
+				...money,
+				...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}),
+				...(options.stageId ? { stage_id: options.stageId } : {}),
+				...(options.ownerId ? { owner_id: options.ownerId } : {}),
+				custom_fields: { ...leadFields, ...writeCheckoutState(state, fields) },
+			},
+			async () => (await client.listDealsPage({ person_id: personId, sort_by: 'add_time', sort_direction: 'desc', limit: 100 })).find((d) => d.custom_fields?.[fields.keys.leadId] === lead.leadId),
+		);
 		dealId = deal.id;
 		dealCreated = true;
 	} else {
@@ -240,8 +267,13 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 	rememberDeal(account, lead.leadId, dealId);
 	let noteId: number | undefined;
 	// A second submit's source and UTM data are news to the salesperson too.
-	if (options.addNote && (dealCreated || resubmission)) noteId = (await client.addNote({ content: leadNote(lead, resubmission), deal_id: dealId, person_id: personId })).id;
+	if (options.addNote && (dealCreated || resubmission)) noteId = (await addNoteOnce(client, dealId, leadNote(lead, resubmission), effectMarker('lead-note', dealId, lead.leadId), personId)).id;
 	return { personId, dealId, personCreated, personUpdated, dealCreated, resubmission, noteId };
+}
+
+/** A note with its marker; after an ambiguous failure, the deal's notes are searched for it first. */
+async function addNoteOnce(client: PipedriveClient, dealId: number, html: string, marker: string, personId?: number): Promise<Row> {
+	return await client.addNote({ content: withMarker(html, marker), deal_id: dealId, ...(personId ? { person_id: personId } : {}) }, async () => (await client.dealNotes(dealId)).find((n) => hasMarker(n.content, marker)));
 }
 
 // ---- Apply Checkout Event ----
@@ -303,12 +335,20 @@ export async function applyEvent(client: PipedriveClient, account: string, event
 	if (!deal) {
 		// The lead never reached Pipedrive (its message failed, or the shop's form is not wired): the event
 		// still gets a deal, so the payment is not lost; the lead fills in the person when it arrives.
-		const created = await client.createDeal({
-			title: fill(options.titleTemplate ?? 'Checkout {{leadId}}', { leadId: event.leadRef }),
-			...money,
-			...(won ? { status: 'won' } : {}),
-			custom_fields: { [fields.keys.leadId]: event.leadRef, ...extra, ...writeCheckoutState(transition.next, fields) },
-		});
+		const leadRef = event.leadRef;
+		const created = await client.createDeal(
+			{
+				title: fill(options.titleTemplate ?? 'Checkout {{leadId}}', { leadId: leadRef }),
+				...money,
+				...(won ? { status: 'won' } : {}),
+				custom_fields: { [fields.keys.leadId]: leadRef, ...extra, ...writeCheckoutState(transition.next, fields) },
+			},
+			// No person to list by: the search by lead id finds a deal the lost attempt made.
+			async () => {
+				const id = await client.findDealByCustomField(leadRef);
+				return id === undefined ? undefined : await client.getDeal(id);
+			},
+		);
 		rememberDeal(account, event.leadRef, created.id);
 		return { dealId: created.id, dealCreated: true, status: transition.next.status, effects, followUpsCompleted: 0 };
 	}
@@ -331,7 +371,7 @@ export async function applyEvent(client: PipedriveClient, account: string, event
 			effect.reason === 'refunded'
 				? `<p>Payment refunded${event.amount !== undefined ? ` ${moneyText(event.amount, event.currency)}` : ''} (${source})</p>`
 				: `<p><b>Payment below the expected amount</b>: ${moneyText(effect.paid.amount ?? 0, effect.paid.currency)} paid, ${moneyText(effect.expected.amount, effect.expected.currency)} expected (${source}). The deal stays open with Checkout status "Underpaid": check with the buyer before delivering.</p>`;
-		await client.addNote({ deal_id: deal.id, content });
+		await addNoteOnce(client, deal.id, content, effectMarker(effect.reason, deal.id, event.eventId));
 	}
 	return result;
 }
@@ -380,6 +420,34 @@ export async function runRules(client: PipedriveClient, account: string, rules: 
 		if (rulesRunsInFlight.get(account) === settled) rulesRunsInFlight.delete(account);
 	});
 	return await run;
+}
+
+/**
+ * The activity of one rule on one deal, at most once even across n8n processes and lost answers: it carries
+ * a marker; a create whose outcome is unknown looks for it before trying again; and after the create the
+ * deal's activities are listed, so that of two made at once (two processes' runs) the oldest stays and
+ * the other is deleted, by whichever process sees both.
+ */
+async function createActivityOnce(client: PipedriveClient, dealId: number, activity: PlannedActivity, personId: number | null): Promise<Row> {
+	const marker = effectMarker('follow-up', dealId, activity.rule);
+	const mine = async () => (await client.dealActivities(dealId)).filter((a) => hasMarker(a.note, marker) && a.is_deleted !== true);
+	const row = await client.createActivity(
+		{
+			subject: activity.subject,
+			type: activity.type,
+			deal_id: dealId,
+			owner_id: activity.ownerId,
+			due_date: activity.dueDate,
+			due_time: activity.dueTime,
+			note: withMarker(activity.note ?? '', marker),
+			...(personId ? { participants: [{ person_id: personId, primary: true }] } : {}),
+		},
+		async () => survivorOf(await mine())?.keep,
+	);
+	const survivor = survivorOf(await mine());
+	if (!survivor) return row;
+	for (const extra of survivor.extra) await client.deleteActivity(extra.id);
+	return survivor.keep;
 }
 
 function renewedLink(options: RunRulesOptions, leadId: string | undefined): string | undefined {
@@ -468,16 +536,7 @@ async function runRulesNow(client: PipedriveClient, account: string, rules: Foll
 		const done = [...applied];
 		for (const activity of activities) {
 			try {
-				const row = await client.createActivity({
-					subject: activity.subject,
-					type: activity.type,
-					deal_id: dealId,
-					owner_id: activity.ownerId,
-					due_date: activity.dueDate,
-					due_time: activity.dueTime,
-					...(activity.note ? { note: activity.note } : {}),
-					...(deal.person_id ? { participants: [{ person_id: deal.person_id, primary: true }] } : {}),
-				});
+				const row = await createActivityOnce(client, dealId, activity, deal.person_id);
 				done.push({ rule: activity.rule, activityId: row.id });
 				result.created.push({ ...activity, activityId: row.id });
 			} catch (error) {

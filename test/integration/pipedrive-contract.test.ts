@@ -104,6 +104,34 @@ it('v2 deal fields (create a single option field, list it with option ids), deal
 	const act = (await activities.addActivity({ AddActivityRequest: { subject: 'Follow up', type: 'call', deal_id: deal.id } })).data!;
 	expect((await activities.updateActivity({ id: act.id!, AddActivityRequest: { done: true } })).data).toMatchObject({ done: true });
 	expect((await activities.updateActivity({ id: act.id!, AddActivityRequest: { done: true } })).data?.marked_as_done_time).toBeTruthy();
+
+});
+
+it('what the pack reads to find an effect whose answer was lost, and removes when two processes made it twice: activities by deal (newest first), delete; notes by deal (v1); deal fields with ids (v1), delete (v2)', async () => {
+	const own = await startPipedriveStandIn();
+	try {
+		const c2 = new v2.Configuration({ apiKey: own.token, basePath: `${own.baseUrl}/api/v2` });
+		const c1 = new v1.Configuration({ apiKey: own.token, basePath: `${own.baseUrl}/v1` });
+		const fields = new v2.DealFieldsApi(c2);
+		const key = (await fields.addDealField({ AddDealFieldRequest: { field_name: 'Checkout lead id', field_type: 'varchar' } })).data!.field_code!;
+		const deal = (await new v2.DealsApi(c2).addDeal({ AddDealRequest: { title: 'Effects' } })).data!;
+		const activities = new v2.ActivitiesApi(c2);
+		const act = (await activities.addActivity({ AddActivityRequest: { subject: 'First', type: 'call', deal_id: deal.id } })).data!;
+		const second = (await activities.addActivity({ AddActivityRequest: { subject: 'Second', type: 'call', deal_id: deal.id } })).data!;
+		expect((await activities.getActivities({ deal_id: deal.id, sort_by: 'id', sort_direction: 'desc' })).data?.map((a) => a.id)).toEqual([second.id, act.id]);
+		expect((await activities.deleteActivity({ id: second.id! })).data).toMatchObject({ id: second.id });
+		expect((await activities.getActivities({ deal_id: deal.id })).data?.map((a) => a.id)).toEqual([act.id]);
+		const notes = new v1.NotesApi(c1);
+		await notes.addNote({ AddNoteRequest: { content: '<p>one</p>', deal_id: deal.id! } });
+		await notes.addNote({ AddNoteRequest: { content: '<p>two</p>', deal_id: deal.id! } });
+		expect((await notes.getNotes({ deal_id: deal.id!, sort: 'id DESC', start: 0, limit: 100 })).data?.map((n) => n.content)).toEqual(['<p>two</p>', '<p>one</p>']);
+		const v1Fields = (await new v1.DealFieldsApi(c1).getDealFields({ start: 0, limit: 500 })).data!;
+		expect(v1Fields.find((f) => f.key === key)).toMatchObject({ id: expect.any(Number), name: 'Checkout lead id' });
+		expect((await fields.deleteDealField({ field_code: key })).data).toMatchObject({ field_code: key });
+		expect((await fields.getDealFields({ limit: 500 })).data!.map((f) => f.field_code)).not.toContain(key);
+	} finally {
+		await own.close();
+	}
 });
 
 it('a read-only page shows the deals, activities and notes', async () => {

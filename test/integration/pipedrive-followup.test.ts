@@ -7,6 +7,7 @@ import { PipedriveClient, PipedriveError, fetchTransport } from '../../lib/piped
 import { applyEvent, clearCaches, runRules, setupFields, upsertLead, type LeadInput, type UpsertLeadOptions } from '../../lib/pipedrive/followup';
 import type { FollowUpRule } from '../../lib/followup/rules';
 import { uuidv7 } from '../../lib/forms/ids';
+import { effectMarker, hasMarker } from '../../lib/pipedrive/markers';
 import { checkLinkSettings, openLink, payLinkFor } from '../../lib/links/checkoutLinks';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
 
@@ -50,6 +51,8 @@ beforeEach(() => {
 	pd.faults.blockPage = false;
 	pd.faults.serverErrors = 0;
 	pd.faults.dropConnections = 0;
+	pd.faults.loseAnswers = {};
+	pd.faults.delayMs = 0;
 });
 
 it('Setup creates the deal fields once and reports their keys; a second run changes nothing', async () => {
@@ -267,7 +270,7 @@ it('follow-up rules: fire once per deal after the delay, with rendered templates
 	expect(mine.map((x) => x.dealId).sort()).toEqual([a.dealId, b.dealId].sort());
 	const activityA = pd.state.activities.find((x) => x.deal_id === a.dealId)!;
 	expect(activityA).toMatchObject({ subject: 'Ligar para Bia Lima: Curso de Fotografia (R$\u00a0197,90)', type: 'call', due_date: '2026-11-27', due_time: '13:00', done: false });
-	expect(activityA.note).toBe('Link: http://127.0.0.1:5678/webhook/checkout/pay?lead=x');
+	expect(activityA.note).toMatch(/^Link: http:\/\/127\.0\.0\.1:5678\/webhook\/checkout\/pay\?lead=x<p><small>ref cr:[0-9a-f]{16}<\/small><\/p>$/);
 	expect(new Set(mine.map((x) => x.ownerId))).toEqual(new Set([2, 3]));
 	expect(String((dealOf(a.dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout follow-ups applied')])).toBe(`Abandoned 1h (RR)#${activityA.id}`);
 
@@ -289,11 +292,11 @@ it('a rule that fires puts a renewed, signed pay link in its activity (the deal\
 	const handMade = await upsertLead(client(), pd.baseUrl, lead({ leadId: 'not-a-uuid', capturedAt: '2026-11-29T12:00:00Z', paymentLink: 'https://shop.example/manual' }), options);
 	const result = await runRules(client(), pd.baseUrl, [rule({ name: 'Renewed link' })], { now, renewLink: (leadId) => payLinkFor(leadId, settings, now.getTime()).url });
 	const activity = pd.state.activities.find((a) => a.deal_id === dealId && result.created.some((c) => c.activityId === a.id))!;
-	const link = new URL(String(activity.note).replace('Link: ', ''));
+	const link = new URL(/^Link: (\S+?)<p>/.exec(String(activity.note))![1]);
 	expect(link.origin + link.pathname).toBe('https://n8n.example.com/webhook/checkout/pay');
 	expect(openLink({ lead: link.searchParams.get('lead') }, settings.secret, now.getTime() + 6 * 86_400_000)).toMatchObject({ ok: true, leadId: renewable.leadId });
 	expect(openLink({ lead: link.searchParams.get('lead') }, settings.secret, now.getTime() + 7 * 86_400_000)).toEqual({ ok: false, reason: 'expired' });
-	expect(pd.state.activities.find((a) => a.deal_id === handMade.dealId)!.note).toBe('Link: https://shop.example/manual');
+	expect(pd.state.activities.find((a) => a.deal_id === handMade.dealId)!.note).toMatch(/^Link: https:\/\/shop\.example\/manual<p>/);
 });
 
 it('follow-ups: two runs at once create each activity once; a deal paid or moved on after the listing gets none', async () => {
@@ -387,4 +390,90 @@ it("the API token credential's test: GET /v1/users/me on the configured base URL
 	};
 	expect((await call(pd.token)).status).toBe(200);
 	expect((await call('wrong')).status).toBe(401);
+});
+
+describe('the ambiguous failure: Pipedrive did the work and the answer was lost', () => {
+	const leadIdOf = (d: Record<string, unknown>) => (d.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')];
+
+	it('a lead whose person, deal and note creates all lose their answer still makes one of each', async () => {
+		await setupFields(client(), pd.baseUrl);
+		pd.faults.loseAnswers = { 'POST /api/v2/persons': 1, 'POST /api/v2/deals': 1, 'POST /v1/notes': 1 };
+		const input = lead();
+		const result = await upsertLead(client(), pd.baseUrl, input, options);
+		expect(pd.faults.loseAnswers).toEqual({ 'POST /api/v2/persons': 0, 'POST /api/v2/deals': 0, 'POST /v1/notes': 0 });
+		expect(pd.state.persons.filter((p) => (p.emails as Array<{ value: string }>).some((e) => e.value === input.email))).toHaveLength(1);
+		expect(pd.state.deals.filter((d) => leadIdOf(d) === input.leadId)).toHaveLength(1);
+		expect(pd.state.notes.filter((n) => n.deal_id === result.dealId)).toHaveLength(1);
+		expect(result).toMatchObject({ personCreated: true, dealCreated: true });
+	});
+
+	it('a payment event for a lead without a deal, and its refund note, each lose their answer: one deal, one note', async () => {
+		await setupFields(client(), pd.baseUrl);
+		const leadRef = `0194f0c2-${Math.random().toString(16).slice(2, 10)}`;
+		pd.faults.loseAnswers = { 'POST /api/v2/deals': 1 };
+		await applyEvent(client(), pd.baseUrl, { eventId: 'evt_amb_paid', type: 'paid', occurredAt: '2026-11-30T10:00:00Z', leadRef, amount: 5000, currency: 'BRL' });
+		const deals = pd.state.deals.filter((d) => leadIdOf(d) === leadRef);
+		expect(deals).toHaveLength(1);
+		pd.faults.loseAnswers = { 'POST /v1/notes': 1 };
+		await applyEvent(client(), pd.baseUrl, { eventId: 'evt_amb_refund', type: 'refunded', occurredAt: '2026-11-30T11:00:00Z', leadRef, amount: 5000, currency: 'BRL' });
+		expect(pd.state.notes.filter((n) => n.deal_id === deals[0].id)).toHaveLength(1);
+	});
+
+	it('a follow-up activity whose create loses its answer is made once', async () => {
+		await setupFields(client(), pd.baseUrl);
+		const { dealId } = await upsertLead(client(), pd.baseUrl, lead({ capturedAt: '2026-11-30T08:00:00Z' }), options);
+		pd.faults.loseAnswers = { 'POST /api/v2/activities': 1 };
+		const result = await runRules(client(), pd.baseUrl, [rule({ name: 'Lost answer' })], { now: new Date('2026-11-30T12:00:00Z') });
+		// The run fires on every old-enough open deal of the stand-in: none may have the rule twice.
+		const live = pd.state.activities.filter((a) => a.is_deleted !== true && hasMarker(a.note, effectMarker('follow-up', Number(a.deal_id), 'Lost answer')));
+		const perDeal = new Map<unknown, number>();
+		for (const a of live) perDeal.set(a.deal_id, (perDeal.get(a.deal_id) ?? 0) + 1);
+		expect([...perDeal.values()].every((n) => n === 1)).toBe(true);
+		expect(pd.faults.loseAnswers?.['POST /api/v2/activities']).toBe(0);
+		const mine = live.filter((a) => a.deal_id === dealId);
+		expect(mine).toHaveLength(1);
+		expect(result.created.find((c) => c.dealId === dealId)?.activityId).toBe(mine[0].id);
+		expect(String((dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout follow-ups applied')])).toBe(`Lost answer#${mine[0].id}`);
+	});
+});
+
+describe('several n8n processes (no lock held in one process protects the others)', () => {
+	// Two clients under different account keys: what two processes are to the pack's in-process caches and turns.
+	const processClient = (on: PipedriveStandIn, name: string) => ({ client: new PipedriveClient(fetchTransport(on.baseUrl, { apiToken: on.token }), `${on.baseUrl}#${name}`, fastPolicy), account: `${on.baseUrl}#${name}` });
+
+	it('two Setups at once on a fresh account end with one set of deal fields, the same for both', async () => {
+		for (let round = 0; round < 3; round++) {
+			const fresh = await startPipedriveStandIn();
+			try {
+				fresh.faults.delayMs = 5;
+				const a = processClient(fresh, 'main');
+				const b = processClient(fresh, 'worker');
+				const [ra, rb] = await Promise.all([setupFields(a.client, a.account), setupFields(b.client, b.account)]);
+				for (const spec of ['Checkout status', 'Checkout lead id', 'Checkout product']) expect(fresh.state.dealFields.filter((f) => f.name === spec)).toHaveLength(1);
+				expect(fresh.state.dealFields).toHaveLength(2 + 8);
+				expect(rb.fields.map((f) => f.key)).toEqual(ra.fields.map((f) => f.key));
+				expect(ra.fields.map((f) => f.key)).toEqual(ra.fields.map((f) => fresh.state.dealFields.find((d) => d.name === f.name)!.key));
+			} finally {
+				await fresh.close();
+			}
+		}
+	});
+
+	it('two rules runs at once in two processes create each activity once', async () => {
+		const a = processClient(pd, 'main');
+		const b = processClient(pd, 'worker');
+		await setupFields(a.client, a.account);
+		await setupFields(b.client, b.account);
+		const deals = [];
+		for (let i = 0; i < 6; i++) deals.push((await upsertLead(client(), pd.baseUrl, lead({ capturedAt: '2026-11-30T06:00:00Z' }), options)).dealId);
+		pd.faults.delayMs = 5;
+		const rules = [rule({ name: 'Two processes' })];
+		const now = new Date('2026-11-30T12:00:00Z');
+		await Promise.all([runRules(a.client, a.account, rules, { now }), runRules(b.client, b.account, rules, { now })]);
+		for (const dealId of deals) {
+			const live = pd.state.activities.filter((x) => x.deal_id === dealId && x.is_deleted !== true && String(x.note).includes('Link:'));
+			expect(live).toHaveLength(1);
+			expect(String((dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout follow-ups applied')])).toBe(`Two processes#${live[0].id}`);
+		}
+	});
 });

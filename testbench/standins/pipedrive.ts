@@ -23,6 +23,11 @@ export interface PipedriveFaults {
 	delayMs?: number;
 	/** Close the connection of the next N requests without answering (a reset as the client sees it). */
 	dropConnections?: number;
+	/**
+	 * Do the work of the next N requests to an endpoint ("POST /api/v2/persons"), then close the connection
+	 * instead of answering: the ambiguous failure, where the effect happened and the answer was lost.
+	 */
+	loseAnswers?: Record<string, number>;
 }
 
 export interface PipedriveStandIn {
@@ -143,6 +148,16 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 			return void res.end(statePage());
 		}
 		if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
+		const endpoint = `${method} ${path.replace(/\/\d+(?=\/|$)/g, '/{id}')}`;
+		if (faults.loseAnswers?.[endpoint]) {
+			faults.loseAnswers[endpoint]--;
+			// The route runs to the end (the effect happens); what it writes never reaches the client.
+			res.writeHead = (() => res) as unknown as typeof res.writeHead;
+			res.end = (() => {
+				req.socket.destroy();
+				return res;
+			}) as unknown as typeof res.end;
+		}
 		if (faults.dropConnections && faults.dropConnections > 0) {
 			faults.dropConnections--;
 			return void req.socket.destroy();
@@ -262,7 +277,13 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		}
 		if (method === 'GET' && path === '/api/v2/activities') {
 			const dealId = url.searchParams.get('deal_id');
-			return send(res, 200, page(state.activities.filter((a) => !dealId || a.deal_id === Number(dealId)), url), charge('list'));
+			return send(res, 200, page(sorted(state.activities.filter((a) => a.is_deleted !== true && (!dealId || a.deal_id === Number(dealId))), url), url), charge('list'));
+		}
+		if (method === 'DELETE' && (m = /^\/api\/v2\/activities\/(\d+)$/.exec(path))) {
+			const row = state.activities.find((a) => a.id === Number(m![1]) && a.is_deleted !== true);
+			if (!row) return fail(res, 404, 'Activity not found');
+			row.is_deleted = true; // Pipedrive marks it deleted (purged after 30 days) and lists it no more
+			return send(res, 200, { success: true, data: { id: row.id } }, charge('update'));
 		}
 		if (method === 'GET' && path === '/api/v2/pipelines') return send(res, 200, page(pipelines, url), charge('list'));
 		if (method === 'GET' && path === '/api/v2/stages') {
@@ -273,6 +294,12 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		if (method === 'GET' && path === '/api/v2/dealFields') {
 			const rows = state.dealFields.map((f) => ({ field_name: f.name, field_code: f.key, field_type: f.field_type, options: f.options ?? null, subfields: null, is_custom_field: f.edit_flag === true, is_optional_response_field: false }));
 			return send(res, 200, page(rows as unknown as Row[], url), charge('list'));
+		}
+		if (method === 'DELETE' && (m = /^\/api\/v2\/dealFields\/([0-9a-f]{40})$/.exec(path))) {
+			const index = state.dealFields.findIndex((f) => f.key === m![1]);
+			if (index < 0) return fail(res, 404, 'Field not found');
+			const [gone] = state.dealFields.splice(index, 1);
+			return send(res, 200, { success: true, data: { field_code: gone.key, field_name: gone.name }, additional_data: null }, charge('update'));
 		}
 		const optionsPath = /^\/api\/v2\/dealFields\/([0-9a-f]+)\/options$/.exec(path);
 		if (method === 'POST' && optionsPath) {
@@ -315,6 +342,15 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 			const row: Row = { id: nextId++, key: createHash('sha1').update(`${String(body.name)}:${nextId}`).digest('hex'), name: body.name, field_type: body.field_type, options, edit_flag: true };
 			state.dealFields.push(row);
 			return send(res, 200, { success: true, data: row }, charge('v1create'));
+		}
+		if (method === 'GET' && path === '/v1/notes') {
+			const dealId = url.searchParams.get('deal_id');
+			const desc = /DESC/i.test(url.searchParams.get('sort') ?? '');
+			const start = Number(url.searchParams.get('start') ?? 0);
+			const limit = Math.min(Number(url.searchParams.get('limit') ?? 100), 500);
+			const rows = state.notes.filter((n) => !dealId || n.deal_id === Number(dealId)).sort((a, b) => (desc ? b.id - a.id : a.id - b.id));
+			const more = start + limit < rows.length;
+			return send(res, 200, { success: true, data: rows.slice(start, start + limit), additional_data: { pagination: { start, limit, more_items_in_collection: more, ...(more ? { next_start: start + limit } : {}) } } }, charge('v1list'));
 		}
 		if (method === 'POST' && path === '/v1/notes') {
 			const body = await readJson(req);
