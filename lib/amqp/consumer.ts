@@ -6,7 +6,14 @@
  *    order; after `maxAttempts` deliveries → nack without requeue, so the broker dead-letters it;
  *  - a body that is not a JSON object (a poison message) → dead-lettered at once: retrying cannot help.
  * A crash leaves the message unacked and the broker delivers it again. The consumer reconnects after a
- * broker or network failure. Dead-lettering by our own nack (not by the queue's delivery limit) also keeps
+ * broker or network failure.
+ *
+ * Never two handlings at once, also across reconnects and timeouts: a handler still running after its
+ * connection dropped, or after its timeout, holds back the next message (the same one, redelivered) until
+ * it ends. A failure that retrying cannot heal (Pipedrive refusing the credentials, its block page, the
+ * daily budget spent) pauses the queue instead of spending the message's attempts: the message is held
+ * and tried again every `pauseProbeMs` until it goes through. A message whose id this consumer acked a
+ * moment ago (a duplicate from a relay retry) is dropped without running again, unless it is a replay. Dead-lettering by our own nack (not by the queue's delivery limit) also keeps
  * one message in flight on RabbitMQ 3.10, whose quorum queues grant an extra credit after a
  * delivery-limit dead-letter.
  */
@@ -42,10 +49,39 @@ export interface ConsumerOptions {
 	handlerTimeoutMs?: number;
 	/** Reconnect waits grow to this. */
 	maxReconnectDelayMs?: number;
+	/** While paused on a lasting failure, the held message is tried again this often (a probe). */
+	pauseProbeMs?: number;
+	/**
+	 * A paused message is released to the queue after being held this long, and taken again: brokers
+	 * close a channel that holds a delivery longer than their consumer timeout (30 min by default).
+	 */
+	maxHoldMs?: number;
 	log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 }
 
 export type Settlement = 'ack' | 'retry' | 'dead-letter';
+
+/**
+ * Failures that will not heal by retrying the message a few seconds later: they would send message after
+ * message to the dead-letter queue. Known by the Pipedrive client's messages (lib/pipedrive/retry.ts).
+ */
+export function isLastingFailure(error: string): boolean {
+	return /refused the credentials \(401\)|with a block page|daily API token budget is used up|answered 401\b|Forbidden \(403\)/i.test(error);
+}
+
+/** Message ids acked lately (bounded, insertion order): a redelivered duplicate is recognised and dropped. */
+export class RecentIds {
+	private readonly ids = new Set<string>();
+	constructor(private readonly max = 10_000) {}
+	has(id: string): boolean {
+		return this.ids.has(id);
+	}
+	add(id: string): void {
+		this.ids.delete(id);
+		this.ids.add(id);
+		if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value as string);
+	}
+}
 
 /** A message body as a prototype-free object, or why it is poison (it then goes to the dead-letter queue at once). */
 export function parseBody(content: Buffer): Record<string, unknown> | string {
@@ -115,9 +151,36 @@ export function runConsumer(
 	});
 	ready.catch(() => undefined);
 
+	const recent = new RecentIds();
+	/** A handling that has not ended yet (its connection dropped, or it outlived its timeout). */
+	let unfinished: Promise<unknown> | undefined;
+	const probeMs = options.pauseProbeMs ?? 60_000;
+	const maxHoldMs = options.maxHoldMs ?? 25 * 60_000;
+
 	function settle(channel: Channel, message: ConsumeMessage, how: Settlement): void {
-		if (how === 'ack') channel.ack(message);
-		else channel.nack(message, false, how === 'retry');
+		if (how === 'ack') {
+			channel.ack(message);
+			if (message.properties.messageId) recent.add(message.properties.messageId);
+		} else channel.nack(message, false, how === 'retry');
+	}
+
+	/** One run of the handler, bounded by the timeout; a run that outlives it stays `unfinished`. */
+	async function runHandler(queueMessage: QueueMessage): Promise<HandlerOutcome> {
+		let timer: NodeJS.Timeout | undefined;
+		const timeout = new Promise<HandlerOutcome>((resolve) => {
+			if (options.handlerTimeoutMs === undefined) return;
+			timer = setTimeout(() => resolve({ ok: false, error: `no result within ${options.handlerTimeoutMs} ms` }), options.handlerTimeoutMs);
+			// A guard, not a reason to keep the process alive once the consumer is stopped.
+			timer.unref();
+		});
+		const handling = handle(queueMessage).catch((error: unknown): HandlerOutcome => ({ ok: false, error: error instanceof Error ? error.message : String(error) }));
+		const tracked = handling.finally(() => {
+			if (unfinished === tracked) unfinished = undefined;
+		});
+		unfinished = tracked;
+		const outcome = await Promise.race([handling, timeout]);
+		clearTimeout(timer);
+		return outcome;
 	}
 
 	async function onMessage(channel: Channel, message: ConsumeMessage): Promise<void> {
@@ -129,24 +192,42 @@ export function runConsumer(
 			settle(channel, message, 'dead-letter');
 			return log('error', `Message ${id} goes to the dead-letter queue: ${body}`);
 		}
-		let timer: NodeJS.Timeout | undefined;
-		const timeout = new Promise<HandlerOutcome>((resolve) => {
-			if (options.handlerTimeoutMs === undefined) return;
-			timer = setTimeout(() => resolve({ ok: false, error: `no result within ${options.handlerTimeoutMs} ms` }), options.handlerTimeoutMs);
-			// A guard, not a reason to keep the process alive once the consumer is stopped.
-			timer.unref();
-		});
-		const handling = handle({
+		const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
+		if (message.properties.messageId && recent.has(message.properties.messageId) && !headers['x-replayed-at']) {
+			settle(channel, message, 'ack');
+			return log('info', `Message ${id} was applied a moment ago: dropped as a duplicate`);
+		}
+		if (unfinished) {
+			// The previous handling (this message before a reconnect or a timeout) is still running: two at
+			// once could double its effect. Wait for it, up to another timeout (then it counts as lost).
+			log('warn', `Message ${id} waits for an execution that has not ended yet`);
+			const limit = options.handlerTimeoutMs ?? 600_000;
+			const waited = await Promise.race([unfinished.then(() => 'ended'), new Promise<string>((resolve) => setTimeout(() => resolve('still running'), limit).unref())]);
+			if (waited !== 'ended') log('error', `An execution did not end ${limit} ms after its timeout; going on with message ${id}`);
+		}
+		if (state.stopped) return;
+		const queueMessage: QueueMessage = {
 			body,
 			messageId: message.properties.messageId,
 			deliveryCount,
 			redelivered: message.fields.redelivered,
-			headers: (message.properties.headers ?? {}) as Record<string, unknown>,
+			headers,
 			contentType: message.properties.contentType,
 			timestamp: message.properties.timestamp,
-		}).catch((error: unknown): HandlerOutcome => ({ ok: false, error: error instanceof Error ? error.message : String(error) }));
-		const outcome = await Promise.race([handling, timeout]);
-		clearTimeout(timer);
+		};
+		let outcome = await runHandler(queueMessage);
+		const heldSince = Date.now();
+		while (!outcome.ok && isLastingFailure(outcome.error) && !state.stopped) {
+			// Retrying in seconds cannot help, and dead-lettering would send every following message after it.
+			if (Date.now() - heldSince >= maxHoldMs) {
+				log('warn', `Message ${id} held ${Math.round(maxHoldMs / 60_000)} min while paused; returned to the queue and taken again`);
+				return settle(channel, message, 'retry');
+			}
+			log('warn', `Paused: ${outcome.error}. Message ${id} is tried again every ${Math.round(probeMs / 1000)} s; the queue goes on once it succeeds.`);
+			await sleep(probeMs, state);
+			if (state.stopped) return;
+			outcome = await runHandler(queueMessage);
+		}
 		if (state.stopped) return; // unacked: it returns to the queue when the channel closes
 		log('debug', `Message ${id} handled: ${outcome.ok ? 'ok' : outcome.error}`);
 		if (outcome.ok) return settle(channel, message, 'ack');
@@ -162,6 +243,10 @@ export function runConsumer(
 		if (!state.stopped) settle(channel, message, how);
 	}
 
+	// One message at a time, across reconnects too: the queue's order is the order of the effects, and a
+	// message redelivered on a new connection waits for its first handling on the old one.
+	let chain = Promise.resolve();
+
 	async function loop(): Promise<void> {
 		let failures = 0;
 		while (!state.stopped) {
@@ -175,8 +260,6 @@ export function runConsumer(
 				const channel = await connection.createChannel();
 				channel.on('error', (error: Error) => log('warn', `RabbitMQ channel error: ${error.message}`));
 				await channel.prefetch(1);
-				// One message at a time: the queue's order is the order of the effects.
-				let chain = Promise.resolve();
 				await channel.consume(options.queue, (message) => {
 					if (!message) {
 						log('warn', `The queue "${options.queue}" was deleted or the consumer cancelled; reconnecting`);

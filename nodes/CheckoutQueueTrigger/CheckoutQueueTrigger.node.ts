@@ -84,7 +84,8 @@ export class CheckoutQueueTrigger implements INodeType {
 				type: 'number',
 				default: 600,
 				typeOptions: { minValue: 1 },
-				description: 'An execution that has not finished after this long counts as failed and its message is retried',
+				description:
+					"An execution that has not finished after this long counts as failed and its message is retried (not before the execution ended, or this long again). At least the workflow's own timeout plus 30 s, when one is set.",
 			},
 			{
 				displayName: 'First Retry After (Seconds)',
@@ -94,6 +95,15 @@ export class CheckoutQueueTrigger implements INodeType {
 				typeOptions: { minValue: 0 },
 				description: 'Doubles on each retry, up to 5 minutes. The message waits at the head of the queue, so later events do not overtake it.',
 			},
+			{
+				displayName: 'Pause Probe Every (Seconds)',
+				name: 'pauseProbeSeconds',
+				type: 'number',
+				default: 60,
+				typeOptions: { minValue: 1 },
+				description:
+					'When an execution fails for a reason retrying cannot heal soon (Pipedrive refuses the credentials, blocks the integration, or the daily budget is spent), the queue pauses: the message is held and run again this often, instead of sending message after message to the dead-letter queue',
+			},
 		],
 	};
 
@@ -102,7 +112,11 @@ export class CheckoutQueueTrigger implements INodeType {
 		const { topology, declare } = readTopology((name, fallback) => this.getNodeParameter(name, fallback) as typeof fallback);
 		const maxAttempts = Math.max(1, Number(this.getNodeParameter('maxAttempts', 5)));
 		const retryDelayMs = Math.max(0, Number(this.getNodeParameter('retryDelaySeconds', 5))) * 1000;
-		const handlerTimeoutMs = Math.max(1, Number(this.getNodeParameter('executionTimeoutSeconds', 600))) * 1000;
+		// n8n stops an execution at the workflow's own timeout (Settings → Timeout Workflow); the trigger's
+		// guard waits longer than that, so an execution it gives up on has been stopped by n8n and a retry of
+		// its message never runs beside it.
+		const workflowTimeoutSeconds = Number(this.getWorkflowSettings?.()?.executionTimeout ?? -1);
+		const handlerTimeoutMs = Math.max(Number(this.getNodeParameter('executionTimeoutSeconds', 600)), workflowTimeoutSeconds > 0 ? workflowTimeoutSeconds + 30 : 1) * 1000;
 		const node = this.getNode();
 
 		if (this.getMode() === 'manual') {
@@ -134,6 +148,7 @@ export class CheckoutQueueTrigger implements INodeType {
 				maxAttempts,
 				retryDelayMs: exponentialBackoff(retryDelayMs, 300_000),
 				handlerTimeoutMs,
+				pauseProbeMs: Math.max(1, Number(this.getNodeParameter('pauseProbeSeconds', 60))) * 1000,
 				prepare: declare ? async (connection) => await declareTopology(connection, topology) : undefined,
 				log: (level, message) => {
 					this.logger[level](`[Checkout Queue Trigger] ${message}`);

@@ -90,7 +90,7 @@ beforeAll(async () => {
 	pd = await startPipedriveStandIn();
 	n8n = await startN8n({
 		workflows: [
-			exportedWorkflowForTest('payment-event-processor.json', { topology, retryDelaySeconds: 1 }),
+			exportedWorkflowForTest('payment-event-processor.json', { topology, retryDelaySeconds: 1, pauseProbeSeconds: 1 }),
 			exportedWorkflowForTest('followup-rules.json', { scheduleSeconds: 3 }),
 			webhookThroughNode('crTestOAuthSetup', 'test/pipedrive-oauth-setup', {
 				type: 'n8n-nodes-checkout-recovery.pipedriveFollowUp',
@@ -200,6 +200,24 @@ it('follow-up rules fire once per deal (the rules run every few seconds), and th
 	await new Promise((r) => setTimeout(r, 1000));
 	expect(pd.state.deals.filter((d) => (d.custom_fields as Record<string, unknown>)[key('Checkout lead id')] === LEAD_B)).toHaveLength(1);
 	expect(pd.state.persons).toHaveLength(2);
+});
+
+it('Pipedrive refusing the token pauses the queue with the error shown in n8n; nothing is dead-lettered, and it resumes by itself once the token works', async () => {
+	const ids = ['0194f0c2-dddd-7000-8000-00000000000d', '0194f0c2-eeee-7000-8000-00000000000e'];
+	const failedBefore = countExecutions(n8n, 'crPaymentEvents1');
+	pd.faults.unauthorized = true;
+	try {
+		for (const [i, id] of ids.entries()) await publish(lead(id, `paused${i}@example.com`, `Pausa ${i}`, hoursAgo(0.1)), 'lead', `${id}.pause`);
+		// Far more executions of the held message than its 5 attempts, each a failed execution in n8n.
+		await until('the paused message probed again and again', () => countExecutions(n8n, 'crPaymentEvents1') >= failedBefore + 7, 60_000);
+		expect(n8n.log()).toMatch(/Paused: .*refused the credentials \(401\)/);
+		expect(await drainQueue(broker, topology.deadLetterQueue, 5, 500)).toEqual([]);
+		expect(ids.map(dealOfLead)).toEqual([undefined, undefined]);
+	} finally {
+		pd.faults.unauthorized = false;
+	}
+	await until('both leads applied after the token works again', () => ids.every((id) => dealOfLead(id)));
+	expect(await drainQueue(broker, topology.deadLetterQueue, 5, 500)).toEqual([]);
 });
 
 it('n8n killed in the middle of an execution: the message comes back after the restart and is applied once', async () => {

@@ -22,7 +22,7 @@ interface Workflow {
  * (the shared broker is never touched under the production names) and, where asked, a shorter schedule
  * or retry delay.
  */
-export function exportedWorkflowForTest(file: string, patch: { topology?: Topology; prefix?: string; scheduleSeconds?: number; notificationUrl?: string; retryDelaySeconds?: number }): string {
+export function exportedWorkflowForTest(file: string, patch: { topology?: Topology; prefix?: string; scheduleSeconds?: number; notificationUrl?: string; retryDelaySeconds?: number; pauseProbeSeconds?: number }): string {
 	const wf = JSON.parse(readFileSync(join(EXPORTED_WORKFLOWS, file), 'utf8')) as Workflow;
 	for (const node of wf.nodes) {
 		if (node.type === 'n8n-nodes-checkout-recovery.paymentWebhookTrigger' && patch.prefix) node.parameters.prefix = patch.prefix;
@@ -41,6 +41,7 @@ export function exportedWorkflowForTest(file: string, patch: { topology?: Topolo
 				Object.assign(node.parameters, { exchange, routingKey, queue, deadLetterExchange, deadLetterQueue });
 			}
 			if (patch.retryDelaySeconds !== undefined) node.parameters.retryDelaySeconds = patch.retryDelaySeconds;
+			if (patch.pauseProbeSeconds !== undefined) node.parameters.pauseProbeSeconds = patch.pauseProbeSeconds;
 		}
 		if (node.type === 'n8n-nodes-base.scheduleTrigger' && patch.scheduleSeconds) {
 			node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: patch.scheduleSeconds }] };

@@ -157,3 +157,103 @@ it('a handling that never reports back counts as failed after the timeout: the m
 	expect(deliveries).toEqual([[0, 0], [0, 1], [1, 0]]);
 	expect(logs.some((l) => /m0 failed on delivery 1 of 3; it is tried again in 10 ms: no result within 300 ms/.test(l))).toBe(true);
 });
+
+describe('never two handlings of one message at once', () => {
+	it('after a connection cut, the redelivered message waits for its first handling to end', async () => {
+		const t = await queueWith('cut-running', [{ seq: 0 }, { seq: 1 }]);
+		const proxy = await startTcpProxy(5672);
+		let inFlight = 0;
+		let maxInFlight = 0;
+		const seen: number[] = [];
+		let release!: () => void;
+		const firstHandling = new Promise<void>((resolve) => (release = resolve));
+		const consumer = runConsumer(
+			() => connectAmqp({ host: '127.0.0.1', port: proxy.port, username: 'guest', password: 'guest' }),
+			{ queue: t.queue, maxAttempts: 5, retryDelayMs: () => 10, maxReconnectDelayMs: 200 },
+			async (m) => {
+				inFlight++;
+				maxInFlight = Math.max(maxInFlight, inFlight);
+				seen.push(m.body.seq as number);
+				if (seen.length === 1) {
+					// The execution is still running when the connection goes; the broker redelivers its message.
+					proxy.cut();
+					setTimeout(() => proxy.restore(), 200);
+					await firstHandling;
+				}
+				inFlight--;
+				return { ok: true };
+			},
+		);
+		await new Promise((r) => setTimeout(r, 1500)); // reconnected, the redelivery waits
+		expect(seen).toEqual([0]);
+		release();
+		await until(() => seen.includes(1), 20_000);
+		await consumer.stop();
+		await proxy.close();
+		expect(maxInFlight).toBe(1);
+		expect(seen).toEqual([0, 0, 1]); // at least once: the first handling's ack went with the connection
+	});
+
+	it('after its timeout, a handling still running holds back the retry of its message until it ends', async () => {
+		const t = await queueWith('timeout-running', [{ seq: 0 }, { seq: 1 }]);
+		let inFlight = 0;
+		let maxInFlight = 0;
+		const seen: Array<[number, number]> = [];
+		const consumer = runConsumer(connect, { queue: t.queue, maxAttempts: 5, retryDelayMs: () => 10, handlerTimeoutMs: 300 }, async (m) => {
+			inFlight++;
+			maxInFlight = Math.max(maxInFlight, inFlight);
+			seen.push([m.body.seq as number, m.deliveryCount]);
+			if (seen.length === 1) await new Promise((r) => setTimeout(r, 500)); // ends 200 ms after its timeout
+			inFlight--;
+			return { ok: true };
+		});
+		await until(() => seen.some(([seq]) => seq === 1));
+		await consumer.stop();
+		expect(maxInFlight).toBe(1);
+		expect(seen).toEqual([[0, 0], [0, 1], [1, 0]]);
+	});
+});
+
+it('a failure that retrying cannot heal (Pipedrive refuses the token) pauses the queue: nothing is dead-lettered, and it resumes on its own once fixed', async () => {
+	const t = await queueWith('pause', Array.from({ length: 5 }, (_, i) => ({ seq: i })));
+	let broken = true;
+	const calls: number[] = [];
+	const done: number[] = [];
+	const logs: string[] = [];
+	const consumer = runConsumer(connect, { queue: t.queue, maxAttempts: 2, retryDelayMs: () => 10, pauseProbeMs: 150, log: (_l, m) => logs.push(m) }, async (m): Promise<HandlerOutcome> => {
+		calls.push(m.body.seq as number);
+		if (broken) return { ok: false, error: 'GET /api/v2/deals/7: Pipedrive refused the credentials (401): check the API token or reconnect OAuth' };
+		done.push(m.body.seq as number);
+		return { ok: true };
+	});
+	await until(() => calls.length >= 6); // the held message probed again and again, well past its 2 attempts
+	expect(new Set(calls)).toEqual(new Set([0]));
+	expect(logs.some((l) => /^Paused: .*refused the credentials \(401\).*tried again every/.test(l))).toBe(true);
+	broken = false; // the token is fixed in n8n
+	await until(() => done.length === 5);
+	await consumer.stop();
+	expect(done).toEqual([0, 1, 2, 3, 4]);
+	expect(await drainQueue(broker, t.deadLetterQueue, 5, 500)).toEqual([]);
+});
+
+it('drops a message whose id it acked a moment ago (a relay retry\'s duplicate), but runs a replay again', async () => {
+	const t = uniqueTopology('dedupe');
+	topologies.push(t);
+	await declareTopology(broker, t);
+	await publishConfirmed(broker, t, [
+		{ body: { seq: 0 }, messageId: 'evt_dup' },
+		{ body: { seq: 0 }, messageId: 'evt_dup' },
+		{ body: { seq: 1 }, messageId: 'evt_other' },
+		{ body: { seq: 0 }, messageId: 'evt_dup', headers: { 'x-replayed-at': new Date().toISOString() } },
+	]);
+	const seen: string[] = [];
+	const consumer = runConsumer(connect, { queue: t.queue, maxAttempts: 3, retryDelayMs: () => 10 }, async (m) => {
+		seen.push(String(m.messageId));
+		return { ok: true };
+	});
+	await until(() => seen.length === 3);
+	await new Promise((r) => setTimeout(r, 300));
+	await consumer.stop();
+	expect(seen).toEqual(['evt_dup', 'evt_other', 'evt_dup']);
+	expect(await drainQueue(broker, t.queue, 10, 300)).toEqual([]);
+});

@@ -19,6 +19,8 @@ export interface PipedriveFaults {
 	serverErrors?: number;
 	/** Answer Cloudflare's HTML 403 block page. */
 	blockPage?: boolean;
+	/** Answer 401 to every request, as for a revoked API token. */
+	unauthorized?: boolean;
 	/** Delay every answer. */
 	delayMs?: number;
 	/** Close the connection of the next N requests without answering (a reset as the client sees it). */
@@ -177,7 +179,7 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 			return send(res, 200, { access_token: token, token_type: 'Bearer', expires_in: 3599, refresh_token: oauth.refreshToken, scope: 'base deals:full contacts:full', api_domain: `http://127.0.0.1:${port}` }, 0);
 		}
 		const auth = req.headers['x-api-token'] ?? (req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : undefined) ?? url.searchParams.get('api_token');
-		if (auth !== token) return send(res, 401, { success: false, error: 'unauthorized access', errorCode: 401 }, 0);
+		if (auth !== token || faults.unauthorized) return send(res, 401, { success: false, error: 'unauthorized access', errorCode: 401 }, 0);
 		window.push(Date.now());
 		while (window.length && Date.now() - window[0] > 2000) window.shift();
 		if (faults.rateLimitStorm || window.length > burstLimit || dailyLeft <= 0) return send(res, 429, { success: false, error: 'Rate limit exceeded', errorCode: 429 }, 0);
