@@ -8,6 +8,9 @@ export interface TcpProxy {
 	port: number;
 	/** Drops every open connection and refuses new ones until `restore`. */
 	cut(): void;
+	/** Keeps the connections open but stops passing the server's bytes to the client (a broker that goes silent). */
+	freeze(): void;
+	thaw(): void;
 	restore(): void;
 	close(): Promise<void>;
 }
@@ -15,6 +18,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
 	const sockets = new Set<Socket>();
 	let refusing = false;
+	let frozen = false;
 	const server: Server = createServer((client) => {
 		if (refusing) {
 			client.destroy();
@@ -31,7 +35,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
 		client.on('error', drop).on('close', drop);
 		upstream.on('error', drop).on('close', drop);
 		client.pipe(upstream);
-		upstream.pipe(client);
+		upstream.on('data', (chunk: Buffer) => {
+			if (!frozen) client.write(chunk);
+		});
 	});
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
 	const address = server.address();
@@ -45,6 +51,12 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
 		},
 		restore() {
 			refusing = false;
+		},
+		freeze() {
+			frozen = true;
+		},
+		thaw() {
+			frozen = false;
 		},
 		close: () =>
 			new Promise<void>((resolve) => {

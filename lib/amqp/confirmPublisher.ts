@@ -2,6 +2,10 @@
  * Publishing with publisher confirms: each publish returns a promise that settles when the broker has
  * taken responsibility for the message (ack) or refused it (nack), or rejects when the channel or
  * connection goes away before that. Publishes are pipelined; `drain` is honoured.
+ *
+ * Never a hang: a broker under a memory or disk alarm blocks publishing connections (and says so with
+ * connection.blocked), and a broker or network that swallows frames confirms nothing. Both end the wait
+ * with an error within `confirmTimeoutMs`, so a relay run stops and its objects stay pending.
  */
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 
@@ -20,7 +24,11 @@ export class ConfirmPublisher {
 	/** Message ids the broker returned as unroutable; RabbitMQ sends basic.return before the ack. */
 	private returned = new Set<string>();
 
-	private constructor(private readonly channel: ConfirmChannel) {
+	private constructor(
+		private readonly channel: ConfirmChannel,
+		private readonly confirmTimeoutMs: number,
+		connection?: ChannelModel,
+	) {
 		const fail = (error: Error) => {
 			this.failure ??= error;
 			for (const reject of this.outstanding) reject(this.failure);
@@ -33,10 +41,14 @@ export class ConfirmPublisher {
 		channel.on('return', (msg: { properties: { messageId?: string } }) => {
 			if (msg.properties.messageId) this.returned.add(msg.properties.messageId);
 		});
+		this.failWith = fail;
+		connection?.on('blocked', (reason: string) => fail(new Error(`RabbitMQ blocks publishers (${reason}): a memory or disk alarm; the messages are not confirmed`)));
 	}
 
-	static async open(connection: ChannelModel): Promise<ConfirmPublisher> {
-		return new ConfirmPublisher(await connection.createConfirmChannel());
+	private readonly failWith: (error: Error) => void;
+
+	static async open(connection: ChannelModel, options: { confirmTimeoutMs?: number } = {}): Promise<ConfirmPublisher> {
+		return new ConfirmPublisher(await connection.createConfirmChannel(), options.confirmTimeoutMs ?? 30_000, connection);
 	}
 
 	/**
@@ -62,7 +74,11 @@ export class ConfirmPublisher {
 		const confirmed = new Promise<void>((resolve, reject) => {
 			const settle = (error: Error) => reject(error);
 			this.outstanding.add(settle);
+			// No confirm in time: the whole channel counts as failed (later confirms cannot be trusted to come).
+			const timer = setTimeout(() => this.failWith(new Error(`RabbitMQ did not confirm message ${message.messageId} within ${this.confirmTimeoutMs} ms (a memory or disk alarm, or a broken connection)`)), this.confirmTimeoutMs);
+			timer.unref();
 			writable = this.channel.publish(exchange, routingKey, message.content, options, (err) => {
+				clearTimeout(timer);
 				this.outstanding.delete(settle);
 				if (err) reject(err instanceof Error ? err : new Error(`RabbitMQ refused message ${message.messageId}`));
 				else if (this.returned.delete(message.messageId))
@@ -76,9 +92,13 @@ export class ConfirmPublisher {
 			// Wait for the socket to drain, or for the channel to fail (then `confirmed` rejects).
 			await new Promise<void>((resolve) => {
 				const wake = () => {
+					clearTimeout(timer);
 					this.drainWaiters.delete(wake);
 					resolve();
 				};
+				// A socket that never drains (a blocked connection) fails the publisher instead of waiting forever.
+				const timer = setTimeout(() => this.failWith(new Error(`RabbitMQ took no data for ${this.confirmTimeoutMs} ms (publishers blocked?)`)), this.confirmTimeoutMs);
+				timer.unref();
 				this.drainWaiters.add(wake);
 				this.channel.once('drain', wake);
 			});

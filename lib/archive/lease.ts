@@ -54,6 +54,11 @@ export class Lease {
 		this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
 	}
 
+	/** How long a write of the lease holds it: renew well within this. */
+	get ttlMs(): number {
+		return this.options.ttlMs;
+	}
+
 	private async current(): Promise<LeaseRecord | undefined> {
 		const text = await this.store.read();
 		if (!text) return undefined;

@@ -59,7 +59,8 @@ export class RelayError extends Error {
 	}
 }
 
-export function messageFor(object: ArchivedObject): OutgoingMessage {
+/** `replay`: a deliberate second delivery (Replay), which consumers must not drop as a duplicate. */
+export function messageFor(object: ArchivedObject, replay = false): OutgoingMessage {
 	return {
 		content: object.body,
 		messageId: object.eventId,
@@ -72,6 +73,7 @@ export function messageFor(object: ArchivedObject): OutgoingMessage {
 			'x-sha256': object.sha256,
 			'x-body-format': object.bodyFormat,
 			...Object.fromEntries(Object.entries(object.headers).map(([k, v]) => [`x-header-${k}`, v])),
+			...(replay ? { 'x-replayed-at': new Date().toISOString() } : {}),
 		},
 	};
 }
@@ -92,6 +94,7 @@ async function publishPage(
 	target: PublishTarget,
 	listed: ListedObject[],
 	concurrency: number,
+	replay = false,
 ): Promise<PageOutcome> {
 	const outcome: PageOutcome = { confirmedKeys: [], duplicateKeys: [] };
 	const seen = new Set<string>();
@@ -121,7 +124,7 @@ async function publishPage(
 	try {
 		for (const object of objects) {
 			if (!object) continue;
-			const { confirmed } = await publisher.publish(target.exchange, target.routingKey, messageFor(object));
+			const { confirmed } = await publisher.publish(target.exchange, target.routingKey, messageFor(object, replay));
 			pending.push({ key: object.key, confirmed });
 		}
 	} catch (error) {
@@ -151,13 +154,33 @@ export async function relayPending(
 		return report;
 	};
 	if (lease && !(await lease.acquire())) return finish('busy');
+	// Renewed while a page is in flight too (slow S3, a broker slow to confirm): a page longer than the
+	// lease's TTL must not let a second sweep take over a live run.
+	let leaseLost = false;
+	let renewing: Promise<void> | undefined;
+	const heartbeat = lease
+		? setInterval(() => {
+				renewing ??= lease
+					.renew()
+					.then((held) => {
+						if (!held) leaseLost = true;
+					})
+					.catch(() => undefined)
+					.finally(() => (renewing = undefined));
+			}, Math.max(50, Math.floor(lease.ttlMs / 3)))
+		: undefined;
+	heartbeat?.unref();
 	try {
 		let cursor: string | undefined;
 		for (;;) {
 			const remaining = limits.maxItems - report.published - report.duplicatesSkipped;
 			if (remaining <= 0) return finish('maxItems');
 			if (now() - started >= limits.maxDurationMs) return finish('maxDuration');
-			if (lease && report.pages > 0 && !(await lease.renew())) return finish('leaseLost');
+			if (leaseLost) return finish('leaseLost');
+			if (lease && report.pages > 0) {
+				await renewing;
+				if (leaseLost || !(await lease.renew())) return finish('leaseLost');
+			}
 
 			const page = await archive.listPage('pending', { startAfter: cursor, maxKeys: Math.min(limits.pageSize, remaining) });
 			report.pages++;
@@ -185,6 +208,8 @@ export async function relayPending(
 			cursor = page.lastKey;
 		}
 	} finally {
+		if (heartbeat) clearInterval(heartbeat);
+		await renewing;
 		if (lease) await lease.release().catch(() => undefined);
 	}
 }
@@ -203,7 +228,7 @@ export async function replayRange(
 	for await (const page of archive.walk('relayed', { fromMs: range.fromMs, toMs: range.toMs, pageSize: limits.pageSize })) {
 		report.pages++;
 		const room = limits.maxItems - report.published;
-		const outcome = await publishPage(archive, publisher, target, page.slice(0, room), limits.fetchConcurrency);
+		const outcome = await publishPage(archive, publisher, target, page.slice(0, room), limits.fetchConcurrency, true);
 		report.published += outcome.confirmedKeys.length;
 		report.duplicatesSkipped += outcome.duplicateKeys.length;
 		report.firstKey ??= outcome.confirmedKeys[0];

@@ -385,3 +385,76 @@ describe('ambiguous S3 failures (a fault-injecting proxy that answers 412 to If-
 		expect(keys).toHaveLength(10);
 	});
 });
+
+describe('relay under broker faults', () => {
+	it('a broker that stops confirming (publishers blocked, a silent connection) ends the run with an error, not a hang; nothing is marked relayed', async () => {
+		const archive = await freshArchive();
+		const t = await freshTopology('no-confirms');
+		await storeMany(archive, 20);
+		const proxy = await startTcpProxy(5672);
+		try {
+			const connection = await connectAmqp({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
+			connection.on('error', () => undefined);
+			const publisher = await ConfirmPublisher.open(connection, { confirmTimeoutMs: 800 });
+			proxy.freeze();
+			const started = Date.now();
+			const error = await relayPending(archive, publisher, t, DEFAULT_LIMITS).catch((e: unknown) => e);
+			expect(Date.now() - started).toBeLessThan(10_000);
+			expect(error).toBeInstanceOf(RelayError);
+			expect((error as Error).message).toMatch(/did not confirm message .* within 800 ms/);
+			expect(await count(archive, 'relayed')).toEqual([]);
+			expect(await count(archive, 'pending')).toHaveLength(20);
+			proxy.thaw();
+			await connection.close().catch(() => undefined);
+		} finally {
+			await proxy.close();
+		}
+	});
+
+	it('renews the lease while a slow page is in flight, so a second sweep never takes over a live run', async () => {
+		const archive = await freshArchive();
+		const t = await freshTopology('slow-page');
+		await storeMany(archive, 10);
+		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		try {
+			const inner = await ConfirmPublisher.open(connection);
+			// A page whose confirms take 3 s, far longer than the lease's 600 ms.
+			const slow: Publisher = {
+				publish: async (exchange, routingKey, message) => {
+					const { confirmed } = await inner.publish(exchange, routingKey, message);
+					return { confirmed: confirmed.then(async () => await new Promise<void>((r) => setTimeout(r, 3000))) };
+				},
+			};
+			const lease = () => new Lease(archive.leaseStore('relay'), { ttlMs: 600, settleMs: 60 });
+			const first = relayPending(archive, slow, t, DEFAULT_LIMITS, lease());
+			await new Promise((r) => setTimeout(r, 1500)); // the first run's lease would have expired twice over
+			const second = await relayPending(archive, inner, t, DEFAULT_LIMITS, lease());
+			expect(second.stoppedBy).toBe('busy');
+			expect(second.published).toBe(0);
+			expect((await first).published).toBe(10);
+			const messages = await drainQueue(broker, t.queue, 100, 1000);
+			expect(messages).toHaveLength(10);
+		} finally {
+			await connection.close();
+		}
+	});
+
+	it('marks replayed messages so that consumers run them again instead of dropping them as duplicates', async () => {
+		const archive = await freshArchive();
+		const t = await freshTopology('replay-mark');
+		await storeMany(archive, 3);
+		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		try {
+			const publisher = await ConfirmPublisher.open(connection);
+			await relayPending(archive, publisher, t, DEFAULT_LIMITS);
+			const first = await drainQueue(broker, t.queue, 10, 500);
+			expect(first.every((m) => m.headers['x-replayed-at'] === undefined)).toBe(true);
+			await replayRange(archive, publisher, t, { fromMs: 0, toMs: Date.now() + 86_400_000 * 365 * 5 }, DEFAULT_LIMITS);
+			const again = await drainQueue(broker, t.queue, 10, 500);
+			expect(again).toHaveLength(3);
+			expect(again.every((m) => typeof m.headers['x-replayed-at'] === 'string')).toBe(true);
+		} finally {
+			await connection.close();
+		}
+	});
+});
