@@ -24,12 +24,12 @@ export class WebhookArchive implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'checkoutS3Api', required: true, testedBy: 'checkoutS3ApiTest' },
+			{ name: 'checkoutS3Api', required: true, testedBy: 'checkoutS3ApiTest', displayOptions: { hide: { operation: ['redrive'] } } },
 			{
 				name: 'checkoutRabbitMqApi',
 				required: true,
 				testedBy: 'checkoutRabbitMqApiTest',
-				displayOptions: { show: { operation: ['relay', 'replay'] } },
+				displayOptions: { show: { operation: ['relay', 'replay', 'redrive'] } },
 			},
 		],
 		properties: [

@@ -92,6 +92,11 @@ beforeAll(async () => {
 		workflows: [
 			exportedWorkflowForTest('payment-event-processor.json', { topology, retryDelaySeconds: 1, pauseProbeSeconds: 1 }),
 			exportedWorkflowForTest('followup-rules.json', { scheduleSeconds: 3 }),
+			webhookThroughNode('crTestRedrive001', 'test/redrive', {
+				type: 'n8n-nodes-checkout-recovery.webhookArchive',
+				parameters: { resource: 'archive', operation: 'redrive', redriveWhich: 'byId', messageIds: '={{ $json.body.ids }}', ...topology },
+				credentials: { checkoutRabbitMqApi: { id: 'crTestAmqpCred01', name: 'Checkout RabbitMQ' } },
+			}),
 			webhookThroughNode('crTestOAuthSetup', 'test/pipedrive-oauth-setup', {
 				type: 'n8n-nodes-checkout-recovery.pipedriveFollowUp',
 				parameters: { authentication: 'oAuth2', operation: 'setup' },
@@ -218,6 +223,28 @@ it('Pipedrive refusing the token pauses the queue with the error shown in n8n; n
 	}
 	await until('both leads applied after the token works again', () => ids.every((id) => dealOfLead(id)));
 	expect(await drainQueue(broker, topology.deadLetterQueue, 5, 500)).toEqual([]);
+});
+
+it('Re-drive Dead Letters: a lead dead-lettered while Pipedrive refused it goes back to the queue by id once fixed, and lands', async () => {
+	const id = '0194f0c2-ffff-7000-8000-00000000000f';
+	pd.faults.badRequests = { 'POST /api/v2/persons': 5 };
+	await publish(lead(id, 'redrive@example.com', 'Rita Drive', hoursAgo(0.1)), 'lead', `${id}.redrive`);
+	const dead = await until('the lead in the dead-letter queue', async () => {
+		const channel = await broker.createChannel();
+		try {
+			return (await channel.checkQueue(topology.deadLetterQueue)).messageCount === 1 || undefined;
+		} finally {
+			await channel.close();
+		}
+	}, 90_000);
+	expect(dead).toBe(true);
+	expect(dealOfLead(id)).toBeUndefined();
+	// The operator fixed the cause and re-drives that one message from n8n.
+	const res = await fetch(n8n.webhookUrl('test/redrive'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ids: `${id}.redrive` }) });
+	expect(res.status).toBe(200);
+	expect(await res.json()).toMatchObject({ moved: 1, movedIds: [`${id}.redrive`], notFound: [] });
+	await until('the re-driven lead applied', () => dealOfLead(id));
+	expect(pd.state.persons.filter((p) => p.name === 'Rita Drive')).toHaveLength(1);
 });
 
 it('n8n killed in the middle of an execution: the message comes back after the restart and is applied once', async () => {

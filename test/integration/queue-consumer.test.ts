@@ -8,6 +8,7 @@ import type { ChannelModel } from 'amqplib';
 
 import { connectAmqp } from '../../lib/amqp/connection';
 import { runConsumer, settlementAfterFailure, type HandlerOutcome, type QueueMessage } from '../../lib/amqp/consumer';
+import { redriveDeadLetters } from '../../lib/amqp/redrive';
 import { declareTopology, type Topology } from '../../lib/amqp/topology';
 import { connectBroker, deleteTopology, drainQueue, publishConfirmed, uniqueTopology, RABBITMQ_URL } from '../../testbench/rabbitmq';
 import { waitFor } from '../../testbench/ports';
@@ -256,4 +257,47 @@ it('drops a message whose id it acked a moment ago (a relay retry\'s duplicate),
 	await consumer.stop();
 	expect(seen).toEqual(['evt_dup', 'evt_other', 'evt_dup']);
 	expect(await drainQueue(broker, t.queue, 10, 300)).toEqual([]);
+});
+
+describe('re-drive dead letters', () => {
+	it('moves dead-lettered messages back (by id, then all), renewed: without the death records, handled by the consumer once the cause is fixed', async () => {
+		const t = uniqueTopology('redrive');
+		topologies.push(t);
+		await declareTopology(broker, t);
+		await publishConfirmed(broker, t, [0, 1, 2].map((i) => ({ body: { seq: i }, messageId: `d${i}` })));
+		// They fail for good (a bad token then, say): one attempt each, straight to the dead-letter queue.
+		const failing = runConsumer(connect, { queue: t.queue, maxAttempts: 1, retryDelayMs: () => 10 }, async () => ({ ok: false, error: 'Pipedrive answered 500 5 times' }));
+		const deadLetters = async () => {
+			const channel = await broker.createChannel();
+			try {
+				return (await channel.checkQueue(t.deadLetterQueue)).messageCount;
+			} finally {
+				await channel.close();
+			}
+		};
+		await waitFor('three dead letters', async () => ((await deadLetters()) === 3 ? true : undefined), { timeoutMs: 20_000 });
+		await failing.stop();
+
+		const connection = await connect();
+		const one = await redriveDeadLetters(connection, t, { messageIds: ['d1', 'missing'], max: 100, idleMs: 500 });
+		expect(one).toMatchObject({ moved: 1, movedIds: ['d1'], kept: 2, notFound: ['missing'] });
+		const moved = await drainQueue(broker, t.queue, 10, 500);
+		expect(moved.map((m) => m.messageId)).toEqual(['d1']);
+		expect(moved[0].headers['x-death']).toBeUndefined();
+		expect(moved[0].headers['x-redriven-at']).toEqual(expect.any(String));
+		expect(JSON.parse(moved[0].content.toString())).toEqual({ seq: 1 });
+
+		const rest = await redriveDeadLetters(connection, t, { max: 100, idleMs: 500 });
+		await connection.close();
+		expect(rest).toMatchObject({ moved: 2, kept: 0 });
+		const seen: string[] = [];
+		const healthy = runConsumer(connect, { queue: t.queue, maxAttempts: 3, retryDelayMs: () => 10 }, async (m) => {
+			seen.push(String(m.messageId));
+			return { ok: true };
+		});
+		await until(() => seen.length === 2);
+		await healthy.stop();
+		expect(seen.sort()).toEqual(['d0', 'd2']);
+		expect(await drainQueue(broker, t.deadLetterQueue, 10, 300)).toEqual([]);
+	});
 });

@@ -21,6 +21,8 @@ export interface PipedriveFaults {
 	blockPage?: boolean;
 	/** Answer 401 to every request, as for a revoked API token. */
 	unauthorized?: boolean;
+	/** Answer 400 to the next N requests of an endpoint ("POST /api/v2/deals"): a failure no retry of the request fixes. */
+	badRequests?: Record<string, number>;
 	/** Delay every answer. */
 	delayMs?: number;
 	/** Close the connection of the next N requests without answering (a reset as the client sees it). */
@@ -151,6 +153,10 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		}
 		if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
 		const endpoint = `${method} ${path.replace(/\/\d+(?=\/|$)/g, '/{id}')}`;
+		if (faults.badRequests?.[endpoint]) {
+			faults.badRequests[endpoint]--;
+			return fail(res, 400, 'Bad request (a fault of the stand-in)');
+		}
 		if (faults.loseAnswers?.[endpoint]) {
 			faults.loseAnswers[endpoint]--;
 			// The route runs to the end (the effect happens); what it writes never reaches the client.

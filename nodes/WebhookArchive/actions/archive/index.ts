@@ -3,11 +3,12 @@ import type { INodeProperties } from 'n8n-workflow';
 import * as get from './get.operation';
 import * as list from './list.operation';
 import * as purge from './purge.operation';
+import * as redrive from './redrive.operation';
 import * as relay from './relay.operation';
 import * as replay from './replay.operation';
 import * as store from './store.operation';
 
-export { get, list, purge, relay, replay, store };
+export { get, list, purge, redrive, relay, replay, store };
 
 export const description: INodeProperties[] = [
 	{
@@ -21,6 +22,7 @@ export const description: INodeProperties[] = [
 			{ name: 'Get', value: 'get', action: 'Get an archived object', description: 'Read one object with its metadata' },
 			{ name: 'List', value: 'list', action: 'List archived objects', description: 'List pending or relayed objects in time order' },
 			{ name: 'Purge', value: 'purge', action: 'Purge old relayed objects', description: 'Delete relayed objects older than N days' },
+			{ name: 'Re-Drive Dead Letters', value: 'redrive', action: 'Move dead lettered messages back to the queue', description: 'Move dead-lettered messages (all, or by ID) back to the main queue once the cause is fixed' },
 			{ name: 'Relay Pending to RabbitMQ', value: 'relay', action: 'Relay pending objects to rabbit mq', description: 'Publish pending objects in order with publisher confirms, then mark them relayed' },
 			{ name: 'Replay', value: 'replay', action: 'Replay a time range to rabbit mq', description: 'Publish relayed objects of a time range again' },
 			{ name: 'Store', value: 'store', action: 'Store an event', description: 'Store a lead or webhook event durably under a time-sortable key' },
@@ -32,4 +34,5 @@ export const description: INodeProperties[] = [
 	...get.description,
 	...replay.description,
 	...purge.description,
+	...redrive.description,
 ];
