@@ -5,7 +5,7 @@
  */
 import type { CheckoutStatus, DealCheckoutState } from '../followup/state';
 
-export type CheckoutFieldId = 'status' | 'leadId' | 'paymentLink' | 'gateway' | 'lastEventAt' | 'followUps' | 'eventIds' | 'product';
+export type CheckoutFieldId = 'status' | 'leadId' | 'paymentLink' | 'gateway' | 'lastEventAt' | 'followUps' | 'eventIds' | 'product' | 'earlierLeadId';
 
 export interface CheckoutFieldSpec {
 	id: CheckoutFieldId;
@@ -34,6 +34,9 @@ export const CHECKOUT_FIELDS: CheckoutFieldSpec[] = [
 	{ id: 'eventIds', name: 'Checkout events applied', type: 'text' },
 	// So that follow-up templates can name the product without an extra call per deal.
 	{ id: 'product', name: 'Checkout product', type: 'varchar' },
+	// The lead id the deal had before a second submit took it over: a payment through the first link (its
+	// gateway checkout carries that id) still finds this deal, also after a restart.
+	{ id: 'earlierLeadId', name: 'Checkout earlier lead id', type: 'varchar' },
 ];
 
 export interface FieldKeys {

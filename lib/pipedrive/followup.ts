@@ -221,8 +221,26 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 		}
 	}
 
-	let dealId: number | undefined = leadDealCache.get(leadKey(account, lead.leadId));
+	let dealId: number | undefined;
 	let resubmission = false;
+	/** The deal's lead id before this lead takes it over (a second submit), kept so that its link still finds the deal. */
+	let earlierLeadId: string | undefined;
+	/** This lead is one a second submit replaced on its deal: the deal keeps following the newer lead. */
+	let olderThanDeal = false;
+	const cached = leadDealCache.get(leadKey(account, lead.leadId));
+	if (cached !== undefined) {
+		// A lead seen before (a redelivery, a corrected revision): read its deal, which another process may
+		// have handed to a newer lead since.
+		const deal = await client.getDeal(cached);
+		if (deal && deal.status !== 'deleted') {
+			if (textField(deal.custom_fields, fields.keys.leadId) === lead.leadId) dealId = deal.id;
+			else if (textField(deal.custom_fields, fields.keys.earlierLeadId) === lead.leadId) {
+				dealId = deal.id;
+				olderThanDeal = true;
+			}
+		}
+		if (dealId === undefined) leadDealCache.delete(leadKey(account, lead.leadId));
+	}
 	// A deal created by a payment event that came before its lead has no person yet: only a search finds it.
 	if (dealId === undefined && options.dealLookup === 'always') dealId = await client.findDealByCustomField(lead.leadId);
 	if (dealId === undefined && !personCreated) {
@@ -232,6 +250,8 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 		const match = matchLeadDeal(deals, fields, lead, (options.reuseOpenDealHours ?? DEFAULT_REUSE_OPEN_DEAL_HOURS) * 3_600_000);
 		dealId = match?.dealId;
 		resubmission = match?.by === 'resubmission';
+		olderThanDeal = match?.by === 'earlierLead';
+		if (resubmission) earlierLeadId = textField(deals.find((d) => d.id === dealId)?.custom_fields, fields.keys.leadId);
 	}
 	const title = fill(options.titleTemplate, { name: lead.name, product: lead.product, email: lead.email }) || lead.email;
 	const leadFields: Record<string, unknown> = {
@@ -261,10 +281,14 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 		dealCreated = true;
 	} else {
 		// The same lead again (a redelivery) or a second submit: bring the deal up to date (lead id, payment
-		// link, value), never its state: a lead capture does not move a checkout back.
-		await client.updateDeal(dealId, { person_id: personId, ...money, custom_fields: leadFields });
+		// link, value), never its state: a lead capture does not move a checkout back. The lead a second
+		// submit replaced, delivered again, changes nothing but the person: the deal follows the newer one.
+		const custom = olderThanDeal ? {} : { ...leadFields, ...(earlierLeadId && earlierLeadId !== lead.leadId ? { [fields.keys.earlierLeadId]: earlierLeadId } : {}) };
+		await client.updateDeal(dealId, { person_id: personId, ...(olderThanDeal ? {} : money), custom_fields: custom });
+		// The replaced lead's cache entry would bring its id back on a redelivery: it finds the deal by search.
+		if (earlierLeadId && earlierLeadId !== lead.leadId) leadDealCache.delete(leadKey(account, earlierLeadId));
 	}
-	rememberDeal(account, lead.leadId, dealId);
+	if (!olderThanDeal) rememberDeal(account, lead.leadId, dealId);
 	let noteId: number | undefined;
 	// A second submit's source and UTM data are news to the salesperson too.
 	if (options.addNote && (dealCreated || resubmission)) noteId = (await addNoteOnce(client, dealId, leadNote(lead, resubmission), effectMarker('lead-note', dealId, lead.leadId), personId)).id;

@@ -4,7 +4,8 @@
  * A buyer who submits a checkout form twice gets one deal, even when the two posts have different lead
  * ids (a plain HTML form gives each post a new, unguessable id; a second post after the 30-minute
  * window of the Elementor path does too). So a lead goes to:
- *   1. the deal that already carries its lead id (a redelivery, a replay), else
+ *   1. the deal that already carries its lead id (a redelivery, a replay), or had it before a second
+ *      submit took the deal over ('earlierLead': the deal keeps the newer lead's id and link), else
  *   2. the person's open checkout deal of this pack, not paid, for the same product, whose checkout moved
  *      within the reuse window of this lead's capture (a second submit): that deal then carries the new
  *      lead id, because the buyer pays through the newest payment link;
@@ -27,8 +28,8 @@ export interface LeadToMatch {
 
 export interface DealMatch {
 	dealId: number;
-	/** 'sameLead': the deal of this lead id; 'resubmission': another open, unpaid checkout of this buyer. */
-	by: 'sameLead' | 'resubmission';
+	/** 'sameLead': the deal of this lead id; 'earlierLead': the deal this lead had before a second submit; 'resubmission': another open, unpaid checkout of this buyer. */
+	by: 'sameLead' | 'earlierLead' | 'resubmission';
 }
 
 const sameText = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
@@ -37,6 +38,8 @@ export function matchLeadDeal(deals: PersonDeal[], fields: FieldKeys, lead: Lead
 	const live = deals.filter((d) => d.status !== 'deleted');
 	const own = live.find((d) => textField(d.custom_fields, fields.keys.leadId) === lead.leadId);
 	if (own) return { dealId: own.id, by: 'sameLead' };
+	const earlier = live.find((d) => textField(d.custom_fields, fields.keys.earlierLeadId) === lead.leadId);
+	if (earlier) return { dealId: earlier.id, by: 'earlierLead' };
 	if (!(reuseWithinMs > 0)) return undefined;
 
 	const capturedAt = Date.parse(lead.capturedAt ?? '');

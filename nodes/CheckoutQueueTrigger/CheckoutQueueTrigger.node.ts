@@ -40,6 +40,10 @@ function itemOf(message: QueueMessage): INodeExecutionData {
 				messageId: message.messageId ?? null,
 				deliveryCount: message.deliveryCount,
 				redelivered: message.redelivered || message.deliveryCount > 0,
+				// Moved back from the dead-letter queue, or replayed from the archive: it may come after events
+				// of its lead, so the processor looks its deal up by lead id ("Deal Lookup: Always").
+				redriven: header('x-redriven-at') !== undefined,
+				replayed: header('x-replayed-at') !== undefined,
 				source: header('x-source') ?? null,
 				archiveKey: header('x-archive-key') ?? null,
 				receivedAt: header('x-received-at') ?? null,

@@ -17,6 +17,7 @@ import { waitFor } from '../../testbench/ports';
 import { connectBroker, deleteTopology, drainQueue, publishConfirmed, uniqueTopology } from '../../testbench/rabbitmq';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
 import { openLink } from '../../lib/links/checkoutLinks';
+import { CHECKOUT_FIELDS } from '../../lib/pipedrive/fields';
 import { LOCAL_LINKS_SECRET, linksCredential, pipedriveCredential, rabbitCredential } from '../helpers/credentials';
 import { exportedWorkflowForTest, webhookThroughNode } from '../helpers/workflows';
 
@@ -247,6 +248,21 @@ it('Re-drive Dead Letters: a lead dead-lettered while Pipedrive refused it goes 
 	expect(pd.state.persons.filter((p) => p.name === 'Rita Drive')).toHaveLength(1);
 });
 
+it('order of arrival: a payment before its lead, the lead re-driven from the dead-letter queue later: one won deal with its person, no follow-up', async () => {
+	const id = '0194f0c2-abab-7000-8000-0000000000ab';
+	await publish(payment(id, 'paid', hoursAgo(1.5)), 'mercadopago', `mercadopago:${id}:paid`);
+	await until('the payment made its deal', () => dealOfLead(id));
+	await publishConfirmed(broker, topology, [{ body: lead(id, 'redriven.late@example.com', 'Lia Tarde', hoursAgo(2)), messageId: `${id}.late`, headers: { 'x-source': 'lead', 'x-redriven-at': new Date().toISOString() } }]);
+	await until('the person on the deal', () => dealOfLead(id)?.person_id);
+	const deals = pd.state.deals.filter((d) => (d.custom_fields as Record<string, unknown>)[key('Checkout lead id')] === id);
+	expect(deals).toHaveLength(1);
+	expect(deals[0]).toMatchObject({ status: 'won' });
+	expect(pd.state.persons.filter((p) => p.name === 'Lia Tarde')).toHaveLength(1);
+	const runs = countExecutions(n8n, 'crFollowUpRules1');
+	await until('two more rule runs', () => countExecutions(n8n, 'crFollowUpRules1') >= runs + 2, 30_000);
+	expect(pd.state.activities.filter((a) => a.deal_id === deals[0].id)).toHaveLength(0);
+});
+
 it('n8n killed in the middle of an execution: the message comes back after the restart and is applied once', async () => {
 	const dealB = dealOfLead(LEAD_B)!;
 	const followUpId = pd.state.activities.find((a) => a.deal_id === dealB.id)!.id;
@@ -278,7 +294,7 @@ it('OAuth2: an expired access token is refreshed by n8n (it must see the 401 thr
 	expect(res.status).toBe(200);
 	expect(pd.oauth.refreshes).toBe(1);
 	// the fields exist already (the processor made them): found through OAuth, none created
-	expect(body.fields?.map((f) => f.created)).toEqual(Array(8).fill(false));
+	expect(body.fields?.map((f) => f.created)).toEqual(Array(CHECKOUT_FIELDS.length).fill(false));
 });
 
 it('a buyer who submits the form twice (a new lead id each time, as the HTML form gives) ends with one deal, won through the newest link', async () => {

@@ -6,6 +6,7 @@
 import { PipedriveClient, PipedriveError, fetchTransport } from '../../lib/pipedrive/client';
 import { applyEvent, clearCaches, runRules, setupFields, upsertLead, type LeadInput, type UpsertLeadOptions } from '../../lib/pipedrive/followup';
 import type { FollowUpRule } from '../../lib/followup/rules';
+import { CHECKOUT_FIELDS } from '../../lib/pipedrive/fields';
 import { uuidv7 } from '../../lib/forms/ids';
 import { effectMarker, hasMarker } from '../../lib/pipedrive/markers';
 import { checkLinkSettings, openLink, payLinkFor } from '../../lib/links/checkoutLinks';
@@ -75,7 +76,7 @@ it('executions starting together on a fresh account create the deal fields once 
 		const on = () => new PipedriveClient(fetchTransport(fresh.baseUrl, { apiToken: fresh.token }), fresh.baseUrl, fastPolicy);
 		const [a, b] = await Promise.all([setupFields(on(), fresh.baseUrl), setupFields(on(), fresh.baseUrl)]);
 		expect(fresh.state.dealFields.filter((f) => f.name === 'Checkout status')).toHaveLength(1);
-		expect(fresh.state.dealFields).toHaveLength(2 + 8);
+		expect(fresh.state.dealFields).toHaveLength(2 + CHECKOUT_FIELDS.length);
 		expect(b.fields.map((f) => f.key)).toEqual(a.fields.map((f) => f.key));
 	} finally {
 		await fresh.close();
@@ -183,6 +184,43 @@ it('a second submit with a new lead id (a plain HTML form) updates the open chec
 	// with reuse off, a second submit opens a deal of its own
 	const off = await upsertLead(client(), pd.baseUrl, lead({ email: first.email, capturedAt: '2026-11-27T12:22:00.000Z' }), { ...options, reuseOpenDealHours: 0 });
 	expect(off).toMatchObject({ dealCreated: true, resubmission: false });
+});
+
+it('order of arrival: a buyer who submits twice, then pays through the FIRST link after a restart, has one deal, won; the first lead redelivered later leaves the deal on the second', async () => {
+	const first = lead({ capturedAt: '2026-11-29T09:00:00.000Z', paymentLink: 'https://pay.example/first' });
+	const one = await upsertLead(client(), pd.baseUrl, first, options);
+	const second = lead({ email: first.email, capturedAt: '2026-11-29T09:05:00.000Z', paymentLink: 'https://pay.example/second' });
+	expect(await upsertLead(client(), pd.baseUrl, second, options)).toMatchObject({ dealId: one.dealId, resubmission: true });
+	expect((dealOf(one.dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout earlier lead id')]).toBe(first.leadId);
+	clearCaches(); // n8n restarted
+	const paid = await applyEvent(client(), pd.baseUrl, { eventId: 'mp-first-link-paid', type: 'paid', occurredAt: '2026-11-29T09:10:00Z', leadRef: first.leadId, provider: 'mercadopago', amount: 19790, currency: 'BRL' });
+	expect(paid).toMatchObject({ dealId: one.dealId, dealCreated: false, status: 'paid' });
+	expect(pd.state.deals.filter((d) => d.person_id === one.personId)).toHaveLength(1);
+	expect(dealOf(one.dealId).status).toBe('won');
+	// The first lead's message delivered again (a replay): nothing reverts, nothing new.
+	const again = await upsertLead(client(), pd.baseUrl, first, { ...options, dealLookup: 'always' });
+	expect(again).toMatchObject({ dealId: one.dealId, dealCreated: false });
+	const custom = dealOf(one.dealId).custom_fields as Record<string, unknown>;
+	expect(custom[fieldKey('Checkout lead id')]).toBe(second.leadId);
+	expect(custom[fieldKey('Checkout payment link')]).toBe('https://pay.example/second');
+	expect(pd.state.deals.filter((d) => d.person_id === one.personId)).toHaveLength(1);
+	// ...also from this process's cache
+	expect(await upsertLead(client(), pd.baseUrl, first, options)).toMatchObject({ dealId: one.dealId, dealCreated: false });
+	expect((dealOf(one.dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')]).toBe(second.leadId);
+});
+
+it('order of arrival: a payment event before its lead (the lead re-driven from the dead-letter queue later) ends as one won deal with its person, and no follow-up', async () => {
+	const late = lead({ capturedAt: '2026-11-29T07:00:00.000Z' });
+	await applyEvent(client(), pd.baseUrl, { eventId: 'mp-before-lead', type: 'paid', occurredAt: '2026-11-29T07:10:00Z', leadRef: late.leadId, provider: 'mercadopago', amount: 19790, currency: 'BRL' });
+	clearCaches();
+	// The processor looks the deal up for redelivered, re-driven and replayed messages ("always").
+	const upserted = await upsertLead(client(), pd.baseUrl, late, { ...options, dealLookup: 'always' });
+	expect(upserted).toMatchObject({ dealCreated: false, personCreated: true });
+	const deals = pd.state.deals.filter((d) => (d.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')] === late.leadId);
+	expect(deals).toHaveLength(1);
+	expect(deals[0]).toMatchObject({ status: 'won', person_id: upserted.personId });
+	const ran = await runRules(client(), pd.baseUrl, [rule({ name: 'Late lead rule', afterMinutes: 1 })], { now: new Date('2026-11-29T12:00:00Z') });
+	expect(ran.created.map((c) => c.dealId)).not.toContain(deals[0].id);
 });
 
 it('checkout events move the deal by event time: pending → paid (won, follow-ups done); stale and repeated events change nothing; at most 2 calls per event', async () => {
@@ -450,7 +488,7 @@ describe('several n8n processes (no lock held in one process protects the others
 				const b = processClient(fresh, 'worker');
 				const [ra, rb] = await Promise.all([setupFields(a.client, a.account), setupFields(b.client, b.account)]);
 				for (const spec of ['Checkout status', 'Checkout lead id', 'Checkout product']) expect(fresh.state.dealFields.filter((f) => f.name === spec)).toHaveLength(1);
-				expect(fresh.state.dealFields).toHaveLength(2 + 8);
+				expect(fresh.state.dealFields).toHaveLength(2 + CHECKOUT_FIELDS.length);
 				expect(rb.fields.map((f) => f.key)).toEqual(ra.fields.map((f) => f.key));
 				expect(ra.fields.map((f) => f.key)).toEqual(ra.fields.map((f) => fresh.state.dealFields.find((d) => d.name === f.name)!.key));
 			} finally {

@@ -68,3 +68,11 @@ describe('matching a lead to the deals of its person', () => {
 		expect(matchLeadDeal(deals, fields, { leadId: 'lead-2' }, HOUR, Date.parse('2026-11-27T14:00:00Z'))).toBeUndefined();
 	});
 });
+
+it('finds the deal a second submit took over for the replaced lead (its earlier lead id), and says so', () => {
+	const keys = { keys: { leadId: 'kLead', earlierLeadId: 'kEarlier', status: 'kStatus', product: 'kProduct', lastEventAt: 'kLast' }, statusOptions: { started: 1, pending_payment: 2, paid: 3, failed: 4, expired: 5, underpaid: 6 } } as unknown as Parameters<typeof matchLeadDeal>[1];
+	const deals = [{ id: 7, status: 'open', custom_fields: { kLead: 'lead-2', kEarlier: 'lead-1', kStatus: 1, kLast: '2026-11-27T12:10:00Z' } }];
+	expect(matchLeadDeal(deals, keys, { leadId: 'lead-1' }, 0)).toEqual({ dealId: 7, by: 'earlierLead' });
+	expect(matchLeadDeal(deals, keys, { leadId: 'lead-2' }, 0)).toEqual({ dealId: 7, by: 'sameLead' });
+	expect(matchLeadDeal(deals, keys, { leadId: 'lead-3' }, 0)).toBeUndefined();
+});
