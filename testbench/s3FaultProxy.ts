@@ -24,6 +24,10 @@ export interface S3FaultProxy {
 	endpoint: string;
 	/** The next `times` requests matching `match` are done by the server, and their answer is lost. */
 	loseAnswers(match: (req: S3RequestInfo) => boolean, times?: number): void;
+	/** From now on, each request matching `match` loses its answer (after the work) with probability `rate`. */
+	loseAnswersRandomly(match: (req: S3RequestInfo) => boolean, rate: number, random: () => number): void;
+	/** Answers lost so far. */
+	readonly lostAnswers: number;
 	/** Requests seen, in order (for assertions on retries). */
 	seen: S3RequestInfo[];
 	/** 412s the proxy answered for `If-None-Match: *`. */
@@ -36,7 +40,8 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 	const rules: Array<{ match: (req: S3RequestInfo) => boolean; left: number }> = [];
 	const seen: S3RequestInfo[] = [];
 	const sockets = new Set<Socket>();
-	const state = { preconditionFailures: 0 };
+	const state = { preconditionFailures: 0, lostAnswers: 0 };
+	let randomLoss: { match: (req: S3RequestInfo) => boolean; rate: number; random: () => number } | undefined;
 	const conditional = new Map<string, Promise<void>>();
 
 	const forward = (req: IncomingMessage, body: Buffer, method = req.method ?? 'GET') =>
@@ -94,8 +99,9 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 						}
 					} else answer = await forward(req, body);
 					const rule = rules.find((r) => r.left > 0 && r.match(info));
-					if (rule) {
-						rule.left--;
+					if (rule || (randomLoss && randomLoss.match(info) && randomLoss.random() < randomLoss.rate)) {
+						if (rule) rule.left--;
+						state.lostAnswers++;
 						req.socket.destroy(); // the work is done; the answer never arrives
 						return;
 					}
@@ -118,6 +124,12 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 		endpoint: `http://127.0.0.1:${port}`,
 		loseAnswers(match, times = 1) {
 			rules.push({ match, left: times });
+		},
+		loseAnswersRandomly(match, rate, random) {
+			randomLoss = { match, rate, random };
+		},
+		get lostAnswers() {
+			return state.lostAnswers;
 		},
 		seen,
 		get preconditionFailures() {

@@ -21,6 +21,13 @@ export interface PipedriveFaults {
 	blockPage?: boolean;
 	/** Answer 401 to every request, as for a revoked API token. */
 	unauthorized?: boolean;
+	/**
+	 * Faults at random (for the fault matrix): a write's answer lost after the work, a 500, a connection
+	 * dropped before the work; `random` makes a run repeatable.
+	 */
+	randomly?: { loseAnswerRate: number; serverErrorRate: number; dropRate: number; random: () => number };
+	/** What the random faults did, by kind. */
+	injected?: Record<string, number>;
 	/** Answer 400 to the next N requests of an endpoint ("POST /api/v2/deals"): a failure no retry of the request fixes. */
 	badRequests?: Record<string, number>;
 	/** Delay every answer. */
@@ -153,6 +160,29 @@ export async function startPipedriveStandIn(options: { token?: string; burstLimi
 		}
 		if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
 		const endpoint = `${method} ${path.replace(/\/\d+(?=\/|$)/g, '/{id}')}`;
+		const chance = faults.randomly;
+		const injected = (kind: string) => {
+			faults.injected ??= {};
+			faults.injected[kind] = (faults.injected[kind] ?? 0) + 1;
+		};
+		if (chance && !path.startsWith('/oauth')) {
+			if (chance.random() < chance.dropRate) {
+				injected('dropped');
+				return void req.socket.destroy();
+			}
+			if (chance.random() < chance.serverErrorRate) {
+				injected('500');
+				return fail(res, 500, 'Internal server error (a fault of the stand-in)');
+			}
+			if (method !== 'GET' && chance.random() < chance.loseAnswerRate) {
+				injected(`lost answer ${method}`);
+				res.writeHead = (() => res) as unknown as typeof res.writeHead;
+				res.end = (() => {
+					req.socket.destroy();
+					return res;
+				}) as unknown as typeof res.end;
+			}
+		}
 		if (faults.badRequests?.[endpoint]) {
 			faults.badRequests[endpoint]--;
 			return fail(res, 400, 'Bad request (a fault of the stand-in)');

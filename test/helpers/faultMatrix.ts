@@ -1,0 +1,386 @@
+/**
+ * The fault matrix: the whole pipeline as it runs in production (the real n8n with the pack and the
+ * exported workflows: lead capture, fast intake, sweep, processor, follow-up rules; a real S3 server and
+ * RabbitMQ; the Pipedrive and gateway stand-ins), fed thousands of leads and signed payment events while
+ * everything that can fail does:
+ *  - S3 answers lost after the write (object and id-marker PUTs), through a proxy that also answers 412 to
+ *    a second If-None-Match write as AWS S3 and MinIO do;
+ *  - gateways resending events (a share twice), out of order;
+ *  - n8n's RabbitMQ connection cut every few seconds;
+ *  - Pipedrive answers lost after the work, 500s and dropped connections at random, and a 429 storm;
+ *  - n8n killed with SIGKILL in the middle, and started again.
+ * Then it checks what the buyer and the salesperson would: one person per buyer, one deal per lead in the
+ * state its latest event says (won only when paid in full), one lead note per deal, one refund note per
+ * refund, at most one activity per deal and rule (done once paid), nothing left pending or dead-lettered.
+ * Repeatable: the event mix and the faults come from a seeded generator.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { ChannelModel } from 'amqplib';
+
+import { S3Archive } from '../../lib/archive/archive';
+import { applyCheckoutEvent, type DealCheckoutState } from '../../lib/followup/state';
+import type { EventType } from '../../lib/gateways/types';
+import { signStripePayload } from '../../lib/gateways/stripe';
+import { STATUS_LABELS } from '../../lib/pipedrive/fields';
+import { createS3Client } from '../../lib/s3/client';
+import { startN8n, type N8nInstance } from '../../testbench/n8n';
+import { freePort, waitFor } from '../../testbench/ports';
+import { connectBroker, deleteTopology, uniqueTopology } from '../../testbench/rabbitmq';
+import { startS3FaultProxy } from '../../testbench/s3FaultProxy';
+import { startS3Server } from '../../testbench/s3';
+import { startGatewayStandIn } from '../../testbench/standins/gateways';
+import { startPipedriveStandIn } from '../../testbench/standins/pipedrive';
+import { startTcpProxy } from '../../testbench/tcpProxy';
+import { GATEWAY_KEYS, gatewayCredentials, linksCredential, pipedriveCredential, rabbitCredential, s3Credential } from './credentials';
+import { exportedWorkflowForTest } from './workflows';
+
+export interface FaultMatrixOptions {
+	leads: number;
+	seed: number;
+	/** Share of gateway events sent twice. */
+	duplicateRate?: number;
+	/** Give up after this long (the report then lists what was not reached). */
+	timeoutMs?: number;
+	log?: (line: string) => void;
+}
+
+export interface FaultMatrixReport {
+	seed: number;
+	leads: number;
+	paymentEvents: number;
+	/** Requests sent to n8n: lead posts and webhook deliveries, duplicates and retries included. */
+	deliveries: number;
+	faults: Record<string, number>;
+	outcome: {
+		deals: number;
+		persons: number;
+		won: number;
+		statuses: Record<string, number>;
+		leadNotes: number;
+		refundNotes: number;
+		activities: number;
+		deadLettered: number;
+		pendingInArchive: number;
+	};
+	timings: { intakeMs: number; drainMs: number; totalMs: number };
+	problems: string[];
+	ok: boolean;
+}
+
+/** A small, seeded PRNG (mulberry32): the same seed, the same run. */
+export function seeded(seed: number): () => number {
+	let a = seed >>> 0;
+	return () => {
+		a = (a + 0x6d2b79f5) >>> 0;
+		let t = a;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}
+
+type Step = Exclude<EventType, 'other'>;
+/** What a checkout goes through, as a gateway reports it. */
+const STORIES: Step[][] = [['pending', 'paid'], ['failed', 'paid'], ['failed'], ['pending', 'expired'], ['paid', 'refunded'], ['pending'], ['pending', 'failed', 'paid'], ['failed', 'pending', 'expired'], ['pending', 'paid', 'refunded'], ['expired']];
+const PRICE = 19990;
+
+interface PlannedEvent {
+	leadIndex: number;
+	eventId: string;
+	type: Step;
+	createdSec: number;
+	body: string;
+}
+
+function stripeEvent(leadId: string, i: number, k: number, type: Step, createdSec: number): PlannedEvent & { leadIndex: number } {
+	const id = `evt_fm_${i}_${k}`;
+	const session = (status: 'paid' | 'unpaid') => ({ id: `cs_fm_${i}`, object: 'checkout.session', client_reference_id: leadId, amount_total: PRICE, currency: 'brl', payment_status: status });
+	const byType: Record<Step, { type: string; object: unknown }> = {
+		pending: { type: 'checkout.session.completed', object: session('unpaid') },
+		paid: { type: 'checkout.session.async_payment_succeeded', object: session('paid') },
+		failed: { type: 'checkout.session.async_payment_failed', object: session('unpaid') },
+		expired: { type: 'checkout.session.expired', object: session('unpaid') },
+		refunded: { type: 'charge.refunded', object: { id: `ch_fm_${i}`, object: 'charge', amount: PRICE, amount_refunded: PRICE, currency: 'brl', metadata: { lead_id: leadId } } },
+	};
+	const chosen = byType[type];
+	return { leadIndex: i, eventId: id, type, createdSec, body: JSON.stringify({ id, object: 'event', type: chosen.type, created: createdSec, data: { object: chosen.object } }) };
+}
+
+async function inParallel<T>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+	let next = 0;
+	await Promise.all(
+		Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+			for (;;) {
+				const index = next++;
+				if (index >= items.length) return;
+				await work(items[index], index);
+			}
+		}),
+	);
+}
+
+/** The exported follow-up rules with "Payment failed" firing at once, so the matrix sees activities made and closed. */
+function rulesWorkflow(): string {
+	const file = exportedWorkflowForTest('followup-rules.json', { scheduleSeconds: 5 });
+	const wf = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ parameters: { rules?: { rule: Array<Record<string, unknown>> } } }> };
+	for (const node of wf.nodes) for (const rule of node.parameters.rules?.rule ?? []) if (rule.when === 'failed') Object.assign(rule, { after: 0, afterUnit: 'minutes', useBusinessHours: false });
+	writeFileSync(file, JSON.stringify(wf));
+	return file;
+}
+
+export async function runFaultMatrix(options: FaultMatrixOptions): Promise<FaultMatrixReport> {
+	const log = options.log ?? (() => undefined);
+	const random = seeded(options.seed);
+	const started = Date.now();
+	const deadline = started + (options.timeoutMs ?? 45 * 60_000);
+	const problems: string[] = [];
+	const faults: Record<string, number> = {};
+	const count = (kind: string, n = 1) => (faults[kind] = (faults[kind] ?? 0) + n);
+
+	const bucket = 'matrix';
+	const prefix = 'checkout';
+	const s3 = await startS3Server();
+	await s3.createBucket(bucket);
+	const s3Proxy = await startS3FaultProxy(s3.settings(bucket));
+	const amqpProxy = await startTcpProxy(5672);
+	const broker: ChannelModel = await connectBroker();
+	const topology = uniqueTopology('fault-matrix');
+	const gateways = await startGatewayStandIn({ stripe: GATEWAY_KEYS.stripe, mercadopago: GATEWAY_KEYS.mercadopago, asaas: GATEWAY_KEYS.asaas });
+	const pd = await startPipedriveStandIn({ burstLimit: 100_000 });
+	const port = await freePort();
+	let n8n: N8nInstance | undefined;
+	const timers: NodeJS.Timeout[] = [];
+	const archive = new S3Archive(createS3Client(s3.settings(bucket)), { bucket, prefix });
+	try {
+		n8n = await startN8n({
+			port,
+			workflows: [
+				exportedWorkflowForTest('checkout-lead-capture.json', { prefix }),
+				exportedWorkflowForTest('payment-webhook-fast-intake.json', { prefix }),
+				exportedWorkflowForTest('archive-sweep.json', { prefix, topology, scheduleSeconds: 2 }),
+				exportedWorkflowForTest('payment-event-processor.json', { topology, retryDelaySeconds: 1, pauseProbeSeconds: 2 }),
+				rulesWorkflow(),
+			],
+			credentials: [
+				s3Credential({ ...s3.settings(bucket), endpoint: s3Proxy.endpoint }),
+				rabbitCredential(amqpProxy.port),
+				...gatewayCredentials(gateways.baseUrl),
+				pipedriveCredential(pd.baseUrl, pd.token),
+				linksCredential(`http://127.0.0.1:${port}/webhook/checkout/pay`),
+			],
+			env: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
+			ready: async (instance) => (await fetch(instance.webhookUrl('checkout/fast/stripe'), { method: 'POST', body: '{}' })).status === 401,
+		});
+		const instance = n8n;
+		let deliveries = 0;
+
+		// ---- intake: leads through the lead capture workflow, then the gateways' events ----
+		s3Proxy.loseAnswersRandomly((r) => r.method === 'PUT' && (r.path.includes('/ids/') || r.path.includes('/pending/')), 0.03, random);
+		const intakeStarted = Date.now();
+		const leadIds: string[] = new Array(options.leads);
+		const capturedSec: number[] = new Array(options.leads);
+		await inParallel([...Array(options.leads).keys()], 8, async (i) => {
+			for (let attempt = 1; ; attempt++) {
+				deliveries++;
+				const res = await fetch(instance.webhookUrl('checkout/lead'), {
+					method: 'POST',
+					headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+					body: new URLSearchParams({ nome: `Comprador ${i}`, email: `buyer${i}@matrix.example`, produto: 'curso-de-fotografia', lgpd: 'on' }).toString(),
+					redirect: 'manual',
+				}).catch(() => undefined);
+				if (res?.status === 303) {
+					leadIds[i] = gateways.checkouts.get(decodeURIComponent(res.headers.get('location')!.split('/').pop()!))!.leadRef!;
+					capturedSec[i] = Math.ceil(Date.now() / 1000);
+					return;
+				}
+				await res?.text().catch(() => undefined);
+				count('lead post answered other than 303 (the buyer posts again)');
+				if (attempt >= 10) throw new Error(`lead ${i} was refused ${attempt} times`);
+			}
+		});
+		log(`[faults] ${options.leads} leads captured`);
+
+		// Each checkout's events follow its capture, a second apart (gateways stamp them in seconds).
+		const events: PlannedEvent[] = [];
+		leadIds.forEach((leadId, i) => {
+			const story = STORIES[Math.floor(random() * STORIES.length)];
+			story.forEach((type, k) => events.push(stripeEvent(leadId, i, k, type, capturedSec[i] + 1 + k)));
+		});
+		// Gateways send in their own order, and resend.
+		const sends = [...events, ...events.filter(() => random() < (options.duplicateRate ?? 0.1))];
+		for (let i = sends.length - 1; i > 0; i--) {
+			const j = Math.floor(random() * (i + 1));
+			[sends[i], sends[j]] = [sends[j], sends[i]];
+		}
+		count('gateway resends', sends.length - events.length);
+		await inParallel(sends, 16, async (event) => {
+			for (let attempt = 1; ; attempt++) {
+				deliveries++;
+				const res = await fetch(instance.webhookUrl('checkout/fast/stripe'), {
+					method: 'POST',
+					headers: { 'content-type': 'application/json', 'stripe-signature': signStripePayload(event.body, GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000)) },
+					body: event.body,
+				}).catch(() => undefined);
+				await res?.text().catch(() => undefined);
+				if (res?.status === 200) return;
+				count(`webhook answered ${res?.status ?? 'nothing'} (the gateway retries)`);
+				if (attempt >= 20) throw new Error(`event ${event.eventId} was refused ${attempt} times`);
+				await new Promise((r) => setTimeout(r, 50 * attempt));
+			}
+		});
+		const intakeMs = Date.now() - intakeStarted;
+		log(`[faults] ${sends.length} webhook deliveries answered 200 (${events.length} distinct events) in ${(intakeMs / 1000).toFixed(0)} s`);
+
+		// ---- drain, under faults ----
+		pd.faults.randomly = { loseAnswerRate: 0.02, serverErrorRate: 0.01, dropRate: 0.01, random };
+		timers.push(
+			setInterval(() => {
+				amqpProxy.cut();
+				count('RabbitMQ connection cuts');
+				setTimeout(() => amqpProxy.restore(), 500);
+			}, 20_000),
+		);
+		timers.push(
+			setTimeout(() => {
+				pd.faults.rateLimitStorm = true;
+				count('Pipedrive 429 storms');
+				setTimeout(() => (pd.faults.rateLimitStorm = false), 5_000);
+			}, 45_000),
+		);
+
+		// The expected end state of every lead, from the pure state machine.
+		const expected = leadIds.map(() => undefined as DealCheckoutState | undefined);
+		const startedState = (i: number): DealCheckoutState => ({ status: 'started', lastEventAt: new Date((capturedSec[i] - 1) * 1000).toISOString(), appliedEventIds: [] });
+		for (const event of [...events].sort((a, b) => a.createdSec - b.createdSec)) {
+			const current = expected[event.leadIndex] ?? startedState(event.leadIndex);
+			expected[event.leadIndex] = applyCheckoutEvent(current, { eventId: event.eventId, type: event.type, occurredAt: new Date(event.createdSec * 1000).toISOString(), amount: PRICE, currency: 'BRL' }, { amount: PRICE, currency: 'BRL' }).next;
+		}
+		const wantedLabel = leadIds.map((_, i) => STATUS_LABELS[(expected[i] ?? startedState(i)).status]);
+		const leadKey = () => pd.state.dealFields.find((f) => f.name === 'Checkout lead id')?.key as string | undefined;
+		const statusOf = (deal: Record<string, unknown>) => {
+			const field = pd.state.dealFields.find((f) => f.name === 'Checkout status');
+			const id = (deal.custom_fields as Record<string, unknown>)?.[field?.key as string];
+			return (field?.options as Array<{ id: number; label: string }> | undefined)?.find((o) => o.id === id)?.label;
+		};
+		const settled = () => {
+			const key = leadKey();
+			if (!key) return 0;
+			const byLead = new Map(pd.state.deals.map((d) => [(d.custom_fields as Record<string, unknown>)?.[key], d]));
+			return leadIds.filter((id, i) => {
+				const deal = byLead.get(id);
+				return deal && deal.person_id && statusOf(deal) === wantedLabel[i];
+			}).length;
+		};
+		const drainStarted = Date.now();
+		let killed = false;
+		for (;;) {
+			const done = settled();
+			if (!killed && done >= leadIds.length / 2) {
+				killed = true;
+				log('[faults] SIGKILL n8n in the middle of the drain; starting it again');
+				await instance.kill('SIGKILL');
+				count('n8n SIGKILLed and restarted');
+				await instance.restart();
+			}
+			if (done === leadIds.length) break;
+			if (Date.now() > deadline) {
+				problems.push(`timed out with ${done} of ${leadIds.length} leads in their expected state`);
+				break;
+			}
+			log(`[faults] ${done}/${leadIds.length} leads in their expected state, ${((Date.now() - drainStarted) / 1000).toFixed(0)} s`);
+			await new Promise((r) => setTimeout(r, 10_000));
+		}
+		for (const t of timers) clearInterval(t);
+		amqpProxy.restore();
+		pd.faults.randomly = undefined;
+		pd.faults.rateLimitStorm = false;
+		// Let what is still in flight (refund notes, follow-ups being closed, the rules) finish.
+		await waitFor('the queue drained', async () => {
+			const channel = await broker.createChannel();
+			try {
+				const q = await channel.checkQueue(topology.queue);
+				return q.messageCount === 0 || undefined;
+			} finally {
+				await channel.close();
+			}
+		}, { timeoutMs: Math.max(30_000, deadline - Date.now()), intervalMs: 1000 }).catch(() => problems.push('the queue did not drain'));
+		await new Promise((r) => setTimeout(r, 15_000));
+		const drainMs = Date.now() - drainStarted;
+
+		// ---- what the salesperson sees ----
+		const key = leadKey()!;
+		const earlierKey = pd.state.dealFields.find((f) => f.name === 'Checkout earlier lead id')?.key as string;
+		const liveDeals = pd.state.deals.filter((d) => d.status !== 'deleted');
+		const statuses: Record<string, number> = {};
+		leadIds.forEach((id, i) => {
+			const deals = liveDeals.filter((d) => (d.custom_fields as Record<string, unknown>)?.[key] === id || (d.custom_fields as Record<string, unknown>)?.[earlierKey] === id);
+			if (deals.length !== 1) return void problems.push(`lead ${i} (${id}) has ${deals.length} deals`);
+			const label = statusOf(deals[0]) ?? 'none';
+			statuses[label] = (statuses[label] ?? 0) + 1;
+			if (label !== wantedLabel[i]) problems.push(`lead ${i} ends ${label}, its events say ${wantedLabel[i]}`);
+			if ((deals[0].status === 'won') !== (wantedLabel[i] === 'Paid')) problems.push(`lead ${i}: deal ${deals[0].status}, expected ${wantedLabel[i]}`);
+		});
+		if (liveDeals.length !== leadIds.length) problems.push(`${liveDeals.length} deals for ${leadIds.length} leads`);
+		const emails = new Map<string, number>();
+		for (const p of pd.state.persons) for (const e of (p.emails as Array<{ value: string }>) ?? []) emails.set(e.value, (emails.get(e.value) ?? 0) + 1);
+		for (const [email, n] of emails) if (n !== 1) problems.push(`${n} persons with ${email}`);
+		if (pd.state.persons.length !== leadIds.length) problems.push(`${pd.state.persons.length} persons for ${leadIds.length} buyers`);
+		const leadNotes = pd.state.notes.filter((n) => String(n.content).includes('Checkout lead'));
+		const refundNotes = pd.state.notes.filter((n) => String(n.content).includes('Payment refunded'));
+		const perDeal = (rows: Array<Record<string, unknown>>) => {
+			const m = new Map<unknown, number>();
+			for (const r of rows) m.set(r.deal_id, (m.get(r.deal_id) ?? 0) + 1);
+			return m;
+		};
+		for (const [deal, n] of perDeal(leadNotes)) if (n !== 1) problems.push(`deal ${String(deal)} has ${n} lead notes`);
+		const refundsPlanned = new Map<string, number>();
+		for (const e of events) if (e.type === 'refunded') refundsPlanned.set(leadIds[e.leadIndex], (refundsPlanned.get(leadIds[e.leadIndex]) ?? 0) + 1);
+		if (refundNotes.length !== [...refundsPlanned.values()].reduce((a, b) => a + b, 0)) problems.push(`${refundNotes.length} refund notes for ${[...refundsPlanned.values()].reduce((a, b) => a + b, 0)} refunds`);
+		const activities = pd.state.activities.filter((a) => a.is_deleted !== true);
+		const perDealRule = new Map<string, number>();
+		for (const a of activities) {
+			const k = `${String(a.deal_id)} ${String(a.subject).split(':')[0]}`;
+			perDealRule.set(k, (perDealRule.get(k) ?? 0) + 1);
+			const deal = pd.state.deals.find((d) => d.id === a.deal_id);
+			if (deal?.status === 'won' && a.done !== true) problems.push(`activity ${a.id} of won deal ${deal.id} is still open`);
+		}
+		for (const [k, n] of perDealRule) if (n > 1) problems.push(`${n} activities for deal and rule ${k}`);
+		const dead = await (async () => {
+			const channel = await broker.createChannel();
+			try {
+				return (await channel.checkQueue(topology.deadLetterQueue)).messageCount;
+			} finally {
+				await channel.close();
+			}
+		})();
+		if (dead) problems.push(`${dead} messages dead-lettered`);
+		let pending = 0;
+		for await (const page of archive.walk('pending')) pending += page.length;
+		if (pending) problems.push(`${pending} objects still pending in the archive`);
+
+		count('S3 answers lost after the write', s3Proxy.lostAnswers);
+		count('S3 412 (conditional write refused)', s3Proxy.preconditionFailures);
+		for (const [kind, n] of Object.entries(pd.faults.injected ?? {})) count(`Pipedrive ${kind}`, n);
+		return {
+			seed: options.seed,
+			leads: leadIds.length,
+			paymentEvents: events.length,
+			deliveries,
+			faults,
+			outcome: { deals: liveDeals.length, persons: pd.state.persons.length, won: liveDeals.filter((d) => d.status === 'won').length, statuses, leadNotes: leadNotes.length, refundNotes: refundNotes.length, activities: activities.length, deadLettered: dead, pendingInArchive: pending },
+			timings: { intakeMs, drainMs, totalMs: Date.now() - started },
+			problems: problems.slice(0, 50),
+			ok: problems.length === 0,
+		};
+	} finally {
+		for (const t of timers) clearInterval(t);
+		await n8n?.stop().catch(() => undefined);
+		await deleteTopology(broker, topology).catch(() => undefined);
+		await broker.close().catch(() => undefined);
+		await amqpProxy.close();
+		await s3Proxy.close();
+		await pd.close();
+		await gateways.close();
+		await s3.destroy();
+	}
+}
