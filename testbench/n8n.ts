@@ -301,3 +301,11 @@ export function countExecutions(instance: N8nInstance, workflowId?: string): num
 	)},${workflowId ? JSON.stringify([workflowId]) : '[]'},(e,r)=>{if(e){console.error(e);process.exit(1)}console.log(r.n);d.close()})`;
 	return Number(execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim());
 }
+
+/** Error messages recorded in the execution data of this instance (for diagnosing a failed run), newest first. */
+export function executionErrors(instance: N8nInstance, limit = 20): string[] {
+	const sqlite = join(benchInstall(), 'n8n-host/node_modules/sqlite3');
+	const db = join(instance.userFolder, '.n8n/database.sqlite');
+	const script = `const s=require(${JSON.stringify(sqlite)});const d=new s.Database(${JSON.stringify(db)},s.OPEN_READONLY);d.all("select e.id, x.data from execution_entity e join execution_data x on x.executionId = e.id where e.status = 'error' or x.data like '%S3 did not%' order by e.id desc limit ${Number(limit)}",[],(e,r)=>{if(e){console.error(e);process.exit(1)}const out=[];for(const row of r){const m=row.data.match(/"[^"]*(?:did not|refused|failed|rror:)[^"]{0,240}"/g);if(m)out.push(row.id+": "+[...new Set(m)].slice(0,3).join(" | "))}console.log(JSON.stringify(out));d.close()})`;
+	return JSON.parse(execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim() || '[]') as string[];
+}

@@ -177,6 +177,20 @@ it('answers forged webhooks with 401 and stores nothing', async () => {
 		expect(JSON.parse(res.text)).toEqual({ error: 'invalid signature' });
 	}
 	expect([...(await keys('pending')), ...(await keys('relayed'))]).toEqual(before);
+
+	// What an attacker sends the visual intake: prototype keys (signed and not), a 2 MB body, a replay.
+	const poisoned = stripeEvent(9998).replace('{', '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"x":1}},');
+	const attacks = await Promise.all([
+		post('stripe', poisoned, { 'stripe-signature': signStripePayload(poisoned, GATEWAY_KEYS.stripe.webhookSecret, t) }),
+		post('stripe', poisoned, {}),
+		post('stripe', JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }), {}),
+		post('asaas', '{"__proto__":{"polluted":"yes"},"event":"PAYMENT_RECEIVED"}', { 'asaas-access-token': GATEWAY_KEYS.asaas.webhookToken }),
+	]);
+	expect(attacks.map((a) => a.status)).toEqual([401, 401, 401, 401]);
+	expect([...(await keys('pending')), ...(await keys('relayed'))]).toEqual(before);
+	// The instance keeps answering valid webhooks.
+	const valid = stripeEvent(9997);
+	expect((await post('stripe', valid, { 'stripe-signature': signStripePayload(valid, GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000)) })).status).toBe(200);
 });
 
 it('answers 503 with Retry-After when the store is down, and stores the retry once it is back', async () => {

@@ -23,7 +23,7 @@ import type { EventType } from '../../lib/gateways/types';
 import { signStripePayload } from '../../lib/gateways/stripe';
 import { STATUS_LABELS } from '../../lib/pipedrive/fields';
 import { createS3Client } from '../../lib/s3/client';
-import { startN8n, type N8nInstance } from '../../testbench/n8n';
+import { executionErrors, startN8n, type N8nInstance } from '../../testbench/n8n';
 import { freePort, waitFor } from '../../testbench/ports';
 import { connectBroker, deleteTopology, uniqueTopology } from '../../testbench/rabbitmq';
 import { startS3FaultProxy } from '../../testbench/s3FaultProxy';
@@ -193,9 +193,10 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 					capturedSec[i] = Math.ceil(Date.now() / 1000);
 					return;
 				}
-				await res?.text().catch(() => undefined);
-				count('lead post answered other than 303 (the buyer posts again)');
-				if (attempt >= 10) throw new Error(`lead ${i} was refused ${attempt} times`);
+				const text = (await res?.text().catch(() => undefined)) ?? '';
+				count(`lead post answered ${res?.status ?? 'nothing'}${res?.status === 200 && text.includes('Tentar novamente') ? ' (retry page)' : ''} (the buyer posts again)`);
+				if (attempt >= 30) throw new Error(`lead ${i} was refused ${attempt} times; last answer ${res?.status}: ${text.slice(0, 120)}\n${executionErrors(instance).join('\n')}`);
+				await new Promise((r) => setTimeout(r, 100 * attempt));
 			}
 		});
 		log(`[faults] ${options.leads} leads captured`);
