@@ -174,10 +174,14 @@ export class PaymentWebhookTrigger implements INodeType {
 			const archive = archiveFor(await cachedCredentials(this, 'checkoutS3Api'), this.getNodeParameter('prefix', 'checkout') as string);
 			let stored;
 			try {
-				stored = await archive.store({ body: serialiseEvent(outcome.event), eventId: outcome.event.eventId, source: provider, contentType: 'application/json' });
-				// A paid checkout's pay links open nothing from now on; closed before the 200, so a failure here
-				// is retried by the gateway (the event itself is then a duplicate).
-				if (outcome.event.type === 'paid' && outcome.event.leadRef) await archive.closeLead(outcome.event.leadRef, { eventId: outcome.event.eventId, occurredAt: outcome.event.occurredAt });
+				const event = outcome.event;
+				// A paid checkout's pay links open nothing from now on. Closed alongside the store (the event is
+				// verified, so the payment happened even if the store must be retried) and before the 200: a
+				// failure of either is a 503 the gateway retries, and the retry is then a duplicate.
+				[stored] = await Promise.all([
+					archive.store({ body: serialiseEvent(event), eventId: event.eventId, source: provider, contentType: 'application/json' }),
+					event.type === 'paid' && event.leadRef ? archive.closeLead(event.leadRef, { eventId: event.eventId, occurredAt: event.occurredAt }) : undefined,
+				]);
 			} catch (error) {
 				this.logger.error(`Payment webhook: archive write not confirmed: ${(error as Error).message}`);
 				return answer(503, { error: 'storage unavailable, please retry' }, { 'Retry-After': '30' });

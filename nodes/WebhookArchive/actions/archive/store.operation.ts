@@ -117,18 +117,14 @@ export async function execute(this: IExecuteFunctions, archive: S3Archive): Prom
 			const value = received[name];
 			if (value !== undefined && value !== null) headers[name] = String(value);
 		}
-		const stored = await archive.store({
-			body,
-			eventId: String(this.getNodeParameter('eventId', i, '') ?? ''),
-			source: this.getNodeParameter('source', i) as string,
-			contentType,
-			headers,
-		});
 		const event = items[i].json;
-		if (dataFrom === 'json' && this.getNodeParameter('closeLinksWhenPaid', i, false) === true && event.type === 'paid' && typeof event.leadRef === 'string' && event.leadRef) {
-			await archive.closeLead(event.leadRef, { eventId: stored.eventId, occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined });
-			return { json: { ...stored, linksClosed: true } };
-		}
-		return { json: { ...stored } };
+		const eventId = String(this.getNodeParameter('eventId', i, '') ?? '');
+		const closes = dataFrom === 'json' && this.getNodeParameter('closeLinksWhenPaid', i, false) === true && event.type === 'paid' && typeof event.leadRef === 'string' && event.leadRef !== '';
+		// Closed alongside the store, not after it: one round trip for the sender's wait (see the fast intake).
+		const [stored] = await Promise.all([
+			archive.store({ body, eventId, source: this.getNodeParameter('source', i) as string, contentType, headers }),
+			closes ? archive.closeLead(event.leadRef as string, { eventId, occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined }) : undefined,
+		]);
+		return { json: { ...stored, ...(closes ? { linksClosed: true } : {}) } };
 	});
 }
