@@ -22,6 +22,8 @@ export interface S3Server {
 	start(): Promise<void>;
 	/** Stops it and removes its data. */
 	destroy(): Promise<void>;
+	/** Why the server process ended on its own (a crash), or undefined while it runs or after `stop`. */
+	crashed(): string | undefined;
 }
 
 const S3RVER_BIN = require.resolve('s3rver/bin/s3rver.js');
@@ -32,16 +34,22 @@ export async function startS3Server(opts: { port?: number; directory?: string } 
 	const endpoint = `http://127.0.0.1:${port}`;
 	let child: ChildProcess | undefined;
 	let exited: string | undefined;
+	let crash: string | undefined;
 
 	const start = async () => {
 		exited = undefined;
+		crash = undefined;
 		let log = '';
 		child = spawn(process.execPath, ['--openssl-legacy-provider', S3RVER_BIN, '-d', directory, '-a', '127.0.0.1', '-p', String(port), '-s'], {
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});
 		child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
 		child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-		child.on('exit', (code) => (exited = `s3rver exited with ${code}: ${log.slice(-500)}`));
+		const own = child;
+		child.on('exit', (code) => {
+			exited = `s3rver exited with ${code}: ${log.slice(-500)}`;
+			if (child === own) crash = exited;
+		});
 		// Ready when our own process says it listens and the port answers HTTP (not some leftover server).
 		await waitFor(
 			`s3rver on ${endpoint}`,
@@ -86,6 +94,7 @@ export async function startS3Server(opts: { port?: number; directory?: string } 
 		},
 		stop,
 		start,
+		crashed: () => crash,
 		async destroy() {
 			await stop();
 			rmSync(directory, { recursive: true, force: true });

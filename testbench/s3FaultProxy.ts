@@ -28,6 +28,8 @@ export interface S3FaultProxy {
 	loseAnswersRandomly(match: (req: S3RequestInfo) => boolean, rate: number, random: () => number): void;
 	/** Answers lost so far. */
 	readonly lostAnswers: number;
+	/** Requests the proxy could not pass on to the server, by error code (a problem of the bench, not a fault it injects). */
+	readonly forwardErrors: Record<string, number>;
 	/** Requests seen, in order (for assertions on retries). */
 	seen: S3RequestInfo[];
 	/** 412s the proxy answered for `If-None-Match: *`. */
@@ -43,6 +45,7 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 	const state = { preconditionFailures: 0, lostAnswers: 0 };
 	let randomLoss: { match: (req: S3RequestInfo) => boolean; rate: number; random: () => number } | undefined;
 	const conditional = new Map<string, Promise<void>>();
+	const forwardErrors: Record<string, number> = {};
 
 	const forward = (req: IncomingMessage, body: Buffer, method = req.method ?? 'GET') =>
 		new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>((resolve, reject) => {
@@ -107,7 +110,9 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 					}
 					res.writeHead(answer.status, answer.headers);
 					res.end(answer.body);
-				} catch {
+				} catch (error) {
+					const code = (error as { code?: string }).code ?? (error as Error).message;
+					forwardErrors[code] = (forwardErrors[code] ?? 0) + 1;
 					req.socket.destroy();
 				}
 			})();
@@ -131,6 +136,7 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 		get lostAnswers() {
 			return state.lostAnswers;
 		},
+		forwardErrors,
 		seen,
 		get preconditionFailures() {
 			return state.preconditionFailures;

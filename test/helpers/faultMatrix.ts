@@ -173,6 +173,19 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		});
 		const instance = n8n;
 		let deliveries = 0;
+		// s3rver, the bench's S3, can fall over under this load: then it is an S3 outage like any other
+		// (503s, retries), and it is started again on its data, as an operator would.
+		let restarting = false;
+		timers.push(
+			setInterval(() => {
+				const reason = s3.crashed();
+				if (!reason || restarting) return;
+				restarting = true;
+				count('S3 server crashed and restarted (an outage)');
+				log(`[faults] the S3 server fell over (${reason.slice(0, 200)}); starting it again`);
+				void s3.start().finally(() => (restarting = false));
+			}, 500),
+		);
 
 		// ---- intake: leads through the lead capture workflow, then the gateways' events ----
 		s3Proxy.loseAnswersRandomly((r) => r.method === 'PUT' && (r.path.includes('/ids/') || r.path.includes('/pending/')), 0.03, random);
@@ -195,7 +208,7 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 				}
 				const text = (await res?.text().catch(() => undefined)) ?? '';
 				count(`lead post answered ${res?.status ?? 'nothing'}${res?.status === 200 && text.includes('Tentar novamente') ? ' (retry page)' : ''} (the buyer posts again)`);
-				if (attempt >= 30) throw new Error(`lead ${i} was refused ${attempt} times; last answer ${res?.status}: ${text.slice(0, 120)}\n${executionErrors(instance).join('\n')}`);
+				if (attempt >= 30) throw new Error(`lead ${i} was refused ${attempt} times; last answer ${res?.status}: ${text.slice(0, 120)}\nS3 proxy forward errors: ${JSON.stringify(s3Proxy.forwardErrors)}\n${executionErrors(instance, 5).join('\n')}`);
 				await new Promise((r) => setTimeout(r, 100 * attempt));
 			}
 		});
@@ -360,6 +373,7 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		if (pending) problems.push(`${pending} objects still pending in the archive`);
 
 		count('S3 answers lost after the write', s3Proxy.lostAnswers);
+		for (const [code, n] of Object.entries(s3Proxy.forwardErrors)) problems.push(`the S3 proxy (bench) could not reach the server ${n} times: ${code}`);
 		count('S3 412 (conditional write refused)', s3Proxy.preconditionFailures);
 		for (const [kind, n] of Object.entries(pd.faults.injected ?? {})) count(`Pipedrive ${kind}`, n);
 		return {
