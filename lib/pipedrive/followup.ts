@@ -227,22 +227,24 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 	let earlierLeadId: string | undefined;
 	/** This lead is one a second submit replaced on its deal: the deal keeps following the newer lead. */
 	let olderThanDeal = false;
-	const cached = leadDealCache.get(leadKey(account, lead.leadId));
-	if (cached !== undefined) {
-		// A lead seen before (a redelivery, a corrected revision): read its deal, which another process may
-		// have handed to a newer lead since.
-		const deal = await client.getDeal(cached);
-		if (deal && deal.status !== 'deleted') {
-			if (textField(deal.custom_fields, fields.keys.leadId) === lead.leadId) dealId = deal.id;
-			else if (textField(deal.custom_fields, fields.keys.earlierLeadId) === lead.leadId) {
-				dealId = deal.id;
-				olderThanDeal = true;
-			}
+	/** Whether a deal found by id (cache or search) is this lead's, or the one a newer lead took over from it. */
+	const adopt = async (candidate: number | undefined): Promise<void> => {
+		if (candidate === undefined) return;
+		const deal = await client.getDeal(candidate);
+		if (!deal || deal.status === 'deleted') return;
+		if (textField(deal.custom_fields, fields.keys.leadId) === lead.leadId) dealId = deal.id;
+		else if (textField(deal.custom_fields, fields.keys.earlierLeadId) === lead.leadId) {
+			dealId = deal.id;
+			olderThanDeal = true;
 		}
-		if (dealId === undefined) leadDealCache.delete(leadKey(account, lead.leadId));
-	}
+	};
+	// A lead seen before (a redelivery, a corrected revision): read its deal, which another process may have
+	// handed to a newer lead since.
+	const cached = leadDealCache.get(leadKey(account, lead.leadId));
+	await adopt(cached);
+	if (cached !== undefined && dealId === undefined) leadDealCache.delete(leadKey(account, lead.leadId));
 	// A deal created by a payment event that came before its lead has no person yet: only a search finds it.
-	if (dealId === undefined && options.dealLookup === 'always') dealId = await client.findDealByCustomField(lead.leadId);
+	if (dealId === undefined && options.dealLookup === 'always') await adopt(await client.findDealByCustomField(lead.leadId));
 	if (dealId === undefined && !personCreated) {
 		// One listing (not held to the search limit) finds the deal of this lead id and the open checkout
 		// that a second submit, with a new lead id, belongs to.

@@ -197,7 +197,8 @@ it('order of arrival: a buyer who submits twice, then pays through the FIRST lin
 	expect(paid).toMatchObject({ dealId: one.dealId, dealCreated: false, status: 'paid' });
 	expect(pd.state.deals.filter((d) => d.person_id === one.personId)).toHaveLength(1);
 	expect(dealOf(one.dealId).status).toBe('won');
-	// The first lead's message delivered again (a replay): nothing reverts, nothing new.
+	// The first lead's message delivered again (a replay, after another restart): nothing reverts, nothing new.
+	clearCaches();
 	const again = await upsertLead(client(), pd.baseUrl, first, { ...options, dealLookup: 'always' });
 	expect(again).toMatchObject({ dealId: one.dealId, dealCreated: false });
 	const custom = dealOf(one.dealId).custom_fields as Record<string, unknown>;
