@@ -9,13 +9,18 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { REPO_ROOT } from '../testbench/n8n';
-import { runFaultMatrix } from '../test/helpers/faultMatrix';
+import { runFaultMatrix, type FaultMatrixReport } from '../test/helpers/faultMatrix';
 
 async function main(): Promise<void> {
 	const leads = Number(process.env.FAULT_LEADS ?? 2500);
 	const seed = Number(process.env.FAULT_SEED ?? 20261201);
 	const report = await runFaultMatrix({ leads, seed, log: (line) => console.log(line), timeoutMs: 60 * 60_000 });
 	console.log(JSON.stringify(report, null, 2));
+	writeFileSync(join(REPO_ROOT, 'FAULTS.md'), render(report, leads, seed));
+	process.exit(report.ok ? 0 : 1);
+}
+
+export function render(report: FaultMatrixReport, leads: number, seed: number): string {
 	const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
 	const rows = (record: Record<string, number>) => Object.entries(record).map(([k, v]) => `| ${k} | ${v} |`).join('\n');
 	const md = `# Fault matrix
@@ -37,11 +42,12 @@ ${rows(report.faults)}
 ${rows({ ...report.outcome, ...Object.fromEntries(Object.entries(report.outcome.statuses).map(([k, v]) => [`deals ${k}`, v])) } as unknown as Record<string, number>).split('\n').filter((l) => !l.startsWith('| statuses')).join('\n')}
 
 ${report.problems.length ? `Problems:\n${report.problems.map((p) => `- ${p}`).join('\n')}\n` : 'Checked: one person per buyer; one deal per lead in the state its latest event says (won exactly when paid in full); one lead note per deal; one refund note per refund; at most one activity per deal and rule, done once the deal is won; nothing dead-lettered; nothing left pending in the archive.\n'}`;
-	writeFileSync(join(REPO_ROOT, 'FAULTS.md'), md);
-	process.exit(report.ok ? 0 : 1);
+	return md;
 }
 
-main().catch((error: unknown) => {
-	console.error('[faults] failed:', error instanceof Error ? error.stack : error);
-	process.exit(1);
-});
+if (require.main === module) {
+	main().catch((error: unknown) => {
+		console.error('[faults] failed:', error instanceof Error ? error.stack : error);
+		process.exit(1);
+	});
+}

@@ -373,7 +373,11 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		if (pending) problems.push(`${pending} objects still pending in the archive`);
 
 		count('S3 answers lost after the write', s3Proxy.lostAnswers);
-		for (const [code, n] of Object.entries(s3Proxy.forwardErrors)) problems.push(`the S3 proxy (bench) could not reach the server ${n} times: ${code}`);
+		// Requests that met the S3 server down (it fell over and was being started again): part of that outage.
+		for (const [code, n] of Object.entries(s3Proxy.forwardErrors)) {
+			if (faults['S3 server crashed and restarted (an outage)']) count(`S3 unreachable during the outage (${code})`, n);
+			else problems.push(`the S3 proxy (bench) could not reach the server ${n} times: ${code}`);
+		}
 		count('S3 412 (conditional write refused)', s3Proxy.preconditionFailures);
 		for (const [kind, n] of Object.entries(pd.faults.injected ?? {})) count(`Pipedrive ${kind}`, n);
 		return {
