@@ -2,8 +2,8 @@
  * Which of a person's deals a new lead belongs to. Pure, so the rule is tested on its own.
  *
  * A buyer who submits a checkout form twice gets one deal, even when the two posts have different lead
- * ids (a plain HTML form gives each post a new, unguessable id; a second post after the 30-minute
- * window of the Elementor path does too). So a lead goes to:
+ * ids (a plain HTML form gives each post a new, unguessable id; an Elementor post from a new page visit
+ * has a new checkout token, so a new id too). So a lead goes to:
  *   1. the deal that already carries its lead id (a redelivery, a replay), or had it before a second
  *      submit took the deal over ('earlierLead': the deal keeps the newer lead's id and link), else
  *   2. the person's open checkout deal of this pack, not paid, for the same product, whose checkout moved

@@ -57,7 +57,7 @@ const properties: INodeProperties[] = [
 			},
 			{ displayName: 'Form Name', name: 'formName', type: 'string', default: '={{ $json.form ? $json.form.name : "" }}' },
 			{ displayName: 'Gateway', name: 'gateway', type: 'string', default: '' },
-			{ displayName: 'Payment Link', name: 'paymentLink', type: 'string', default: '', description: 'Where follow-ups send the buyer back to pay ({{paymentLink}} in rule templates), e.g. the lead capture workflow\'s /checkout/pay?lead=… address' },
+			{ displayName: 'Payment Link', name: 'paymentLink', type: 'string', default: '', description: 'Where follow-ups send the buyer back to pay ({{paymentLink}} in rule templates): the signed pay link the Checkout Form gives the lead (payLink). Rules with a Checkout Links credential put a renewed one in instead.' },
 			{ displayName: 'Referrer', name: 'referrer', type: 'string', default: '={{ $json.referrer }}' },
 			{
 				displayName: 'Reuse Open Deal Within (Hours)',
