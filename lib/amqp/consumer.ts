@@ -18,7 +18,7 @@
  * delivery-limit dead-letter.
  */
 import { QUEUE_MESSAGE_LIMITS, UntrustedInputError, parseJsonSafely } from '../http/untrusted';
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 
 export interface QueueMessage {
 	body: Record<string, unknown>;
@@ -57,7 +57,18 @@ export interface ConsumerOptions {
 	 */
 	maxHoldMs?: number;
 	log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+	/**
+	 * Where a message this consumer gives up on goes, with why (header `x-dead-letter-reason`): a copy is
+	 * published there with publisher confirms and the message acked only after the broker confirmed it.
+	 * Without it (or when that publish fails) the message is rejected and the queue's own dead-letter
+	 * exchange takes it, with the broker's death record but no reason.
+	 */
+	deadLetterQueue?: string;
 }
+
+/** Headers the consumer adds to a message it dead-letters itself (removed again by a re-drive). */
+export const DEAD_LETTER_REASON_HEADER = 'x-dead-letter-reason';
+export const DEAD_LETTERED_AT_HEADER = 'x-dead-lettered-at';
 
 export type Settlement = 'ack' | 'retry' | 'dead-letter';
 
@@ -157,6 +168,44 @@ export function runConsumer(
 	const probeMs = options.pauseProbeMs ?? 60_000;
 	const maxHoldMs = options.maxHoldMs ?? 25 * 60_000;
 
+	/** A confirm channel on the current connection, for dead-letter copies (one per connection). */
+	let confirmChannel: { connection: ChannelModel; channel: Promise<ConfirmChannel> } | undefined;
+	function confirmChannelOf(current: ChannelModel): Promise<ConfirmChannel> {
+		if (confirmChannel?.connection !== current) {
+			const channel = current.createConfirmChannel();
+			channel.then((c) => c.on('error', (error: Error) => log('warn', `RabbitMQ dead-letter channel error: ${error.message}`))).catch(() => undefined);
+			confirmChannel = { connection: current, channel };
+		}
+		return confirmChannel.channel;
+	}
+
+	/** Dead-letters with the reason when it can (see `deadLetterQueue`), else by rejecting. */
+	async function deadLetter(channel: Channel, message: ConsumeMessage, reason: string): Promise<void> {
+		const current = connection;
+		if (options.deadLetterQueue && current) {
+			try {
+				const confirm = await confirmChannelOf(current);
+				const headers = { ...(message.properties.headers ?? {}), [DEAD_LETTER_REASON_HEADER]: reason.slice(0, 2000), [DEAD_LETTERED_AT_HEADER]: new Date().toISOString() };
+				await new Promise<void>((resolve, reject) => {
+					const timer = setTimeout(() => reject(new Error('no confirm within 30 s')), 30_000);
+					timer.unref();
+					confirm.publish('', options.deadLetterQueue!, message.content, { ...message.properties, headers, persistent: true }, (error) => {
+						clearTimeout(timer);
+						if (error) reject(error instanceof Error ? error : new Error(String(error)));
+						else resolve();
+					});
+				});
+				// Confirmed: the copy is safe. If this ack is lost the message comes back and is handled
+				// again (at least once); the dead-letter queue may then hold it twice, never zero times.
+				channel.ack(message);
+				return;
+			} catch (error) {
+				log('warn', `Could not put the reason on the dead-lettered message (${(error as Error).message}); rejecting it to the queue's dead-letter exchange`);
+			}
+		}
+		channel.nack(message, false, false);
+	}
+
 	function settle(channel: Channel, message: ConsumeMessage, how: Settlement): void {
 		if (how === 'ack') {
 			channel.ack(message);
@@ -189,7 +238,7 @@ export function runConsumer(
 		const id = message.properties.messageId ?? `(delivery ${message.fields.deliveryTag})`;
 		log('debug', `Message ${id} delivered (delivery ${deliveryCount + 1})`);
 		if (typeof body === 'string') {
-			settle(channel, message, 'dead-letter');
+			await deadLetter(channel, message, `poison message: ${body}`);
 			return log('error', `Message ${id} goes to the dead-letter queue: ${body}`);
 		}
 		const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
@@ -233,7 +282,7 @@ export function runConsumer(
 		if (outcome.ok) return settle(channel, message, 'ack');
 		const how = settlementAfterFailure(deliveryCount, options.maxAttempts);
 		if (how === 'dead-letter') {
-			settle(channel, message, how);
+			await deadLetter(channel, message, `failed on ${deliveryCount + 1} deliveries; last error: ${outcome.error}`);
 			return log('error', `Message ${id} failed on delivery ${deliveryCount + 1} of ${options.maxAttempts} and goes to the dead-letter queue: ${outcome.error}`);
 		}
 		const delay = options.retryDelayMs(deliveryCount + 1);

@@ -32,8 +32,8 @@ export interface RedriveReport {
 
 const SEARCH_WINDOW = 1000;
 
-/** Headers the broker adds on the way to the dead-letter queue; a re-driven message starts afresh without them. */
-const BROKER_HEADERS = /^x-(death|first-death-|last-death-|delivery-count)/;
+/** Headers the broker (or the consumer, with its reason) adds on the way to the dead-letter queue; a re-driven message starts afresh without them. */
+const BROKER_HEADERS = /^x-(death|first-death-|last-death-|delivery-count|dead-letter-reason$|dead-lettered-at$)/;
 
 export async function redriveDeadLetters(connection: ChannelModel, topology: Topology, options: RedriveOptions): Promise<RedriveReport> {
 	const wanted = new Set((options.messageIds ?? []).map((id) => id.trim()).filter(Boolean));

@@ -3,7 +3,7 @@ import { textRecord } from '../http/untrusted';
 import { asaasProvider } from './asaas';
 import { mercadoPagoProvider } from './mercadopago';
 import { stripeProvider } from './stripe';
-import type { GatewayProvider, HttpRequestSpec, NormalisedEvent, ProviderId, WebhookInput } from './types';
+import { GatewayError, type GatewayProvider, type HttpRequestSpec, type NormalisedEvent, type ProviderId } from './types';
 
 export const PROVIDERS: Record<ProviderId, GatewayProvider> = {
 	stripe: stripeProvider,
@@ -23,21 +23,25 @@ export function lowerCaseHeaders(headers: Record<string, unknown>): Record<strin
 }
 
 /**
- * Verifies a webhook and completes it into a normalised event, fetching from the gateway where its
- * notifications carry no status (Mercado Pago). `request` sends a provider request with the credential;
- * the Verify operation and the fast-intake trigger both come through here.
+ * The step between a webhook that was only a claim and the deal: sends the provider's payment read for
+ * `event.confirm` through `request` and returns the event as the record says. An event with nothing to
+ * confirm comes back as it is. Whatever fails here fails the execution, so the queue retries it and
+ * finally dead-letters it with the reason.
  */
-export async function verifyAndNormalise(
+export async function confirmEvent(
 	provider: GatewayProvider,
-	input: WebhookInput,
-	secret: string,
+	event: NormalisedEvent,
 	request: (spec: HttpRequestSpec) => Promise<unknown>,
-	nowMs = Date.now(),
-): Promise<{ ok: true; event: NormalisedEvent } | { ok: false; reason: string }> {
-	const outcome = provider.verifyWebhook(input, secret, nowMs);
-	if (!outcome.ok) return outcome;
-	if (outcome.event) return { ok: true, event: outcome.event };
-	return { ok: true, event: outcome.fetch.toEvent(await request(outcome.fetch.request)) };
+): Promise<NormalisedEvent> {
+	if (!event.confirm) return event;
+	if (event.provider !== provider.id) throw new GatewayError(`a ${String(event.provider)} event cannot be confirmed with ${provider.id}`);
+	if (!provider.confirmEvent) throw new GatewayError(`${provider.id} events need no confirmation`);
+	const { paymentId, leadRef } = event.confirm;
+	if (!paymentId && !leadRef) throw new GatewayError('the event names neither a payment nor a lead to confirm it by');
+	const answer = await request(provider.getPayment(paymentId ? { providerId: paymentId } : { leadRef }));
+	const confirmed = provider.confirmEvent(event, answer);
+	delete confirmed.confirm;
+	return confirmed;
 }
 
 /** The secret a provider's webhooks are checked with, from its credential's fields. */

@@ -22,6 +22,15 @@ export interface NormalisedEvent {
 	provider: ProviderId;
 	/** The gateway's event type, for routing on details the normalised type hides. */
 	providerEventType: string;
+	/**
+	 * Set while the event is only a claim: the gateway's own record of the payment decides its status,
+	 * amount and lead. Mercado Pago notifications carry no status; Asaas signs nothing (a static token).
+	 * The intake archives such an event as received, so its answer depends only on the durable write; the
+	 * processor's Confirm Event reads the payment (by this id, the signed one for Mercado Pago, or by lead
+	 * when an Asaas checkout event names no payment), and Apply Checkout Event refuses an event still
+	 * carrying it.
+	 */
+	confirm?: { paymentId?: string; leadRef?: string };
 	raw: unknown;
 }
 
@@ -92,15 +101,7 @@ export interface WebhookInput {
 	query: Record<string, string | undefined>;
 }
 
-export type VerifyOutcome =
-	| { ok: false; reason: string }
-	| { ok: true; event: NormalisedEvent; fetch?: undefined }
-	| {
-			ok: true;
-			event?: undefined;
-			/** The notification carries no status: fetch this and normalise what comes back. */
-			fetch: { request: HttpRequestSpec; toEvent: (body: unknown) => NormalisedEvent };
-	  };
+export type VerifyOutcome = { ok: false; reason: string } | { ok: true; event: NormalisedEvent };
 
 export interface GatewayProvider {
 	id: ProviderId;
@@ -109,6 +110,11 @@ export interface GatewayProvider {
 	getPayment(by: { providerId?: string; leadRef?: string }): HttpRequestSpec;
 	parsePayment(body: unknown): PaymentStatus;
 	verifyWebhook(input: WebhookInput, secret: string, nowMs: number): VerifyOutcome;
+	/**
+	 * The event as the gateway's record of its payment says (`payment` is the answer to
+	 * `getPayment(event.confirm)`), for events that carry `confirm`; a record of another payment is refused.
+	 */
+	confirmEvent?(event: NormalisedEvent, payment: unknown): NormalisedEvent;
 }
 
 /** A value was missing or malformed in a gateway answer or in our input: the message says which. */

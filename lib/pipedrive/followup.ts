@@ -309,6 +309,8 @@ export interface CheckoutEventInput extends CheckoutEvent {
 	provider?: string;
 	amount?: number;
 	currency?: string;
+	/** Present while the event is only a claim the gateway's record must back (lib/gateways/types.ts). */
+	confirm?: unknown;
 }
 
 export interface ApplyEventResult {
@@ -348,6 +350,9 @@ async function findLeadDeal(client: PipedriveClient, account: string, leadRef: s
 export async function applyEvent(client: PipedriveClient, account: string, event: CheckoutEventInput, options: { titleTemplate?: string } = {}): Promise<ApplyEventResult> {
 	if (!event.eventId || !event.type || !event.occurredAt) throw new Error('The event needs eventId, type and occurredAt (the normalised event of the Payment Gateway node)');
 	if (Number.isNaN(Date.parse(event.occurredAt))) throw new Error(`The event's occurredAt "${event.occurredAt}" is not a date`);
+	// A claim (a Mercado Pago notification, an Asaas event) moves no deal: failing here, not ignoring,
+	// keeps the message for a workflow that was wired without the Payment Gateway's Confirm Event.
+	if (event.confirm) throw new Error(`Event ${event.eventId} is not confirmed with ${event.provider ?? 'the gateway'} yet: put Payment Gateway → Confirm Event before Apply Checkout Event`);
 	if (!event.leadRef) return { dealCreated: false, ignored: 'no lead reference (not a checkout of this pack)', effects: [], followUpsCompleted: 0 };
 	const fields = await checkoutFields(client, account);
 	const deal = await findLeadDeal(client, account, event.leadRef);

@@ -149,6 +149,7 @@ export class CheckoutQueueTrigger implements INodeType {
 			async () => await connectAmqp(settings),
 			{
 				queue: topology.queue,
+				deadLetterQueue: topology.deadLetterQueue,
 				maxAttempts,
 				retryDelayMs: exponentialBackoff(retryDelayMs, 300_000),
 				handlerTimeoutMs,

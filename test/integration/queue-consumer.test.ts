@@ -67,7 +67,7 @@ it('a failing message is retried with backoff, holding its place, then dead-lett
 	const t = await queueWith('retry', [{ seq: 0 }, { seq: 1, fail: true }, { seq: 2 }]);
 	const log: Array<[number, number, number]> = [];
 	const started = Date.now();
-	const consumer = runConsumer(connect, { queue: t.queue, maxAttempts: 3, retryDelayMs: (n) => 100 * n }, async (m): Promise<HandlerOutcome> => {
+	const consumer = runConsumer(connect, { queue: t.queue, deadLetterQueue: t.deadLetterQueue, maxAttempts: 3, retryDelayMs: (n) => 100 * n }, async (m): Promise<HandlerOutcome> => {
 		log.push([m.body.seq as number, m.deliveryCount, Date.now() - started]);
 		return m.body.fail ? { ok: false, error: 'Pipedrive answered 500 3 times' } : { ok: true };
 	});
@@ -80,13 +80,16 @@ it('a failing message is retried with backoff, holding its place, then dead-lett
 	const dead = await drainQueue(broker, t.deadLetterQueue, 5, 1000);
 	expect(dead.map((d) => JSON.parse(d.content.toString()))).toEqual([{ seq: 1, fail: true }]);
 	expect(dead[0].messageId).toBe('m1');
+	// Why it is there travels with it, for the operator who reads the dead-letter queue.
+	expect(dead[0].headers['x-dead-letter-reason']).toBe('failed on 3 deliveries; last error: Pipedrive answered 500 3 times');
+	expect(Date.parse(String(dead[0].headers['x-dead-lettered-at']))).toBeGreaterThan(started);
 });
 
 it('a poison message (not JSON) goes to the dead-letter queue at once and does not block the queue', async () => {
 	const t = await queueWith('poison', [{ seq: 0 }, 'this is not json', { seq: 2 }]);
 	const seen: number[] = [];
 	const logs: string[] = [];
-	const consumer = runConsumer(connect, { queue: t.queue, maxAttempts: 5, retryDelayMs: () => 10, log: (_l, m) => logs.push(m) }, async (m) => {
+	const consumer = runConsumer(connect, { queue: t.queue, deadLetterQueue: t.deadLetterQueue, maxAttempts: 5, retryDelayMs: () => 10, log: (_l, m) => logs.push(m) }, async (m) => {
 		seen.push(m.body.seq as number);
 		return { ok: true };
 	});
@@ -96,6 +99,7 @@ it('a poison message (not JSON) goes to the dead-letter queue at once and does n
 	expect(logs.some((l) => /m1 goes to the dead-letter queue: body is not JSON/.test(l))).toBe(true);
 	const dead = await drainQueue(broker, t.deadLetterQueue, 5, 1000);
 	expect(dead.map((d) => d.content.toString())).toEqual(['this is not json']);
+	expect(dead[0].headers['x-dead-letter-reason']).toMatch(/^poison message: body is not JSON/);
 });
 
 it('a consumer that dies mid-message (never settles) loses nothing: the message comes back to the next consumer, marked as redelivered', async () => {

@@ -1,6 +1,7 @@
 import { signMercadoPago, manifestFor, verifyMercadoPagoSignature, paymentToEvent } from '../../lib/gateways/mercadopago';
 import { asaasProvider, asaasTime, normaliseAsaasEvent } from '../../lib/gateways/asaas';
-import { providerFor } from '../../lib/gateways';
+import { confirmEvent, providerFor } from '../../lib/gateways';
+import { hmacSha256Hex } from '../../lib/gateways/crypto';
 import { parseBuyerAddress } from '../../lib/gateways/address';
 import { toMajorUnits, toMinorUnits } from '../../lib/gateways/money';
 import { normaliseStripeEvent, prefilledPaymentLinkUrl, signStripePayload, stripeProvider, verifyStripeSignature } from '../../lib/gateways/stripe';
@@ -92,12 +93,28 @@ describe('Mercado Pago signature', () => {
 		expect(manifestFor(undefined, 'req-1', ts)).toBe(`request-id:req-1;ts:${ts};`);
 	});
 
-	it('accepts a valid signature (data.id from the query) and asks to fetch the payment', () => {
+	it('accepts a valid signature (data.id from the query): archived as a claim naming the signed payment, confirmed by its record', async () => {
 		const headers = { 'x-signature': signMercadoPago('ABC123', 'req-1', ts, SECRET), 'x-request-id': 'req-1' };
 		const outcome = providerFor('mercadopago').verifyWebhook(input(body, headers, { 'data.id': 'ABC123', type: 'payment' }), SECRET, NOW);
-		expect(outcome.ok && outcome.fetch?.request).toEqual({ method: 'GET', path: '/v1/payments/ABC123' });
-		const event = outcome.ok && outcome.fetch ? outcome.fetch.toEvent({ id: 'ABC123', status: 'approved', external_reference: 'lead-9', transaction_amount: 199.9, currency_id: 'BRL', date_last_updated: '2026-11-27T09:00:00.000-03:00' }) : undefined;
+		const claim = outcome.ok ? outcome.event : undefined;
+		expect(claim).toMatchObject({ eventId: 'mp-notification-ABC123-req-1', type: 'other', confirm: { paymentId: 'ABC123' }, providerRef: 'ABC123' });
+		const asked: unknown[] = [];
+		const record = { id: 'ABC123', status: 'approved', external_reference: 'lead-9', transaction_amount: 199.9, currency_id: 'BRL', date_last_updated: '2026-11-27T09:00:00.000-03:00' };
+		const event = await confirmEvent(providerFor('mercadopago'), claim!, async (spec) => (asked.push(spec), record));
+		expect(asked).toEqual([{ method: 'GET', path: '/v1/payments/ABC123' }]);
 		expect(event).toMatchObject({ eventId: 'mp-ABC123-approved', type: 'paid', leadRef: 'lead-9', amount: 19990, currency: 'BRL', occurredAt: '2026-11-27T12:00:00.000Z' });
+		expect(event.confirm).toBeUndefined();
+		// The gateway answering with another payment than the signed one confirms nothing.
+		await expect(confirmEvent(providerFor('mercadopago'), claim!, async () => ({ ...record, id: 'OTHER' }))).rejects.toThrow(/payment OTHER for notification of payment ABC123/);
+	});
+
+	it('resolves only the signed data.id: a body naming another payment, or a signature covering none, is refused', () => {
+		const t = '1742505638683';
+		const signed = { 'x-signature': signMercadoPago('ABC123', 'req-1', t, SECRET), 'x-request-id': 'req-1' };
+		const other = JSON.stringify({ id: 1, type: 'payment', action: 'payment.updated', data: { id: 'XYZ999' } });
+		expect(providerFor('mercadopago').verifyWebhook(input(other, signed, { 'data.id': 'ABC123' }), SECRET, NOW)).toEqual({ ok: false, reason: expect.stringMatching(/differs from the signed one/) });
+		const noId = { 'x-signature': `ts=${t},v1=${hmacSha256Hex(SECRET, manifestFor(undefined, 'req-1', t))}`, 'x-request-id': 'req-1' };
+		expect(providerFor('mercadopago').verifyWebhook(input(body, noId, {}), SECRET, NOW)).toEqual({ ok: false, reason: expect.stringMatching(/covers no data.id/) });
 	});
 
 	it.each([
@@ -131,6 +148,33 @@ describe('Asaas token', () => {
 	it('rejects a wrong or missing token', () => {
 		expect(asaasProvider.verifyWebhook(input(body, { 'asaas-access-token': 'nope' }), 'tok_right', NOW)).toEqual({ ok: false, reason: 'asaas-access-token does not match' });
 		expect(asaasProvider.verifyWebhook(input(body, {}), 'tok_right', NOW)).toEqual({ ok: false, reason: 'missing asaas-access-token header' });
+	});
+
+	it('an event claiming money is confirmed by the payment record: its status, amount and lead win over the claim', async () => {
+		const claim = normaliseAsaasEvent(JSON.parse(body));
+		expect(claim.confirm).toEqual({ paymentId: 'pay_1' });
+		const read = (record: object) => confirmEvent(asaasProvider, claim, async (spec) => (expect(spec).toEqual({ method: 'GET', path: '/v3/payments/pay_1' }), record));
+		// The record says it was paid, for 150,00 to lead-7: that is the event.
+		await expect(read({ id: 'pay_1', status: 'RECEIVED', value: 150, externalReference: 'lead-7' })).resolves.toMatchObject({ type: 'paid', amount: 15000, leadRef: 'lead-7', eventId: 'evt_05b7&368604920' });
+		// Still pending at Asaas: the claimed payment did not happen.
+		await expect(read({ id: 'pay_1', status: 'PENDING', value: 199.9, externalReference: 'lead-7' })).resolves.toMatchObject({ type: 'pending' });
+		// A token holder naming a real payment of another lead moves that payment's lead, not the claimed one.
+		await expect(read({ id: 'pay_1', status: 'RECEIVED', value: 199.9, externalReference: 'lead-8' })).resolves.toMatchObject({ leadRef: 'lead-8' });
+		await expect(read({ id: 'pay_2', status: 'RECEIVED' })).rejects.toThrow(/payment pay_2 for event of payment pay_1/);
+		// A refusal keeps its type (the record has no status for it) but takes the record's lead and amount.
+		const refused = normaliseAsaasEvent({ id: 'e2', event: 'PAYMENT_REPROVED_BY_RISK_ANALYSIS', payment: { id: 'pay_1', externalReference: 'lead-7' } });
+		await expect(confirmEvent(asaasProvider, refused, async () => ({ id: 'pay_1', status: 'PENDING', value: 10, externalReference: 'lead-7' }))).resolves.toMatchObject({ type: 'failed', amount: 1000 });
+	});
+
+	it('a checkout event claiming payment without a payment id is confirmed by the lead\'s payments; one claiming nothing needs no read', async () => {
+		const paid = normaliseAsaasEvent({ id: 'e3', event: 'CHECKOUT_PAID', checkout: { id: 'chk_1', externalReference: 'lead-7' } });
+		expect(paid.confirm).toEqual({ leadRef: 'lead-7' });
+		const list = { object: 'list', data: [{ id: 'pay_9', status: 'PENDING', externalReference: 'lead-7' }, { id: 'pay_8', status: 'CONFIRMED', value: 50, externalReference: 'lead-7' }] };
+		await expect(confirmEvent(asaasProvider, paid, async (spec) => (expect(spec).toEqual({ method: 'GET', path: '/v3/payments', qs: { externalReference: 'lead-7' } }), list))).resolves.toMatchObject({ type: 'paid', providerRef: 'pay_8', amount: 5000 });
+		await expect(confirmEvent(asaasProvider, paid, async () => ({ object: 'list', data: [] }))).rejects.toThrow(/no payment for lead lead-7/);
+		const expired = normaliseAsaasEvent({ id: 'e4', event: 'CHECKOUT_EXPIRED', checkout: { id: 'chk_1', externalReference: 'lead-7' } });
+		expect(expired.confirm).toBeUndefined();
+		await expect(confirmEvent(asaasProvider, expired, async () => { throw new Error('no read expected'); })).resolves.toBe(expired);
 	});
 
 	it('maps checkout and payment events', () => {

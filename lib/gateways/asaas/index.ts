@@ -70,17 +70,50 @@ export function normaliseAsaasEvent(body: unknown): NormalisedEvent {
 	const e = body as AsaasEvent;
 	if (!e || typeof e.id !== 'string' || typeof e.event !== 'string') throw new GatewayError('not an Asaas event (id and event are required)');
 	const subject = e.payment ?? e.checkout;
+	const type = EVENT_TYPES[e.event] ?? 'other';
+	const leadRef = subject?.externalReference ?? undefined;
+	// Asaas signs nothing: whoever holds the token could claim anything. The payment's record decides
+	// (read by Confirm Event before the event may change a deal); a checkout event that names no
+	// payment is confirmed by the lead's payments when it claims money.
+	const confirm = e.payment?.id ? { paymentId: e.payment.id } : type === 'paid' || type === 'refunded' ? { leadRef } : undefined;
 	return {
 		eventId: e.id,
-		type: EVENT_TYPES[e.event] ?? 'other',
-		leadRef: subject?.externalReference ?? undefined,
+		type,
+		leadRef,
 		providerRef: subject?.id,
 		amount: e.payment?.value !== undefined ? toMinorUnits(e.payment.value) : undefined,
 		currency: 'BRL',
 		occurredAt: asaasTime(e.dateCreated),
 		provider: 'asaas',
 		providerEventType: e.event,
+		...(confirm ? { confirm } : {}),
 		raw: e,
+	};
+}
+
+const MONEY: ReadonlySet<EventType> = new Set(['paid', 'refunded']);
+
+/** A claim about money stands only where the record says it; other claims (a refusal, an expiry) keep their type. */
+export function confirmAsaasEvent(event: NormalisedEvent, answer: unknown): NormalisedEvent {
+	const wanted = event.confirm;
+	const list = (answer as { data?: AsaasPayment[] } | undefined)?.data;
+	const record = Array.isArray(list)
+		? (list.find((p) => MONEY.has(PAYMENT_STATUSES[p.status ?? ''] ?? 'other')) ?? list[0])
+		: (answer as AsaasPayment | undefined);
+	if (!record?.id) throw new GatewayError(`Asaas has no payment ${wanted?.paymentId ? String(wanted.paymentId) : `for lead ${String(wanted?.leadRef)}`} yet`);
+	if (wanted?.paymentId && record.id !== wanted.paymentId) throw new GatewayError(`Asaas answered with payment ${record.id} for event of payment ${wanted.paymentId}`);
+	if (!wanted?.paymentId && (record.externalReference ?? undefined) !== wanted?.leadRef) throw new GatewayError('Asaas answered with a payment of another lead');
+	const recorded = PAYMENT_STATUSES[record.status ?? ''] ?? 'other';
+	const type = MONEY.has(recorded) || MONEY.has(event.type) ? recorded : event.type;
+	const { confirm: _done, ...rest } = event;
+	return {
+		...rest,
+		type,
+		leadRef: record.externalReference ?? undefined,
+		providerRef: record.id,
+		amount: record.value !== undefined ? toMinorUnits(record.value) : undefined,
+		currency: 'BRL',
+		providerEventType: type === event.type ? event.providerEventType : `${event.providerEventType} (recorded ${record.status ?? 'unknown'})`,
 	};
 }
 
@@ -151,4 +184,6 @@ export const asaasProvider: GatewayProvider = {
 		if (!safeEqual(token, secret)) return { ok: false, reason: 'asaas-access-token does not match' };
 		return normaliseJsonBody(input.rawBody, normaliseAsaasEvent);
 	},
+
+	confirmEvent: confirmAsaasEvent,
 };

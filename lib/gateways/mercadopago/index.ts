@@ -2,7 +2,8 @@
  * Mercado Pago: Checkout Pro preferences (payer prefilled, CPF included), payments, and webhook
  * verification of `x-signature: ts=…,v1=…` over the manifest `id:{data.id};request-id:{x-request-id};ts:{ts};`
  * with data.id taken from the query string (lower-cased when alphanumeric). Notifications carry no
- * status, so a verified payment notification is completed by fetching the payment.
+ * status: a verified payment notification is archived as received, carrying the signed payment id to
+ * confirm, and the processor reads the payment (confirmEvent) before it may change a deal.
  */
 import { GATEWAY_BODY_LIMITS, UntrustedInputError, parseJsonSafely } from '../../http/untrusted';
 import { hmacSha256Hex, idempotencyKey, safeEqual } from '../crypto';
@@ -41,6 +42,16 @@ export function signMercadoPago(dataId: string, requestId: string, ts: string, s
 	return `ts=${ts},v1=${hmacSha256Hex(secret, manifestFor(dataId, requestId, ts))}`;
 }
 
+/** The data.id the signature's manifest covers: from the query string, as Mercado Pago signs it. */
+export function signedDataIdOf(input: WebhookInput): string | undefined {
+	return input.query['data.id'] ?? input.query.id;
+}
+
+function validTime(text: unknown): string {
+	const ms = typeof text === 'string' ? Date.parse(text) : NaN;
+	return new Date(Number.isFinite(ms) ? ms : Date.now()).toISOString();
+}
+
 export function verifyMercadoPagoSignature(input: WebhookInput, secret: string): { ok: true } | { ok: false; reason: string } {
 	const header = input.headers['x-signature'];
 	if (!header) return { ok: false, reason: 'missing x-signature header' };
@@ -56,7 +67,7 @@ export function verifyMercadoPagoSignature(input: WebhookInput, secret: string):
 	if (!ts) return { ok: false, reason: 'x-signature has no ts' };
 	if (!/^\d+$/.test(ts)) return { ok: false, reason: 'x-signature ts is not a number' };
 	if (v1.length === 0) return { ok: false, reason: 'x-signature has no v1' };
-	const dataId = input.query['data.id'] ?? input.query.id;
+	const dataId = signedDataIdOf(input);
 	const expected = hmacSha256Hex(secret, manifestFor(dataId, input.headers['x-request-id'], ts));
 	if (!v1.map((c) => safeEqual(c, expected)).includes(true)) {
 		return { ok: false, reason: 'v1 does not match the manifest (data.id from the query, x-request-id, ts) and the secret' };
@@ -178,25 +189,37 @@ export const mercadoPagoProvider: GatewayProvider = {
 		} catch (error) {
 			return { ok: false, reason: error instanceof UntrustedInputError ? error.message : 'body is not JSON' };
 		}
-		const dataId = input.query['data.id'] ?? body.data?.id;
-		if (body.type === 'payment' && dataId) {
-			const action = body.action ?? 'payment';
-			return {
-				ok: true,
-				fetch: { request: { method: 'GET', path: `/v1/payments/${encodeURIComponent(String(dataId))}` }, toEvent: (payment) => paymentToEvent(payment, action) },
-			};
+		// Only what the signature covers identifies the payment: the manifest's data.id (from the query)
+		// and x-request-id. The body is not signed, so its data.id may only agree with the signed one.
+		const signedId = signedDataIdOf(input);
+		const bodyId = body.data?.id === undefined ? undefined : String(body.data.id);
+		if (body.type === 'payment') {
+			if (!signedId) return { ok: false, reason: 'a payment notification whose signature covers no data.id (send it in the query string)' };
+			if (bodyId !== undefined && bodyId.toLowerCase() !== signedId.toLowerCase()) return { ok: false, reason: 'data.id in the body differs from the signed one' };
 		}
+		const requestId = input.headers['x-request-id'];
 		return {
 			ok: true,
 			event: {
-				eventId: `mp-notification-${body.id ?? dataId ?? 'unknown'}`,
+				// One archive entry per signed delivery: a replayed request is a duplicate.
+				eventId: `mp-notification-${signedId ?? 'none'}-${requestId ?? 'none'}`,
 				type: 'other',
-				providerRef: dataId,
-				occurredAt: new Date(body.date_created ?? Date.now()).toISOString(),
+				providerRef: signedId,
+				occurredAt: validTime(body.date_created),
 				provider: 'mercadopago',
 				providerEventType: body.action ?? body.type ?? 'unknown',
+				...(body.type === 'payment' && signedId ? { confirm: { paymentId: signedId } } : {}),
 				raw: body,
 			},
 		};
+	},
+
+	confirmEvent(event, payment) {
+		const p = payment as MpPayment;
+		const wanted = event.confirm?.paymentId;
+		if (!wanted || String(p?.id).toLowerCase() !== wanted.toLowerCase()) {
+			throw new GatewayError(`Mercado Pago answered with payment ${String(p?.id)} for notification of payment ${String(wanted)}`);
+		}
+		return paymentToEvent(p, event.providerEventType);
 	},
 };

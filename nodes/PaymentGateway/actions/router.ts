@@ -7,6 +7,8 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const provider = this.getNodeParameter('provider', 0) as ProviderId;
 	const operation = this.getNodeParameter('operation', 0) as string;
 	switch (operation) {
+		case 'confirmEvent':
+			return [await payment.confirmEvent.execute.call(this, provider)];
 		case 'createPaymentLink':
 			return [await payment.createPaymentLink.execute.call(this, provider)];
 		case 'getPayment':

@@ -1,0 +1,39 @@
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+
+import { confirmEvent, providerFor } from '../../../../lib/gateways';
+import type { NormalisedEvent, ProviderId } from '../../../../lib/gateways/types';
+import { perItem } from '../../../shared/items';
+import { gatewayRequest, providerCredentials } from '../../transport';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Event',
+		name: 'event',
+		type: 'json',
+		default: '={{ $json }}',
+		required: true,
+		description:
+			'The normalised event as the intake archived it. An event that is only a claim (a Mercado Pago notification, an Asaas event) is read back from the gateway: its status, amount and lead then come from the payment\'s record. Other events pass unchanged.',
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['confirmEvent'] } }, properties);
+
+/**
+ * The processor's step between the queue and Pipedrive. A failure (the gateway down, a payment it does
+ * not know yet) fails the item, so the queue trigger retries the message and finally dead-letters it with
+ * the error as its reason.
+ */
+export async function execute(this: IExecuteFunctions, provider: ProviderId): Promise<INodeExecutionData[]> {
+	const gateway = providerFor(provider);
+	let credentials: IDataObject | undefined;
+	return await perItem(this, async (i) => {
+		const raw = this.getNodeParameter('event', i) as unknown;
+		const event = (typeof raw === 'string' ? JSON.parse(raw) : raw) as NormalisedEvent;
+		if (!event || typeof event !== 'object' || typeof event.eventId !== 'string') throw new Error('The Event parameter must be a normalised payment event (eventId, type, provider)');
+		if (!event.confirm) return { json: event as unknown as IDataObject };
+		credentials ??= await providerCredentials(this, provider);
+		const confirmed = await confirmEvent(gateway, event, async (spec) => gatewayRequest(this, provider, credentials!, spec, i));
+		return { json: { ...confirmed, confirmedAt: new Date().toISOString() } as unknown as IDataObject };
+	});
+}
