@@ -302,6 +302,14 @@ export function countExecutions(instance: N8nInstance, workflowId?: string): num
 	return Number(execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim());
 }
 
+/** How many saved executions of this instance hold `text` in their data (checks what n8n keeps of the buyers). */
+export function executionsHolding(instance: N8nInstance, text: string): number {
+	const sqlite = join(benchInstall(), 'n8n-host/node_modules/sqlite3');
+	const db = join(instance.userFolder, '.n8n/database.sqlite');
+	const script = `const s=require(${JSON.stringify(sqlite)});const d=new s.Database(${JSON.stringify(db)},s.OPEN_READONLY);d.get("select count(*) as n from execution_data where instr(data, ?) > 0",[${JSON.stringify(text)}],(e,r)=>{if(e){console.error(e);process.exit(1)}console.log(r.n);d.close()})`;
+	return Number(execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim());
+}
+
 /** Error messages recorded in the execution data of this instance (for diagnosing a failed run), newest first. */
 export function executionErrors(instance: N8nInstance, limit = 20): string[] {
 	const sqlite = join(benchInstall(), 'n8n-host/node_modules/sqlite3');

@@ -17,6 +17,7 @@
  * one message in flight on RabbitMQ 3.10, whose quorum queues grant an extra credit after a
  * delivery-limit dead-letter.
  */
+import { redactPersonalData } from '../util/redact';
 import { QUEUE_MESSAGE_LIMITS, UntrustedInputError, parseJsonSafely } from '../http/untrusted';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 
@@ -143,7 +144,9 @@ export function runConsumer(
 	options: ConsumerOptions,
 	handle: (message: QueueMessage) => Promise<HandlerOutcome>,
 ): RunningConsumer {
-	const log = options.log ?? (() => undefined);
+	// Every line passes the redactor: handler errors can quote what a third party echoed of a request.
+	const sink = options.log;
+	const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => sink?.(level, redactPersonalData(message));
 	const reconnectDelay = exponentialBackoff(500, options.maxReconnectDelayMs ?? 30_000);
 	const state = { stopped: false };
 	let connection: ChannelModel | undefined;
@@ -185,7 +188,7 @@ export function runConsumer(
 		if (options.deadLetterQueue && current) {
 			try {
 				const confirm = await confirmChannelOf(current);
-				const headers = { ...(message.properties.headers ?? {}), [DEAD_LETTER_REASON_HEADER]: reason.slice(0, 2000), [DEAD_LETTERED_AT_HEADER]: new Date().toISOString() };
+				const headers = { ...(message.properties.headers ?? {}), [DEAD_LETTER_REASON_HEADER]: redactPersonalData(reason).slice(0, 2000), [DEAD_LETTERED_AT_HEADER]: new Date().toISOString() };
 				await new Promise<void>((resolve, reject) => {
 					const timer = setTimeout(() => reject(new Error('no confirm within 30 s')), 30_000);
 					timer.unref();

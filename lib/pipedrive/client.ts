@@ -4,6 +4,7 @@
  * (credentials, OAuth refresh, proxies), tests send with fetch. Every answer goes through the retry
  * policy, and every HTTP request is counted, so a caller can report calls per lead and per event.
  */
+import { redactPersonalData } from '../util/redact';
 import { DEFAULT_RETRY_POLICY, decide, decideNoAnswer, type RetryPolicy } from './retry';
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -153,7 +154,7 @@ export class PipedriveClient {
 				let detail = '';
 				try {
 					const body = JSON.parse(answer.bodyText) as { error?: string };
-					if (body.error && answer.status !== 429) detail = ` (${body.error})`;
+					if (body.error && answer.status !== 429) detail = ` (${redactPersonalData(String(body.error))})`;
 				} catch {
 					// not JSON: the decision's message already says so
 				}

@@ -4,6 +4,7 @@
  * 2 s) answer 429; an integration that keeps going after 429s gets a 403 HTML page from Cloudflare,
  * which must never be retried.
  */
+import { redactPersonalData } from '../util/redact';
 export interface PipedriveAnswer {
 	status: number;
 	headers: Record<string, string | undefined>;
@@ -79,5 +80,5 @@ export function decide(answer: PipedriveAnswer, attempt: number, policy: RetryPo
 		return { action: 'retry', delayMs: serverBackoff(attempt, policy), reason: `server error (${status})` };
 	}
 	if (status === 401) return { action: 'fail', retryable: false, message: 'Pipedrive refused the credentials (401): check the API token or reconnect OAuth' };
-	return { action: 'fail', retryable: false, message: `Pipedrive answered ${status}${answer.bodyText ? `: ${answer.bodyText.slice(0, 300)}` : ''}` };
+	return { action: 'fail', retryable: false, message: `Pipedrive answered ${status}${answer.bodyText ? `: ${redactPersonalData(answer.bodyText.slice(0, 300))}` : ''}` };
 }

@@ -24,6 +24,8 @@ import {
 
 import type { S3Archive } from '../../lib/archive/archive';
 import { textRecord } from '../../lib/http/untrusted';
+import { redactPersonalData } from '../../lib/util/redact';
+import { leadClosedBy } from '../../lib/links/checkoutLinks';
 import { lowerCaseHeaders, providerFor, serialiseEvent, webhookSecretOf } from '../../lib/gateways';
 import type { ProviderId } from '../../lib/gateways/types';
 import { CREDENTIAL_FOR } from '../PaymentGateway/transport';
@@ -168,15 +170,16 @@ export class PaymentWebhookTrigger implements INodeType {
 			let stored;
 			try {
 				const event = outcome.event;
+				const closedLead = leadClosedBy(event);
 				// A paid checkout's pay links open nothing from now on. Closed alongside the store (the event is
 				// verified, so the payment happened even if the store must be retried) and before the 200: a
 				// failure of either is a 503 the gateway retries, and the retry is then a duplicate.
 				[stored] = await Promise.all([
 					archive.store({ body: serialiseEvent(event), eventId: event.eventId, source: provider, contentType: 'application/json' }),
-					event.type === 'paid' && event.leadRef ? archive.closeLead(event.leadRef, { eventId: event.eventId, occurredAt: event.occurredAt }) : undefined,
+					closedLead ? archive.closeLead(closedLead, { eventId: event.eventId, occurredAt: event.occurredAt }) : undefined,
 				]);
 			} catch (error) {
-				this.logger.error(`Payment webhook: archive write not confirmed: ${(error as Error).message}`);
+				this.logger.error(`Payment webhook: archive write not confirmed: ${redactPersonalData((error as Error).message)}`);
 				return answer(503, { error: 'storage unavailable, please retry' }, { 'Retry-After': '30' });
 			}
 			const webhookResponse = { received: true, duplicate: stored.duplicate };
@@ -185,7 +188,7 @@ export class PaymentWebhookTrigger implements INodeType {
 			}
 			return { webhookResponse };
 		} catch (error) {
-			this.logger.error(`Payment webhook: unexpected error: ${(error as Error).message}`);
+			this.logger.error(`Payment webhook: unexpected error: ${redactPersonalData((error as Error).message)}`);
 			return answer(500, { error: 'internal error, please retry' });
 		}
 	}

@@ -51,7 +51,7 @@ beforeAll(async () => {
 	n8n = await startN8n({
 		port: n8nPort,
 		workflows: [
-			exportedWorkflowForTest('payment-webhook-intake.json', { prefix: PREFIX }),
+			exportedWorkflowForTest('payment-webhook-intake.json', { prefix: PREFIX, keepSuccessfulExecutions: true }),
 			exportedWorkflowForTest('archive-sweep.json', { prefix: PREFIX, topology, scheduleSeconds: 5 }),
 		],
 		credentials: [s3Credential(s3.settings(BUCKET)), rabbitCredential(), ...gatewayCredentials(gateways.baseUrl)],
@@ -130,7 +130,7 @@ it('verifies and archives 500 signed Stripe events; the scheduled sweep relays t
 	expect(JSON.parse(retry.text)).toEqual({ received: true, duplicate: true });
 });
 
-it('archives what the Mercado Pago and Asaas stand-ins send after the buyer pays', async () => {
+it('archives what the Mercado Pago and Asaas stand-ins send after the buyer pays, as claims to confirm', async () => {
 	const before = (await keys('pending')).length + (await keys('relayed')).length;
 	// Mercado Pago: a preference with our notification URL, then the buyer pays on the stand-in's page.
 	const pref = await fetch(`${gateways.baseUrl}/checkout/preferences`, {
@@ -153,8 +153,9 @@ it('archives what the Mercado Pago and Asaas stand-ins send after the buyer pays
 	const events = messages.map((m) => JSON.parse(m.content.toString('utf8')));
 	expect(events).toEqual(
 		expect.arrayContaining([
-			expect.objectContaining({ provider: 'mercadopago', type: 'paid', leadRef: 'lead-mp-1', amount: 19990, currency: 'BRL' }),
-			expect.objectContaining({ provider: 'asaas', type: 'expired', leadRef: 'lead-asaas-1' }),
+			// Archived as received: claims that name the payment the processor reads before a deal changes.
+			expect.objectContaining({ provider: 'mercadopago', type: 'other', confirm: { paymentId: gateways.checkouts.get(pref.id)!.paymentId } }),
+			expect.objectContaining({ provider: 'asaas', type: 'expired', leadRef: 'lead-asaas-1', confirm: { paymentId: gateways.checkouts.get(checkout.id)!.paymentId } }),
 		]),
 	);
 	expect((await keys('pending')).length + (await keys('relayed')).length).toBe(before + 2);

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { uuidv7 } from '../../lib/forms/ids';
+import { executionsHolding } from '../../testbench/n8n';
 import { signLinkToken } from '../../lib/links/checkoutLinks';
 import { LOCAL_LINKS_SECRET } from '../helpers/credentials';
 import { startLeadCaptureBench, type LeadCaptureBench } from '../helpers/leadCaptureBench';
@@ -288,4 +289,13 @@ it('answers 503 when the lead cannot be stored, and creates no payment link', as
 		await bench.s3.start();
 	}
 	expect(bench.gateways.checkouts.size).toBe(before);
+});
+
+it("keeps the buyers' personal data out of n8n: no successful execution holds it, nor does n8n's log", () => {
+	// Every test above posted this buyer; the lead is in the archive (and later Pipedrive), where the
+	// README says it is kept. A failed execution keeps its data for the operator (and is pruned by n8n).
+	expect(executionsHolding(bench.n8n, buyer.email)).toBe(0);
+	const log = bench.n8n.log();
+	expect(log.length).toBeGreaterThan(0);
+	for (const personal of [buyer.email, '52998224725', '529.982.247-25', '+5511987654321', '98765-4321']) expect(log).not.toContain(personal);
 });

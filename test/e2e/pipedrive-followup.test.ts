@@ -8,17 +8,27 @@
  *    payment marks the follow-up done;
  *  - n8n killed (SIGKILL) in the middle of an execution: the message comes back after the restart and
  *    its effect happens once;
- *  - a buyer who submits twice with two lead ids has one deal, won by paying the second link.
+ *  - a buyer who submits twice with two lead ids has one deal, won by paying the second link;
+ *  - claims archived without a gateway call (a Mercado Pago notification, an Asaas event) change a deal
+ *    only as the gateway's record says, once Confirm Event has read it; one it cannot resolve is
+ *    dead-lettered with the reason.
  */
 import type { ChannelModel } from 'amqplib';
 
+import { S3Archive } from '../../lib/archive/archive';
+import { normaliseAsaasEvent } from '../../lib/gateways/asaas';
+import { mercadoPagoProvider, signMercadoPago } from '../../lib/gateways/mercadopago';
+import type { NormalisedEvent } from '../../lib/gateways/types';
+import { createS3Client } from '../../lib/s3/client';
 import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n';
+import { startS3Server, type S3Server } from '../../testbench/s3';
+import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
 import { waitFor } from '../../testbench/ports';
 import { connectBroker, deleteTopology, drainQueue, publishConfirmed, uniqueTopology } from '../../testbench/rabbitmq';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
 import { openLink } from '../../lib/links/checkoutLinks';
 import { CHECKOUT_FIELDS } from '../../lib/pipedrive/fields';
-import { LOCAL_LINKS_SECRET, linksCredential, pipedriveCredential, rabbitCredential } from '../helpers/credentials';
+import { GATEWAY_KEYS, LOCAL_LINKS_SECRET, gatewayCredentials, linksCredential, pipedriveCredential, rabbitCredential, s3Credential } from '../helpers/credentials';
 import { exportedWorkflowForTest, webhookThroughNode } from '../helpers/workflows';
 
 jest.setTimeout(600_000);
@@ -27,6 +37,12 @@ const topology = uniqueTopology('e2e-pipedrive');
 let broker: ChannelModel;
 let pd: PipedriveStandIn;
 let n8n: N8nInstance;
+let s3: S3Server;
+let gateways: GatewayStandIn;
+let archive: S3Archive;
+let closeS3Client: () => void;
+const BUCKET = 'processor';
+const PREFIX = 'e2e-processor';
 
 async function consumers(): Promise<{ messageCount: number; consumerCount: number } | undefined> {
 	const channel = await broker.createChannel();
@@ -89,10 +105,16 @@ const PAY_URL = 'https://shop-n8n.example/webhook/checkout/pay';
 beforeAll(async () => {
 	broker = await connectBroker();
 	pd = await startPipedriveStandIn();
+	s3 = await startS3Server();
+	await s3.createBucket(BUCKET);
+	const s3Client = createS3Client(s3.settings(BUCKET));
+	closeS3Client = () => s3Client.destroy();
+	archive = new S3Archive(s3Client, { bucket: BUCKET, prefix: PREFIX });
+	gateways = await startGatewayStandIn({ stripe: GATEWAY_KEYS.stripe, mercadopago: GATEWAY_KEYS.mercadopago, asaas: GATEWAY_KEYS.asaas });
 	n8n = await startN8n({
 		workflows: [
-			exportedWorkflowForTest('payment-event-processor.json', { topology, retryDelaySeconds: 1, pauseProbeSeconds: 1 }),
-			exportedWorkflowForTest('followup-rules.json', { scheduleSeconds: 3 }),
+			exportedWorkflowForTest('payment-event-processor.json', { topology, prefix: PREFIX, retryDelaySeconds: 1, pauseProbeSeconds: 1, keepSuccessfulExecutions: true }),
+			exportedWorkflowForTest('followup-rules.json', { scheduleSeconds: 3, keepSuccessfulExecutions: true }),
 			webhookThroughNode('crTestRedrive001', 'test/redrive', {
 				type: 'n8n-nodes-checkout-recovery.webhookArchive',
 				parameters: { resource: 'archive', operation: 'redrive', redriveWhich: 'byId', messageIds: '={{ $json.body.ids }}', ...topology },
@@ -106,6 +128,8 @@ beforeAll(async () => {
 		],
 		credentials: [
 			rabbitCredential(),
+			s3Credential(s3.settings(BUCKET)),
+			...gatewayCredentials(gateways.baseUrl),
 			pipedriveCredential(pd.baseUrl, pd.token),
 			linksCredential(PAY_URL),
 			{
@@ -138,6 +162,9 @@ beforeAll(async () => {
 afterAll(async () => {
 	await n8n?.stop();
 	await pd?.close();
+	await gateways?.close();
+	closeS3Client?.();
+	await s3?.destroy();
 	if (broker) {
 		await deleteTopology(broker, topology);
 		await broker.close();
@@ -312,4 +339,55 @@ it('a buyer who submits the form twice (a new lead id each time, as the HTML for
 	expect(notes).toHaveLength(2);
 	expect(notes[1]).toContain('submitted again');
 	expect(notes[1]).toContain('email');
+});
+
+it('claims change a deal only as the gateway\'s record says: a Mercado Pago notification resolved by its signed id wins the deal and closes the links; an Asaas "received" the record calls pending wins nothing; an unknown payment is dead-lettered with the reason', async () => {
+	const leadM = '0194f0c2-eeee-7000-8000-00000000000e';
+	const leadS = '0194f0c2-ffff-7000-8000-00000000000f';
+	await publish(lead(leadM, 'marta@example.com', 'Marta Reis', hoursAgo(10 / 60)), 'lead', leadM);
+	await publish(lead(leadS, 'sergio@example.com', 'Sergio Alves', hoursAgo(10 / 60)), 'lead', leadS);
+	const mp = (path: string, body: object) =>
+		fetch(`${gateways.baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${GATEWAY_KEYS.mercadopago.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ id: string }>);
+	// Marta pays at Mercado Pago; the notification the intake archived names only the signed payment id.
+	const pref = await mp('/checkout/preferences', { items: [{ title: 'Curso de Fotografia', quantity: 1, unit_price: 197.9, currency_id: 'BRL' }], external_reference: leadM });
+	await gateways.act('mercadopago', pref.id, 'pay');
+	const claimOf = (paymentId: string, requestId: string): NormalisedEvent => {
+		const ts = String(Date.now());
+		const outcome = mercadoPagoProvider.verifyWebhook(
+			{ rawBody: Buffer.from(JSON.stringify({ type: 'payment', action: 'payment.updated', data: { id: paymentId } })), headers: { 'x-signature': signMercadoPago(paymentId, requestId, ts, GATEWAY_KEYS.mercadopago.webhookSecret), 'x-request-id': requestId }, query: { 'data.id': paymentId } },
+			GATEWAY_KEYS.mercadopago.webhookSecret,
+			Date.now(),
+		);
+		if (!outcome.ok) throw new Error(outcome.reason);
+		return outcome.event;
+	};
+	const martaClaim = claimOf(gateways.checkouts.get(pref.id)!.paymentId!, 'req-marta');
+	expect(martaClaim).toMatchObject({ type: 'other', confirm: { paymentId: gateways.checkouts.get(pref.id)!.paymentId } });
+	// Sergio's Asaas payment is still pending; an event with the webhook token claims it was received.
+	const checkout = await fetch(`${gateways.baseUrl}/v3/checkouts`, {
+		method: 'POST',
+		headers: { access_token: GATEWAY_KEYS.asaas.apiKey, 'content-type': 'application/json' },
+		body: JSON.stringify({ billingTypes: ['PIX'], chargeTypes: ['DETACHED'], callback: { successUrl: 'https://s/ok', cancelUrl: 'https://s/c', expiredUrl: 'https://s/e' }, items: [{ name: 'Curso', description: 'Curso', quantity: 1, value: 197.9 }], externalReference: leadS }),
+	}).then((r) => r.json() as Promise<{ id: string }>);
+	await gateways.act('asaas', checkout.id, 'fail');
+	const sergioPayment = gateways.checkouts.get(checkout.id)!.paymentId!;
+	const sergioClaim = normaliseAsaasEvent({ id: 'evt_claimed_received', event: 'PAYMENT_RECEIVED', dateCreated: '2026-11-30 10:00:00', payment: { id: sergioPayment, status: 'RECEIVED', value: 197.9, externalReference: leadS } });
+	const unknownClaim = claimOf('555000111', 'req-unknown');
+	await publish(martaClaim, 'mercadopago', martaClaim.eventId);
+	await publish(sergioClaim, 'asaas', sergioClaim.eventId);
+	await publish(unknownClaim, 'mercadopago', unknownClaim.eventId);
+
+	const marta = await until("Marta's deal won", () => dealOfLead(leadM)?.status === 'won' && dealOfLead(leadM));
+	expect(statusLabel(marta)).toBe('Paid');
+	expect(await archive.isLeadClosed(leadM)).toBe(true);
+	const dead = await until('the unresolvable claim dead-lettered', async () => {
+		const got = await drainQueue(broker, topology.deadLetterQueue, 10, 1000);
+		return got.length ? got : undefined;
+	});
+	expect(dead.map((d) => d.messageId)).toEqual([unknownClaim.eventId]);
+	expect(String(dead[0].headers['x-dead-letter-reason'])).toMatch(/^failed on 5 deliveries; last error: mercadopago GET \/v1\/payments\/555000111 failed/);
+	const sergio = dealOfLead(leadS)!;
+	expect(sergio.status).toBe('open');
+	expect(statusLabel(sergio)).toBe('Pending payment');
+	expect(await archive.isLeadClosed(leadS)).toBe(false);
 });

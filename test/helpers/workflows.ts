@@ -15,6 +15,7 @@ interface WorkflowNode {
 interface Workflow {
 	id: string;
 	nodes: WorkflowNode[];
+	settings?: Record<string, unknown>;
 }
 
 /**
@@ -22,7 +23,7 @@ interface Workflow {
  * (the shared broker is never touched under the production names) and, where asked, a shorter schedule
  * or retry delay.
  */
-export function exportedWorkflowForTest(file: string, patch: { topology?: Topology; prefix?: string; scheduleSeconds?: number; notificationUrl?: string; retryDelaySeconds?: number; pauseProbeSeconds?: number }): string {
+export function exportedWorkflowForTest(file: string, patch: { topology?: Topology; prefix?: string; scheduleSeconds?: number; notificationUrl?: string; retryDelaySeconds?: number; pauseProbeSeconds?: number; keepSuccessfulExecutions?: boolean }): string {
 	const wf = JSON.parse(readFileSync(join(EXPORTED_WORKFLOWS, file), 'utf8')) as Workflow;
 	for (const node of wf.nodes) {
 		if (node.type === 'n8n-nodes-checkout-recovery.paymentWebhookTrigger' && patch.prefix) node.parameters.prefix = patch.prefix;
@@ -47,6 +48,9 @@ export function exportedWorkflowForTest(file: string, patch: { topology?: Topolo
 			node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: patch.scheduleSeconds }] };
 		}
 	}
+	// The shipped workflows keep no data of successful executions (the buyer's data); a test that counts
+	// executions asks for them.
+	if (patch.keepSuccessfulExecutions) wf.settings = { ...wf.settings, saveDataSuccessExecution: 'all' };
 	const out = join(mkdtempSync(join(tmpdir(), 'cr-wf-')), file);
 	writeFileSync(out, JSON.stringify(wf));
 	return out;

@@ -3,7 +3,7 @@ import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } f
 import { archiveFor } from '../transport';
 import * as archive from './archive';
 
-type Operation = 'store' | 'relay' | 'list' | 'get' | 'replay' | 'purge' | 'redrive';
+type Operation = 'store' | 'relay' | 'list' | 'get' | 'replay' | 'purge' | 'redrive' | 'closeLinks';
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const resource = this.getNodeParameter('resource', 0) as string;

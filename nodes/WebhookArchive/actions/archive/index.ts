@@ -1,5 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import * as closeLinks from './closeLinks.operation';
 import * as get from './get.operation';
 import * as list from './list.operation';
 import * as purge from './purge.operation';
@@ -8,7 +9,7 @@ import * as relay from './relay.operation';
 import * as replay from './replay.operation';
 import * as store from './store.operation';
 
-export { get, list, purge, redrive, relay, replay, store };
+export { closeLinks, get, list, purge, redrive, relay, replay, store };
 
 export const description: INodeProperties[] = [
 	{
@@ -19,6 +20,7 @@ export const description: INodeProperties[] = [
 		displayOptions: { show: { resource: ['archive'] } },
 		default: 'store',
 		options: [
+			{ name: 'Close Links of Paid Checkout', value: 'closeLinks', action: 'Close the pay links of a paid checkout', description: 'After a payment is confirmed: its lead\'s pay links open nothing from now on' },
 			{ name: 'Get', value: 'get', action: 'Get an archived object', description: 'Read one object with its metadata' },
 			{ name: 'List', value: 'list', action: 'List archived objects', description: 'List pending or relayed objects in time order' },
 			{ name: 'Purge', value: 'purge', action: 'Purge old relayed objects', description: 'Delete relayed objects older than N days' },
@@ -35,4 +37,5 @@ export const description: INodeProperties[] = [
 	...replay.description,
 	...purge.description,
 	...redrive.description,
+	...closeLinks.description,
 ];

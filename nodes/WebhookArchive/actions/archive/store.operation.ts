@@ -8,6 +8,7 @@ import {
 } from 'n8n-workflow';
 
 import type { S3Archive } from '../../../../lib/archive/archive';
+import { leadClosedBy } from '../../../../lib/links/checkoutLinks';
 import { perItem } from '../../../shared/items';
 
 const properties: INodeProperties[] = [
@@ -65,7 +66,7 @@ const properties: INodeProperties[] = [
 		default: false,
 		displayOptions: { show: { dataFrom: ['json'] } },
 		description:
-			'Whether a normalised payment event of type "paid" (the Payment Gateway node\'s output) also closes its lead\'s pay links, so that they open nothing from then on. Written before the node answers; a failure fails the item, so the gateway retries.',
+			'Whether a normalised payment event of type "paid" (the Payment Gateway node\'s output) also closes its lead\'s pay links, so that they open nothing from then on. Written before the node answers; a failure fails the item, so the gateway retries. A claim still to be confirmed (Mercado Pago, Asaas) closes nothing here: the processor closes its links after Confirm Event.',
 	},
 	{
 		displayName: 'Headers to Keep',
@@ -119,11 +120,12 @@ export async function execute(this: IExecuteFunctions, archive: S3Archive): Prom
 		}
 		const event = items[i].json;
 		const eventId = String(this.getNodeParameter('eventId', i, '') ?? '');
-		const closes = dataFrom === 'json' && this.getNodeParameter('closeLinksWhenPaid', i, false) === true && event.type === 'paid' && typeof event.leadRef === 'string' && event.leadRef !== '';
+		const closedLead = dataFrom === 'json' && this.getNodeParameter('closeLinksWhenPaid', i, false) === true ? leadClosedBy(event) : undefined;
+		const closes = closedLead !== undefined;
 		// Closed alongside the store, not after it: one round trip for the sender's wait (see the fast intake).
 		const [stored] = await Promise.all([
 			archive.store({ body, eventId, source: this.getNodeParameter('source', i) as string, contentType, headers }),
-			closes ? archive.closeLead(event.leadRef as string, { eventId, occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined }) : undefined,
+			closedLead ? archive.closeLead(closedLead, { eventId, occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined }) : undefined,
 		]);
 		return { json: { ...stored, ...(closes ? { linksClosed: true } : {}) } };
 	});

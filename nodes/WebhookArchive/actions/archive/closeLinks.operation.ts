@@ -1,0 +1,31 @@
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+
+import type { S3Archive } from '../../../../lib/archive/archive';
+import { leadClosedBy } from '../../../../lib/links/checkoutLinks';
+import { perItem } from '../../../shared/items';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Event',
+		name: 'event',
+		type: 'json',
+		default: '={{ $json }}',
+		required: true,
+		description:
+			'A confirmed payment event. A paid one closes its lead\'s pay links (Open Checkout Link then gives its neutral answer); any other passes without a write. The item goes on unchanged.',
+	},
+];
+
+export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['closeLinks'] } }, properties);
+
+/** For events confirmed downstream (Mercado Pago, Asaas): the intake closed nothing for them. */
+export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
+	const items = this.getInputData();
+	return await perItem(this, async (i) => {
+		const raw = this.getNodeParameter('event', i) as unknown;
+		const event = (typeof raw === 'string' ? JSON.parse(raw) : raw) as IDataObject;
+		const leadRef = event && typeof event === 'object' ? leadClosedBy(event) : undefined;
+		if (leadRef) await archive.closeLead(leadRef, { eventId: String(event.eventId ?? ''), occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined });
+		return { json: items[i].json, ...(items[i].binary ? { binary: items[i].binary } : {}) };
+	});
+}
