@@ -29,6 +29,6 @@ export class CheckoutStripeApi implements ICredentialType {
 	};
 
 	test: ICredentialTestRequest = {
-		request: { baseURL: '={{$credentials.baseUrl}}', url: '/v1/balance', method: 'GET' },
+		request: { baseURL: '={{ /^https?:\\/\\/[A-Za-z0-9.-]+(:\\d+)?\\/?$/.test(String($credentials.baseUrl || "").trim()) ? String($credentials.baseUrl).trim().replace(/\\/+$/, "") : "https://base-url-must-be-an-origin.invalid" }}', url: '/v1/balance', method: 'GET' },
 	};
 }

@@ -6,6 +6,7 @@
 import { DateTime } from 'luxon';
 
 import type { CheckoutStatus } from './state';
+import { escapeHtml } from '../forms/responses';
 
 export type RuleTrigger = 'abandoned' | 'failed' | 'expired' | 'pending_payment' | 'underpaid';
 export type OwnerChoice = { kind: 'dealOwner' } | { kind: 'user'; userId: number } | { kind: 'roundRobin'; userIds: number[] };
@@ -61,10 +62,19 @@ function matches(rule: FollowUpRule, status: CheckoutStatus): boolean {
 }
 
 /** `{{name}}`, `{{product}}`, `{{amount}}`, `{{paymentLink}}` and any other deal field; unknown ones stay empty. */
-export function renderTemplate(template: string, fields: Record<string, string | number | undefined>): string {
+/**
+ * Fills `{{field}}` placeholders. The template is the shop's; the values may be the buyer's (a name typed
+ * into a form), so each value is encoded for where it lands: `html` for an activity note (Pipedrive renders
+ * notes as HTML), `text` for a subject (shown as plain text: markup characters and line breaks are dropped
+ * rather than shown as entities).
+ */
+export function renderTemplate(template: string, fields: Record<string, string | number | undefined>, encode: 'html' | 'text'): string {
 	return template.replace(/\{\{\s*([a-zA-Z0-9_]+)\s*\}\}/g, (_m, key: string) => {
 		const value = fields[key];
-		return value === undefined || value === null ? '' : String(value);
+		if (value === undefined || value === null) return '';
+		const text = String(value);
+		if (encode === 'html') return escapeHtml(text);
+		return text.replace(/[<>]/g, '').replace(/[\u0000-\u001F\u007F]+/g, ' ');
 	});
 }
 
@@ -120,8 +130,8 @@ export function planFollowUps(rules: FollowUpRule[], deals: DealForRules[], now:
 				dealId: deal.dealId,
 				rule: rule.name,
 				type: rule.activityType,
-				subject: renderTemplate(rule.subject, deal.fields),
-				note: rule.note ? renderTemplate(rule.note, deal.fields) : undefined,
+				subject: renderTemplate(rule.subject, deal.fields, 'text'),
+				note: rule.note ? renderTemplate(rule.note, deal.fields, 'html') : undefined,
 				dueDate: due.toFormat('yyyy-MM-dd'),
 				dueTime: due.toFormat('HH:mm'),
 				ownerId,

@@ -167,7 +167,7 @@ export interface UpsertLeadResult {
 }
 
 function fill(template: string, values: Record<string, string | undefined>): string {
-	return renderTemplate(template, values).trim();
+	return renderTemplate(template, values, 'text').trim();
 }
 
 export function leadNote(lead: LeadInput, resubmission = false): string {

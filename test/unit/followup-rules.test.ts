@@ -72,7 +72,11 @@ describe('follow-up rules', () => {
 	});
 
 	it('leaves unknown template fields empty and rejects bad clock times', () => {
-		expect(renderTemplate('Hi {{ name }} {{nope}}!', { name: 'Ana' })).toBe('Hi Ana !');
+		expect(renderTemplate('Hi {{ name }} {{nope}}!', { name: 'Ana' }, 'text')).toBe('Hi Ana !');
+		// The buyer's input is encoded for where it lands: HTML in a note, plain text in a subject.
+		const hostile = { name: '<img src=x onerror=alert(1)> "Ana" & Co\n<b>' };
+		expect(renderTemplate('<p>Call {{name}}</p>', hostile, 'html')).toBe('<p>Call &lt;img src=x onerror=alert(1)&gt; &quot;Ana&quot; &amp; Co\n&lt;b&gt;</p>');
+		expect(renderTemplate('Call {{name}}', hostile, 'text')).toBe('Call img src=x onerror=alert(1) "Ana" & Co b');
 		expect(() => planFollowUps([{ ...callRule, dueTime: '25:00' }], [deal()], new Date('2026-11-27T12:00:00Z'))).toThrow(/HH:MM/);
 	});
 });

@@ -4,6 +4,7 @@
  */
 import {
 	NodeApiError,
+	NodeOperationError,
 	type IDataObject,
 	type IExecuteFunctions,
 	type IHttpRequestOptions,
@@ -15,6 +16,7 @@ import {
 type GatewayContext = IExecuteFunctions | IWebhookFunctions;
 
 import type { HttpRequestSpec, ProviderId } from '../../../lib/gateways/types';
+import { checkedBaseUrl } from '../../../lib/http/baseUrl';
 
 export const CREDENTIAL_FOR: Record<ProviderId, string> = {
 	stripe: 'checkoutStripeApi',
@@ -33,7 +35,12 @@ export async function gatewayRequest(
 	spec: HttpRequestSpec,
 	itemIndex: number,
 ): Promise<unknown> {
-	const baseUrl = String(credentials.baseUrl ?? '').replace(/\/+$/, '');
+	let baseUrl: string;
+	try {
+		baseUrl = checkedBaseUrl(String(credentials.baseUrl ?? ''), `The ${provider} credential's Base URL`);
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), (error as Error).message, { itemIndex });
+	}
 	const options: IHttpRequestOptions = {
 		method: spec.method,
 		url: `${baseUrl}${spec.path}`,

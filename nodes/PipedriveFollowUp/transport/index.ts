@@ -5,6 +5,7 @@
  */
 import type { IDataObject, IExecuteFunctions, IHttpRequestOptions, ILoadOptionsFunctions } from 'n8n-workflow';
 
+import { checkedBaseUrl, pipedriveCompanyUrl } from '../../../lib/http/baseUrl';
 import { PipedriveClient, REQUEST_TIMEOUT_MS, type PipedriveResponse, type PipedriveTransport } from '../../../lib/pipedrive/client';
 
 type PipedriveContext = IExecuteFunctions | ILoadOptionsFunctions;
@@ -13,11 +14,11 @@ export const CREDENTIAL_FOR = { apiToken: 'checkoutPipedriveApi', oAuth2: 'check
 
 export function baseUrlOf(credentials: IDataObject): string {
 	const explicit = String(credentials.baseUrl ?? '').trim();
-	if (explicit) return explicit.replace(/\/+$/, '');
+	if (explicit) return checkedBaseUrl(explicit, 'Base URL');
 	const apiDomain = (credentials.oauthTokenData as IDataObject | undefined)?.api_domain;
-	if (typeof apiDomain === 'string' && apiDomain) return apiDomain.replace(/\/+$/, '');
+	if (typeof apiDomain === 'string' && apiDomain) return checkedBaseUrl(apiDomain, 'The api_domain of the OAuth2 token');
 	const domain = String(credentials.companyDomain ?? '').trim();
-	return domain ? `https://${domain}.pipedrive.com` : 'https://api.pipedrive.com';
+	return domain ? pipedriveCompanyUrl(domain) : 'https://api.pipedrive.com';
 }
 
 function toText(body: unknown): string {
