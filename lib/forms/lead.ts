@@ -176,13 +176,16 @@ export function readFormFields(body: unknown, query: Record<string, unknown> = {
 	return { fields, kind, formId, formName };
 }
 
-function stripHtml(text: string): string {
-	return text
-		.replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, '')
-		.replace(/<[^>]*>/g, '')
-		.replace(/\s+/g, ' ')
-		.trim();
+function collapseSpaces(text: string): string {
+	return text.replace(/\s+/g, ' ').trim();
 }
+
+/**
+ * A tag, comment or declaration ("<b", "</", "<!", "<?"). No buyer types one into a name, e-mail, phone
+ * or address; a bot or an attacker does. Refused with a 422 naming the field rather than stripped, so
+ * that nothing of such a post is stored (a lone "<" followed by a space or digit is text).
+ */
+const MARKUP = /<\s*[A-Za-z!/?]/;
 
 export function validateLead(body: unknown, query: Record<string, unknown>, options: LeadOptions): LeadResult {
 	const mapping: FieldMapping = { ...DEFAULT_MAPPING, ...options.mapping };
@@ -214,13 +217,14 @@ export function validateLead(body: unknown, query: Record<string, unknown>, opti
 	for (const [key, value] of fields) {
 		if (value.length > MAX_FIELD_CHARS) errors.push({ field: key, message: `is too long (${value.length} characters, at most ${MAX_FIELD_CHARS})` });
 		else if (value.includes('\uFFFD') || /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(value)) errors.push({ field: key, message: 'contains characters that are not text' });
+		else if (MARKUP.test(value)) errors.push({ field: key, message: 'must not contain HTML markup' });
 	}
 	if (errors.length) return { ok: false, status: 422, errors };
 
 	const text = (field: LeadField): string | undefined => {
 		const raw = pick(field).value;
 		if (raw === undefined) return undefined;
-		const clean = stripHtml(raw);
+		const clean = collapseSpaces(raw);
 		const cap = CAPS[field];
 		if (cap && clean.length > cap) {
 			errors.push({ field, message: `is too long (at most ${cap} characters)` });
@@ -283,7 +287,7 @@ export function validateLead(body: unknown, query: Record<string, unknown>, opti
 	const utm: Record<string, string> = {};
 	for (const key of UTM_KEYS) {
 		const value = fields.get(normaliseKey(key));
-		if (value) utm[key] = stripHtml(value).slice(0, 200);
+		if (value) utm[key] = collapseSpaces(value).slice(0, 200);
 	}
 	const at = new Date(options.now ?? Date.now()).toISOString();
 	return {

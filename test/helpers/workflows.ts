@@ -44,7 +44,8 @@ export function exportedWorkflowForTest(file: string, patch: { topology?: Topolo
 			if (patch.retryDelaySeconds !== undefined) node.parameters.retryDelaySeconds = patch.retryDelaySeconds;
 			if (patch.pauseProbeSeconds !== undefined) node.parameters.pauseProbeSeconds = patch.pauseProbeSeconds;
 		}
-		if (node.type === 'n8n-nodes-base.scheduleTrigger' && patch.scheduleSeconds) {
+		// The retention schedule (daily Purge) keeps its rhythm: only the sweep and the rules run faster.
+		if (node.type === 'n8n-nodes-base.scheduleTrigger' && patch.scheduleSeconds && !/retention/i.test(node.name)) {
 			node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: patch.scheduleSeconds }] };
 		}
 	}

@@ -93,9 +93,12 @@ describe('lead validation', () => {
 		expect(validateLead({ ...good, website: 'http://spam.example' })).toEqual({ ok: 'bot', field: 'website' });
 	});
 
-	it('strips HTML, refuses 1 MB fields and undecodable bytes', () => {
-		const stripped = validateLead({ ...good, nome: '<b>Ana</b><script>alert(1)</script> Souza' });
-		expect(stripped.ok === true && stripped.lead.name).toBe('Ana Souza');
+	it('refuses markup, 1 MB fields and undecodable bytes, naming the field', () => {
+		const script = validateLead({ ...good, nome: '<b>Ana</b><script>alert(1)</script> Souza', cidade: '</textarea><img src=x>' });
+		expect(script).toEqual({ ok: false, status: 422, errors: [{ field: 'nome', message: 'must not contain HTML markup' }, { field: 'cidade', message: 'must not contain HTML markup' }] });
+		// A "<" that opens no tag is text.
+		const text = validateLead({ ...good, nome: '  Ana   <3  Souza ' });
+		expect(text.ok === true && text.lead.name).toBe('Ana <3 Souza');
 		const huge = validateLead({ ...good, nome: 'x'.repeat(1024 * 1024) });
 		expect(huge).toEqual({ ok: false, status: 413, errors: [{ field: 'body', message: expect.stringMatching(/too large/) }] });
 		const long = validateLead({ ...good, nome: 'x'.repeat(3000) });
