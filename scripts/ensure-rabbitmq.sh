@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Makes sure a RabbitMQ broker answers on 127.0.0.1:5672. A broker that already answers is used as it
-# is (never restarted or wiped: tests use their own queue names). Otherwise rabbitmq-server is installed
-# from Debian's packages where missing and started, bound to loopback.
+# Makes sure a RabbitMQ broker answers on 127.0.0.1:5672 and that rabbitmq-server is installed (the
+# fault matrix runs a node of its own). A broker that already answers is used as it is (never restarted
+# or wiped: tests use their own queue names). Otherwise rabbitmq-server is installed from Debian's
+# packages where missing and started, bound to loopback.
 set -euo pipefail
 answers() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
-if answers; then
-  echo "[rabbitmq] a broker answers on 127.0.0.1:5672: using it as it is"
-  exit 0
-fi
 export DEBIAN_FRONTEND=noninteractive
+# The fault matrix starts (and restarts) a node of its own, on its own port and data: it needs the server
+# installed even where the machine's broker answers.
 if ! command -v rabbitmq-server >/dev/null 2>&1; then
   echo "[rabbitmq] installing rabbitmq-server from Debian's packages"
   apt-get update -qq
   apt-get install -y -qq rabbitmq-server >/dev/null
+  # Debian's package starts its own service on install where it can; the check below then finds it.
+fi
+if answers; then
+  echo "[rabbitmq] a broker answers on 127.0.0.1:5672: using it as it is"
+  exit 0
 fi
 # Loopback only, unless the machine already has its own configuration.
 if [ ! -s /etc/rabbitmq/rabbitmq.conf ]; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fault matrix (results in FAULTS.md). Installs what it needs like the other scripts.
+# The fault matrix (results in RELIABILITY.md). Installs what it needs like the other scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/prepare.sh

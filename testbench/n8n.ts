@@ -7,7 +7,7 @@
  * Pattern for end-to-end tests: `const n8n = await startN8n({ workflows, credentials })`, call
  * `n8n.webhookUrl(path)`, then `await n8n.stop()`.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
 	copyFileSync,
@@ -128,6 +128,8 @@ export interface N8nInstance {
 	kill(signal?: NodeJS.Signals): Promise<void>;
 	/** Starts the process again on the same user folder and ports. */
 	restart(): Promise<void>;
+	/** Resident memory of n8n and its task runner now (the process group), in MiB; 0 when not running. */
+	memoryMiB(): number;
 	stop(): Promise<void>;
 }
 
@@ -242,6 +244,13 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 		async restart() {
 			await launch();
 		},
+		memoryMiB() {
+			const pid = child?.pid;
+			if (!pid || child?.exitCode !== null) return 0;
+			const out = spawnSync('ps', ['-o', 'rss=', '-g', String(pid)], { encoding: 'utf8' });
+			const kib = out.stdout.split('\n').reduce((sum, line) => sum + (Number(line.trim()) || 0), 0);
+			return Math.round(kib / 1024);
+		},
 		async stop() {
 			await instance.kill('SIGTERM');
 			if (!keepUserFolder && !process.env.CR_KEEP_N8N) rmSync(userFolder, { recursive: true, force: true });
@@ -302,12 +311,12 @@ export function countExecutions(instance: N8nInstance, workflowId?: string): num
 	return Number(execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim());
 }
 
-/** How many saved executions of this instance hold `text` in their data (checks what n8n keeps of the buyers). */
-export function executionsHolding(instance: N8nInstance, text: string): number {
+/** The saved executions of this instance that hold `text` in their data (checks what n8n keeps of the buyers). */
+export function executionsHolding(instance: N8nInstance, text: string): Array<{ id: number; status: string; mode: string; deletedAt: string | null }> {
 	const sqlite = join(benchInstall(), 'n8n-host/node_modules/sqlite3');
 	const db = join(instance.userFolder, '.n8n/database.sqlite');
-	const script = `const s=require(${JSON.stringify(sqlite)});const d=new s.Database(${JSON.stringify(db)},s.OPEN_READONLY);d.get("select count(*) as n from execution_data where instr(data, ?) > 0",[${JSON.stringify(text)}],(e,r)=>{if(e){console.error(e);process.exit(1)}console.log(r.n);d.close()})`;
-	return Number(execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim());
+	const script = `const s=require(${JSON.stringify(sqlite)});const d=new s.Database(${JSON.stringify(db)},s.OPEN_READONLY);d.all("select e.id, e.status, e.mode, e.deletedAt from execution_entity e join execution_data x on x.executionId = e.id where instr(x.data, ?) > 0",[${JSON.stringify(text)}],(e,r)=>{if(e){console.error(e);process.exit(1)}console.log(JSON.stringify(r));d.close()})`;
+	return JSON.parse(execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim() || '[]') as Array<{ id: number; status: string; mode: string; deletedAt: string | null }>;
 }
 
 /** Error messages recorded in the execution data of this instance (for diagnosing a failed run), newest first. */

@@ -34,6 +34,10 @@ export interface S3FaultProxy {
 	seen: S3RequestInfo[];
 	/** 412s the proxy answered for `If-None-Match: *`. */
 	preconditionFailures: number;
+	/** While true, S3 is unreachable: open connections are reset and new ones closed at once. */
+	unreachable: boolean;
+	/** Connections refused while unreachable. */
+	readonly refusedConnections: number;
 	close(): Promise<void>;
 }
 
@@ -118,7 +122,14 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 			})();
 		});
 	});
+	let unreachable = false;
+	let refused = 0;
 	server.on('connection', (socket: Socket) => {
+		if (unreachable) {
+			refused++;
+			socket.destroy();
+			return;
+		}
 		sockets.add(socket);
 		socket.on('close', () => sockets.delete(socket));
 	});
@@ -135,6 +146,16 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 		},
 		get lostAnswers() {
 			return state.lostAnswers;
+		},
+		get unreachable() {
+			return unreachable;
+		},
+		set unreachable(value: boolean) {
+			unreachable = value;
+			if (value) for (const socket of sockets) socket.destroy();
+		},
+		get refusedConnections() {
+			return refused;
 		},
 		forwardErrors,
 		seen,

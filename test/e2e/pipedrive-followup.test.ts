@@ -61,7 +61,7 @@ async function publish(body: object | string, source: string, messageId: string)
 }
 
 function standInSummary(): string {
-	return JSON.stringify({ persons: pd.state.persons.length, deals: pd.state.deals.map((d) => [d.id, d.status, d.custom_fields]), fields: pd.state.dealFields.length, calls: Object.fromEntries(pd.calls) });
+	return JSON.stringify({ persons: pd.state.persons.length, deals: pd.state.deals.map((d) => [d.id, d.status, d.person_id, d.title, d.custom_fields]), fields: pd.state.dealFields.length, calls: Object.fromEntries(pd.calls) });
 }
 
 async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 90_000): Promise<T> {
@@ -342,8 +342,8 @@ it('a buyer who submits the form twice (a new lead id each time, as the HTML for
 });
 
 it('claims change a deal only as the gateway\'s record says: a Mercado Pago notification resolved by its signed id wins the deal and closes the links; an Asaas "received" the record calls pending wins nothing; an unknown payment is dead-lettered with the reason', async () => {
-	const leadM = '0194f0c2-eeee-7000-8000-00000000000e';
-	const leadS = '0194f0c2-ffff-7000-8000-00000000000f';
+	const leadM = '0194f0c2-c1a1-7000-8000-0000000000e1';
+	const leadS = '0194f0c2-c1a1-7000-8000-0000000000f1';
 	await publish(lead(leadM, 'marta@example.com', 'Marta Reis', hoursAgo(10 / 60)), 'lead', leadM);
 	await publish(lead(leadS, 'sergio@example.com', 'Sergio Alves', hoursAgo(10 / 60)), 'lead', leadS);
 	const mp = (path: string, body: object) =>
@@ -371,7 +371,9 @@ it('claims change a deal only as the gateway\'s record says: a Mercado Pago noti
 	}).then((r) => r.json() as Promise<{ id: string }>);
 	await gateways.act('asaas', checkout.id, 'fail');
 	const sergioPayment = gateways.checkouts.get(checkout.id)!.paymentId!;
-	const sergioClaim = normaliseAsaasEvent({ id: 'evt_claimed_received', event: 'PAYMENT_RECEIVED', dateCreated: '2026-11-30 10:00:00', payment: { id: sergioPayment, status: 'RECEIVED', value: 197.9, externalReference: leadS } });
+	// Asaas stamps its events in Brazilian local time without a zone.
+	const brazilNow = new Date(Date.now() - 3 * 3_600_000).toISOString().replace('T', ' ').slice(0, 19);
+	const sergioClaim = normaliseAsaasEvent({ id: 'evt_claimed_received', event: 'PAYMENT_RECEIVED', dateCreated: brazilNow, payment: { id: sergioPayment, status: 'RECEIVED', value: 197.9, externalReference: leadS } });
 	const unknownClaim = claimOf('555000111', 'req-unknown');
 	await publish(martaClaim, 'mercadopago', martaClaim.eventId);
 	await publish(sergioClaim, 'asaas', sergioClaim.eventId);

@@ -5,13 +5,18 @@
  * everything that can fail does:
  *  - S3 answers lost after the write (object and id-marker PUTs), through a proxy that also answers 412 to
  *    a second If-None-Match write as AWS S3 and MinIO do;
- *  - gateways resending events (a share twice), out of order;
- *  - n8n's RabbitMQ connection cut every few seconds;
- *  - Pipedrive answers lost after the work, 500s and dropped connections at random, and a 429 storm;
- *  - n8n killed with SIGKILL in the middle, and started again.
+ *  - S3 unreachable for 30 s while leads and webhooks come in (senders get 5xx and retry);
+ *  - gateways resending events (each delivered up to three times), out of order;
+ *  - n8n's RabbitMQ connection cut every few seconds, and the RabbitMQ node itself restarted mid-sweep
+ *    and mid-consume (a node of the bench's own, on its own port and data: never the machine's broker);
+ *  - Pipedrive answers lost after the work, 500s and dropped connections at random, a 429 storm, a 401
+ *    spell and slow answers;
+ *  - n8n killed with SIGKILL mid-sweep (during the intake) and mid-execution, and started again;
+ *  - poison messages put on the queue on purpose.
  * Then it checks what the buyer and the salesperson would: one person per buyer, one deal per lead in the
  * state its latest event says (won only when paid in full), one lead note per deal, one refund note per
- * refund, at most one activity per deal and rule (done once paid), nothing left pending or dead-lettered.
+ * refund, at most one activity per deal and rule (done once paid), nothing left pending, and the
+ * dead-letter queue holding exactly the poisoned messages, each with its reason.
  * Repeatable: the event mix and the faults come from a seeded generator.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -25,7 +30,8 @@ import { STATUS_LABELS } from '../../lib/pipedrive/fields';
 import { createS3Client } from '../../lib/s3/client';
 import { executionErrors, startN8n, type N8nInstance } from '../../testbench/n8n';
 import { freePort, waitFor } from '../../testbench/ports';
-import { connectBroker, deleteTopology, uniqueTopology } from '../../testbench/rabbitmq';
+import { connectBroker, drainQueue, publishConfirmed, uniqueTopology } from '../../testbench/rabbitmq';
+import { startRabbitNode } from '../../testbench/rabbitmqNode';
 import { startS3FaultProxy } from '../../testbench/s3FaultProxy';
 import { startS3Server } from '../../testbench/s3';
 import { startGatewayStandIn } from '../../testbench/standins/gateways';
@@ -62,6 +68,10 @@ export interface FaultMatrixReport {
 		deadLettered: number;
 		pendingInArchive: number;
 	};
+	/** Pipedrive calls in all, and per lead or payment event (distinct, duplicates not counted). */
+	pipedrive: { calls: number; perEvent: number };
+	/** The most resident memory n8n (with its task runner) had, sampled every second. */
+	peakMemoryMiB: number;
 	timings: { intakeMs: number; drainMs: number; totalMs: number };
 	problems: string[];
 	ok: boolean;
@@ -81,7 +91,18 @@ export function seeded(seed: number): () => number {
 
 type Step = Exclude<EventType, 'other'>;
 /** What a checkout goes through, as a gateway reports it. */
-const STORIES: Step[][] = [['pending', 'paid'], ['failed', 'paid'], ['failed'], ['pending', 'expired'], ['paid', 'refunded'], ['pending'], ['pending', 'failed', 'paid'], ['failed', 'pending', 'expired'], ['pending', 'paid', 'refunded'], ['expired']];
+const STORIES: Step[][] = [
+	['pending', 'failed', 'pending', 'paid'],
+	['failed', 'failed', 'pending', 'paid', 'refunded'],
+	['pending', 'failed', 'pending', 'expired'],
+	['pending', 'paid', 'refunded', 'refunded'],
+	['failed', 'pending', 'failed'],
+	['pending', 'pending', 'expired', 'paid'],
+	['failed', 'pending', 'paid'],
+	['pending', 'failed', 'failed', 'expired'],
+	['pending', 'paid', 'refunded'],
+	['expired', 'pending', 'failed', 'pending', 'paid'],
+];
 const PRICE = 19990;
 
 interface PlannedEvent {
@@ -142,9 +163,34 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 	const s3 = await startS3Server();
 	await s3.createBucket(bucket);
 	const s3Proxy = await startS3FaultProxy(s3.settings(bucket));
-	const amqpProxy = await startTcpProxy(5672);
-	const broker: ChannelModel = await connectBroker();
+	const rabbit = await startRabbitNode('faults');
+	const amqpProxy = await startTcpProxy(rabbit.port);
 	const topology = uniqueTopology('fault-matrix');
+	/** A short connection to the bench's node (which restarts under the run, so nothing is kept open). */
+	const onBroker = async <T>(work: (connection: ChannelModel) => Promise<T>): Promise<T> => {
+		const connection = await connectBroker(rabbit.url);
+		try {
+			return await work(connection);
+		} finally {
+			await connection.close().catch(() => undefined);
+		}
+	};
+	const queueCount = (queue: string) =>
+		onBroker(async (connection) => {
+			const channel = await connection.createChannel();
+			return (await channel.checkQueue(queue)).messageCount;
+		});
+	/** Restarts the node in the background; the run goes on, and its clients reconnect. */
+	let restartingBroker: Promise<void> | undefined;
+	const restartBroker = (when: string) => {
+		count(`RabbitMQ node restarted ${when}`);
+		log(`[faults] restarting the RabbitMQ node ${when}`);
+		restartingBroker = (async () => {
+			await rabbit.kill('SIGTERM');
+			await new Promise((r) => setTimeout(r, 2000));
+			await rabbit.start();
+		})();
+	};
 	const gateways = await startGatewayStandIn({ stripe: GATEWAY_KEYS.stripe, mercadopago: GATEWAY_KEYS.mercadopago, asaas: GATEWAY_KEYS.asaas });
 	const pd = await startPipedriveStandIn({ burstLimit: 100_000 });
 	const port = await freePort();
@@ -173,6 +219,10 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		});
 		const instance = n8n;
 		let deliveries = 0;
+		let peakMemoryMiB = 0;
+		timers.push(setInterval(() => (peakMemoryMiB = Math.max(peakMemoryMiB, instance.memoryMiB())), 1000));
+		/** A sender that retries as gateways and browsers do: with backoff, for up to four minutes. */
+		const retryFor = 240_000;
 		// s3rver, the bench's S3, can fall over under this load: then it is an S3 outage like any other
 		// (503s, retries), and it is started again on its data, as an operator would.
 		let restarting = false;
@@ -192,7 +242,16 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		const intakeStarted = Date.now();
 		const leadIds: string[] = new Array(options.leads);
 		const capturedSec: number[] = new Array(options.leads);
+		let outageStarted = false;
 		await inParallel([...Array(options.leads).keys()], 8, async (i) => {
+			if (!outageStarted && i >= options.leads / 4) {
+				outageStarted = true;
+				s3Proxy.unreachable = true;
+				count('S3 unreachable for 30 s at intake (senders got 5xx and retried)');
+				log('[faults] S3 unreachable for 30 s');
+				setTimeout(() => (s3Proxy.unreachable = false), 30_000);
+			}
+			const firstTry = Date.now();
 			for (let attempt = 1; ; attempt++) {
 				deliveries++;
 				const res = await fetch(instance.webhookUrl('checkout/lead'), {
@@ -208,8 +267,8 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 				}
 				const text = (await res?.text().catch(() => undefined)) ?? '';
 				count(`lead post answered ${res?.status ?? 'nothing'}${res?.status === 200 && text.includes('Tentar novamente') ? ' (retry page)' : ''} (the buyer posts again)`);
-				if (attempt >= 30) throw new Error(`lead ${i} was refused ${attempt} times; last answer ${res?.status}: ${text.slice(0, 120)}\nS3 proxy forward errors: ${JSON.stringify(s3Proxy.forwardErrors)}\n${executionErrors(instance, 5).join('\n')}`);
-				await new Promise((r) => setTimeout(r, 100 * attempt));
+				if (Date.now() - firstTry > retryFor) throw new Error(`lead ${i} was refused ${attempt} times; last answer ${res?.status}: ${text.slice(0, 120)}\nS3 proxy forward errors: ${JSON.stringify(s3Proxy.forwardErrors)}\n${executionErrors(instance, 5).join('\n')}`);
+				await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
 			}
 		});
 		log(`[faults] ${options.leads} leads captured`);
@@ -221,13 +280,27 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 			story.forEach((type, k) => events.push(stripeEvent(leadId, i, k, type, capturedSec[i] + 1 + k)));
 		});
 		// Gateways send in their own order, and resend.
-		const sends = [...events, ...events.filter(() => random() < (options.duplicateRate ?? 0.1))];
+		const rate = options.duplicateRate ?? 0.2;
+		const sends = [...events, ...events.filter(() => random() < rate), ...events.filter(() => random() < rate / 2)];
 		for (let i = sends.length - 1; i > 0; i--) {
 			const j = Math.floor(random() * (i + 1));
 			[sends[i], sends[j]] = [sends[j], sends[i]];
 		}
 		count('gateway resends', sends.length - events.length);
-		await inParallel(sends, 16, async (event) => {
+		let brokerRestarted = false;
+		let n8nKilledAtIntake = false;
+		await inParallel(sends, 16, async (event, index) => {
+			if (!brokerRestarted && index >= sends.length / 3) {
+				brokerRestarted = true;
+				restartBroker('mid-sweep (during the intake)');
+			}
+			if (!n8nKilledAtIntake && index >= (sends.length * 2) / 3) {
+				n8nKilledAtIntake = true;
+				count('n8n SIGKILLed mid-sweep (during the intake) and restarted');
+				log('[faults] SIGKILL n8n during the intake; starting it again');
+				void instance.kill('SIGKILL').then(() => instance.restart());
+			}
+			const firstTry = Date.now();
 			for (let attempt = 1; ; attempt++) {
 				deliveries++;
 				const res = await fetch(instance.webhookUrl('checkout/fast/stripe'), {
@@ -238,14 +311,24 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 				await res?.text().catch(() => undefined);
 				if (res?.status === 200) return;
 				count(`webhook answered ${res?.status ?? 'nothing'} (the gateway retries)`);
-				if (attempt >= 20) throw new Error(`event ${event.eventId} was refused ${attempt} times`);
-				await new Promise((r) => setTimeout(r, 50 * attempt));
+				if (Date.now() - firstTry > retryFor) throw new Error(`event ${event.eventId} was refused ${attempt} times`);
+				await new Promise((r) => setTimeout(r, Math.min(2000, 50 * attempt)));
 			}
 		});
 		const intakeMs = Date.now() - intakeStarted;
 		log(`[faults] ${sends.length} webhook deliveries answered 200 (${events.length} distinct events) in ${(intakeMs / 1000).toFixed(0)} s`);
 
 		// ---- drain, under faults ----
+		await restartingBroker;
+		await waitFor('n8n back after its kill during the intake', async () => ((await fetch(instance.webhookUrl('checkout/fast/stripe'), { method: 'POST', body: '{}' }).catch(() => undefined))?.status === 401 ? true : undefined), { timeoutMs: 180_000 });
+		// Messages that can never apply, put on the queue on purpose: they, and only they, end dead-lettered.
+		const poisoned = [
+			{ messageId: 'poison-not-json', body: '{"this is": not json' },
+			{ messageId: 'poison-array', body: '[1, 2, 3]' },
+			{ messageId: 'poison-bad-time', body: { eventId: 'poison-bad-time', type: 'paid', occurredAt: 'yesterday', leadRef: leadIds[0], provider: 'stripe' } },
+		];
+		await onBroker(async (connection) => publishConfirmed(connection, topology, poisoned.map((p) => ({ ...p, headers: { 'x-source': 'fault-matrix' } }))));
+		count('poison messages put on the queue', poisoned.length);
 		pd.faults.randomly = { loseAnswerRate: 0.02, serverErrorRate: 0.01, dropRate: 0.01, random };
 		timers.push(
 			setInterval(() => {
@@ -254,13 +337,34 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 				setTimeout(() => amqpProxy.restore(), 500);
 			}, 20_000),
 		);
-		timers.push(
-			setTimeout(() => {
-				pd.faults.rateLimitStorm = true;
-				count('Pipedrive 429 storms');
-				setTimeout(() => (pd.faults.rateLimitStorm = false), 5_000);
-			}, 45_000),
-		);
+		// Faults by progress (share of leads in their final state), so that a small run sees every one too.
+		const spells: Array<{ at: number; fire: () => void }> = [
+			{ at: 0.15, fire: () => restartBroker('mid-consume') },
+			{
+				at: 0.3,
+				fire: () => {
+					pd.faults.unauthorized = true;
+					count('Pipedrive 401 spells (10 s)');
+					setTimeout(() => (pd.faults.unauthorized = false), 10_000);
+				},
+			},
+			{
+				at: 0.6,
+				fire: () => {
+					pd.faults.delayMs = 400;
+					count('Pipedrive slow spells (400 ms per answer, 15 s)');
+					setTimeout(() => (pd.faults.delayMs = 0), 15_000);
+				},
+			},
+			{
+				at: 0.75,
+				fire: () => {
+					pd.faults.rateLimitStorm = true;
+					count('Pipedrive 429 storms');
+					setTimeout(() => (pd.faults.rateLimitStorm = false), 5_000);
+				},
+			},
+		];
 
 		// The expected end state of every lead, from the pure state machine.
 		const expected = leadIds.map(() => undefined as DealCheckoutState | undefined);
@@ -286,14 +390,19 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 			}).length;
 		};
 		const drainStarted = Date.now();
+		let lastProgressLog = 0;
 		let killed = false;
 		for (;;) {
 			const done = settled();
+			for (const spell of spells.filter((sp) => done >= sp.at * leadIds.length)) {
+				spells.splice(spells.indexOf(spell), 1);
+				spell.fire();
+			}
 			if (!killed && done >= leadIds.length / 2) {
 				killed = true;
 				log('[faults] SIGKILL n8n in the middle of the drain; starting it again');
 				await instance.kill('SIGKILL');
-				count('n8n SIGKILLed and restarted');
+				count('n8n SIGKILLed mid-execution and restarted');
 				await instance.restart();
 			}
 			if (done === leadIds.length) break;
@@ -301,23 +410,22 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 				problems.push(`timed out with ${done} of ${leadIds.length} leads in their expected state`);
 				break;
 			}
-			log(`[faults] ${done}/${leadIds.length} leads in their expected state, ${((Date.now() - drainStarted) / 1000).toFixed(0)} s`);
-			await new Promise((r) => setTimeout(r, 10_000));
+			if (Date.now() - lastProgressLog > 10_000) {
+				lastProgressLog = Date.now();
+				log(`[faults] ${done}/${leadIds.length} leads in their expected state, ${((Date.now() - drainStarted) / 1000).toFixed(0)} s`);
+			}
+			await new Promise((r) => setTimeout(r, 1000));
 		}
 		for (const t of timers) clearInterval(t);
+		await restartingBroker;
 		amqpProxy.restore();
 		pd.faults.randomly = undefined;
 		pd.faults.rateLimitStorm = false;
+		pd.faults.unauthorized = false;
+		pd.faults.delayMs = 0;
+		if (spells.length) problems.push(`the run settled before these faults: ${spells.map((sp) => sp.at).join(', ')}`);
 		// Let what is still in flight (refund notes, follow-ups being closed, the rules) finish.
-		await waitFor('the queue drained', async () => {
-			const channel = await broker.createChannel();
-			try {
-				const q = await channel.checkQueue(topology.queue);
-				return q.messageCount === 0 || undefined;
-			} finally {
-				await channel.close();
-			}
-		}, { timeoutMs: Math.max(30_000, deadline - Date.now()), intervalMs: 1000 }).catch(() => problems.push('the queue did not drain'));
+		await waitFor('the queue drained', async () => ((await queueCount(topology.queue).catch(() => -1)) === 0 ? true : undefined), { timeoutMs: Math.max(30_000, deadline - Date.now()), intervalMs: 1000 }).catch(() => problems.push('the queue did not drain'));
 		await new Promise((r) => setTimeout(r, 15_000));
 		const drainMs = Date.now() - drainStarted;
 
@@ -359,15 +467,12 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 			if (deal?.status === 'won' && a.done !== true) problems.push(`activity ${a.id} of won deal ${deal.id} is still open`);
 		}
 		for (const [k, n] of perDealRule) if (n > 1) problems.push(`${n} activities for deal and rule ${k}`);
-		const dead = await (async () => {
-			const channel = await broker.createChannel();
-			try {
-				return (await channel.checkQueue(topology.deadLetterQueue)).messageCount;
-			} finally {
-				await channel.close();
-			}
-		})();
-		if (dead) problems.push(`${dead} messages dead-lettered`);
+		const deadLetters = await onBroker(async (connection) => drainQueue(connection, topology.deadLetterQueue, 1000, 2000));
+		const dead = deadLetters.length;
+		const deadIds = deadLetters.map((d) => d.messageId ?? '(no id)').sort();
+		const wantedDead = poisoned.map((p) => p.messageId).sort();
+		if (JSON.stringify(deadIds) !== JSON.stringify(wantedDead)) problems.push(`dead-lettered ${JSON.stringify(deadIds)}, poisoned ${JSON.stringify(wantedDead)}`);
+		for (const d of deadLetters) if (!d.headers['x-dead-letter-reason']) problems.push(`dead letter ${d.messageId ?? ''} has no reason`);
 		let pending = 0;
 		for await (const page of archive.walk('pending')) pending += page.length;
 		if (pending) problems.push(`${pending} objects still pending in the archive`);
@@ -380,6 +485,7 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		}
 		count('S3 412 (conditional write refused)', s3Proxy.preconditionFailures);
 		for (const [kind, n] of Object.entries(pd.faults.injected ?? {})) count(`Pipedrive ${kind}`, n);
+		const pipedriveCalls = [...pd.calls.values()].reduce((a, b) => a + b, 0);
 		return {
 			seed: options.seed,
 			leads: leadIds.length,
@@ -387,6 +493,8 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 			deliveries,
 			faults,
 			outcome: { deals: liveDeals.length, persons: pd.state.persons.length, won: liveDeals.filter((d) => d.status === 'won').length, statuses, leadNotes: leadNotes.length, refundNotes: refundNotes.length, activities: activities.length, deadLettered: dead, pendingInArchive: pending },
+			pipedrive: { calls: pipedriveCalls, perEvent: Math.round((pipedriveCalls / (leadIds.length + events.length)) * 100) / 100 },
+			peakMemoryMiB,
 			timings: { intakeMs, drainMs, totalMs: Date.now() - started },
 			problems: problems.slice(0, 50),
 			ok: problems.length === 0,
@@ -394,9 +502,8 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 	} finally {
 		for (const t of timers) clearInterval(t);
 		await n8n?.stop().catch(() => undefined);
-		await deleteTopology(broker, topology).catch(() => undefined);
-		await broker.close().catch(() => undefined);
 		await amqpProxy.close();
+		await rabbit.destroy();
 		await s3Proxy.close();
 		await pd.close();
 		await gateways.close();
