@@ -385,7 +385,11 @@ export async function applyEvent(client: PipedriveClient, account: string, event
 	}
 
 	const result: ApplyEventResult = { dealId: deal.id, dealCreated: false, status: transition.next.status, previousStatus: current?.status, ignored: transition.ignored, effects, followUpsCompleted: 0 };
-	if (!effects.length) return result;
+	// A newer event of the same state changes nothing visible but moves the state's time on: it is
+	// written too, or an older event arriving later would be measured against the stale time and move
+	// the deal back (found by the fault matrix: failed, failed, then a late pending).
+	const timeMoved = current !== undefined && transition.next.lastEventAt !== current.lastEventAt;
+	if (!effects.length && !timeMoved) return result;
 	await client.updateDeal(deal.id, {
 		...(won ? { status: 'won', ...money } : {}),
 		custom_fields: { ...extra, ...writeCheckoutState(transition.next, fields) },

@@ -269,6 +269,20 @@ it('an older event never moves the state back (failed at 12:20, then a pending f
 	expect((dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout status')]).toBe(optionId('Failed'));
 });
 
+it('a later event of the same state still moves the state\'s time on: failed 12:01, failed 12:03, then a pending from 12:02 arrives and changes nothing', async () => {
+	// Found by the fault matrix (a checkout failing twice, events shuffled): without the write, the deal kept
+	// 12:01 as its time and the pending from 12:02 moved it back.
+	const input = lead();
+	const { dealId } = await upsertLead(client(), pd.baseUrl, input, options);
+	const base = { leadRef: input.leadId, provider: 'stripe' };
+	await applyEvent(client(), pd.baseUrl, { ...base, eventId: 'ff1', type: 'failed', occurredAt: '2026-11-27T12:01:00Z' });
+	const again = await applyEvent(client(), pd.baseUrl, { ...base, eventId: 'ff2', type: 'failed', occurredAt: '2026-11-27T12:03:00Z' });
+	expect(again).toMatchObject({ status: 'failed', ignored: 'no state change', effects: [] });
+	const late = await applyEvent(client(), pd.baseUrl, { ...base, eventId: 'pp1', type: 'pending', occurredAt: '2026-11-27T12:02:00Z' });
+	expect(late).toMatchObject({ status: 'failed', ignored: 'older than the state' });
+	expect((dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout status')]).toBe(optionId('Failed'));
+});
+
 it('an event for a lead without a deal creates the deal; the lead arriving later fills in that deal when told to look it up', async () => {
 	const input = lead();
 	await setupFields(client(), pd.baseUrl);
