@@ -9,6 +9,7 @@
 import type { ChannelModel } from 'amqplib';
 
 import { S3Archive } from '../../lib/archive/archive';
+import { normaliseKey } from '../../lib/forms/lead';
 import { signMercadoPago } from '../../lib/gateways/mercadopago';
 import { signStripePayload } from '../../lib/gateways/stripe';
 import { signLinkToken } from '../../lib/links/checkoutLinks';
@@ -132,7 +133,8 @@ async function attack(name: string, run: () => Promise<Answer>, expected: number
 	const answer = await run();
 	const ok = typeof expected === 'number' ? answer.status === expected : expected(answer);
 	if (!ok) throw new Error(`${name}: answered ${answer.status} ${answer.text.slice(0, 300)}`);
-	if (field) expect({ name, fields: (JSON.parse(answer.text) as { fields: Array<{ field: string }> }).fields.map((f) => f.field) }).toEqual({ name, fields: expect.arrayContaining([field]) });
+	// The 422 names the field as the form sent it, read case- and punctuation-insensitively (utm_source: "utmsource").
+	if (field) expect({ name, fields: (JSON.parse(answer.text) as { fields: Array<{ field: string }> }).fields.map((f) => normaliseKey(f.field)) }).toEqual({ name, fields: expect.arrayContaining([normaliseKey(field)]) });
 	const after = await archivedIds();
 	expect({ name, added: [...after].filter((id) => !before.has(id)) }).toEqual({ name, added: [] });
 	await stillServing(name);
@@ -183,7 +185,7 @@ describe('the lead form', () => {
 		expect(gateways.checkouts.size).toBe(before + 1);
 		const checkout = [...gateways.checkouts.values()].pop()!;
 		expect(checkout.items.map((i) => i.unitAmount)).toEqual([19990]);
-		await attack('an unknown product', () => send('checkout/lead', { body: form({ ...buyer(ATTACKER), produto: 'Produto de R$ 0,01' }), headers: FORM }), 422, 'produto');
+		await attack('an unknown product', () => send('checkout/lead', { body: form({ ...buyer(ATTACKER), produto: 'Produto de R$ 0,01' }), headers: FORM }), 422, 'product');
 	});
 });
 
@@ -224,7 +226,10 @@ describe('payment webhooks, fast and visual intake', () => {
 		await attack('Stripe: tampered', () => send(path, { body: body.replace('"amount_total":1', '"amount_total":2'), headers: stripeSigned(body) }), 401);
 		await attack('Stripe: stale', () => send(path, { body, headers: stripeSigned(body, undefined, now() - 3600) }), 401);
 		await attack('Stripe: signed prototype key', () => send(path, { body: body.replace('{', '{"__proto__":{"polluted":"yes"},'), headers: stripeSigned(body.replace('{', '{"__proto__":{"polluted":"yes"},')) }), 401);
-		await attack('Stripe: signed non-JSON', () => send(path, { body: 'not json', headers: stripeSigned('not json') }), 401);
+		// Declared as JSON, n8n's own body parser refuses it before the trigger runs; sent as text, it reaches
+		// the verifier, which refuses a body that is not JSON even when it is signed.
+		await attack('Stripe: non-JSON declared as JSON', () => send(path, { body: 'not json', headers: stripeSigned('not json') }), 422);
+		await attack('Stripe: signed non-JSON', () => send(path, { body: 'not json', headers: { ...stripeSigned('not json'), 'content-type': 'text/plain' } }), 401);
 		const huge = JSON.stringify({ id: 'evt_huge', pad: 'x'.repeat(10 * 1024 * 1024) });
 		await attack('Stripe: 10 MB', () => send(path, { body: huge, headers: stripeSigned(huge) }), (a) => a.status === 401 || a.status === 413);
 		// A real event (of no lead), archived once; the same bytes sent again are its duplicate and add nothing.
@@ -242,7 +247,8 @@ describe('payment webhooks, fast and visual intake', () => {
 		await attack('Mercado Pago: tampered id', () => send(`${path}?data.id=999999&type=payment`, { body, headers: sig('123456') }), 401);
 		await attack('Mercado Pago: body names another payment', () => send(`${path}?data.id=123456&type=payment`, { body: body.replace('123456', '654321'), headers: sig('123456') }), 401);
 		await attack('Mercado Pago: signature covering no id', () => send(path, { body, headers: sig('') }), 401);
-		await attack('Mercado Pago: not JSON', () => send(`${path}?data.id=123456`, { body: '<xml/>', headers: sig('123456') }), 401);
+		await attack('Mercado Pago: not JSON, declared as JSON', () => send(`${path}?data.id=123456`, { body: '<xml/>', headers: sig('123456') }), 422);
+		await attack('Mercado Pago: not JSON', () => send(`${path}?data.id=123456`, { body: '<xml/>', headers: { ...sig('123456'), 'content-type': 'application/xml' } }), 401);
 	});
 
 	it.each(Object.keys(PATHS) as Array<keyof typeof PATHS>)('%s intake: a wrong Asaas token, or a prototype key with the right one, gets 401', async (kind) => {

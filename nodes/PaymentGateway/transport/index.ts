@@ -61,6 +61,13 @@ export async function gatewayRequest(
 			options,
 		);
 	} catch (error) {
-		throw new NodeApiError(ctx.getNode(), error as JsonObject, { itemIndex, message: `${provider} ${spec.method} ${spec.path} failed` });
+		const what = `${provider} ${spec.method} ${spec.path} failed`;
+		// n8n's helper throws a NodeApiError already, and wrapping one hands back the original: name the
+		// call on it, so that the execution's error and a dead letter's reason say which request failed.
+		if (error instanceof NodeApiError) {
+			error.message = `${what}${error.httpCode ? ` (HTTP ${error.httpCode})` : ''}: ${error.message}`;
+			throw error;
+		}
+		throw new NodeApiError(ctx.getNode(), error as JsonObject, { itemIndex, message: what });
 	}
 }
