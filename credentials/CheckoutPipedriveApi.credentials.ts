@@ -51,7 +51,7 @@ export class CheckoutPipedriveApi implements ICredentialType {
 			// The same rules as lib/http/baseUrl.ts: an origin only, a domain of letters, digits and hyphens; else a
 			// host that never resolves, so the test fails without sending the token anywhere.
 			baseURL:
-				'={{ $credentials.baseUrl ? (/^https?:\\/\\/[A-Za-z0-9.-]+(:\\d+)?\\/?$/.test(String($credentials.baseUrl).trim()) ? String($credentials.baseUrl).trim().replace(/\\/+$/, "") : "https://base-url-must-be-an-origin.invalid") : ($credentials.companyDomain ? (/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(String($credentials.companyDomain).trim()) ? "https://" + String($credentials.companyDomain).trim() + ".pipedrive.com" : "https://company-domain-must-be-a-name.invalid") : "https://api.pipedrive.com") }}',
+				'={{ $credentials.baseUrl ? (/^(https:\\/\\/[A-Za-z0-9.-]+|http:\\/\\/(127\\.0\\.0\\.1|localhost))(:\\d+)?\\/?$/.test(String($credentials.baseUrl).trim()) ? String($credentials.baseUrl).trim().replace(/\\/+$/, "") : "https://base-url-must-be-an-origin.invalid") : ($credentials.companyDomain ? (/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(String($credentials.companyDomain).trim()) ? "https://" + String($credentials.companyDomain).trim() + ".pipedrive.com" : "https://company-domain-must-be-a-name.invalid") : "https://api.pipedrive.com") }}',
 			url: '/v1/users/me',
 			method: 'GET',
 		},

@@ -60,7 +60,8 @@ export async function startRabbitNode(label = 'bench'): Promise<RabbitNode> {
 	writeFileSync(join(home, 'rabbitmq.conf'), `listeners.tcp.default = 127.0.0.1:${port}\nloopback_users.guest = true\n`);
 	writeFileSync(join(home, 'enabled_plugins'), '[].\n');
 	const owner = rabbitmqUser();
-	if (owner) for (const path of [home, join(home, 'mnesia'), join(home, 'log'), join(home, 'rabbitmq.conf'), join(home, 'enabled_plugins')]) chownSync(path, owner.uid, owner.gid);
+	// The wrapper runs the node as `rabbitmq` when started as root; otherwise it runs as this user.
+	if (owner && process.getuid?.() === 0) for (const path of [home, join(home, 'mnesia'), join(home, 'log'), join(home, 'rabbitmq.conf'), join(home, 'enabled_plugins')]) chownSync(path, owner.uid, owner.gid);
 	const node = `cr-${label}-${port}@localhost`;
 	const env = {
 		...process.env,
@@ -91,6 +92,14 @@ export async function startRabbitNode(label = 'bench'): Promise<RabbitNode> {
 
 	async function kill(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
 		const pid = beamPid();
+		if (!pid && child?.pid) {
+			// No pid file (the node never got that far): stop what was started.
+			try {
+				process.kill(-child.pid, 'SIGKILL');
+			} catch {
+				/* already gone */
+			}
+		}
 		if (pid) {
 			try {
 				process.kill(pid, signal);

@@ -78,8 +78,18 @@ export type Settlement = 'ack' | 'retry' | 'dead-letter';
  * message to the dead-letter queue. Known by the Pipedrive client's messages (lib/pipedrive/retry.ts).
  */
 export function isLastingFailure(error: string): boolean {
-	return /refused the credentials \(401\)|with a block page|daily API token budget is used up|answered 401\b|Forbidden \(403\)/i.test(error);
+	return PIPEDRIVE_LASTING.test(error) || GATEWAY_LASTING.test(error);
 }
+
+const PIPEDRIVE_LASTING = /refused the credentials \(401\)|with a block page|daily API token budget is used up|answered 401\b|Forbidden \(403\)/i;
+/**
+ * A payment gateway down, refusing the credentials or rate-limiting (lib/gateways via the Payment Gateway
+ * transport: "mercadopago GET /v1/payments/1 failed (HTTP 503): …", or no HTTP status when no answer
+ * came): retrying a few seconds later cannot help, and dead-lettering would send every claim after it to
+ * the dead-letter queue. A 404 (a payment the gateway does not know) is not lasting: it is retried and
+ * then dead-lettered with its reason.
+ */
+const GATEWAY_LASTING = /^(stripe|mercadopago|asaas) (GET|POST) \S+ failed(?: \(HTTP (?:401|403|408|429|5\d\d)\))?:/;
 
 /** Message ids acked lately (bounded, insertion order): a redelivered duplicate is recognised and dropped. */
 export class RecentIds {
@@ -171,15 +181,29 @@ export function runConsumer(
 	const probeMs = options.pauseProbeMs ?? 60_000;
 	const maxHoldMs = options.maxHoldMs ?? 25 * 60_000;
 
-	/** A confirm channel on the current connection, for dead-letter copies (one per connection). */
-	let confirmChannel: { connection: ChannelModel; channel: Promise<ConfirmChannel> } | undefined;
-	function confirmChannelOf(current: ChannelModel): Promise<ConfirmChannel> {
+	/**
+	 * A confirm channel on the current connection, for dead-letter copies: one per connection, made again
+	 * after it closed. `returned` is set when the broker hands a copy back unroutable (the dead-letter queue
+	 * is missing): it still confirms such a message, so the confirm alone proves nothing.
+	 */
+	let confirmChannel: { connection: ChannelModel; channel: Promise<ConfirmChannel>; returned: boolean } | undefined;
+	function confirmChannelOf(current: ChannelModel): NonNullable<typeof confirmChannel> {
 		if (confirmChannel?.connection !== current) {
-			const channel = current.createConfirmChannel();
-			channel.then((c) => c.on('error', (error: Error) => log('warn', `RabbitMQ dead-letter channel error: ${error.message}`))).catch(() => undefined);
-			confirmChannel = { connection: current, channel };
+			const entry = { connection: current, channel: current.createConfirmChannel(), returned: false };
+			entry.channel
+				.then((c) => {
+					c.on('error', (error: Error) => log('warn', `RabbitMQ dead-letter channel error: ${error.message}`));
+					c.on('close', () => {
+						if (confirmChannel === entry) confirmChannel = undefined;
+					});
+					c.on('return', () => (entry.returned = true));
+				})
+				.catch(() => {
+					if (confirmChannel === entry) confirmChannel = undefined;
+				});
+			confirmChannel = entry;
 		}
-		return confirmChannel.channel;
+		return confirmChannel;
 	}
 
 	/** Dead-letters with the reason when it can (see `deadLetterQueue`), else by rejecting. */
@@ -187,14 +211,18 @@ export function runConsumer(
 		const current = connection;
 		if (options.deadLetterQueue && current) {
 			try {
-				const confirm = await confirmChannelOf(current);
+				const entry = confirmChannelOf(current);
+				const confirm = await entry.channel;
 				const headers = { ...(message.properties.headers ?? {}), [DEAD_LETTER_REASON_HEADER]: redactPersonalData(reason).slice(0, 2000), [DEAD_LETTERED_AT_HEADER]: new Date().toISOString() };
+				// One dead letter at a time (the consumer handles one message at a time): the flag is this copy's.
+				entry.returned = false;
 				await new Promise<void>((resolve, reject) => {
 					const timer = setTimeout(() => reject(new Error('no confirm within 30 s')), 30_000);
 					timer.unref();
-					confirm.publish('', options.deadLetterQueue!, message.content, { ...message.properties, headers, persistent: true }, (error) => {
+					confirm.publish('', options.deadLetterQueue!, message.content, { ...message.properties, headers, persistent: true, mandatory: true }, (error) => {
 						clearTimeout(timer);
 						if (error) reject(error instanceof Error ? error : new Error(String(error)));
+						else if (entry.returned) reject(new Error(`the dead-letter queue "${options.deadLetterQueue}" does not exist`));
 						else resolve();
 					});
 				});

@@ -185,7 +185,7 @@ function collapseSpaces(text: string): string {
  * or address; a bot or an attacker does. Refused with a 422 naming the field rather than stripped, so
  * that nothing of such a post is stored (a lone "<" followed by a space or digit is text).
  */
-const MARKUP = /<\s*[A-Za-z!/?]/;
+const MARKUP = /<[A-Za-z!/?]/;
 
 export function validateLead(body: unknown, query: Record<string, unknown>, options: LeadOptions): LeadResult {
 	const mapping: FieldMapping = { ...DEFAULT_MAPPING, ...options.mapping };

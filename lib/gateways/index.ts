@@ -32,16 +32,24 @@ export async function confirmEvent(
 	provider: GatewayProvider,
 	event: NormalisedEvent,
 	request: (spec: HttpRequestSpec) => Promise<unknown>,
+	nowMs = Date.now(),
 ): Promise<NormalisedEvent> {
 	if (!event.confirm) return event;
 	if (event.provider !== provider.id) throw new GatewayError(`a ${String(event.provider)} event cannot be confirmed with ${provider.id}`);
 	if (!provider.confirmEvent) throw new GatewayError(`${provider.id} events need no confirmation`);
 	const { paymentId, leadRef } = event.confirm;
+	// The event comes from the archive, as the intake wrote it; still, only text ids build a request.
+	if ((paymentId !== undefined && typeof paymentId !== 'string') || (leadRef !== undefined && typeof leadRef !== 'string')) {
+		throw new GatewayError('the event\'s confirm names its payment or lead with something that is not text');
+	}
 	if (!paymentId && !leadRef) throw new GatewayError('the event names neither a payment nor a lead to confirm it by');
 	const answer = await request(provider.getPayment(paymentId ? { providerId: paymentId } : { leadRef }));
 	const confirmed = provider.confirmEvent(event, answer);
 	delete confirmed.confirm;
-	return confirmed;
+	// The claim's own words stay (the notification, no payer data: the record may carry the buyer's), and
+	// its time is never later than now: a claimed date in the future would make every real event "older".
+	const nowIso = new Date(nowMs).toISOString();
+	return { ...confirmed, raw: event.raw, occurredAt: confirmed.occurredAt > nowIso ? nowIso : confirmed.occurredAt };
 }
 
 /** The secret a provider's webhooks are checked with, from its credential's fields. */

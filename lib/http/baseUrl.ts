@@ -21,7 +21,9 @@ export function checkedBaseUrl(value: string, label: string): string {
 	} catch {
 		throw new BaseUrlError(`${label} "${text.slice(0, 80)}" is not a URL (e.g. https://api.example.com)`);
 	}
-	if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new BaseUrlError(`${label} must start with https:// (or http:// for a local stand-in)`);
+	// Plain http only on this machine (a stand-in, a local proxy): anywhere else the secret would travel in clear.
+	const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
+	if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new BaseUrlError(`${label} must start with https:// (http:// only for 127.0.0.1 or localhost)`);
 	if (url.username || url.password) throw new BaseUrlError(`${label} must not carry a user name or password (the part before "@")`);
 	if (url.search || url.hash || text.includes('?') || text.includes('#')) throw new BaseUrlError(`${label} must not have a query or fragment`);
 	if (url.pathname !== '/' && url.pathname !== '') throw new BaseUrlError(`${label} must be an origin without a path (e.g. https://api.example.com)`);

@@ -10,6 +10,8 @@ const E164 = /\+\d{10,15}\b/g;
 const BR_PHONE = /\(\d{2}\)\s?9?\d{4}-?\d{4}\b/g;
 const CPF_CNPJ_FORMATTED = /\b\d{3}\.\d{3}\.\d{3}-\d{2}\b|\b\d{2}\.\d{3}\.\d{3}\/\d{4}-\d{2}\b/g;
 const BARE_DOCUMENT = /(?<![\d/])(?:\d{14}|\d{11})(?!\d)/g;
+/** A Brazilian number in E.164 digits without the "+" (55, area code, 8 or 9 digits). */
+const BARE_BR_PHONE = /(?<![\d/])55\d{10,11}(?!\d)/g;
 
 export function redactPersonalData(text: string): string {
 	return text
@@ -17,5 +19,6 @@ export function redactPersonalData(text: string): string {
 		.replace(CPF_CNPJ_FORMATTED, '<document>')
 		.replace(E164, '<phone>')
 		.replace(BR_PHONE, '<phone>')
+		.replace(BARE_BR_PHONE, '<phone>')
 		.replace(BARE_DOCUMENT, '<number>');
 }

@@ -7,7 +7,7 @@
 import type { ChannelModel } from 'amqplib';
 
 import { connectAmqp } from '../../lib/amqp/connection';
-import { runConsumer, settlementAfterFailure, type HandlerOutcome, type QueueMessage } from '../../lib/amqp/consumer';
+import { isLastingFailure, runConsumer, settlementAfterFailure, type HandlerOutcome, type QueueMessage } from '../../lib/amqp/consumer';
 import { redriveDeadLetters } from '../../lib/amqp/redrive';
 import { declareTopology, type Topology } from '../../lib/amqp/topology';
 import { connectBroker, deleteTopology, drainQueue, publishConfirmed, uniqueTopology, RABBITMQ_URL } from '../../testbench/rabbitmq';
@@ -41,6 +41,15 @@ const connect = () => connectAmqp({ url: RABBITMQ_URL });
 it('settlement: retry until the last attempt, then dead-letter', () => {
 	expect([0, 1, 2, 3, 4].map((n) => settlementAfterFailure(n, 5))).toEqual(['retry', 'retry', 'retry', 'retry', 'dead-letter']);
 	expect(settlementAfterFailure(0, 1)).toBe('dead-letter');
+});
+
+it('lasting failures: Pipedrive refusing or blocking, a gateway down or refusing; a payment the gateway does not know is not one', () => {
+	expect(isLastingFailure('PATCH /api/v2/deals/1: Pipedrive refused the credentials (401): check the API token or reconnect OAuth')).toBe(true);
+	expect(isLastingFailure('mercadopago GET /v1/payments/123 failed (HTTP 503): Service unavailable')).toBe(true);
+	expect(isLastingFailure('asaas GET /v3/payments/pay_1 failed (HTTP 401): Authorization failed')).toBe(true);
+	expect(isLastingFailure('mercadopago GET /v1/payments/123 failed: connect ECONNREFUSED 127.0.0.1:1')).toBe(true);
+	expect(isLastingFailure('mercadopago GET /v1/payments/123 failed (HTTP 404): The resource you are requesting could not be found')).toBe(false);
+	expect(isLastingFailure('Pipedrive answered 400: bad request')).toBe(false);
 });
 
 it('handles messages in queue order, one at a time, and acks each after its handler succeeded', async () => {
@@ -100,6 +109,18 @@ it('a poison message (not JSON) goes to the dead-letter queue at once and does n
 	const dead = await drainQueue(broker, t.deadLetterQueue, 5, 1000);
 	expect(dead.map((d) => d.content.toString())).toEqual(['this is not json']);
 	expect(dead[0].headers['x-dead-letter-reason']).toMatch(/^poison message: body is not JSON/);
+});
+
+it('a dead-letter queue that does not exist loses nothing: the unroutable copy is not taken as confirmed, the message is rejected to the queue\'s own dead-letter exchange', async () => {
+	const t = await queueWith('missing-dlq', ['not json either']);
+	const logs: string[] = [];
+	const consumer = runConsumer(connect, { queue: t.queue, deadLetterQueue: `${t.deadLetterQueue}.missing`, maxAttempts: 2, retryDelayMs: () => 10, log: (_l, m) => logs.push(m) }, async () => ({ ok: true }));
+	await until(() => logs.some((l) => /goes to the dead-letter queue/.test(l)));
+	await consumer.stop();
+	expect(logs.some((l) => /does not exist/.test(l))).toBe(true);
+	const dead = await drainQueue(broker, t.deadLetterQueue, 5, 1000);
+	expect(dead.map((d) => d.content.toString())).toEqual(['not json either']);
+	expect(dead[0].headers['x-dead-letter-reason']).toBeUndefined(); // the broker's own dead-lettering, with its x-death
 });
 
 it('a consumer that dies mid-message (never settles) loses nothing: the message comes back to the next consumer, marked as redelivered', async () => {

@@ -5,7 +5,7 @@ import { CheckoutStripeApi } from '../../credentials/CheckoutStripeApi.credentia
 import { checkedBaseUrl, pipedriveCompanyUrl } from '../../lib/http/baseUrl';
 import { baseUrlOf } from '../../nodes/PipedriveFollowUp/transport';
 
-const TRICKS = ['https://api.stripe.com@evil.example', 'https://evil.example/?h=api.stripe.com', 'https://evil.example#api.stripe.com', 'https://evil.example/api.stripe.com', 'ftp://evil.example', 'javascript:alert(1)', 'evil.example'];
+const TRICKS = ['http://api.stripe.com', 'https://api.stripe.com@evil.example', 'https://evil.example/?h=api.stripe.com', 'https://evil.example#api.stripe.com', 'https://evil.example/api.stripe.com', 'ftp://evil.example', 'javascript:alert(1)', 'evil.example'];
 
 it('a base URL is an origin and nothing else: userinfo, query, fragment, path and other schemes are refused', () => {
 	expect(checkedBaseUrl(' https://api.mercadopago.com/ ', 'Base URL')).toBe('https://api.mercadopago.com');

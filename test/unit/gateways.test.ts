@@ -156,8 +156,11 @@ describe('Asaas token', () => {
 		const read = (record: object) => confirmEvent(asaasProvider, claim, async (spec) => (expect(spec).toEqual({ method: 'GET', path: '/v3/payments/pay_1' }), record));
 		// The record says it was paid, for 150,00 to lead-7: that is the event.
 		await expect(read({ id: 'pay_1', status: 'RECEIVED', value: 150, externalReference: 'lead-7' })).resolves.toMatchObject({ type: 'paid', amount: 15000, leadRef: 'lead-7', eventId: 'evt_05b7&368604920' });
-		// Still pending at Asaas: the claimed payment did not happen.
-		await expect(read({ id: 'pay_1', status: 'PENDING', value: 199.9, externalReference: 'lead-7' })).resolves.toMatchObject({ type: 'pending' });
+		// Still pending at Asaas: the claimed payment did not happen, and the claim fails (retried, then
+		// dead-lettered with this reason, where a forged claim is seen).
+		await expect(read({ id: 'pay_1', status: 'PENDING', value: 199.9, externalReference: 'lead-7' })).rejects.toThrow(/record of payment pay_1 says PENDING, not what PAYMENT_RECEIVED claims/);
+		// Refunded since: the record's money wins.
+		await expect(read({ id: 'pay_1', status: 'REFUND_IN_PROGRESS', value: 199.9, externalReference: 'lead-7' })).resolves.toMatchObject({ type: 'refunded' });
 		// A token holder naming a real payment of another lead moves that payment's lead, not the claimed one.
 		await expect(read({ id: 'pay_1', status: 'RECEIVED', value: 199.9, externalReference: 'lead-8' })).resolves.toMatchObject({ leadRef: 'lead-8' });
 		await expect(read({ id: 'pay_2', status: 'RECEIVED' })).rejects.toThrow(/payment pay_2 for event of payment pay_1/);
@@ -166,15 +169,29 @@ describe('Asaas token', () => {
 		await expect(confirmEvent(asaasProvider, refused, async () => ({ id: 'pay_1', status: 'PENDING', value: 10, externalReference: 'lead-7' }))).resolves.toMatchObject({ type: 'failed', amount: 1000 });
 	});
 
-	it('a checkout event claiming payment without a payment id is confirmed by the lead\'s payments; one claiming nothing needs no read', async () => {
+	it('a checkout event without a payment id is confirmed by the lead\'s payments; one of no lead needs no read', async () => {
 		const paid = normaliseAsaasEvent({ id: 'e3', event: 'CHECKOUT_PAID', checkout: { id: 'chk_1', externalReference: 'lead-7' } });
 		expect(paid.confirm).toEqual({ leadRef: 'lead-7' });
-		const list = { object: 'list', data: [{ id: 'pay_9', status: 'PENDING', externalReference: 'lead-7' }, { id: 'pay_8', status: 'CONFIRMED', value: 50, externalReference: 'lead-7' }] };
+		const list = { object: 'list', data: [{ id: 'pay_7', status: 'REFUNDED', value: 10, externalReference: 'lead-7' }, { id: 'pay_9', status: 'PENDING', externalReference: 'lead-7' }, { id: 'pay_8', status: 'CONFIRMED', value: 50, externalReference: 'lead-7' }] };
+		// The payment of the claimed kind is taken, not an older refunded one of the same lead.
 		await expect(confirmEvent(asaasProvider, paid, async (spec) => (expect(spec).toEqual({ method: 'GET', path: '/v3/payments', qs: { externalReference: 'lead-7' } }), list))).resolves.toMatchObject({ type: 'paid', providerRef: 'pay_8', amount: 5000 });
 		await expect(confirmEvent(asaasProvider, paid, async () => ({ object: 'list', data: [] }))).rejects.toThrow(/no payment for lead lead-7/);
+		// An expiry is read too: with no payment at all it stands as claimed; a payment that happened wins.
 		const expired = normaliseAsaasEvent({ id: 'e4', event: 'CHECKOUT_EXPIRED', checkout: { id: 'chk_1', externalReference: 'lead-7' } });
-		expect(expired.confirm).toBeUndefined();
-		await expect(confirmEvent(asaasProvider, expired, async () => { throw new Error('no read expected'); })).resolves.toBe(expired);
+		expect(expired.confirm).toEqual({ leadRef: 'lead-7' });
+		await expect(confirmEvent(asaasProvider, expired, async () => ({ object: 'list', data: [] }))).resolves.toMatchObject({ type: 'expired', leadRef: 'lead-7' });
+		await expect(confirmEvent(asaasProvider, expired, async () => list)).resolves.toMatchObject({ type: 'paid' });
+		const foreign = normaliseAsaasEvent({ id: 'e5', event: 'CHECKOUT_PAID', checkout: { id: 'chk_2' } });
+		expect(foreign.confirm).toBeUndefined();
+	});
+
+	it('a confirmed event keeps the claim\'s own body and is never dated in the future', async () => {
+		const future = normaliseAsaasEvent({ id: 'e6', event: 'PAYMENT_RECEIVED', dateCreated: '2099-01-01 00:00:00', payment: { id: 'pay_1', externalReference: 'lead-7' } });
+		const now = Date.parse('2026-12-01T12:00:00Z');
+		const confirmed = await confirmEvent(asaasProvider, future, async () => ({ id: 'pay_1', status: 'RECEIVED', value: 1, externalReference: 'lead-7', customer: 'cus_secret' }), now);
+		expect(confirmed.occurredAt).toBe('2026-12-01T12:00:00.000Z');
+		expect(confirmed.raw).toBe(future.raw);
+		await expect(confirmEvent(asaasProvider, { ...future, confirm: { paymentId: { toString: () => 'x' } as unknown as string } }, async () => ({}))).rejects.toThrow(/not text/);
 	});
 
 	it('maps checkout and payment events', () => {

@@ -56,7 +56,11 @@ const PAYMENT_STATUSES: Record<string, EventType> = {
 	AWAITING_RISK_ANALYSIS: 'pending',
 	OVERDUE: 'expired',
 	REFUNDED: 'refunded',
+	REFUND_REQUESTED: 'refunded',
+	REFUND_IN_PROGRESS: 'refunded',
 	CHARGEBACK_REQUESTED: 'refunded',
+	CHARGEBACK_DISPUTE: 'refunded',
+	AWAITING_CHARGEBACK_REVERSAL: 'refunded',
 };
 
 /** Asaas writes local Brazilian time without a zone ("2024-06-12 16:45:03"). */
@@ -72,10 +76,10 @@ export function normaliseAsaasEvent(body: unknown): NormalisedEvent {
 	const subject = e.payment ?? e.checkout;
 	const type = EVENT_TYPES[e.event] ?? 'other';
 	const leadRef = subject?.externalReference ?? undefined;
-	// Asaas signs nothing: whoever holds the token could claim anything. The payment's record decides
-	// (read by Confirm Event before the event may change a deal); a checkout event that names no
-	// payment is confirmed by the lead's payments when it claims money.
-	const confirm = e.payment?.id ? { paymentId: e.payment.id } : type === 'paid' || type === 'refunded' ? { leadRef } : undefined;
+	// Asaas signs nothing: whoever holds the token could claim anything. Every event of a pack lead is
+	// confirmed against the payment's record before it may change a deal (by the payment it names, or by
+	// the lead's payments for a checkout event); an event of no lead changes nothing and needs no read.
+	const confirm = e.payment?.id ? { paymentId: e.payment.id } : leadRef ? { leadRef } : undefined;
 	return {
 		eventId: e.id,
 		type,
@@ -93,21 +97,39 @@ export function normaliseAsaasEvent(body: unknown): NormalisedEvent {
 
 const MONEY: ReadonlySet<EventType> = new Set(['paid', 'refunded']);
 
-/** A claim about money stands only where the record says it; other claims (a refusal, an expiry) keep their type. */
+/**
+ * The event as Asaas' record of the payment says. Money (paid, refunded) is the record's word: a claim of
+ * money the record does not back fails, so the message is retried (the record may lag) and finally
+ * dead-lettered with the reason, where a forged claim is seen. A partial refund keeps its refund (the
+ * record of a partly refunded payment still reads received). A claim of no money (a refusal, an expiry)
+ * keeps its type unless the record shows money, and stands as claimed when the lead has no payment at all.
+ */
 export function confirmAsaasEvent(event: NormalisedEvent, answer: unknown): NormalisedEvent {
-	const wanted = event.confirm;
+	const wanted = event.confirm ?? {};
+	const { confirm: _done, ...claim } = event;
 	const list = (answer as { data?: AsaasPayment[] } | undefined)?.data;
-	const record = Array.isArray(list)
-		? (list.find((p) => MONEY.has(PAYMENT_STATUSES[p.status ?? ''] ?? 'other')) ?? list[0])
-		: (answer as AsaasPayment | undefined);
-	if (!record?.id) throw new GatewayError(`Asaas has no payment ${wanted?.paymentId ? String(wanted.paymentId) : `for lead ${String(wanted?.leadRef)}`} yet`);
-	if (wanted?.paymentId && record.id !== wanted.paymentId) throw new GatewayError(`Asaas answered with payment ${record.id} for event of payment ${wanted.paymentId}`);
-	if (!wanted?.paymentId && (record.externalReference ?? undefined) !== wanted?.leadRef) throw new GatewayError('Asaas answered with a payment of another lead');
+	let record: AsaasPayment | undefined;
+	if (wanted.paymentId) {
+		record = answer as AsaasPayment | undefined;
+		if (!record?.id) throw new GatewayError(`Asaas has no payment ${wanted.paymentId} yet`);
+		if (record.id !== wanted.paymentId) throw new GatewayError(`Asaas answered with payment ${record.id} for event of payment ${wanted.paymentId}`);
+	} else {
+		const mine = (Array.isArray(list) ? list : []).filter((p) => (p.externalReference ?? undefined) === wanted.leadRef);
+		const typeOf = (p: AsaasPayment) => PAYMENT_STATUSES[p.status ?? ''] ?? 'other';
+		record = mine.find((p) => typeOf(p) === event.type) ?? mine.find((p) => typeOf(p) === 'paid') ?? mine.find((p) => MONEY.has(typeOf(p))) ?? mine[0];
+		if (!record) {
+			if (MONEY.has(event.type)) throw new GatewayError(`Asaas has no payment for lead ${String(wanted.leadRef)} yet`);
+			return { ...claim, amount: undefined };
+		}
+	}
 	const recorded = PAYMENT_STATUSES[record.status ?? ''] ?? 'other';
-	const type = MONEY.has(recorded) || MONEY.has(event.type) ? recorded : event.type;
-	const { confirm: _done, ...rest } = event;
+	let type: EventType;
+	if (event.type === 'refunded' && event.providerEventType === 'PAYMENT_PARTIALLY_REFUNDED' && (recorded === 'paid' || recorded === 'refunded')) type = 'refunded';
+	else if (MONEY.has(recorded)) type = recorded;
+	else if (MONEY.has(event.type)) throw new GatewayError(`Asaas' record of payment ${record.id} says ${record.status ?? 'nothing'}, not what ${event.providerEventType} claims`);
+	else type = event.type;
 	return {
-		...rest,
+		...claim,
 		type,
 		leadRef: record.externalReference ?? undefined,
 		providerRef: record.id,
