@@ -439,7 +439,13 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 			if (deals.length !== 1) return void problems.push(`lead ${i} (${id}) has ${deals.length} deals`);
 			const label = statusOf(deals[0]) ?? 'none';
 			statuses[label] = (statuses[label] ?? 0) + 1;
-			if (label !== wantedLabel[i]) problems.push(`lead ${i} ends ${label}, its events say ${wantedLabel[i]}`);
+			if (label !== wantedLabel[i]) {
+				// What the deal applied against what was sent, so that a failing run says where an event went missing.
+				const appliedKey = pd.state.dealFields.find((f) => f.name === 'Checkout events applied')?.key as string;
+				const applied = String((deals[0].custom_fields as Record<string, unknown>)?.[appliedKey] ?? '');
+				const story = events.filter((e) => e.leadIndex === i).map((e) => `${e.eventId}:${e.type}@${e.createdSec}${applied.includes(e.eventId) ? '' : ' (not applied)'}`);
+				problems.push(`lead ${i} (${id}) ends ${label}, its events say ${wantedLabel[i]}: ${story.join(', ')}; deal ${String(deals[0].id)} applied "${applied}"`);
+			}
 			if ((deals[0].status === 'won') !== (wantedLabel[i] === 'Paid')) problems.push(`lead ${i}: deal ${deals[0].status}, expected ${wantedLabel[i]}`);
 		});
 		if (liveDeals.length !== leadIds.length) problems.push(`${liveDeals.length} deals for ${leadIds.length} leads`);
