@@ -25,3 +25,12 @@ export async function perItem(
 	}
 	return out;
 }
+
+/**
+ * The "Event" parameter of the operations that take a normalised payment event (`={{ $json }}` by
+ * default): an object as n8n hands it over, or JSON text when typed in. Each operation checks the shape it needs.
+ */
+export function eventParameter(ctx: IExecuteFunctions, itemIndex: number): unknown {
+	const raw = ctx.getNodeParameter('event', itemIndex) as unknown;
+	return typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
+}

@@ -2,7 +2,7 @@ import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type IN
 
 import { confirmEvent, providerFor } from '../../../../lib/gateways';
 import type { NormalisedEvent, ProviderId } from '../../../../lib/gateways/types';
-import { perItem } from '../../../shared/items';
+import { eventParameter, perItem } from '../../../shared/items';
 import { gatewayRequest, providerCredentials } from '../../transport';
 
 const properties: INodeProperties[] = [
@@ -28,8 +28,7 @@ export async function execute(this: IExecuteFunctions, provider: ProviderId): Pr
 	const gateway = providerFor(provider);
 	let credentials: IDataObject | undefined;
 	return await perItem(this, async (i) => {
-		const raw = this.getNodeParameter('event', i) as unknown;
-		const event = (typeof raw === 'string' ? JSON.parse(raw) : raw) as NormalisedEvent;
+		const event = eventParameter(this, i) as NormalisedEvent;
 		if (!event || typeof event !== 'object' || typeof event.eventId !== 'string') throw new Error('The Event parameter must be a normalised payment event (eventId, type, provider)');
 		if (!event.confirm) return { json: event as unknown as IDataObject };
 		credentials ??= await providerCredentials(this, provider);

@@ -1,7 +1,7 @@
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
 import { applyEvent, type CheckoutEventInput } from '../../../../lib/pipedrive/followup';
-import { perItem } from '../../../shared/items';
+import { eventParameter, perItem } from '../../../shared/items';
 import { pipedriveClientFor } from '../../transport';
 
 const properties: INodeProperties[] = [
@@ -30,8 +30,7 @@ export const description = updateDisplayOptions({ show: { operation: ['applyChec
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const { client, account } = await pipedriveClientFor(this);
 	return await perItem(this, async (i) => {
-		const raw = this.getNodeParameter('event', i) as unknown;
-		const event = (typeof raw === 'string' ? JSON.parse(raw) : raw) as CheckoutEventInput;
+		const event = eventParameter(this, i) as CheckoutEventInput;
 		if (!event || typeof event !== 'object') throw new Error('The Event parameter must be an object (the normalised payment event)');
 		const options = this.getNodeParameter('options', i, {}) as IDataObject;
 		const before = client.callCount;

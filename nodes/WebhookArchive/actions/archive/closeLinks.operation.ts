@@ -2,7 +2,7 @@ import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type IN
 
 import type { S3Archive } from '../../../../lib/archive/archive';
 import { leadClosedBy } from '../../../../lib/links/checkoutLinks';
-import { perItem } from '../../../shared/items';
+import { eventParameter, perItem } from '../../../shared/items';
 
 const properties: INodeProperties[] = [
 	{
@@ -22,8 +22,7 @@ export const description = updateDisplayOptions({ show: { resource: ['archive'],
 export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
 	const items = this.getInputData();
 	return await perItem(this, async (i) => {
-		const raw = this.getNodeParameter('event', i) as unknown;
-		const event = (typeof raw === 'string' ? JSON.parse(raw) : raw) as IDataObject;
+		const event = eventParameter(this, i) as IDataObject;
 		const leadRef = event && typeof event === 'object' ? leadClosedBy(event) : undefined;
 		if (leadRef) await archive.closeLead(leadRef, { eventId: String(event.eventId ?? ''), occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined });
 		return { json: items[i].json, ...(items[i].binary ? { binary: items[i].binary } : {}) };
