@@ -1,7 +1,8 @@
 /**
  * The S3-compatible server of the test bench: s3rver 3.7.1 in a child process on a free loopback port.
  * It needs OpenSSL's legacy provider (its list continuation tokens use DES) and accepts only its fixed
- * S3RVER/S3RVER keys; clients must send checksums only WHEN_REQUIRED (see lib/s3/client.ts).
+ * S3RVER/S3RVER keys; clients must send checksums only WHEN_REQUIRED (see lib/s3/client.ts). It runs with
+ * s3rver-patch.js preloaded, which closes a PUT/DELETE race of its store that crashed the server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +28,7 @@ export interface S3Server {
 }
 
 const S3RVER_BIN = require.resolve('s3rver/bin/s3rver.js');
+const S3RVER_PATCH = join(__dirname, 's3rver-patch.js');
 
 export async function startS3Server(opts: { port?: number; directory?: string } = {}): Promise<S3Server> {
 	const port = opts.port ?? (await freePort());
@@ -40,7 +42,7 @@ export async function startS3Server(opts: { port?: number; directory?: string } 
 		exited = undefined;
 		crash = undefined;
 		let log = '';
-		child = spawn(process.execPath, ['--openssl-legacy-provider', S3RVER_BIN, '-d', directory, '-a', '127.0.0.1', '-p', String(port), '-s'], {
+		child = spawn(process.execPath, ['--openssl-legacy-provider', '-r', S3RVER_PATCH, S3RVER_BIN, '-d', directory, '-a', '127.0.0.1', '-p', String(port), '-s'], {
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});
 		child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
