@@ -33,9 +33,9 @@ import { runLoad, type LoadResult } from '../testbench/load';
 import { countExecutions, REPO_ROOT, startN8n } from '../testbench/n8n';
 import { RABBITMQ_URL, connectBroker, deleteTopology, uniqueTopology } from '../testbench/rabbitmq';
 import { startS3Server } from '../testbench/s3';
-import { exportedWorkflowForTest } from '../test/helpers/workflows';
-import { startLeadCaptureBench } from '../test/helpers/leadCaptureBench';
-import { GATEWAY_KEYS, gatewayCredentials } from '../test/helpers/credentials';
+import { exportedWorkflowForTest } from '../testbench/workflows';
+import { startLeadCaptureBench } from '../testbench/leadCaptureBench';
+import { GATEWAY_KEYS, gatewayCredentials } from '../testbench/credentials';
 import { formatProcessor, processorBench, PROCESSOR_LEADS } from './benchProcessor';
 
 const INTAKE_REQUESTS = Number(process.env.BENCH_INTAKE_REQUESTS ?? 300);

@@ -16,12 +16,12 @@ import { tmpdir } from 'node:os';
 import { connectAmqp } from '../lib/amqp/connection';
 import { declareTopology, type Topology } from '../lib/amqp/topology';
 import { PipedriveClient, fetchTransport } from '../lib/pipedrive/client';
-import { applyEvent, clearCaches, setupFields, upsertLead } from '../lib/pipedrive/followup';
+import { applyEvent, clearCaches, setupFields, upsertLead } from '../lib/pipedrive/operations';
 import { REPO_ROOT, startN8n } from '../testbench/n8n';
 import { RABBITMQ_URL, connectBroker, deleteTopology, publishConfirmed, uniqueTopology } from '../testbench/rabbitmq';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../testbench/standins/pipedrive';
-import { pipedriveCredential, rabbitCredential } from '../test/helpers/credentials';
-import { exportedWorkflowForTest } from '../test/helpers/workflows';
+import { pipedriveCredential, rabbitCredential } from '../testbench/credentials';
+import { exportedWorkflowForTest } from '../testbench/workflows';
 
 export interface ProcessorResult {
 	label: string;

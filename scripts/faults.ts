@@ -1,7 +1,7 @@
 /**
  * The fault matrix as one repeatable run (`npm run faults`): thousands of leads and signed payment events
  * through the real n8n and the exported workflows, with S3, RabbitMQ, Pipedrive and n8n itself failing
- * on the way (test/helpers/faultMatrix.ts says how). Prints the report and writes it to RELIABILITY.md.
+ * on the way (testbench/faultMatrix.ts says how). Prints the report and writes it to RELIABILITY.md.
  * FAULT_LEADS (2000, about 4 payment events each) and FAULT_SEED (20261201) choose the size and the run.
  */
 import { cpus, totalmem } from 'node:os';
@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { REPO_ROOT } from '../testbench/n8n';
-import { runFaultMatrix, type FaultMatrixReport } from '../test/helpers/faultMatrix';
+import { runFaultMatrix, type FaultMatrixReport } from '../testbench/faultMatrix';
 
 async function main(): Promise<void> {
 	const leads = Number(process.env.FAULT_LEADS ?? 2000);
@@ -31,7 +31,7 @@ event processor, follow-up rules every 5 s); s3rver behind a proxy that emulates
 answers and goes unreachable; a RabbitMQ node of the bench's own (its own port and data; the machine's
 broker is never touched) behind a proxy that cuts n8n's connection, restarted mid-sweep and mid-consume;
 the Pipedrive and gateway stand-ins. Each payment event is delivered up to three times, shuffled. See
-\`test/helpers/faultMatrix.ts\`; a smaller run of the same matrix is in every test run
+\`testbench/faultMatrix.ts\`; a smaller run of the same matrix is in every test run
 (\`test/e2e/fault-matrix.test.ts\`).
 
 **Result: ${report.ok ? 'nothing lost, nothing doubled' : 'PROBLEMS FOUND'}.** ${report.leads} leads and ${report.paymentEvents} payment events (${report.leads + report.paymentEvents} in all); ${report.deliveries} requests to n8n (duplicates and retries included). Intake ${(report.timings.intakeMs / 1000).toFixed(0)} s, drain ${(report.timings.drainMs / 1000).toFixed(0)} s, total ${(report.timings.totalMs / 60_000).toFixed(1)} min. Pipedrive calls: ${report.pipedrive.calls} (${report.pipedrive.perEvent} per lead or event, retries and recovery lookups included). Peak memory of n8n (with its task runner): ${report.peakMemoryMiB} MiB.

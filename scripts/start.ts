@@ -13,7 +13,7 @@ import { startS3Server } from '../testbench/s3';
 import { startGatewayStandIn } from '../testbench/standins/gateways';
 import { startPipedriveStandIn } from '../testbench/standins/pipedrive';
 import { startShopPage } from '../testbench/standins/shopPage';
-import { GATEWAY_KEYS, gatewayCredentials, linksCredential, pipedriveCredential } from '../test/helpers/credentials';
+import { GATEWAY_KEYS, gatewayCredentials, linksCredential, pipedriveCredential } from '../testbench/credentials';
 
 const LOCAL = resolve(REPO_ROOT, '.artifacts/local');
 const BUCKET = 'checkout-archive';

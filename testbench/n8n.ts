@@ -15,7 +15,6 @@ import {
 	mkdirSync,
 	mkdtempSync,
 	readFileSync,
-	readdirSync,
 	renameSync,
 	rmSync,
 	symlinkSync,
@@ -292,13 +291,6 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 		throw error;
 	}
 	return instance;
-}
-
-/** The workflow files of a folder (exported workflows in workflows/, test workflows in test/…). */
-export function workflowFiles(dir: string): string[] {
-	return readdirSync(dir)
-		.filter((f) => f.endsWith('.json'))
-		.map((f) => join(dir, f));
 }
 
 /** Executions recorded in an instance's sqlite database (read with n8n's own sqlite3 on Node 24). */

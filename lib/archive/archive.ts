@@ -218,7 +218,7 @@ export class S3Archive {
 			if (write.status === 'fulfilled') await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
 			return { ...marker.value, duplicate: true };
 		}
-		if (write.status === 'rejected') throw new ArchiveWriteError(`S3 did not confirm the write of ${key}: ${describe(write.reason)}`, write.reason);
+		if (write.status === 'rejected') throw new ArchiveWriteError(`S3 did not confirm the write of ${key}: ${describeS3Error(write.reason)}`, write.reason);
 		if (marker.status === 'rejected') {
 			// The sender retries on this error: take the object back so that the retry is the only copy.
 			await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
@@ -248,7 +248,7 @@ export class S3Archive {
 				await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
 				return { ...winner, duplicate: true };
 			}
-			throw new ArchiveWriteError(`S3 did not confirm the id marker of ${key}: ${describe(error)}`, error);
+			throw new ArchiveWriteError(`S3 did not confirm the id marker of ${key}: ${describeS3Error(error)}`, error);
 		}
 		return stored;
 	}
@@ -261,7 +261,7 @@ export class S3Archive {
 			return { ...marker, bytes: -1 };
 		} catch (error) {
 			if (isNotFound(error)) return undefined;
-			throw new ArchiveWriteError(`S3 did not answer the duplicate check ${markerKey}: ${describe(error)}`, error);
+			throw new ArchiveWriteError(`S3 did not answer the duplicate check ${markerKey}: ${describeS3Error(error)}`, error);
 		}
 	}
 
@@ -338,7 +338,7 @@ export class S3Archive {
 				}),
 			);
 		} catch (error) {
-			throw new ArchiveWriteError(`S3 did not confirm closing the checkout of lead ${leadId}: ${describe(error)}`, error);
+			throw new ArchiveWriteError(`S3 did not confirm closing the checkout of lead ${leadId}: ${describeS3Error(error)}`, error);
 		}
 	}
 
@@ -527,7 +527,8 @@ export function copySource(bucket: string, key: string): string {
 	return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-export function describe(error: unknown): string {
+/** An S3 SDK error as one line: its name, the HTTP status when there was an answer, and the message. */
+export function describeS3Error(error: unknown): string {
 	if (error instanceof Error) {
 		const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 		return `${error.name}${status ? ` (HTTP ${status})` : ''}: ${error.message}`;

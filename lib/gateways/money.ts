@@ -31,7 +31,3 @@ export function toMinorUnits(value: string | number): number {
 export function toMajorUnits(cents: number): number {
 	return Number((cents / 100).toFixed(2));
 }
-
-export function totalOf(items: Array<{ quantity: number; unitAmount: number }>): number {
-	return items.reduce((sum, i) => sum + i.quantity * i.unitAmount, 0);
-}

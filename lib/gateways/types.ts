@@ -115,6 +115,11 @@ export interface GatewayProvider {
 	 * `getPayment(event.confirm)`), for events that carry `confirm`; a record of another payment is refused.
 	 */
 	confirmEvent?(event: NormalisedEvent, payment: unknown): NormalisedEvent;
+	/**
+	 * A payment link the shop made once in the gateway's dashboard, prefilled for this buyer through its URL
+	 * (no API call). Only gateways whose links take a prefill and our reference have it (Stripe).
+	 */
+	staticPaymentLink?(linkUrl: string, req: Pick<PaymentLinkRequest, 'leadRef' | 'buyer'>): string;
 }
 
 /** A value was missing or malformed in a gateway answer or in our input: the message says which. */

@@ -3,7 +3,7 @@
  * back. Pure. Fields are found by name (their keys are 40-character hashes that differ per account),
  * so a shop owner can see and filter on them in Pipedrive, and a second Setup finds what the first made.
  */
-import type { CheckoutStatus, DealCheckoutState } from '../followup/state';
+import type { CheckoutStatus, DealCheckoutState } from '../checkout/state';
 
 export type CheckoutFieldId = 'status' | 'leadId' | 'paymentLink' | 'gateway' | 'lastEventAt' | 'followUps' | 'eventIds' | 'product' | 'earlierLeadId';
 

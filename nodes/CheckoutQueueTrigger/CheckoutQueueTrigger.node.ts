@@ -23,7 +23,7 @@ import { connectAmqp } from '../../lib/amqp/connection';
 import { exponentialBackoff, parseBody, runConsumer, type QueueMessage } from '../../lib/amqp/consumer';
 import { declareTopology } from '../../lib/amqp/topology';
 import { readTopology, topologyFields } from '../shared/topology';
-import { amqpSettingsFrom } from '../WebhookArchive/transport';
+import { AMQP_CREDENTIAL, amqpSettingsFromCredential } from '../shared/transport/amqp';
 
 /** The queue is always shown here (the relay shows it only when declaring). */
 const queueFields: INodeProperties[] = [
@@ -112,7 +112,7 @@ export class CheckoutQueueTrigger implements INodeType {
 	};
 
 	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
-		const settings = amqpSettingsFrom(await this.getCredentials('checkoutRabbitMqApi'));
+		const settings = amqpSettingsFromCredential(await this.getCredentials(AMQP_CREDENTIAL));
 		const { topology, declare } = readTopology((name, fallback) => this.getNodeParameter(name, fallback) as typeof fallback);
 		const maxAttempts = Math.max(1, Number(this.getNodeParameter('maxAttempts', 5)));
 		const retryDelayMs = Math.max(0, Number(this.getNodeParameter('retryDelaySeconds', 5))) * 1000;

@@ -22,28 +22,14 @@ import {
 	type IWebhookResponseData,
 } from 'n8n-workflow';
 
-import type { S3Archive } from '../../lib/archive/archive';
 import { textRecord } from '../../lib/http/untrusted';
 import { redactPersonalData } from '../../lib/util/redact';
 import { leadClosedBy } from '../../lib/links/checkoutLinks';
 import { lowerCaseHeaders, providerFor, serialiseEvent, webhookSecretOf } from '../../lib/gateways';
 import type { ProviderId } from '../../lib/gateways/types';
-import { CREDENTIAL_FOR } from '../PaymentGateway/transport';
 import { providerProperty } from '../shared/gatewayDescriptions';
-import { openArchive, s3SettingsFrom } from '../WebhookArchive/transport';
-
-/** One S3 client per archive configuration and process: a client per request would cost a TLS handshake each time. */
-const archives = new Map<string, S3Archive>();
-function archiveFor(credentials: ICredentialDataDecryptedObject, prefix: string): S3Archive {
-	const settings = s3SettingsFrom(credentials);
-	const key = JSON.stringify([settings, prefix]);
-	let archive = archives.get(key);
-	if (!archive) {
-		archive = openArchive(settings, prefix).archive;
-		archives.set(key, archive);
-	}
-	return archive;
-}
+import { GATEWAY_CREDENTIAL } from '../shared/transport/gateway';
+import { cachedArchive, S3_CREDENTIAL, s3SettingsFromCredential } from '../shared/transport/s3';
 
 /**
  * Decrypted credentials for a few seconds per process: n8n reads and decrypts a credential from its
@@ -153,7 +139,7 @@ export class PaymentWebhookTrigger implements INodeType {
 			const req = this.getRequestObject();
 			if (!req.rawBody) await req.readRawBody();
 			const provider = this.getNodeParameter('provider') as ProviderId;
-			const gatewayCredentials = (await cachedCredentials(this, CREDENTIAL_FOR[provider])) as IDataObject;
+			const gatewayCredentials = (await cachedCredentials(this, GATEWAY_CREDENTIAL[provider])) as IDataObject;
 			const input = {
 				rawBody: req.rawBody ?? Buffer.alloc(0),
 				headers: lowerCaseHeaders(req.headers as IDataObject),
@@ -166,7 +152,7 @@ export class PaymentWebhookTrigger implements INodeType {
 				this.logger.info(`Payment webhook rejected (${provider}): ${outcome.reason}`);
 				return answer(401, { error: 'invalid signature' });
 			}
-			const archive = archiveFor(await cachedCredentials(this, 'checkoutS3Api'), this.getNodeParameter('prefix', 'checkout') as string);
+			const archive = cachedArchive(s3SettingsFromCredential(await cachedCredentials(this, S3_CREDENTIAL)), this.getNodeParameter('prefix', 'checkout') as string);
 			let stored;
 			try {
 				const event = outcome.event;

@@ -8,7 +8,7 @@ import {
 
 import * as archive from './actions/archive';
 import { router } from './actions/router';
-import { checkoutRabbitMqApiTest, checkoutS3ApiTest } from './methods/credentialTest';
+import { checkoutRabbitMqApiTest, checkoutS3ApiTest } from '../shared/credentialTests';
 
 export class WebhookArchive implements INodeType {
 	description: INodeTypeDescription = {

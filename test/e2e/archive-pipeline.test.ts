@@ -18,8 +18,8 @@ import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n
 import { connectBroker, deleteTopology, drainQueue, uniqueTopology } from '../../testbench/rabbitmq';
 import { startS3Server, type S3Server } from '../../testbench/s3';
 import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
-import { GATEWAY_KEYS, gatewayCredentials, rabbitCredential, s3Credential } from '../helpers/credentials';
-import { exportedWorkflowForTest } from '../helpers/workflows';
+import { GATEWAY_KEYS, gatewayCredentials, rabbitCredential, s3Credential } from '../../testbench/credentials';
+import { exportedWorkflowForTest } from '../../testbench/workflows';
 
 jest.setTimeout(600_000);
 

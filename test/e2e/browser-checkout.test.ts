@@ -10,7 +10,7 @@ import { chromium, type Browser } from 'playwright-core';
 
 import { REPO_ROOT } from '../../testbench/n8n';
 import { startShopPage } from '../../testbench/standins/shopPage';
-import { startLeadCaptureBench, type LeadCaptureBench } from '../helpers/leadCaptureBench';
+import { startLeadCaptureBench, type LeadCaptureBench } from '../../testbench/leadCaptureBench';
 
 jest.setTimeout(300_000);
 

@@ -15,8 +15,8 @@ import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n
 import { freePort } from '../../testbench/ports';
 import { startS3Server, type S3Server } from '../../testbench/s3';
 import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
-import { GATEWAY_KEYS, gatewayCredentials, s3Credential } from '../helpers/credentials';
-import { exportedWorkflowForTest } from '../helpers/workflows';
+import { GATEWAY_KEYS, gatewayCredentials, s3Credential } from '../../testbench/credentials';
+import { exportedWorkflowForTest } from '../../testbench/workflows';
 
 /** The exported fast-intake workflow with one more Stripe trigger that also starts an execution per event. */
 function withExecutionTrigger(file: string): string {

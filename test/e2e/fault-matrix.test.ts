@@ -3,7 +3,7 @@
  * in the real n8n while S3, RabbitMQ, Pipedrive and n8n itself fail on the way; nothing lost, nothing
  * doubled. The large run is `npm run faults` (RELIABILITY.md). This one has every fault kind too.
  */
-import { runFaultMatrix } from '../helpers/faultMatrix';
+import { runFaultMatrix } from '../../testbench/faultMatrix';
 
 jest.setTimeout(1_200_000);
 

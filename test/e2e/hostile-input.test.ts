@@ -20,8 +20,8 @@ import { connectBroker, deleteTopology, drainQueue, uniqueTopology } from '../..
 import { startS3Server, type S3Server } from '../../testbench/s3';
 import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
-import { GATEWAY_KEYS, LOCAL_LINKS_SECRET, gatewayCredentials, linksCredential, pipedriveCredential, rabbitCredential, s3Credential } from '../helpers/credentials';
-import { exportedWorkflowForTest } from '../helpers/workflows';
+import { GATEWAY_KEYS, LOCAL_LINKS_SECRET, gatewayCredentials, linksCredential, pipedriveCredential, rabbitCredential, s3Credential } from '../../testbench/credentials';
+import { exportedWorkflowForTest } from '../../testbench/workflows';
 
 jest.setTimeout(600_000);
 

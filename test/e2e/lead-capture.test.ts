@@ -12,8 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { uuidv7 } from '../../lib/forms/ids';
 import { executionsHolding } from '../../testbench/n8n';
 import { signLinkToken } from '../../lib/links/checkoutLinks';
-import { LOCAL_LINKS_SECRET } from '../helpers/credentials';
-import { startLeadCaptureBench, type LeadCaptureBench } from '../helpers/leadCaptureBench';
+import { LOCAL_LINKS_SECRET } from '../../testbench/credentials';
+import { startLeadCaptureBench, type LeadCaptureBench } from '../../testbench/leadCaptureBench';
 
 jest.setTimeout(300_000);
 

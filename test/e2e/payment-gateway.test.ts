@@ -5,8 +5,8 @@
  */
 import { startN8n, type N8nInstance } from '../../testbench/n8n';
 import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
-import { GATEWAY_KEYS, gatewayCredentials } from '../helpers/credentials';
-import { webhookThroughNode } from '../helpers/workflows';
+import { GATEWAY_KEYS, gatewayCredentials } from '../../testbench/credentials';
+import { webhookThroughNode } from '../../testbench/workflows';
 
 jest.setTimeout(300_000);
 

@@ -28,8 +28,8 @@ import { connectBroker, deleteTopology, drainQueue, publishConfirmed, uniqueTopo
 import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
 import { openLink } from '../../lib/links/checkoutLinks';
 import { CHECKOUT_FIELDS } from '../../lib/pipedrive/fields';
-import { GATEWAY_KEYS, LOCAL_LINKS_SECRET, gatewayCredentials, linksCredential, pipedriveCredential, rabbitCredential, s3Credential } from '../helpers/credentials';
-import { exportedWorkflowForTest, webhookThroughNode } from '../helpers/workflows';
+import { GATEWAY_KEYS, LOCAL_LINKS_SECRET, gatewayCredentials, linksCredential, pipedriveCredential, rabbitCredential, s3Credential } from '../../testbench/credentials';
+import { exportedWorkflowForTest, webhookThroughNode } from '../../testbench/workflows';
 
 jest.setTimeout(600_000);
 

@@ -10,7 +10,7 @@ import { createS3Client } from '../../lib/s3/client';
 import { S3Archive } from '../../lib/archive/archive';
 import { startN8n, type N8nInstance } from '../../testbench/n8n';
 import { startS3Server, type S3Server } from '../../testbench/s3';
-import { s3Credential } from '../helpers/credentials';
+import { s3Credential } from '../../testbench/credentials';
 
 jest.setTimeout(300_000);
 

@@ -4,7 +4,7 @@
  */
 import type { ICredentialTestFunctions } from 'n8n-workflow';
 
-import { checkoutRabbitMqApiTest, checkoutS3ApiTest } from '../../nodes/WebhookArchive/methods/credentialTest';
+import { checkoutRabbitMqApiTest, checkoutS3ApiTest } from '../../nodes/shared/credentialTests';
 import { startS3Server, type S3Server } from '../../testbench/s3';
 
 jest.setTimeout(60_000);

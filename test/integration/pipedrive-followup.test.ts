@@ -4,8 +4,8 @@
  * event time, follow-up rules firing once, and the number of API calls each of these takes.
  */
 import { PipedriveClient, PipedriveError, fetchTransport } from '../../lib/pipedrive/client';
-import { applyEvent, clearCaches, runRules, setupFields, upsertLead, type LeadInput, type UpsertLeadOptions } from '../../lib/pipedrive/followup';
-import type { FollowUpRule } from '../../lib/followup/rules';
+import { applyEvent, clearCaches, runRules, setupFields, upsertLead, type LeadInput, type UpsertLeadOptions } from '../../lib/pipedrive/operations';
+import type { FollowUpRule } from '../../lib/checkout/rules';
 import { CHECKOUT_FIELDS } from '../../lib/pipedrive/fields';
 import { uuidv7 } from '../../lib/forms/ids';
 import { effectMarker, hasMarker } from '../../lib/pipedrive/markers';

@@ -1,4 +1,4 @@
-import { applyCheckoutEvent, type CheckoutEvent, type DealCheckoutState } from '../../lib/followup/state';
+import { applyCheckoutEvent, type CheckoutEvent, type DealCheckoutState } from '../../lib/checkout/state';
 
 const ev = (eventId: string, type: CheckoutEvent['type'], minute: number): CheckoutEvent => ({ eventId, type, occurredAt: new Date(Date.UTC(2026, 10, 27, 10, minute)).toISOString() });
 

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 
-import { nextOpenSlot, planFollowUps, renderTemplate, type DealForRules, type FollowUpRule } from '../../lib/followup/rules';
+import { nextOpenSlot, planFollowUps, renderTemplate, type DealForRules, type FollowUpRule } from '../../lib/checkout/rules';
 
 const SAO_PAULO = { timeZone: 'America/Sao_Paulo', days: [1, 2, 3, 4, 5], opens: '09:00', closes: '18:00' };
 

@@ -4,7 +4,7 @@
  */
 import { CHECKOUT_FIELDS, checkRuleName, fieldKeysOf, formatFollowUps, parseFollowUps, readCheckoutState, resolveFields, writeCheckoutState, type ExistingField } from '../../lib/pipedrive/fields';
 import { baseUrlOf } from '../../nodes/PipedriveFollowUp/transport';
-import { rulesFromParameters } from '../../nodes/PipedriveFollowUp/actions/followUp/runFollowUpRules.operation';
+import { rulesFromTable } from '../../lib/checkout/ruleTable';
 
 function account(): ExistingField[] {
 	let id = 10;
@@ -67,19 +67,19 @@ describe('rules table of the editor', () => {
 	const row = { name: 'Abandoned', when: 'abandoned', after: 2, afterUnit: 'hours', activityType: 'call', subject: 'Call {{name}}', note: '', dueInDays: 1, dueTime: '10:00', owner: 'dealOwner', useBusinessHours: true, timeZone: 'America/Sao_Paulo', days: [1, 2, 3, 4, 5], opens: '09:00', closes: '18:00' };
 
 	it('turns a row into a rule (units into minutes, business hours, owner choice)', () => {
-		expect(rulesFromParameters([row])).toEqual([
+		expect(rulesFromTable([row])).toEqual([
 			{ name: 'Abandoned', when: 'abandoned', afterMinutes: 120, activityType: 'call', subject: 'Call {{name}}', note: undefined, dueInDays: 1, dueTime: '10:00', owner: { kind: 'dealOwner' }, businessHours: { timeZone: 'America/Sao_Paulo', days: [1, 2, 3, 4, 5], opens: '09:00', closes: '18:00' } },
 		]);
-		const [rr] = rulesFromParameters([{ ...row, after: 3, afterUnit: 'days', owner: 'roundRobin', roundRobinUserIds: ['2', '3'], useBusinessHours: false }]);
+		const [rr] = rulesFromTable([{ ...row, after: 3, afterUnit: 'days', owner: 'roundRobin', roundRobinUserIds: ['2', '3'], useBusinessHours: false }]);
 		expect(rr).toMatchObject({ afterMinutes: 3 * 1440, owner: { kind: 'roundRobin', userIds: [2, 3] }, businessHours: undefined });
 	});
 
 	it('names the rule that cannot work', () => {
-		expect(() => rulesFromParameters([row, { ...row }])).toThrow('Two rules are named "Abandoned"');
-		expect(() => rulesFromParameters([{ ...row, name: '' }])).toThrow('Rule 1 has no name');
-		expect(() => rulesFromParameters([{ ...row, owner: 'user', userId: '' }])).toThrow('Rule "Abandoned" assigns a chosen user, but no user is chosen');
-		expect(() => rulesFromParameters([{ ...row, owner: 'roundRobin', roundRobinUserIds: [] }])).toThrow(/round robin, but lists no users/);
-		expect(() => rulesFromParameters([{ ...row, days: [] }])).toThrow(/without open days/);
+		expect(() => rulesFromTable([row, { ...row }])).toThrow('Two rules are named "Abandoned"');
+		expect(() => rulesFromTable([{ ...row, name: '' }])).toThrow('Rule 1 has no name');
+		expect(() => rulesFromTable([{ ...row, owner: 'user', userId: '' }])).toThrow('Rule "Abandoned" assigns a chosen user, but no user is chosen');
+		expect(() => rulesFromTable([{ ...row, owner: 'roundRobin', roundRobinUserIds: [] }])).toThrow(/round robin, but lists no users/);
+		expect(() => rulesFromTable([{ ...row, days: [] }])).toThrow(/without open days/);
 	});
 });
 

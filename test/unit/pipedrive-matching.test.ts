@@ -1,7 +1,7 @@
 /**
  * Which of a person's deals a new lead goes to: its own deal, the open checkout it resubmits, or none.
  */
-import type { CheckoutStatus } from '../../lib/followup/state';
+import type { CheckoutStatus } from '../../lib/checkout/state';
 import { fieldKeysOf, resolveFields, writeCheckoutState, CHECKOUT_FIELDS } from '../../lib/pipedrive/fields';
 import { matchLeadDeal, type PersonDeal } from '../../lib/pipedrive/matching';
 

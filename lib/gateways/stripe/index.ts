@@ -130,6 +130,8 @@ export function prefilledPaymentLinkUrl(linkUrl: string, req: Pick<PaymentLinkRe
 export const stripeProvider: GatewayProvider = {
 	id: 'stripe',
 
+	staticPaymentLink: prefilledPaymentLinkUrl,
+
 	createPaymentLink(req) {
 		if (req.items.length === 0) throw new GatewayError('at least one item is required');
 		const form: Record<string, string> = {

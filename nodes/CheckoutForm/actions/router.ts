@@ -1,15 +1,16 @@
-import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
+import { dispatch, type NodeOperation } from '../../shared/operation';
 import * as form from './form';
 
+/** The Checkout Form's operations. */
+export type FormOperation = 'openLink' | 'parse';
+
+const operations = {
+	openLink: form.openLink,
+	parse: form.parse,
+} satisfies Record<FormOperation, NodeOperation>;
+
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const operation = this.getNodeParameter('operation', 0) as string;
-	switch (operation) {
-		case 'parse':
-			return await form.parse.execute.call(this);
-		case 'openLink':
-			return await form.openLink.execute.call(this);
-		default:
-			throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not supported`);
-	}
+	return await dispatch(this, operations);
 }

@@ -1,19 +1,18 @@
-import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
+import { dispatch, type NodeOperation } from '../../shared/operation';
 import * as followUp from './followUp';
 
+/** The Pipedrive Follow-Up's operations. */
+export type FollowUpOperation = 'applyCheckoutEvent' | 'runFollowUpRules' | 'setup' | 'upsertLead';
+
+const operations = {
+	applyCheckoutEvent: followUp.applyCheckoutEvent,
+	runFollowUpRules: followUp.runFollowUpRules,
+	setup: followUp.setup,
+	upsertLead: followUp.upsertLead,
+} satisfies Record<FollowUpOperation, NodeOperation>;
+
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const operation = this.getNodeParameter('operation', 0) as string;
-	switch (operation) {
-		case 'setup':
-			return [await followUp.setup.execute.call(this)];
-		case 'upsertLead':
-			return [await followUp.upsertLead.execute.call(this)];
-		case 'applyCheckoutEvent':
-			return [await followUp.applyCheckoutEvent.execute.call(this)];
-		case 'runFollowUpRules':
-			return [await followUp.runFollowUpRules.execute.call(this)];
-		default:
-			throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not supported`);
-	}
+	return await dispatch(this, operations);
 }

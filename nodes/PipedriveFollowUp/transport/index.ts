@@ -10,7 +10,8 @@ import { PipedriveClient, REQUEST_TIMEOUT_MS, type PipedriveResponse, type Piped
 
 type PipedriveContext = IExecuteFunctions | ILoadOptionsFunctions;
 
-export const CREDENTIAL_FOR = { apiToken: 'checkoutPipedriveApi', oAuth2: 'checkoutPipedriveOAuth2Api' } as const;
+/** The credential type of each authentication choice. */
+export const PIPEDRIVE_CREDENTIAL = { apiToken: 'checkoutPipedriveApi', oAuth2: 'checkoutPipedriveOAuth2Api' } as const;
 
 export function baseUrlOf(credentials: IDataObject): string {
 	const explicit = String(credentials.baseUrl ?? '').trim();
@@ -37,8 +38,8 @@ function answerOfError(error: unknown): PipedriveResponse | undefined {
 }
 
 export async function pipedriveClientFor(ctx: PipedriveContext): Promise<{ client: PipedriveClient; account: string }> {
-	const authentication = (ctx.getNodeParameter('authentication', 0, 'apiToken') as keyof typeof CREDENTIAL_FOR) ?? 'apiToken';
-	const credentialType = CREDENTIAL_FOR[authentication];
+	const authentication = (ctx.getNodeParameter('authentication', 0, 'apiToken') as keyof typeof PIPEDRIVE_CREDENTIAL) ?? 'apiToken';
+	const credentialType = PIPEDRIVE_CREDENTIAL[authentication];
 	const credentials = await ctx.getCredentials(credentialType);
 	const baseUrl = baseUrlOf(credentials);
 	const transport: PipedriveTransport = async (request) => {

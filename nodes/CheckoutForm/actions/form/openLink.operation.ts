@@ -3,7 +3,7 @@ import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecu
 import { linkUnavailableAnswer } from '../../../../lib/forms/responses';
 import { openLink, signLinkToken, tokenLinkValid } from '../../../../lib/links/checkoutLinks';
 import { CHECKOUT_LINKS_CREDENTIAL, linkSettingsFrom } from '../../../shared/checkoutLinks';
-import { openArchive, s3SettingsFrom } from '../../../WebhookArchive/transport';
+import { openNodeArchive } from '../../../shared/transport/s3';
 
 const properties: INodeProperties[] = [
 	{
@@ -44,7 +44,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	} catch (error) {
 		throw new NodeOperationError(this.getNode(), (error as Error).message);
 	}
-	const { archive, close } = openArchive(s3SettingsFrom(await this.getCredentials('checkoutS3Api')), this.getNodeParameter('prefix', 0, 'checkout') as string);
+	const { archive, close } = await openNodeArchive(this);
 	const open: INodeExecutionData[] = [];
 	const unavailable: INodeExecutionData[] = [];
 	const neutral = linkUnavailableAnswer();

@@ -2,8 +2,8 @@ import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type IN
 
 import { confirmEvent, providerFor } from '../../../../lib/gateways';
 import type { NormalisedEvent, ProviderId } from '../../../../lib/gateways/types';
-import { eventParameter, perItem } from '../../../shared/items';
-import { gatewayRequest, providerCredentials } from '../../transport';
+import { eventParameter, perItem } from '../../../shared/operation';
+import { gatewayCredentials, gatewayRequest } from '../../../shared/transport/gateway';
 
 const properties: INodeProperties[] = [
 	{
@@ -24,15 +24,16 @@ export const description = updateDisplayOptions({ show: { operation: ['confirmEv
  * not know yet) fails the item, so the queue trigger retries the message and finally dead-letters it with
  * the error as its reason.
  */
-export async function execute(this: IExecuteFunctions, provider: ProviderId): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const provider = this.getNodeParameter('provider', 0) as ProviderId;
 	const gateway = providerFor(provider);
 	let credentials: IDataObject | undefined;
-	return await perItem(this, async (i) => {
+	return [await perItem(this, async (i) => {
 		const event = eventParameter(this, i) as NormalisedEvent;
 		if (!event || typeof event !== 'object' || typeof event.eventId !== 'string') throw new Error('The Event parameter must be a normalised payment event (eventId, type, provider)');
 		if (!event.confirm) return { json: event as unknown as IDataObject };
-		credentials ??= await providerCredentials(this, provider);
+		credentials ??= await gatewayCredentials(this, provider);
 		const confirmed = await confirmEvent(gateway, event, async (spec) => gatewayRequest(this, provider, credentials!, spec, i));
 		return { json: { ...confirmed, confirmedAt: new Date().toISOString() } as unknown as IDataObject };
-	});
+	})];
 }

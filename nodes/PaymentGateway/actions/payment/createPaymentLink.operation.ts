@@ -3,10 +3,9 @@ import { updateDisplayOptions, NodeOperationError, type IExecuteFunctions, type 
 import { providerFor } from '../../../../lib/gateways';
 import { parseBuyerAddress, type BuyerAddress } from '../../../../lib/gateways/address';
 import { toMinorUnits } from '../../../../lib/gateways/money';
-import { prefilledPaymentLinkUrl } from '../../../../lib/gateways/stripe';
 import type { LineItem, PaymentLinkRequest, ProviderId } from '../../../../lib/gateways/types';
-import { perItem } from '../../../shared/items';
-import { gatewayRequest, providerCredentials } from '../../transport';
+import { perItem } from '../../../shared/operation';
+import { gatewayCredentials, gatewayRequest } from '../../../shared/transport/gateway';
 
 const properties: INodeProperties[] = [
 	{
@@ -60,10 +59,11 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['createPaymentLink'] } }, properties);
 
-export async function execute(this: IExecuteFunctions, provider: ProviderId): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const provider = this.getNodeParameter('provider', 0) as ProviderId;
 	const gateway = providerFor(provider);
-	const credentials = await providerCredentials(this, provider);
-	return await perItem(this, async (i) => {
+	const credentials = await gatewayCredentials(this, provider);
+	return [await perItem(this, async (i) => {
 		const str = (name: string) => String(this.getNodeParameter(name, i, '') ?? '').trim();
 		let unitAmount: number;
 		try {
@@ -95,13 +95,14 @@ export async function execute(this: IExecuteFunctions, provider: ProviderId): Pr
 			notificationUrl: provider === 'mercadopago' ? str('notificationUrl') || undefined : undefined,
 		};
 		if (!request.leadRef) throw new NodeOperationError(this.getNode(), 'Lead Reference is empty', { itemIndex: i });
-		if (provider === 'stripe' && this.getNodeParameter('stripeMode', i) === 'staticLink') {
-			const redirectUrl = prefilledPaymentLinkUrl(str('paymentLinkUrl'), request);
+		// The parameter is shown for Stripe only, the one gateway with prefillable static links today.
+		if (gateway.staticPaymentLink && this.getNodeParameter('stripeMode', i, 'checkoutSession') === 'staticLink') {
+			const redirectUrl = gateway.staticPaymentLink(str('paymentLinkUrl'), request);
 			return { json: { provider, providerId: '', redirectUrl, leadRef: request.leadRef } };
 		}
 		const options = { sandbox: String(credentials.sandbox === true), checkoutPageUrl: String(credentials.checkoutPageUrl ?? '') };
 		const body = await gatewayRequest(this, provider, credentials, gateway.createPaymentLink(request, options), i);
 		const link = gateway.parsePaymentLink(body, request, options);
 		return { json: { ...link, leadRef: request.leadRef, amount: unitAmount * item.quantity, currency: request.currency } };
-	});
+	})];
 }

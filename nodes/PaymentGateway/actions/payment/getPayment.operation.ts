@@ -2,8 +2,8 @@ import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type IN
 
 import { providerFor } from '../../../../lib/gateways';
 import type { ProviderId } from '../../../../lib/gateways/types';
-import { perItem } from '../../../shared/items';
-import { gatewayRequest, providerCredentials } from '../../transport';
+import { perItem } from '../../../shared/operation';
+import { gatewayCredentials, gatewayRequest } from '../../../shared/transport/gateway';
 
 const properties: INodeProperties[] = [
 	{
@@ -21,13 +21,14 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['getPayment'] } }, properties);
 
-export async function execute(this: IExecuteFunctions, provider: ProviderId): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const provider = this.getNodeParameter('provider', 0) as ProviderId;
 	const gateway = providerFor(provider);
-	const credentials = await providerCredentials(this, provider);
-	return await perItem(this, async (i) => {
+	const credentials = await gatewayCredentials(this, provider);
+	return [await perItem(this, async (i) => {
 		const by = this.getNodeParameter('lookUpBy', i) as 'providerId' | 'leadRef';
 		const value = this.getNodeParameter('lookUpValue', i) as string;
 		const status = gateway.parsePayment(await gatewayRequest(this, provider, credentials, gateway.getPayment({ [by]: value }), i));
 		return { json: { ...status, raw: status.raw as IDataObject } };
-	});
+	})];
 }

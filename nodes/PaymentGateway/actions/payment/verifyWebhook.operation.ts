@@ -3,7 +3,7 @@ import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type IN
 import { lowerCaseHeaders, providerFor, webhookSecretOf } from '../../../../lib/gateways';
 import { textRecord } from '../../../../lib/http/untrusted';
 import type { ProviderId } from '../../../../lib/gateways/types';
-import { providerCredentials } from '../../transport';
+import { gatewayCredentials } from '../../../shared/transport/gateway';
 
 const properties: INodeProperties[] = [
 	{
@@ -18,12 +18,13 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['verifyWebhook'] } }, properties);
 
 /** Two outputs: [verified, rejected]. A rejected item carries the reason and never the event. */
-export async function execute(this: IExecuteFunctions, provider: ProviderId): Promise<INodeExecutionData[][]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const provider = this.getNodeParameter('provider', 0) as ProviderId;
 	const items = this.getInputData();
 	const verified: INodeExecutionData[] = [];
 	const rejected: INodeExecutionData[] = [];
 	const gateway = providerFor(provider);
-	const credentials = await providerCredentials(this, provider);
+	const credentials = await gatewayCredentials(this, provider);
 	const secret = webhookSecretOf(provider, credentials);
 	for (let i = 0; i < items.length; i++) {
 		const property = this.getNodeParameter('binaryPropertyName', i) as string;

@@ -1,7 +1,7 @@
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { applyEvent, type CheckoutEventInput } from '../../../../lib/pipedrive/followup';
-import { eventParameter, perItem } from '../../../shared/items';
+import { applyEvent, type CheckoutEventInput } from '../../../../lib/pipedrive/operations';
+import { eventParameter, perItem } from '../../../shared/operation';
 import { pipedriveClientFor } from '../../transport';
 
 const properties: INodeProperties[] = [
@@ -27,14 +27,14 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['applyCheckoutEvent'] } }, properties);
 
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const { client, account } = await pipedriveClientFor(this);
-	return await perItem(this, async (i) => {
+	return [await perItem(this, async (i) => {
 		const event = eventParameter(this, i) as CheckoutEventInput;
 		if (!event || typeof event !== 'object') throw new Error('The Event parameter must be an object (the normalised payment event)');
 		const options = this.getNodeParameter('options', i, {}) as IDataObject;
 		const before = client.callCount;
 		const result = await applyEvent(client, account, event, { titleTemplate: options.titleTemplate as string | undefined });
 		return { json: { eventId: event.eventId, type: event.type, leadRef: event.leadRef ?? null, ...result, pipedriveCalls: client.callCount - before } as IDataObject };
-	});
+	})];
 }

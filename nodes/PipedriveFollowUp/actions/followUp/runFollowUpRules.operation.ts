@@ -1,9 +1,11 @@
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import type { FollowUpRule, OwnerChoice, RuleTrigger } from '../../../../lib/followup/rules';
+import { rulesFromTable } from '../../../../lib/checkout/ruleTable';
+import type { FollowUpRule } from '../../../../lib/checkout/rules';
 import { payLinkFor, type LinkSettings } from '../../../../lib/links/checkoutLinks';
-import { runRules } from '../../../../lib/pipedrive/followup';
+import { runRules } from '../../../../lib/pipedrive/operations';
 import { CHECKOUT_LINKS_CREDENTIAL, linkSettingsFrom } from '../../../shared/checkoutLinks';
+import { runOnce } from '../../../shared/operation';
 import { pipedriveClientFor } from '../../transport';
 
 const WEEKDAYS = [
@@ -129,45 +131,6 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['runFollowUpRules'] } }, properties);
 
-const MINUTES = { minutes: 1, hours: 60, days: 1440 } as const;
-
-/** The rules table of the editor, as the rule engine's rules; a rule that cannot work is an error naming it. */
-export function rulesFromParameters(rows: IDataObject[]): FollowUpRule[] {
-	const names = new Set<string>();
-	return rows.map((row, index) => {
-		const name = String(row.name ?? '').trim();
-		const label = name ? `Rule "${name}"` : `Rule ${index + 1}`;
-		if (!name) throw new Error(`${label} has no name`);
-		if (names.has(name)) throw new Error(`Two rules are named "${name}": a deal remembers rules by name, so names must differ`);
-		names.add(name);
-		const ownerKind = (row.owner as string) ?? 'dealOwner';
-		let owner: OwnerChoice = { kind: 'dealOwner' };
-		if (ownerKind === 'user') {
-			const userId = Number(row.userId);
-			if (!userId) throw new Error(`${label} assigns a chosen user, but no user is chosen`);
-			owner = { kind: 'user', userId };
-		} else if (ownerKind === 'roundRobin') {
-			const userIds = ((row.roundRobinUserIds as Array<string | number>) ?? []).map(Number).filter(Boolean);
-			if (!userIds.length) throw new Error(`${label} uses round robin, but lists no users`);
-			owner = { kind: 'roundRobin', userIds };
-		}
-		const days = ((row.days as Array<string | number>) ?? []).map(Number);
-		if (row.useBusinessHours !== false && !days.length) throw new Error(`${label} uses business hours without open days`);
-		return {
-			name,
-			when: (row.when as RuleTrigger) ?? 'abandoned',
-			afterMinutes: Number(row.after ?? 0) * MINUTES[(row.afterUnit as keyof typeof MINUTES) ?? 'hours'],
-			activityType: String(row.activityType || 'call'),
-			subject: String(row.subject ?? ''),
-			note: row.note ? String(row.note) : undefined,
-			dueInDays: Number(row.dueInDays ?? 0),
-			dueTime: String(row.dueTime || '10:00'),
-			owner,
-			businessHours: row.useBusinessHours === false ? undefined : { timeZone: String(row.timeZone || 'UTC'), days, opens: String(row.opens || '09:00'), closes: String(row.closes || '18:00') },
-		};
-	});
-}
-
 /** The Checkout Links credential, when the node has one: rules then put a renewed pay link in {{paymentLink}}. */
 async function optionalLinkSettings(ctx: IExecuteFunctions): Promise<LinkSettings | undefined> {
 	if (!ctx.getNode().credentials?.[CHECKOUT_LINKS_CREDENTIAL]) return undefined;
@@ -178,11 +141,11 @@ async function optionalLinkSettings(ctx: IExecuteFunctions): Promise<LinkSetting
 	}
 }
 
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const rows = ((this.getNodeParameter('rules', 0, {}) as IDataObject).rule as IDataObject[] | undefined) ?? [];
 	let rules: FollowUpRule[];
 	try {
-		rules = rulesFromParameters(rows);
+		rules = rulesFromTable(rows);
 	} catch (error) {
 		throw new NodeOperationError(this.getNode(), (error as Error).message, { description: 'Fix the rules table of this node' });
 	}
@@ -190,32 +153,35 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const pipelineId = Number(this.getNodeParameter('pipelineId', 0, '')) || undefined;
 	// Round robin continues where the last run stopped (kept in the workflow's static data).
 	const staticData = this.getWorkflowStaticData('node');
-	const { client, account } = await pipedriveClientFor(this);
 	const links = await optionalLinkSettings(this);
-	const result = await runRules(client, account, rules, {
-		pipelineId,
-		...(links ? { renewLink: (leadId: string) => payLinkFor(leadId, links).url } : {}),
-		roundRobinStart: Number(staticData.roundRobin ?? 0),
-		locale: (options.locale as string) || 'pt-BR',
-		dryRun: options.dryRun === true,
-	});
-	if (!options.dryRun) staticData.roundRobin = result.nextRoundRobin;
-	if (result.errors.length) {
-		throw new NodeOperationError(this.getNode(), `${result.errors.length} follow-up activities could not be created (the rules stay unfired on those deals and run again next time)`, {
-			description: result.errors.map((e) => `deal ${e.dealId}, rule "${e.rule}": ${e.message}`).join('\n'),
-		});
-	}
 	return [
-		{
-			json: {
-				dealsChecked: result.dealsChecked,
-				activitiesCreated: result.created.length,
-				activities: (options.dryRun ? result.planned : result.created) as unknown as IDataObject[],
-				skipped: result.skipped as unknown as IDataObject[],
+		await runOnce(this, async () => {
+			const { client, account } = await pipedriveClientFor(this);
+			const result = await runRules(client, account, rules, {
+				pipelineId,
+				...(links ? { renewLink: (leadId: string) => payLinkFor(leadId, links).url } : {}),
+				roundRobinStart: Number(staticData.roundRobin ?? 0),
+				locale: (options.locale as string) || 'pt-BR',
 				dryRun: options.dryRun === true,
-				pipedriveCalls: client.callCount,
-			},
-			pairedItem: { item: 0 },
-		},
+			});
+			if (!options.dryRun) staticData.roundRobin = result.nextRoundRobin;
+			if (result.errors.length) {
+				throw new NodeOperationError(this.getNode(), `${result.errors.length} follow-up activities could not be created (the rules stay unfired on those deals and run again next time)`, {
+					description: result.errors.map((e) => `deal ${e.dealId}, rule "${e.rule}": ${e.message}`).join('\n'),
+				});
+			}
+			return [
+				{
+					json: {
+						dealsChecked: result.dealsChecked,
+						activitiesCreated: result.created.length,
+						activities: (options.dryRun ? result.planned : result.created) as unknown as IDataObject[],
+						skipped: result.skipped as unknown as IDataObject[],
+						dryRun: options.dryRun === true,
+						pipedriveCalls: client.callCount,
+					},
+				},
+			];
+		}),
 	];
 }

@@ -1,6 +1,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { setupFields } from '../../../../lib/pipedrive/followup';
+import { setupFields } from '../../../../lib/pipedrive/operations';
+import { runOnce } from '../../../shared/operation';
 import { pipedriveClientFor } from '../../transport';
 
 const properties: INodeProperties[] = [
@@ -15,8 +16,12 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['setup'] } }, properties);
 
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const { client, account } = await pipedriveClientFor(this);
-	const result = await setupFields(client, account);
-	return [{ json: { ...result, pipedriveCalls: client.callCount }, pairedItem: { item: 0 } }];
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	return [
+		await runOnce(this, async () => {
+			const { client, account } = await pipedriveClientFor(this);
+			const result = await setupFields(client, account);
+			return [{ json: { ...result, pipedriveCalls: client.callCount } }];
+		}),
+	];
 }

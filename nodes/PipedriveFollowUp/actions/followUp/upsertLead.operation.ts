@@ -1,7 +1,7 @@
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import { DEFAULT_REUSE_OPEN_DEAL_HOURS, upsertLead, type LeadInput, type UpsertLeadOptions } from '../../../../lib/pipedrive/followup';
-import { perItem } from '../../../shared/items';
+import { DEFAULT_REUSE_OPEN_DEAL_HOURS, leadInputFrom, optionalNumber, upsertLead, type UpsertLeadOptions } from '../../../../lib/pipedrive/operations';
+import { perItem } from '../../../shared/operation';
 import { pipedriveClientFor } from '../../transport';
 
 const properties: INodeProperties[] = [
@@ -76,52 +76,38 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['upsertLead'] } }, properties);
 
-function optionalNumber(value: unknown, what?: string): number | undefined {
-	if (value === '' || value === undefined || value === null) return undefined;
-	const n = Number(value);
-	if (what && !Number.isFinite(n)) throw new Error(`${what} must be a number, got "${String(value)}"`);
-	return Number.isFinite(n) && n > 0 ? n : undefined;
-}
-
-function text(value: unknown): string | undefined {
-	return typeof value === 'string' && value.trim() ? value.trim() : typeof value === 'number' ? String(value) : undefined;
-}
-
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const { client, account } = await pipedriveClientFor(this);
-	return await perItem(this, async (i) => {
-		const options = this.getNodeParameter('options', i, {}) as IDataObject;
-		const utmRaw = options.utm;
-		const utm = typeof utmRaw === 'string' && utmRaw.trim() ? (JSON.parse(utmRaw) as Record<string, string>) : ((utmRaw as Record<string, string> | undefined) ?? undefined);
-		const lead: LeadInput = {
-			leadId: text(this.getNodeParameter('leadId', i)) ?? '',
-			email: text(this.getNodeParameter('email', i)) ?? '',
-			name: text(this.getNodeParameter('name', i)) ?? '',
-			phone: text(this.getNodeParameter('phone', i, '')),
-			product: text(this.getNodeParameter('product', i, '')),
-			amount: optionalNumber(this.getNodeParameter('amount', i, ''), 'Amount (Cents)'),
-			currency: text(this.getNodeParameter('currency', i, 'BRL')),
-			utm: utm && typeof utm === 'object' ? utm : undefined,
-			referrer: text(options.referrer),
-			formName: text(options.formName),
-			capturedAt: text(options.capturedAt),
-			paymentLink: text(options.paymentLink),
-			gateway: text(options.gateway),
-		};
-		for (const field of ['leadId', 'email', 'name'] as const) {
-			if (!lead[field]) throw new Error(`The lead has no ${field === 'leadId' ? 'Lead ID' : field}: map the "${field === 'leadId' ? 'Lead ID' : field[0].toUpperCase() + field.slice(1)}" parameter`);
-		}
-		const settings: UpsertLeadOptions = {
-			pipelineId: optionalNumber(this.getNodeParameter('pipelineId', i, '')),
-			stageId: optionalNumber(this.getNodeParameter('stageId', i, '')),
-			ownerId: optionalNumber(this.getNodeParameter('ownerId', i, '')),
-			titleTemplate: text(options.titleTemplate) ?? '{{product}} – {{name}}',
-			dealLookup: (options.dealLookup as UpsertLeadOptions['dealLookup']) ?? 'existingPersonsOnly',
-			addNote: options.addNote !== false,
-			reuseOpenDealHours: typeof options.reuseOpenDealHours === 'number' ? options.reuseOpenDealHours : DEFAULT_REUSE_OPEN_DEAL_HOURS,
-		};
-		const before = client.callCount;
-		const result = await upsertLead(client, account, lead, settings);
-		return { json: { leadId: lead.leadId, ...result, pipedriveCalls: client.callCount - before } };
-	});
+	return [
+		await perItem(this, async (i) => {
+			const options = this.getNodeParameter('options', i, {}) as IDataObject;
+			const lead = leadInputFrom({
+				leadId: this.getNodeParameter('leadId', i),
+				email: this.getNodeParameter('email', i),
+				name: this.getNodeParameter('name', i),
+				phone: this.getNodeParameter('phone', i, ''),
+				product: this.getNodeParameter('product', i, ''),
+				amount: this.getNodeParameter('amount', i, ''),
+				currency: this.getNodeParameter('currency', i, 'BRL'),
+				utm: options.utm,
+				referrer: options.referrer,
+				formName: options.formName,
+				capturedAt: options.capturedAt,
+				paymentLink: options.paymentLink,
+				gateway: options.gateway,
+			});
+			const settings: UpsertLeadOptions = {
+				pipelineId: optionalNumber(this.getNodeParameter('pipelineId', i, '')),
+				stageId: optionalNumber(this.getNodeParameter('stageId', i, '')),
+				ownerId: optionalNumber(this.getNodeParameter('ownerId', i, '')),
+				titleTemplate: (typeof options.titleTemplate === 'string' && options.titleTemplate.trim()) || '{{product}} – {{name}}',
+				dealLookup: (options.dealLookup as UpsertLeadOptions['dealLookup']) ?? 'existingPersonsOnly',
+				addNote: options.addNote !== false,
+				reuseOpenDealHours: typeof options.reuseOpenDealHours === 'number' ? options.reuseOpenDealHours : DEFAULT_REUSE_OPEN_DEAL_HOURS,
+			};
+			const before = client.callCount;
+			const result = await upsertLead(client, account, lead, settings);
+			return { json: { leadId: lead.leadId, ...result, pipedriveCalls: client.callCount - before } };
+		}),
+	];
 }

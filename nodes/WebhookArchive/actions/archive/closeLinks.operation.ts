@@ -1,8 +1,8 @@
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import type { S3Archive } from '../../../../lib/archive/archive';
 import { leadClosedBy } from '../../../../lib/links/checkoutLinks';
-import { eventParameter, perItem } from '../../../shared/items';
+import { eventParameter, perItem } from '../../../shared/operation';
+import { withNodeArchive } from '../../../shared/transport/s3';
 
 const properties: INodeProperties[] = [
 	{
@@ -19,12 +19,14 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['closeLinks'] } }, properties);
 
 /** For events confirmed downstream (Mercado Pago, Asaas): the intake closed nothing for them. */
-export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
-	return await perItem(this, async (i) => {
-		const event = eventParameter(this, i) as IDataObject;
-		const leadRef = event && typeof event === 'object' ? leadClosedBy(event) : undefined;
-		if (leadRef) await archive.closeLead(leadRef, { eventId: String(event.eventId ?? ''), occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined });
-		return { json: items[i].json, ...(items[i].binary ? { binary: items[i].binary } : {}) };
-	});
+	return await withNodeArchive(this, async (archive) => [
+		await perItem(this, async (i) => {
+			const event = eventParameter(this, i) as IDataObject;
+			const leadRef = event && typeof event === 'object' ? leadClosedBy(event) : undefined;
+			if (leadRef) await archive.closeLead(leadRef, { eventId: String(event.eventId ?? ''), occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined });
+			return { json: items[i].json, ...(items[i].binary ? { binary: items[i].binary } : {}) };
+		}),
+	]);
 }

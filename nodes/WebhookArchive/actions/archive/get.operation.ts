@@ -1,7 +1,7 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import type { S3Archive } from '../../../../lib/archive/archive';
-import { perItem } from '../../../shared/items';
+import { perItem } from '../../../shared/operation';
+import { withNodeArchive } from '../../../shared/transport/s3';
 
 const properties: INodeProperties[] = [
 	{
@@ -35,9 +35,9 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['get'] } }, properties);
 
-export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	// With "On Error: continue (using error output)", a missing object goes to the error output.
-	return await perItem(this, async (i) => {
+	return await withNodeArchive(this, async (archive) => [await perItem(this, async (i) => {
 		let object;
 		if (this.getNodeParameter('lookUpBy', i, 'key') === 'eventId') {
 			const ids = String(this.getNodeParameter('eventId', i)).split(',').map((id) => id.trim()).filter(Boolean);
@@ -51,5 +51,5 @@ export async function execute(this: IExecuteFunctions, archive: S3Archive): Prom
 		if (object.bodyFormat === 'json') item.json.body = JSON.parse(body.toString('utf8'));
 		item.binary = { data: await this.helpers.prepareBinaryData(body, object.key.split('/').pop(), object.contentType) };
 		return item;
-	});
+	})]);
 }

@@ -1,7 +1,8 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import type { S3Archive } from '../../../../lib/archive/archive';
 import type { ArchiveState } from '../../../../lib/archive/keys';
+import { runOnce } from '../../../shared/operation';
+import { withNodeArchive } from '../../../shared/transport/s3';
 import { readTime } from '../common.descriptions';
 
 const properties: INodeProperties[] = [
@@ -29,19 +30,22 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['list'] } }, properties);
 
-export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const state = this.getNodeParameter('state', 0) as ArchiveState;
 	const limit = this.getNodeParameter('limit', 0) as number;
-	const out: INodeExecutionData[] = [];
-	for await (const page of archive.walk(state, { fromMs: readTime(this, 'from'), toMs: readTime(this, 'to'), pageSize: Math.min(1000, limit) })) {
-		for (const o of page) {
-			if (out.length >= limit) return out;
-			out.push({
-				json: { key: o.key, state, receivedAt: new Date(o.receivedAtMs).toISOString(), eventId: o.safeEventId, size: o.size },
-				pairedItem: { item: 0 },
-			});
-		}
-		if (out.length >= limit) break;
-	}
-	return out;
+	const range = { fromMs: readTime(this, 'from'), toMs: readTime(this, 'to'), pageSize: Math.min(1000, limit) };
+	return [
+		await runOnce(this, async () =>
+			withNodeArchive(this, async (archive) => {
+				const out: INodeExecutionData[] = [];
+				for await (const page of archive.walk(state, range)) {
+					for (const o of page) {
+						if (out.length >= limit) return out;
+						out.push({ json: { key: o.key, state, receivedAt: new Date(o.receivedAtMs).toISOString(), eventId: o.safeEventId, size: o.size } });
+					}
+				}
+				return out;
+			}),
+		),
+	];
 }

@@ -1,6 +1,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 
-import type { S3Archive } from '../../../../lib/archive/archive';
+import { runOnce } from '../../../shared/operation';
+import { withNodeArchive } from '../../../shared/transport/s3';
 
 const properties: INodeProperties[] = [
 	{
@@ -18,9 +19,13 @@ export const description = updateDisplayOptions({ show: { resource: ['archive'],
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const days = this.getNodeParameter('olderThanDays', 0) as number;
 	const before = Date.now() - days * DAY_MS;
-	const result = await archive.purgeRelayed(before);
-	return [{ json: { ...result, before: new Date(before).toISOString() }, pairedItem: { item: 0 } }];
+	return [
+		await runOnce(this, async () => {
+			const result = await withNodeArchive(this, async (archive) => archive.purgeRelayed(before));
+			return [{ json: { ...result, before: new Date(before).toISOString() } }];
+		}),
+	];
 }

@@ -3,8 +3,9 @@ import { updateDisplayOptions, NodeOperationError, type IExecuteFunctions, type 
 import { connectAmqp } from '../../../../lib/amqp/connection';
 import { redriveDeadLetters } from '../../../../lib/amqp/redrive';
 import { declareTopology } from '../../../../lib/amqp/topology';
-import { amqpSettingsFor } from '../../transport';
+import { runOnce } from '../../../shared/operation';
 import { readTopology, topologyFields } from '../../../shared/topology';
+import { nodeAmqpSettings } from '../../../shared/transport/amqp';
 
 const properties: INodeProperties[] = [
 	{
@@ -47,20 +48,22 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['redrive'] } }, properties);
 
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const { topology, declare } = readTopology((name, fallback) => this.getNodeParameter(name, 0, fallback) as typeof fallback);
 	const byId = this.getNodeParameter('redriveWhich', 0, 'all') === 'byId';
 	const messageIds = byId ? String(this.getNodeParameter('messageIds', 0, '')).split(',').map((id) => id.trim()).filter(Boolean) : undefined;
 	if (byId && !messageIds?.length) throw new NodeOperationError(this.getNode(), 'Give at least one message ID, or choose All');
-	const connection = await connectAmqp(await amqpSettingsFor(this));
-	try {
-		if (declare) await declareTopology(connection, topology);
-		const report = await redriveDeadLetters(connection, topology, { messageIds, max: Math.max(1, Number(this.getNodeParameter('redriveMax', 0, 1000))) });
-		return [{ json: { ...report, deadLetterQueue: topology.deadLetterQueue, queue: topology.queue }, pairedItem: { item: 0 } }];
-	} catch (error) {
-		if (this.continueOnFail()) return [{ json: { error: (error as Error).message }, pairedItem: { item: 0 } }];
-		throw new NodeOperationError(this.getNode(), error as Error, { itemIndex: 0 });
-	} finally {
-		await connection.close().catch(() => undefined);
-	}
+	const max = Math.max(1, Number(this.getNodeParameter('redriveMax', 0, 1000)));
+	return [
+		await runOnce(this, async () => {
+			const connection = await connectAmqp(await nodeAmqpSettings(this));
+			try {
+				if (declare) await declareTopology(connection, topology);
+				const report = await redriveDeadLetters(connection, topology, { messageIds, max });
+				return [{ json: { ...report, deadLetterQueue: topology.deadLetterQueue, queue: topology.queue } }];
+			} finally {
+				await connection.close().catch(() => undefined);
+			}
+		}),
+	];
 }

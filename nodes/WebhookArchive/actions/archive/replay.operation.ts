@@ -3,11 +3,12 @@ import { updateDisplayOptions, NodeOperationError, type IExecuteFunctions, type 
 import { connectAmqp } from '../../../../lib/amqp/connection';
 import { ConfirmPublisher } from '../../../../lib/amqp/confirmPublisher';
 import { declareTopology } from '../../../../lib/amqp/topology';
-import type { S3Archive } from '../../../../lib/archive/archive';
 import { replayRange } from '../../../../lib/archive/relay';
-import { amqpSettingsFor } from '../../transport';
-import { limitFields, readLimits, readTime } from '../common.descriptions';
+import { runOnce } from '../../../shared/operation';
 import { readTopology, topologyFields } from '../../../shared/topology';
+import { nodeAmqpSettings } from '../../../shared/transport/amqp';
+import { withNodeArchive } from '../../../shared/transport/s3';
+import { limitFields, readLimits, readTime } from '../common.descriptions';
 
 const properties: INodeProperties[] = [
 	{
@@ -31,22 +32,29 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['replay'] } }, properties);
 
-export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const fromMs = readTime(this, 'from');
 	if (fromMs === undefined) throw new NodeOperationError(this.getNode(), '"From" must be a date and time', { itemIndex: 0 });
 	const toMs = readTime(this, 'to') ?? Date.now();
 	const { topology, declare } = readTopology((name, fallback) => this.getNodeParameter(name, 0, fallback) as typeof fallback);
-	const connection = await connectAmqp(await amqpSettingsFor(this));
-	try {
-		if (declare) await declareTopology(connection, topology);
-		const publisher = await ConfirmPublisher.open(connection);
-		try {
-			const report = await replayRange(archive, publisher, topology, { fromMs, toMs }, readLimits(this));
-			return [{ json: { ...report, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() }, pairedItem: { item: 0 } }];
-		} finally {
-			await publisher.close();
-		}
-	} finally {
-		await connection.close().catch(() => undefined);
-	}
+	const limits = readLimits(this);
+	return [
+		await runOnce(this, async () =>
+			withNodeArchive(this, async (archive) => {
+				const connection = await connectAmqp(await nodeAmqpSettings(this));
+				try {
+					if (declare) await declareTopology(connection, topology);
+					const publisher = await ConfirmPublisher.open(connection);
+					try {
+						const report = await replayRange(archive, publisher, topology, { fromMs, toMs }, limits);
+						return [{ json: { ...report, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() } }];
+					} finally {
+						await publisher.close();
+					}
+				} finally {
+					await connection.close().catch(() => undefined);
+				}
+			}),
+		),
+	];
 }

@@ -7,9 +7,9 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import type { S3Archive } from '../../../../lib/archive/archive';
 import { leadClosedBy } from '../../../../lib/links/checkoutLinks';
-import { perItem } from '../../../shared/items';
+import { perItem } from '../../../shared/operation';
+import { withNodeArchive } from '../../../shared/transport/s3';
 
 const properties: INodeProperties[] = [
 	{
@@ -84,11 +84,11 @@ function pick(obj: unknown, path: string): unknown {
 	return path.split('.').filter(Boolean).reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as IDataObject)[k] : undefined), obj);
 }
 
-export async function execute(this: IExecuteFunctions, archive: S3Archive): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	// A write S3 did not confirm fails the item (or goes to the error output), so the workflow answers 5xx
 	// and the sender retries.
-	return await perItem(this, async (i) => {
+	return await withNodeArchive(this, async (archive) => [await perItem(this, async (i) => {
 		const dataFrom = this.getNodeParameter('dataFrom', i) as string;
 		let body: Buffer;
 		let contentType: string | undefined;
@@ -128,5 +128,5 @@ export async function execute(this: IExecuteFunctions, archive: S3Archive): Prom
 			closedLead ? archive.closeLead(closedLead, { eventId, occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined }) : undefined,
 		]);
 		return { json: { ...stored, ...(closes ? { linksClosed: true } : {}) } };
-	});
+	})]);
 }

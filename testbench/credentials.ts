@@ -1,5 +1,5 @@
-import type { CredentialSpec } from '../../testbench/n8n';
-import type { S3Settings } from '../../lib/s3/client';
+import type { CredentialSpec } from './n8n';
+import type { S3Settings } from '../lib/s3/client';
 
 /** The credential ids the test and exported workflows reference. */
 export const S3_CREDENTIAL_ID = 'crTestS3Cred0001';

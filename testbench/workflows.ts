@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { Topology } from '../../lib/amqp/topology';
-import { REPO_ROOT } from '../../testbench/n8n';
+import type { Topology } from '../lib/amqp/topology';
+import { REPO_ROOT } from './n8n';
 
 export const EXPORTED_WORKFLOWS = join(REPO_ROOT, 'workflows');
 

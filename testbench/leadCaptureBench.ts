@@ -1,9 +1,9 @@
-import { S3Archive } from '../../lib/archive/archive';
-import { createS3Client } from '../../lib/s3/client';
-import { startN8n, type N8nInstance } from '../../testbench/n8n';
-import { freePort } from '../../testbench/ports';
-import { startS3Server, type S3Server } from '../../testbench/s3';
-import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
+import { S3Archive } from '../lib/archive/archive';
+import { createS3Client } from '../lib/s3/client';
+import { startN8n, type N8nInstance } from './n8n';
+import { freePort } from './ports';
+import { startS3Server, type S3Server } from './s3';
+import { startGatewayStandIn, type GatewayStandIn } from './standins/gateways';
 import { GATEWAY_KEYS, gatewayCredentials, linksCredential, s3Credential } from './credentials';
 import { exportedWorkflowForTest } from './workflows';
 

@@ -1,6 +1,7 @@
 /**
- * Sends a provider's request description through n8n's authenticated request helper (credential
- * injection, proxies, n8n's retry settings), against the credential's base URL.
+ * Sends a provider's request description (lib/gateways builds them) through n8n's authenticated request
+ * helper (credential injection, proxies, n8n's retry settings), against the credential's base URL. Used
+ * by the Payment Gateway node and the fast-intake trigger.
  */
 import {
 	NodeApiError,
@@ -12,20 +13,22 @@ import {
 	type JsonObject,
 } from 'n8n-workflow';
 
+import type { HttpRequestSpec, ProviderId } from '../../../lib/gateways/types';
+import { checkedBaseUrl } from '../../../lib/http/baseUrl';
+import { isNodeApiError } from '../errors';
+
 /** Both node kinds that talk to gateways: operations (execute) and the fast-intake trigger (webhook). */
 type GatewayContext = IExecuteFunctions | IWebhookFunctions;
 
-import type { HttpRequestSpec, ProviderId } from '../../../lib/gateways/types';
-import { checkedBaseUrl } from '../../../lib/http/baseUrl';
-
-export const CREDENTIAL_FOR: Record<ProviderId, string> = {
+/** The credential type of each provider. */
+export const GATEWAY_CREDENTIAL: Record<ProviderId, string> = {
 	stripe: 'checkoutStripeApi',
 	mercadopago: 'checkoutMercadoPagoApi',
 	asaas: 'checkoutAsaasApi',
 };
 
-export async function providerCredentials(ctx: GatewayContext, provider: ProviderId): Promise<IDataObject> {
-	return (await ctx.getCredentials(CREDENTIAL_FOR[provider])) as IDataObject;
+export async function gatewayCredentials(ctx: GatewayContext, provider: ProviderId): Promise<IDataObject> {
+	return (await ctx.getCredentials(GATEWAY_CREDENTIAL[provider])) as IDataObject;
 }
 
 export async function gatewayRequest(
@@ -57,14 +60,14 @@ export async function gatewayRequest(
 	try {
 		return await (ctx.helpers.httpRequestWithAuthentication as IExecuteFunctions['helpers']['httpRequestWithAuthentication']).call(
 			ctx as IExecuteFunctions,
-			CREDENTIAL_FOR[provider],
+			GATEWAY_CREDENTIAL[provider],
 			options,
 		);
 	} catch (error) {
 		const what = `${provider} ${spec.method} ${spec.path} failed`;
 		// n8n's helper throws a NodeApiError already, and wrapping one hands back the original: name the
 		// call on it, so that the execution's error and a dead letter's reason say which request failed.
-		if (error instanceof NodeApiError) {
+		if (isNodeApiError(error)) {
 			error.message = `${what}${error.httpCode ? ` (HTTP ${error.httpCode})` : ''}: ${error.message}`;
 			throw error;
 		}

@@ -22,21 +22,21 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ChannelModel } from 'amqplib';
 
-import { S3Archive } from '../../lib/archive/archive';
-import { applyCheckoutEvent, type DealCheckoutState } from '../../lib/followup/state';
-import type { EventType } from '../../lib/gateways/types';
-import { signStripePayload } from '../../lib/gateways/stripe';
-import { STATUS_LABELS } from '../../lib/pipedrive/fields';
-import { createS3Client } from '../../lib/s3/client';
-import { executionErrors, startN8n, type N8nInstance } from '../../testbench/n8n';
-import { freePort, waitFor } from '../../testbench/ports';
-import { connectBroker, drainQueue, publishConfirmed, uniqueTopology } from '../../testbench/rabbitmq';
-import { startRabbitNode } from '../../testbench/rabbitmqNode';
-import { startS3FaultProxy } from '../../testbench/s3FaultProxy';
-import { startS3Server } from '../../testbench/s3';
-import { startGatewayStandIn } from '../../testbench/standins/gateways';
-import { startPipedriveStandIn } from '../../testbench/standins/pipedrive';
-import { startTcpProxy } from '../../testbench/tcpProxy';
+import { S3Archive } from '../lib/archive/archive';
+import { applyCheckoutEvent, type DealCheckoutState } from '../lib/checkout/state';
+import type { EventType } from '../lib/gateways/types';
+import { signStripePayload } from '../lib/gateways/stripe';
+import { STATUS_LABELS } from '../lib/pipedrive/fields';
+import { createS3Client } from '../lib/s3/client';
+import { executionErrors, startN8n, type N8nInstance } from './n8n';
+import { freePort, waitFor } from './ports';
+import { connectBroker, drainQueue, publishConfirmed, uniqueTopology } from './rabbitmq';
+import { startRabbitNode } from './rabbitmqNode';
+import { startS3FaultProxy } from './s3FaultProxy';
+import { startS3Server } from './s3';
+import { startGatewayStandIn } from './standins/gateways';
+import { startPipedriveStandIn } from './standins/pipedrive';
+import { startTcpProxy } from './tcpProxy';
 import { GATEWAY_KEYS, gatewayCredentials, linksCredential, pipedriveCredential, rabbitCredential, s3Credential } from './credentials';
 import { exportedWorkflowForTest } from './workflows';
 

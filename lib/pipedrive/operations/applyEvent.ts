@@ -1,0 +1,118 @@
+/** Apply Checkout Event: a payment event moves its lead's deal through the checkout state machine (won on payment, never backwards). */
+import { applyCheckoutEvent, type CheckoutEvent, type ExpectedPayment } from '../../checkout/state';
+import { escapeHtml } from '../../forms/responses';
+import { toMajorUnits, toMinorUnits } from '../../gateways/money';
+import type { Deal, PipedriveClient } from '../client';
+import { parseFollowUps, readCheckoutState, writeCheckoutState } from '../fields';
+import { effectMarker } from '../markers';
+import { leadDealCache, leadKey, rememberDeal } from './caches';
+import { addNoteOnce } from './notes';
+import { checkoutFields } from './setup';
+import { dealTitle } from './upsertLead';
+
+export interface CheckoutEventInput extends CheckoutEvent {
+	leadRef?: string;
+	provider?: string;
+	amount?: number;
+	currency?: string;
+	/** Present while the event is only a claim the gateway's record must back (lib/gateways/types.ts). */
+	confirm?: unknown;
+}
+
+export interface ApplyEventResult {
+	dealId?: number;
+	dealCreated: boolean;
+	status?: string;
+	previousStatus?: string;
+	ignored?: string;
+	effects: string[];
+	followUpsCompleted: number;
+}
+
+/** The deal's value is what the lead's catalog price set (or what a salesperson changed it to): what a payment must reach. */
+function expectedPaymentOf(deal: Deal): ExpectedPayment | undefined {
+	if (typeof deal.value !== 'number' || !(deal.value > 0) || !deal.currency) return undefined;
+	return { amount: toMinorUnits(deal.value), currency: deal.currency };
+}
+
+function moneyText(cents: number, currency: string | undefined): string {
+	return escapeHtml(`${toMajorUnits(cents).toFixed(2)} ${currency ?? ''}`.trimEnd());
+}
+
+async function findLeadDeal(client: PipedriveClient, account: string, leadRef: string): Promise<Deal | undefined> {
+	const cached = leadDealCache.get(leadKey(account, leadRef));
+	if (cached !== undefined) {
+		const deal = await client.getDeal(cached);
+		if (deal && deal.status !== 'deleted') return deal;
+		leadDealCache.delete(leadKey(account, leadRef));
+	}
+	const id = await client.findDealByCustomField(leadRef);
+	if (id === undefined) return undefined;
+	const deal = await client.getDeal(id);
+	if (deal) rememberDeal(account, leadRef, id);
+	return deal;
+}
+
+export async function applyEvent(client: PipedriveClient, account: string, event: CheckoutEventInput, options: { titleTemplate?: string } = {}): Promise<ApplyEventResult> {
+	if (!event.eventId || !event.type || !event.occurredAt) throw new Error('The event needs eventId, type and occurredAt (the normalised event of the Payment Gateway node)');
+	if (Number.isNaN(Date.parse(event.occurredAt))) throw new Error(`The event's occurredAt "${event.occurredAt}" is not a date`);
+	// A claim (a Mercado Pago notification, an Asaas event) moves no deal: failing here, not ignoring,
+	// keeps the message for a workflow that was wired without the Payment Gateway's Confirm Event.
+	if (event.confirm) throw new Error(`Event ${event.eventId} is not confirmed with ${event.provider ?? 'the gateway'} yet: put Payment Gateway → Confirm Event before Apply Checkout Event`);
+	if (!event.leadRef) return { dealCreated: false, ignored: 'no lead reference (not a checkout of this pack)', effects: [], followUpsCompleted: 0 };
+	const fields = await checkoutFields(client, account);
+	const deal = await findLeadDeal(client, account, event.leadRef);
+	const current = deal ? readCheckoutState(deal.custom_fields, fields) : undefined;
+	const transition = applyCheckoutEvent(current, event, deal ? expectedPaymentOf(deal) : undefined);
+	const money = event.amount !== undefined ? { value: toMajorUnits(event.amount), ...(event.currency ? { currency: event.currency } : {}) } : {};
+	const extra: Record<string, unknown> = event.provider ? { [fields.keys.gateway]: event.provider } : {};
+	const effects = transition.effects.map((e) => e.kind);
+	const won = effects.includes('markWon');
+
+	if (!deal) {
+		// The lead never reached Pipedrive (its message failed, or the shop's form is not wired): the event
+		// still gets a deal, so the payment is not lost; the lead fills in the person when it arrives.
+		const leadRef = event.leadRef;
+		const created = await client.createDeal(
+			{
+				title: dealTitle(options.titleTemplate ?? 'Checkout {{leadId}}', { leadId: leadRef }),
+				...money,
+				...(won ? { status: 'won' } : {}),
+				custom_fields: { [fields.keys.leadId]: leadRef, ...extra, ...writeCheckoutState(transition.next, fields) },
+			},
+			// No person to list by: the search by lead id finds a deal the lost attempt made.
+			async () => {
+				const id = await client.findDealByCustomField(leadRef);
+				return id === undefined ? undefined : await client.getDeal(id);
+			},
+		);
+		rememberDeal(account, event.leadRef, created.id);
+		return { dealId: created.id, dealCreated: true, status: transition.next.status, effects, followUpsCompleted: 0 };
+	}
+
+	const result: ApplyEventResult = { dealId: deal.id, dealCreated: false, status: transition.next.status, previousStatus: current?.status, ignored: transition.ignored, effects, followUpsCompleted: 0 };
+	// A newer event of the same state changes nothing visible but moves the state's time on: it is
+	// written too, or an older event arriving later would be measured against the stale time and move
+	// the deal back (found by the fault matrix: failed, failed, then a late pending).
+	const timeMoved = current !== undefined && transition.next.lastEventAt !== current.lastEventAt;
+	if (!effects.length && !timeMoved) return result;
+	await client.updateDeal(deal.id, {
+		...(won ? { status: 'won', ...money } : {}),
+		custom_fields: { ...extra, ...writeCheckoutState(transition.next, fields) },
+	});
+	if (effects.includes('completeFollowUps')) {
+		for (const applied of parseFollowUps(deal.custom_fields?.[fields.keys.followUps])) {
+			if (applied.activityId && (await client.updateActivity(applied.activityId, { done: true }))) result.followUpsCompleted++;
+		}
+	}
+	for (const effect of transition.effects) {
+		if (effect.kind !== 'addNote') continue;
+		const source = `${escapeHtml(event.provider ?? 'gateway')}, event ${escapeHtml(event.eventId)}, ${escapeHtml(event.occurredAt)}`;
+		const content =
+			effect.reason === 'refunded'
+				? `<p>Payment refunded${event.amount !== undefined ? ` ${moneyText(event.amount, event.currency)}` : ''} (${source})</p>`
+				: `<p><b>Payment below the expected amount</b>: ${moneyText(effect.paid.amount ?? 0, effect.paid.currency)} paid, ${moneyText(effect.expected.amount, effect.expected.currency)} expected (${source}). The deal stays open with Checkout status "Underpaid": check with the buyer before delivering.</p>`;
+		await addNoteOnce(client, deal.id, content, effectMarker(effect.reason, deal.id, event.eventId));
+	}
+	return result;
+}

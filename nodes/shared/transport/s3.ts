@@ -1,0 +1,71 @@
+/**
+ * The Checkout S3 credential → the pack's archive. The only place where an n8n credential becomes S3
+ * settings, so the fast-intake trigger, the Webhook Archive and the Checkout Form connect the same way.
+ */
+import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
+
+import { S3Archive } from '../../../lib/archive/archive';
+import { createS3Client, type S3Settings, type ServerSideEncryption } from '../../../lib/s3/client';
+
+export const S3_CREDENTIAL = 'checkoutS3Api';
+
+export function s3SettingsFromCredential(data: ICredentialDataDecryptedObject): S3Settings {
+	return {
+		endpoint: String(data.endpoint ?? '').trim() || undefined,
+		region: String(data.region ?? '') || 'us-east-1',
+		accessKeyId: String(data.accessKeyId ?? ''),
+		secretAccessKey: String(data.secretAccessKey ?? ''),
+		forcePathStyle: data.forcePathStyle === true,
+		bucket: String(data.bucket ?? ''),
+		serverSideEncryption: (data.serverSideEncryption as ServerSideEncryption | undefined) ?? 'none',
+		kmsKeyId: String(data.kmsKeyId ?? '') || undefined,
+	};
+}
+
+export interface OpenArchive {
+	archive: S3Archive;
+	/** Ends the S3 client's sockets; call it when the operation is done. */
+	close: () => void;
+}
+
+export function openArchive(settings: S3Settings, prefix: string): OpenArchive {
+	const client = createS3Client(settings);
+	const archive = new S3Archive(client, {
+		bucket: settings.bucket,
+		prefix,
+		serverSideEncryption: settings.serverSideEncryption,
+		kmsKeyId: settings.kmsKeyId,
+	});
+	return { archive, close: () => client.destroy() };
+}
+
+/** The archive of an executing node: its S3 credential and its "Key Prefix" parameter. */
+export async function openNodeArchive(ctx: IExecuteFunctions): Promise<OpenArchive> {
+	const settings = s3SettingsFromCredential(await ctx.getCredentials(S3_CREDENTIAL));
+	return openArchive(settings, ctx.getNodeParameter('prefix', 0, 'checkout') as string);
+}
+
+/** Runs `use` with the executing node's archive and closes the client after. */
+export async function withNodeArchive<T>(ctx: IExecuteFunctions, use: (archive: S3Archive) => Promise<T>): Promise<T> {
+	const { archive, close } = await openNodeArchive(ctx);
+	try {
+		return await use(archive);
+	} finally {
+		close();
+	}
+}
+
+/**
+ * One archive per configuration and process, kept open, for webhook handlers: a client per request would
+ * cost a TLS handshake each time. Holds no state but sockets, so it is safe in every process of queue mode.
+ */
+const cachedArchives = new Map<string, S3Archive>();
+export function cachedArchive(settings: S3Settings, prefix: string): S3Archive {
+	const key = JSON.stringify([settings, prefix]);
+	let archive = cachedArchives.get(key);
+	if (!archive) {
+		archive = openArchive(settings, prefix).archive;
+		cachedArchives.set(key, archive);
+	}
+	return archive;
+}
