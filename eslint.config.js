@@ -11,7 +11,9 @@ const nodeFolders = readdirSync(`${__dirname}/nodes`, { withFileTypes: true })
 	.filter((d) => d.isDirectory() && d.name !== 'shared')
 	.map((d) => d.name);
 const importsOf = (folders) => folders.flatMap((name) => [`**/${name}`, `**/${name}/**`]);
-const layerRule = (patterns, message) => ({ 'no-restricted-imports': ['error', { patterns: [{ group: patterns, message }] }] });
+const layerRule = (patterns, message) => ({
+	'no-restricted-imports': ['error', { patterns: [{ group: patterns, message }] }],
+});
 const importLayers = [
 	...nodeFolders.map((name) => ({
 		files: [`nodes/${name}/**/*.ts`],
@@ -22,15 +24,31 @@ const importLayers = [
 	})),
 	{
 		files: ['nodes/shared/**/*.ts'],
-		rules: layerRule(importsOf(nodeFolders), 'nodes/shared/ is below every node: it imports only lib/ and itself.'),
+		rules: layerRule(
+			importsOf(nodeFolders),
+			'nodes/shared/ is below every node: it imports only lib/ and itself.',
+		),
 	},
 	{
 		files: ['lib/**/*.ts'],
-		rules: layerRule(['n8n-workflow', 'n8n-core', '**/nodes/**', '**/credentials/**', '**/testbench/**', '**/test/**'], 'lib/ is the domain without n8n: it imports only lib/ and its npm dependencies.'),
+		rules: layerRule(
+			[
+				'n8n-workflow',
+				'n8n-core',
+				'**/nodes/**',
+				'**/credentials/**',
+				'**/testbench/**',
+				'**/test/**',
+			],
+			'lib/ is the domain without n8n: it imports only lib/ and its npm dependencies.',
+		),
 	},
 	{
 		files: ['scripts/**/*.ts', 'testbench/**/*.ts'],
-		rules: layerRule(['**/test/**'], 'Scripts and the test bench do not import tests: shared helpers live in testbench/.'),
+		rules: layerRule(
+			['**/test/**'],
+			'Scripts and the test bench do not import tests: shared helpers live in testbench/.',
+		),
 	},
 ];
 const tsLanguage = { parser: tsParser, parserOptions: { sourceType: 'module' } };

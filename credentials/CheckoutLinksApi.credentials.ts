@@ -12,7 +12,8 @@ export class CheckoutLinksApi implements ICredentialType {
 
 	icon: Icon = { light: 'file:icons/link.svg', dark: 'file:icons/link.dark.svg' };
 
-	documentationUrl = 'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#payment-links-that-reveal-nothing';
+	documentationUrl =
+		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#payment-links-that-reveal-nothing';
 
 	properties: INodeProperties[] = [
 		{
@@ -22,7 +23,8 @@ export class CheckoutLinksApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			required: true,
-			description: 'At least 16 characters, e.g. the output of `openssl rand -base64 32`. Changing it makes every link sent so far invalid.',
+			description:
+				'At least 16 characters, e.g. the output of `openssl rand -base64 32`. Changing it makes every link sent so far invalid.',
 		},
 		{
 			displayName: 'Pay URL',
@@ -31,7 +33,8 @@ export class CheckoutLinksApi implements ICredentialType {
 			default: '',
 			required: true,
 			placeholder: 'https://n8n.example.com/webhook/checkout/pay',
-			description: 'The public address of the lead capture workflow\'s pay endpoint (GET), which links point to',
+			description:
+				"The public address of the lead capture workflow's pay endpoint (GET), which links point to",
 		},
 		{
 			displayName: 'Links Valid For (Days)',
@@ -39,7 +42,8 @@ export class CheckoutLinksApi implements ICredentialType {
 			type: 'number',
 			typeOptions: { minValue: 1 },
 			default: 7,
-			description: 'How long a link opens the payment page; long enough for the follow-up rules. A paid checkout closes its links at once.',
+			description:
+				'How long a link opens the payment page; long enough for the follow-up rules. A paid checkout closes its links at once.',
 		},
 	];
 }

@@ -1,4 +1,10 @@
-import type { IAuthenticateGeneric, Icon, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type {
+	IAuthenticateGeneric,
+	Icon,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
 
 export class CheckoutMercadoPagoApi implements ICredentialType {
 	name = 'checkoutMercadoPagoApi';
@@ -7,10 +13,19 @@ export class CheckoutMercadoPagoApi implements ICredentialType {
 
 	icon: Icon = { light: 'file:icons/card.svg', dark: 'file:icons/card.dark.svg' };
 
-	documentationUrl = 'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#payment-gateway';
+	documentationUrl =
+		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#payment-gateway';
 
 	properties: INodeProperties[] = [
-		{ displayName: 'Access Token', name: 'accessToken', type: 'string', typeOptions: { password: true }, default: '', required: true, placeholder: 'APP_USR-…' },
+		{
+			displayName: 'Access Token',
+			name: 'accessToken',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			placeholder: 'APP_USR-…',
+		},
 		{
 			displayName: 'Webhook Secret',
 			name: 'webhookSecret',
@@ -19,8 +34,20 @@ export class CheckoutMercadoPagoApi implements ICredentialType {
 			default: '',
 			description: 'The secret signature of your integration (Your integrations → Webhooks)',
 		},
-		{ displayName: 'Sandbox', name: 'sandbox', type: 'boolean', default: false, description: 'Whether to send buyers to the sandbox checkout (sandbox_init_point)' },
-		{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: 'https://api.mercadopago.com', description: 'Change only for a proxy or a test stand-in' },
+		{
+			displayName: 'Sandbox',
+			name: 'sandbox',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to send buyers to the sandbox checkout (sandbox_init_point)',
+		},
+		{
+			displayName: 'Base URL',
+			name: 'baseUrl',
+			type: 'string',
+			default: 'https://api.mercadopago.com',
+			description: 'Change only for a proxy or a test stand-in',
+		},
 	];
 
 	authenticate: IAuthenticateGeneric = {
@@ -29,6 +56,11 @@ export class CheckoutMercadoPagoApi implements ICredentialType {
 	};
 
 	test: ICredentialTestRequest = {
-		request: { baseURL: '={{ /^(https:\\/\\/[A-Za-z0-9.-]+|http:\\/\\/(127\\.0\\.0\\.1|localhost))(:\\d+)?\\/?$/.test(String($credentials.baseUrl || "").trim()) ? String($credentials.baseUrl).trim().replace(/\\/+$/, "") : "https://base-url-must-be-an-origin.invalid" }}', url: '/users/me', method: 'GET' },
+		request: {
+			baseURL:
+				'={{ /^(https:\\/\\/[A-Za-z0-9.-]+|http:\\/\\/(127\\.0\\.0\\.1|localhost))(:\\d+)?\\/?$/.test(String($credentials.baseUrl || "").trim()) ? String($credentials.baseUrl).trim().replace(/\\/+$/, "") : "https://base-url-must-be-an-origin.invalid" }}',
+			url: '/users/me',
+			method: 'GET',
+		},
 	};
 }

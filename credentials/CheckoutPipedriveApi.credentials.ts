@@ -1,4 +1,10 @@
-import type { IAuthenticateGeneric, Icon, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type {
+	IAuthenticateGeneric,
+	Icon,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
 
 /**
  * A Pipedrive API token, sent in the `x-api-token` header as Pipedrive's current documentation asks (never
@@ -11,7 +17,8 @@ export class CheckoutPipedriveApi implements ICredentialType {
 
 	icon: Icon = { light: 'file:icons/pipedrive.svg', dark: 'file:icons/pipedrive.dark.svg' };
 
-	documentationUrl = 'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#pipedrive-follow-up';
+	documentationUrl =
+		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#pipedrive-follow-up';
 
 	properties: INodeProperties[] = [
 		{
@@ -29,7 +36,8 @@ export class CheckoutPipedriveApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'mycompany',
-			description: 'The part before .pipedrive.com in your Pipedrive address. Leave empty to use https://api.pipedrive.com.',
+			description:
+				'The part before .pipedrive.com in your Pipedrive address. Leave empty to use https://api.pipedrive.com.',
 		},
 		{
 			displayName: 'Base URL',

@@ -13,14 +13,32 @@ export class CheckoutPipedriveOAuth2Api implements ICredentialType {
 
 	icon: Icon = { light: 'file:icons/pipedrive.svg', dark: 'file:icons/pipedrive.dark.svg' };
 
-	documentationUrl = 'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#pipedrive-follow-up';
+	documentationUrl =
+		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#pipedrive-follow-up';
 
 	properties: INodeProperties[] = [
 		{ displayName: 'Grant Type', name: 'grantType', type: 'hidden', default: 'authorizationCode' },
-		{ displayName: 'Authorization URL', name: 'authUrl', type: 'hidden', default: 'https://oauth.pipedrive.com/oauth/authorize', required: true },
-		{ displayName: 'Access Token URL', name: 'accessTokenUrl', type: 'hidden', default: 'https://oauth.pipedrive.com/oauth/token', required: true },
+		{
+			displayName: 'Authorization URL',
+			name: 'authUrl',
+			type: 'hidden',
+			default: 'https://oauth.pipedrive.com/oauth/authorize',
+			required: true,
+		},
+		{
+			displayName: 'Access Token URL',
+			name: 'accessTokenUrl',
+			type: 'hidden',
+			default: 'https://oauth.pipedrive.com/oauth/token',
+			required: true,
+		},
 		{ displayName: 'Scope', name: 'scope', type: 'hidden', default: '' },
-		{ displayName: 'Auth URI Query Parameters', name: 'authQueryParameters', type: 'hidden', default: '' },
+		{
+			displayName: 'Auth URI Query Parameters',
+			name: 'authQueryParameters',
+			type: 'hidden',
+			default: '',
+		},
 		// Pipedrive's token endpoint wants the client id and secret as HTTP Basic auth.
 		{ displayName: 'Authentication', name: 'authentication', type: 'hidden', default: 'header' },
 		{

@@ -11,7 +11,8 @@ export class CheckoutRabbitMqApi implements ICredentialType {
 
 	icon: Icon = { light: 'file:icons/rabbitmq.svg', dark: 'file:icons/rabbitmq.dark.svg' };
 
-	documentationUrl = 'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#credentials';
+	documentationUrl =
+		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#credentials';
 
 	properties: INodeProperties[] = [
 		{

@@ -12,7 +12,8 @@ export class CheckoutS3Api implements ICredentialType {
 
 	icon: Icon = { light: 'file:icons/s3.svg', dark: 'file:icons/s3.dark.svg' };
 
-	documentationUrl = 'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#credentials';
+	documentationUrl =
+		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#credentials';
 
 	properties: INodeProperties[] = [
 		{
@@ -57,7 +58,8 @@ export class CheckoutS3Api implements ICredentialType {
 			name: 'forcePathStyle',
 			type: 'boolean',
 			default: false,
-			description: 'Whether to address the bucket as endpoint/bucket instead of bucket.endpoint (needed for MinIO)',
+			description:
+				'Whether to address the bucket as endpoint/bucket instead of bucket.endpoint (needed for MinIO)',
 		},
 		{
 			displayName: 'Server-Side Encryption',
@@ -77,7 +79,7 @@ export class CheckoutS3Api implements ICredentialType {
 			type: 'string',
 			default: '',
 			displayOptions: { show: { serverSideEncryption: ['aws:kms'] } },
-			description: 'Leave empty to use the bucket\'s default KMS key',
+			description: "Leave empty to use the bucket's default KMS key",
 		},
 	];
 }

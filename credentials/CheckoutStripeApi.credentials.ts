@@ -1,4 +1,10 @@
-import type { IAuthenticateGeneric, Icon, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type {
+	IAuthenticateGeneric,
+	Icon,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
 
 export class CheckoutStripeApi implements ICredentialType {
 	name = 'checkoutStripeApi';
@@ -7,10 +13,19 @@ export class CheckoutStripeApi implements ICredentialType {
 
 	icon: Icon = { light: 'file:icons/card.svg', dark: 'file:icons/card.dark.svg' };
 
-	documentationUrl = 'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#payment-gateway';
+	documentationUrl =
+		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#payment-gateway';
 
 	properties: INodeProperties[] = [
-		{ displayName: 'Secret Key', name: 'secretKey', type: 'string', typeOptions: { password: true }, default: '', required: true, placeholder: 'sk_live_…' },
+		{
+			displayName: 'Secret Key',
+			name: 'secretKey',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			placeholder: 'sk_live_…',
+		},
 		{
 			displayName: 'Webhook Signing Secret',
 			name: 'webhookSecret',
@@ -18,9 +33,16 @@ export class CheckoutStripeApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			placeholder: 'whsec_…',
-			description: 'The signing secret of the webhook endpoint in the Stripe Dashboard (Developers → Webhooks)',
+			description:
+				'The signing secret of the webhook endpoint in the Stripe Dashboard (Developers → Webhooks)',
 		},
-		{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: 'https://api.stripe.com', description: 'Change only for a proxy or a test stand-in' },
+		{
+			displayName: 'Base URL',
+			name: 'baseUrl',
+			type: 'string',
+			default: 'https://api.stripe.com',
+			description: 'Change only for a proxy or a test stand-in',
+		},
 	];
 
 	authenticate: IAuthenticateGeneric = {
@@ -29,6 +51,11 @@ export class CheckoutStripeApi implements ICredentialType {
 	};
 
 	test: ICredentialTestRequest = {
-		request: { baseURL: '={{ /^(https:\\/\\/[A-Za-z0-9.-]+|http:\\/\\/(127\\.0\\.0\\.1|localhost))(:\\d+)?\\/?$/.test(String($credentials.baseUrl || "").trim()) ? String($credentials.baseUrl).trim().replace(/\\/+$/, "") : "https://base-url-must-be-an-origin.invalid" }}', url: '/v1/balance', method: 'GET' },
+		request: {
+			baseURL:
+				'={{ /^(https:\\/\\/[A-Za-z0-9.-]+|http:\\/\\/(127\\.0\\.0\\.1|localhost))(:\\d+)?\\/?$/.test(String($credentials.baseUrl || "").trim()) ? String($credentials.baseUrl).trim().replace(/\\/+$/, "") : "https://base-url-must-be-an-origin.invalid" }}',
+			url: '/v1/balance',
+			method: 'GET',
+		},
 	};
 }

@@ -43,7 +43,22 @@ const RELAY_OBJECTS = Number(process.env.BENCH_RELAY_OBJECTS ?? 3000);
 const LEAD_REQUESTS = Number(process.env.BENCH_LEAD_REQUESTS ?? 200);
 
 function eventBody(i: number, tag: string): string {
-	return JSON.stringify({ id: `evt_${tag}_${i}`, object: 'event', type: 'checkout.session.completed', created: Math.floor(Date.now() / 1000), data: { object: { id: `cs_${i}`, client_reference_id: `lead-${i}`, amount_total: 19990, currency: 'brl', payment_status: 'paid', customer_details: { name: 'José da Silva', email: 'jose@example.com' } } } });
+	return JSON.stringify({
+		id: `evt_${tag}_${i}`,
+		object: 'event',
+		type: 'checkout.session.completed',
+		created: Math.floor(Date.now() / 1000),
+		data: {
+			object: {
+				id: `cs_${i}`,
+				client_reference_id: `lead-${i}`,
+				amount_total: 19990,
+				currency: 'brl',
+				payment_status: 'paid',
+				customer_details: { name: 'José da Silva', email: 'jose@example.com' },
+			},
+		},
+	});
 }
 
 interface IntakeReport {
@@ -68,32 +83,88 @@ async function intakeBench(): Promise<IntakeReport> {
 			join(REPO_ROOT, 'benchmarks/workflows/builtin-s3-intake.json'),
 		],
 		credentials: [
-			{ id: 'crTestS3Cred0001', name: 'Checkout S3', type: 'checkoutS3Api', data: { ...ours, serverSideEncryption: 'none' } },
-			{ id: 'crBenchS3Builtin', name: 'Bench S3 (built-in)', type: 's3', data: { endpoint: s3.endpoint, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true } },
+			{
+				id: 'crTestS3Cred0001',
+				name: 'Checkout S3',
+				type: 'checkoutS3Api',
+				data: { ...ours, serverSideEncryption: 'none' },
+			},
+			{
+				id: 'crBenchS3Builtin',
+				name: 'Bench S3 (built-in)',
+				type: 's3',
+				data: {
+					endpoint: s3.endpoint,
+					region: 'us-east-1',
+					accessKeyId: 'S3RVER',
+					secretAccessKey: 'S3RVER',
+					forcePathStyle: true,
+				},
+			},
 			// Verification needs no gateway call for Stripe: the base URL is never reached.
 			...gatewayCredentials('http://127.0.0.1:9'),
 		],
 		env: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
-		ready: async (instance) => (await fetch(instance.webhookUrl('checkout/payment-webhook/stripe'), { method: 'POST', body: '{}' })).status === 401,
+		ready: async (instance) =>
+			(
+				await fetch(instance.webhookUrl('checkout/payment-webhook/stripe'), {
+					method: 'POST',
+					body: '{}',
+				})
+			).status === 401,
 	});
 	const rawClient = createS3Client(s3.settings('bench-raw'));
-	const sign = (body: string) => signStripePayload(body, GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000));
+	const sign = (body: string) =>
+		signStripePayload(body, GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000));
 	const viaHttp = (url: string) => async (body: string) => {
-		const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': sign(body) }, body });
+		const res = await fetch(url, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', 'stripe-signature': sign(body) },
+			body,
+		});
 		await res.arrayBuffer();
 		return res.status === 200;
 	};
 	const targets = [
-		{ key: 'a', label: '(a) pack: Payment Webhook Trigger (verify + archive in the handler, no execution)', send: viaHttp(n8n.webhookUrl('checkout/fast/stripe')), requests: INTAKE_REQUESTS * 3 },
-		{ key: 'b', label: '(b) pack: Webhook → Payment Gateway Verify → Webhook Archive Store → Respond', send: viaHttp(n8n.webhookUrl('checkout/payment-webhook/stripe')), requests: INTAKE_REQUESTS },
-		{ key: 'c', label: '(c) n8n built-in: Webhook → S3 upload → Respond (no verification)', send: viaHttp(n8n.webhookUrl('bench/builtin-s3')), requests: INTAKE_REQUESTS },
+		{
+			key: 'a',
+			label: '(a) pack: Payment Webhook Trigger (verify + archive in the handler, no execution)',
+			send: viaHttp(n8n.webhookUrl('checkout/fast/stripe')),
+			requests: INTAKE_REQUESTS * 3,
+		},
+		{
+			key: 'b',
+			label: '(b) pack: Webhook → Payment Gateway Verify → Webhook Archive Store → Respond',
+			send: viaHttp(n8n.webhookUrl('checkout/payment-webhook/stripe')),
+			requests: INTAKE_REQUESTS,
+		},
+		{
+			key: 'c',
+			label: '(c) n8n built-in: Webhook → S3 upload → Respond (no verification)',
+			send: viaHttp(n8n.webhookUrl('bench/builtin-s3')),
+			requests: INTAKE_REQUESTS,
+		},
 		{
 			key: 'd',
 			label: '(d) raw loop: HMAC check + S3 PUT, same client, no n8n',
 			send: async (body: string) => {
 				const header = sign(body);
-				if (!verifyStripeSignature({ rawBody: Buffer.from(body), headers: { 'stripe-signature': header }, query: {} }, GATEWAY_KEYS.stripe.webhookSecret, Date.now()).ok) return false;
-				await rawClient.send(new PutObjectCommand({ Bucket: 'bench-raw', Key: `raw/${JSON.parse(body).id}.json`, Body: body, ContentType: 'application/json' }));
+				if (
+					!verifyStripeSignature(
+						{ rawBody: Buffer.from(body), headers: { 'stripe-signature': header }, query: {} },
+						GATEWAY_KEYS.stripe.webhookSecret,
+						Date.now(),
+					).ok
+				)
+					return false;
+				await rawClient.send(
+					new PutObjectCommand({
+						Bucket: 'bench-raw',
+						Key: `raw/${JSON.parse(body).id}.json`,
+						Body: body,
+						ContentType: 'application/json',
+					}),
+				);
 				return true;
 			},
 			requests: INTAKE_REQUESTS * 3,
@@ -104,22 +175,30 @@ async function intakeBench(): Promise<IntakeReport> {
 	const fastSent = new Map<string, string>();
 	let fastOk = 0;
 	try {
-		for (const t of targets) await runLoad('warm-up', (i) => t.send(eventBody(i, `warm-${t.key}`)), { requests: 30, concurrency: 2 });
+		for (const t of targets)
+			await runLoad('warm-up', (i) => t.send(eventBody(i, `warm-${t.key}`)), {
+				requests: 30,
+				concurrency: 2,
+			});
 		let round = 0;
 		for (const concurrency of [1, 10, 50]) {
 			// Alternate the order per level so that no target always runs on a warmer process.
 			const ordered = round++ % 2 ? [...targets].reverse() : targets;
 			for (const t of ordered) {
 				const tag = `${t.key}-c${concurrency}`;
-				const r = await runLoad(t.label, async (i) => {
-					const body = eventBody(i, tag);
-					const ok = await t.send(body);
-					if (t.key === 'a' && ok) {
-						fastSent.set(JSON.parse(body).id, body);
-						fastOk++;
-					}
-					return ok;
-				}, { requests: t.requests, concurrency });
+				const r = await runLoad(
+					t.label,
+					async (i) => {
+						const body = eventBody(i, tag);
+						const ok = await t.send(body);
+						if (t.key === 'a' && ok) {
+							fastSent.set(JSON.parse(body).id, body);
+							fastOk++;
+						}
+						return ok;
+					},
+					{ requests: t.requests, concurrency },
+				);
 				rows.push(r);
 				console.log(formatLoad(r));
 			}
@@ -131,7 +210,10 @@ async function intakeBench(): Promise<IntakeReport> {
 		let equal = 0;
 		for await (const page of archive.walk('pending')) {
 			for (const o of page) {
-				const stored = JSON.parse((await archive.get(o.key)).body.toString('utf8')) as { eventId: string; raw: unknown };
+				const stored = JSON.parse((await archive.get(o.key)).body.toString('utf8')) as {
+					eventId: string;
+					raw: unknown;
+				};
 				const sent = fastSent.get(stored.eventId);
 				if (!sent) continue; // warm-up events
 				found++;
@@ -139,7 +221,9 @@ async function intakeBench(): Promise<IntakeReport> {
 			}
 		}
 		client.destroy();
-		correctness.push(`(a) answered 200: ${fastOk}; archived objects for those events: ${found}; raw payload equal to the body sent: ${equal}; executions started by (a): ${countExecutions(n8n, 'crFastIntake0001')}`);
+		correctness.push(
+			`(a) answered 200: ${fastOk}; archived objects for those events: ${found}; raw payload equal to the body sent: ${equal}; executions started by (a): ${countExecutions(n8n, 'crFastIntake0001')}`,
+		);
 		console.log(correctness[0]);
 	} finally {
 		rawClient.destroy();
@@ -155,16 +239,34 @@ async function intakeBench(): Promise<IntakeReport> {
  * 303 on the same n8n, one request at a time, interleaved in rounds.
  */
 async function leadCaptureBenchRun(): Promise<LoadResult[]> {
-	const bench = await startLeadCaptureBench([join(REPO_ROOT, 'benchmarks/workflows/bare-respond.json')]);
+	const bench = await startLeadCaptureBench([
+		join(REPO_ROOT, 'benchmarks/workflows/bare-respond.json'),
+	]);
 	const form = (i: number) =>
-		new URLSearchParams({ nome: 'José da Silva', email: `buyer${i}@example.com`, telefone: '(11) 98765-4321', cpf: '529.982.247-25', produto: 'Curso', valor: '199,90', lgpd: 'on' }).toString();
+		new URLSearchParams({
+			nome: 'José da Silva',
+			email: `buyer${i}@example.com`,
+			telefone: '(11) 98765-4321',
+			cpf: '529.982.247-25',
+			produto: 'Curso',
+			valor: '199,90',
+			lgpd: 'on',
+		}).toString();
 	const post = (path: string) => async (i: number) => {
-		const res = await fetch(bench.n8n.webhookUrl(path), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, body: form(i), redirect: 'manual' });
+		const res = await fetch(bench.n8n.webhookUrl(path), {
+			method: 'POST',
+			headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+			body: form(i),
+			redirect: 'manual',
+		});
 		await res.arrayBuffer();
 		return res.status === 303;
 	};
 	const targets = [
-		{ label: 'lead capture: form → validate → archive → payment link → 303', send: post('checkout/lead') },
+		{
+			label: 'lead capture: form → validate → archive → payment link → 303',
+			send: post('checkout/lead'),
+		},
 		{ label: 'bare Webhook → Respond 303 (n8n floor)', send: post('bench/bare') },
 	];
 	const results = new Map<string, LoadResult[]>();
@@ -184,10 +286,23 @@ async function leadCaptureBenchRun(): Promise<LoadResult[]> {
 		const rounds = results.get(t.label)!;
 		const pooled = rounds.flatMap((r) => r.latencies);
 		pooled.sort((a, b) => a - b);
-		const at = (p: number) => pooled[Math.min(pooled.length - 1, Math.ceil((p / 100) * pooled.length) - 1)];
+		const at = (p: number) =>
+			pooled[Math.min(pooled.length - 1, Math.ceil((p / 100) * pooled.length) - 1)];
 		const seconds = rounds.reduce((s, r) => s + r.seconds, 0);
 		const ok = rounds.reduce((s, r) => s + r.ok, 0);
-		return { label: t.label, concurrency: 1, requests: pooled.length, ok, errors: pooled.length - ok, seconds, perSecond: ok / seconds, p50Ms: at(50), p95Ms: at(95), p99Ms: at(99), latencies: pooled };
+		return {
+			label: t.label,
+			concurrency: 1,
+			requests: pooled.length,
+			ok,
+			errors: pooled.length - ok,
+			seconds,
+			perSecond: ok / seconds,
+			p50Ms: at(50),
+			p95Ms: at(95),
+			p99Ms: at(99),
+			latencies: pooled,
+		};
 	});
 }
 
@@ -199,23 +314,45 @@ interface RelayResult {
 }
 
 /** The plain-client baseline: what a hand-written sweep with the same clients would do. */
-async function rawRelay(client: S3Client, bucket: string, prefix: string, exchange: string, routingKey: string): Promise<number> {
+async function rawRelay(
+	client: S3Client,
+	bucket: string,
+	prefix: string,
+	exchange: string,
+	routingKey: string,
+): Promise<number> {
 	const connection = await connect(RABBITMQ_URL);
 	const channel = await connection.createConfirmChannel();
 	let count = 0;
 	let startAfter: string | undefined;
 	for (;;) {
-		const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/pending/`, StartAfter: startAfter }));
+		const page = await client.send(
+			new ListObjectsV2Command({
+				Bucket: bucket,
+				Prefix: `${prefix}/pending/`,
+				StartAfter: startAfter,
+			}),
+		);
 		const keys = (page.Contents ?? []).map((o) => o.Key!).filter(Boolean);
 		if (keys.length === 0) break;
 		for (const key of keys) {
 			const obj = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
 			const body = Buffer.from(await obj.Body!.transformToByteArray());
-			channel.publish(exchange, routingKey, body, { persistent: true, messageId: decodeURIComponent(obj.Metadata?.['event-id'] ?? key), contentType: obj.ContentType });
+			channel.publish(exchange, routingKey, body, {
+				persistent: true,
+				messageId: decodeURIComponent(obj.Metadata?.['event-id'] ?? key),
+				contentType: obj.ContentType,
+			});
 		}
 		await channel.waitForConfirms();
 		for (const key of keys) {
-			await client.send(new CopyObjectCommand({ Bucket: bucket, Key: moveKey(prefix, key, 'relayed'), CopySource: copySource(bucket, key) }));
+			await client.send(
+				new CopyObjectCommand({
+					Bucket: bucket,
+					Key: moveKey(prefix, key, 'relayed'),
+					CopySource: copySource(bucket, key),
+				}),
+			);
 			await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
 		}
 		count += keys.length;
@@ -237,12 +374,18 @@ async function relayBench(): Promise<RelayResult[]> {
 	const fill = async (prefix: string) => {
 		const archive = new S3Archive(client, { bucket: 'bench-relay', prefix });
 		let next = 0;
-		await Promise.all(Array.from({ length: 16 }, async () => {
-			while (next < RELAY_OBJECTS) {
-				const i = next++;
-				await archive.store({ body: Buffer.from(eventBody(i, prefix)), eventId: `evt_${prefix}_${i}`, source: 'bench' });
-			}
-		}));
+		await Promise.all(
+			Array.from({ length: 16 }, async () => {
+				while (next < RELAY_OBJECTS) {
+					const i = next++;
+					await archive.store({
+						body: Buffer.from(eventBody(i, prefix)),
+						eventId: `evt_${prefix}_${i}`,
+						source: 'bench',
+					});
+				}
+			}),
+		);
 		return archive;
 	};
 	const purgeQueue = async () => {
@@ -255,18 +398,39 @@ async function relayBench(): Promise<RelayResult[]> {
 			const archive = await fill(`pack${round}`);
 			const connection = await connectAmqp({ url: RABBITMQ_URL });
 			let t0 = performance.now();
-			const report = await relayPending(archive, await ConfirmPublisher.open(connection), topology, { ...DEFAULT_LIMITS, maxItems: RELAY_OBJECTS * 2 });
+			const report = await relayPending(
+				archive,
+				await ConfirmPublisher.open(connection),
+				topology,
+				{ ...DEFAULT_LIMITS, maxItems: RELAY_OBJECTS * 2 },
+			);
 			let seconds = (performance.now() - t0) / 1000;
 			await connection.close();
-			results.push({ label: 'pack: relayPending (page 250, 16 parallel GETs, pipelined confirms)', objects: report.published, seconds, perSecond: report.published / seconds });
+			results.push({
+				label: 'pack: relayPending (page 250, 16 parallel GETs, pipelined confirms)',
+				objects: report.published,
+				seconds,
+				perSecond: report.published / seconds,
+			});
 			console.log(formatRelay(results[results.length - 1]));
 			await purgeQueue();
 
 			await fill(`raw${round}`);
 			t0 = performance.now();
-			const n = await rawRelay(client, 'bench-relay', `raw${round}`, topology.exchange, topology.routingKey);
+			const n = await rawRelay(
+				client,
+				'bench-relay',
+				`raw${round}`,
+				topology.exchange,
+				topology.routingKey,
+			);
 			seconds = (performance.now() - t0) / 1000;
-			results.push({ label: 'raw @aws-sdk + amqplib loop (sequential, confirms per page)', objects: n, seconds, perSecond: n / seconds });
+			results.push({
+				label: 'raw @aws-sdk + amqplib loop (sequential, confirms per page)',
+				objects: n,
+				seconds,
+				perSecond: n / seconds,
+			});
 			console.log(formatRelay(results[results.length - 1]));
 			await purgeQueue();
 		}
@@ -286,7 +450,9 @@ function ratios(rows: LoadResult[]): string {
 	const lines = [...new Set(rows.map((r) => r.concurrency))].map((c) => {
 		const a = rows.find((r) => r.concurrency === c && r.label.startsWith('(a)'));
 		const cc = rows.find((r) => r.concurrency === c && r.label.startsWith('(c)'));
-		return a && cc ? `| ${c} | ${(a.perSecond / cc.perSecond).toFixed(2)}× | ${(a.p99Ms / cc.p99Ms).toFixed(2)} |` : '';
+		return a && cc
+			? `| ${c} | ${(a.perSecond / cc.perSecond).toFixed(2)}× | ${(a.p99Ms / cc.p99Ms).toFixed(2)} |`
+			: '';
 	});
 	return `| concurrent senders | (a)/(c) requests/s (target ≥ 3) | (a)/(c) p99 (target ≤ 0.33) |\n|---|---|---|\n${lines.filter(Boolean).join('\n')}`;
 }

@@ -18,7 +18,13 @@ import { declareTopology, type Topology } from '../lib/amqp/topology';
 import { PipedriveClient, fetchTransport } from '../lib/pipedrive/client';
 import { applyEvent, clearCaches, setupFields, upsertLead } from '../lib/pipedrive/operations';
 import { REPO_ROOT, startN8n } from '../testbench/n8n';
-import { RABBITMQ_URL, connectBroker, deleteTopology, publishConfirmed, uniqueTopology } from '../testbench/rabbitmq';
+import {
+	RABBITMQ_URL,
+	connectBroker,
+	deleteTopology,
+	publishConfirmed,
+	uniqueTopology,
+} from '../testbench/rabbitmq';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../testbench/standins/pipedrive';
 import { pipedriveCredential, rabbitCredential } from '../testbench/credentials';
 import { exportedWorkflowForTest } from '../testbench/workflows';
@@ -38,12 +44,32 @@ const LEADS = Number(process.env.BENCH_PROCESSOR_LEADS ?? 100);
 async function standInWithLeads(): Promise<{ pd: PipedriveStandIn; leadIds: string[] }> {
 	// A high burst limit: this measures the processors, not Pipedrive's rate limits.
 	const pd = await startPipedriveStandIn({ burstLimit: 100_000 });
-	const client = new PipedriveClient(fetchTransport(pd.baseUrl, { apiToken: pd.token }), pd.baseUrl);
+	const client = new PipedriveClient(
+		fetchTransport(pd.baseUrl, { apiToken: pd.token }),
+		pd.baseUrl,
+	);
 	await setupFields(client, pd.baseUrl);
 	const leadIds: string[] = [];
 	for (let i = 0; i < LEADS; i++) {
 		const leadId = `0194f0c2-bench-7000-8000-${String(i).padStart(12, '0')}`;
-		await upsertLead(client, pd.baseUrl, { leadId, name: `Buyer ${i}`, email: `buyer${i}@example.com`, product: 'Curso', amount: 19790, currency: 'BRL', capturedAt: new Date(Date.now() - 3600_000).toISOString() }, { titleTemplate: '{{product}} – {{name}}', dealLookup: 'existingPersonsOnly', addNote: false });
+		await upsertLead(
+			client,
+			pd.baseUrl,
+			{
+				leadId,
+				name: `Buyer ${i}`,
+				email: `buyer${i}@example.com`,
+				product: 'Curso',
+				amount: 19790,
+				currency: 'BRL',
+				capturedAt: new Date(Date.now() - 3600_000).toISOString(),
+			},
+			{
+				titleTemplate: '{{product}} – {{name}}',
+				dealLookup: 'existingPersonsOnly',
+				addNote: false,
+			},
+		);
 		leadIds.push(leadId);
 	}
 	clearCaches(); // no target starts with this process's lead → deal cache
@@ -52,7 +78,15 @@ async function standInWithLeads(): Promise<{ pd: PipedriveStandIn; leadIds: stri
 
 function events(leadIds: string[], type: 'pending' | 'paid'): Array<{ eventId: string }> {
 	const base = Date.now() - 1800_000 + (type === 'paid' ? 500 : 0);
-	return leadIds.map((leadRef, i) => ({ eventId: `bench:${leadRef}:${type}`, type, leadRef, occurredAt: new Date(base + i * 1000).toISOString(), provider: 'mercadopago', amount: 19790, currency: 'BRL' }));
+	return leadIds.map((leadRef, i) => ({
+		eventId: `bench:${leadRef}:${type}`,
+		type,
+		leadRef,
+		occurredAt: new Date(base + i * 1000).toISOString(),
+		provider: 'mercadopago',
+		amount: 19790,
+		currency: 'BRL',
+	}));
 }
 
 const totalCalls = (pd: PipedriveStandIn) => [...pd.calls.values()].reduce((a, b) => a + b, 0);
@@ -64,7 +98,13 @@ const wonCount = (pd: PipedriveStandIn) => pd.state.deals.filter((d) => d.status
  * lead id, and Pipedrive allows 10 searches per 2 s), then every lead's second event (`paid`: the deal id
  * is known, two calls). Each phase is timed until its last deal is written.
  */
-async function measure(label: string, broker: ChannelModel, t: Topology, pd: PipedriveStandIn, leadIds: string[]): Promise<ProcessorResult[]> {
+async function measure(
+	label: string,
+	broker: ChannelModel,
+	t: Topology,
+	pd: PipedriveStandIn,
+	leadIds: string[],
+): Promise<ProcessorResult[]> {
 	const out: ProcessorResult[] = [];
 	for (const phase of ['pending', 'paid'] as const) {
 		const messages = events(leadIds, phase).map((body) => ({ body, messageId: body.eventId }));
@@ -72,7 +112,10 @@ async function measure(label: string, broker: ChannelModel, t: Topology, pd: Pip
 		const patchesBefore = dealPatches(pd);
 		const t0 = performance.now();
 		await publishConfirmed(broker, t, messages);
-		const done = () => (phase === 'paid' ? wonCount(pd) >= leadIds.length : dealPatches(pd) - patchesBefore >= leadIds.length);
+		const done = () =>
+			phase === 'paid'
+				? wonCount(pd) >= leadIds.length
+				: dealPatches(pd) - patchesBefore >= leadIds.length;
 		const deadline = Date.now() + 600_000;
 		while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 		const seconds = (performance.now() - t0) / 1000;
@@ -92,27 +135,63 @@ async function measure(label: string, broker: ChannelModel, t: Topology, pd: Pip
 
 export async function processorBench(): Promise<ProcessorResult[]> {
 	const broker = await connectBroker();
-	const topologies = { ours: uniqueTopology('bench-proc-ours'), builtin: uniqueTopology('bench-proc-builtin'), raw: uniqueTopology('bench-proc-raw') };
+	const topologies = {
+		ours: uniqueTopology('bench-proc-ours'),
+		builtin: uniqueTopology('bench-proc-builtin'),
+		raw: uniqueTopology('bench-proc-raw'),
+	};
 	for (const t of Object.values(topologies)) await declareTopology(broker, t);
 	const ours = await standInWithLeads();
 	const builtin = await standInWithLeads();
 	const raw = await standInWithLeads();
 
-	const builtinFile = join(mkdtempSync(join(tmpdir(), 'cr-wf-')), 'builtin-rabbitmq-processor.json');
-	writeFileSync(builtinFile, readFileSync(join(REPO_ROOT, 'benchmarks/workflows/builtin-rabbitmq-processor.json'), 'utf8').replace('BENCH_QUEUE', topologies.builtin.queue));
+	const builtinFile = join(
+		mkdtempSync(join(tmpdir(), 'cr-wf-')),
+		'builtin-rabbitmq-processor.json',
+	);
+	writeFileSync(
+		builtinFile,
+		readFileSync(
+			join(REPO_ROOT, 'benchmarks/workflows/builtin-rabbitmq-processor.json'),
+			'utf8',
+		).replace('BENCH_QUEUE', topologies.builtin.queue),
+	);
 	const n8n = await startN8n({
-		workflows: [exportedWorkflowForTest('payment-event-processor.json', { topology: topologies.ours }), builtinFile],
+		workflows: [
+			exportedWorkflowForTest('payment-event-processor.json', { topology: topologies.ours }),
+			builtinFile,
+		],
 		credentials: [
 			rabbitCredential(),
 			pipedriveCredential(ours.pd.baseUrl, ours.pd.token),
-			{ id: 'crBenchRabbitMq1', name: 'Bench RabbitMQ (built-in)', type: 'rabbitmq', data: { hostname: '127.0.0.1', port: 5672, username: 'guest', password: 'guest', vhost: '/', ssl: false } },
-			{ id: 'crBenchPipedrive', name: 'Bench Pipedrive (built-in path)', type: 'checkoutPipedriveApi', data: { apiToken: builtin.pd.token, companyDomain: '', baseUrl: builtin.pd.baseUrl } },
+			{
+				id: 'crBenchRabbitMq1',
+				name: 'Bench RabbitMQ (built-in)',
+				type: 'rabbitmq',
+				data: {
+					hostname: '127.0.0.1',
+					port: 5672,
+					username: 'guest',
+					password: 'guest',
+					vhost: '/',
+					ssl: false,
+				},
+			},
+			{
+				id: 'crBenchPipedrive',
+				name: 'Bench Pipedrive (built-in path)',
+				type: 'checkoutPipedriveApi',
+				data: { apiToken: builtin.pd.token, companyDomain: '', baseUrl: builtin.pd.baseUrl },
+			},
 		],
 		ready: async () => {
 			const channel = await broker.createChannel();
 			channel.on('error', () => undefined);
 			try {
-				const [a, b] = [await channel.checkQueue(topologies.ours.queue), await channel.checkQueue(topologies.builtin.queue)];
+				const [a, b] = [
+					await channel.checkQueue(topologies.ours.queue),
+					await channel.checkQueue(topologies.builtin.queue),
+				];
 				return a.consumerCount > 0 && b.consumerCount > 0;
 			} finally {
 				await channel.close().catch(() => undefined);
@@ -122,21 +201,52 @@ export async function processorBench(): Promise<ProcessorResult[]> {
 
 	const results: ProcessorResult[] = [];
 	try {
-		results.push(...await measure('(a) pack: Checkout Queue Trigger → IF → Apply Checkout Event', broker, topologies.ours, ours.pd, ours.leadIds));
-		results.push(...await measure('(b) n8n built-in: RabbitMQ Trigger (ack on success, parallel 1) → Code (parse) → Apply Checkout Event', broker, topologies.builtin, builtin.pd, builtin.leadIds));
+		results.push(
+			...(await measure(
+				'(a) pack: Checkout Queue Trigger → IF → Apply Checkout Event',
+				broker,
+				topologies.ours,
+				ours.pd,
+				ours.leadIds,
+			)),
+		);
+		results.push(
+			...(await measure(
+				'(b) n8n built-in: RabbitMQ Trigger (ack on success, parallel 1) → Code (parse) → Apply Checkout Event',
+				broker,
+				topologies.builtin,
+				builtin.pd,
+				builtin.leadIds,
+			)),
+		);
 		// (c) the same work without n8n
 		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const channel = await connection.createChannel();
 		await channel.prefetch(1);
-		const client = new PipedriveClient(fetchTransport(raw.pd.baseUrl, { apiToken: raw.pd.token }), raw.pd.baseUrl);
+		const client = new PipedriveClient(
+			fetchTransport(raw.pd.baseUrl, { apiToken: raw.pd.token }),
+			raw.pd.baseUrl,
+		);
 		await channel.consume(topologies.raw.queue, (message) => {
 			if (!message) return;
-			void applyEvent(client, raw.pd.baseUrl, JSON.parse(message.content.toString('utf8')) as Parameters<typeof applyEvent>[2]).then(
+			void applyEvent(
+				client,
+				raw.pd.baseUrl,
+				JSON.parse(message.content.toString('utf8')) as Parameters<typeof applyEvent>[2],
+			).then(
 				() => channel.ack(message),
 				() => channel.nack(message, false, true),
 			);
 		});
-		results.push(...await measure('(c) raw amqplib consumer (prefetch 1, ack after) → lib/pipedrive, no n8n', broker, topologies.raw, raw.pd, raw.leadIds));
+		results.push(
+			...(await measure(
+				'(c) raw amqplib consumer (prefetch 1, ack after) → lib/pipedrive, no n8n',
+				broker,
+				topologies.raw,
+				raw.pd,
+				raw.leadIds,
+			)),
+		);
 		await connection.close();
 	} finally {
 		await n8n.stop();
@@ -149,7 +259,10 @@ export async function processorBench(): Promise<ProcessorResult[]> {
 
 export function formatProcessor(results: ProcessorResult[]): string {
 	return `| processor | events | seconds | events/s | Pipedrive calls per event | every deal written |\n|---|---|---|---|---|---|\n${results
-		.map((r) => `| ${r.label} | ${r.events} | ${r.seconds.toFixed(2)} | ${r.perSecond.toFixed(1)} | ${r.callsPerEvent.toFixed(2)} | ${r.allWon ? 'yes' : 'NO'} |`)
+		.map(
+			(r) =>
+				`| ${r.label} | ${r.events} | ${r.seconds.toFixed(2)} | ${r.perSecond.toFixed(1)} | ${r.callsPerEvent.toFixed(2)} | ${r.allWon ? 'yes' : 'NO'} |`,
+		)
 		.join('\n')}`;
 }
 

@@ -14,7 +14,12 @@ import { runFaultMatrix, type FaultMatrixReport } from '../testbench/faultMatrix
 async function main(): Promise<void> {
 	const leads = Number(process.env.FAULT_LEADS ?? 2000);
 	const seed = Number(process.env.FAULT_SEED ?? 20261201);
-	const report = await runFaultMatrix({ leads, seed, log: (line) => console.log(line), timeoutMs: 90 * 60_000 });
+	const report = await runFaultMatrix({
+		leads,
+		seed,
+		log: (line) => console.log(line),
+		timeoutMs: 90 * 60_000,
+	});
 	console.log(JSON.stringify(report, null, 2));
 	writeFileSync(join(REPO_ROOT, 'RELIABILITY.md'), render(report, leads, seed));
 	process.exit(report.ok ? 0 : 1);
@@ -22,7 +27,10 @@ async function main(): Promise<void> {
 
 export function render(report: FaultMatrixReport, leads: number, seed: number): string {
 	const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
-	const rows = (record: Record<string, number>) => Object.entries(record).map(([k, v]) => `| ${k} | ${v} |`).join('\n');
+	const rows = (record: Record<string, number>) =>
+		Object.entries(record)
+			.map(([k, v]) => `| ${k} | ${v} |`)
+			.join('\n');
 	const md = `# Reliability: the fault matrix
 
 Command: \`FAULT_LEADS=${leads} FAULT_SEED=${seed} npm run faults\` on ${machine}, ${new Date().toISOString().slice(0, 10)}.
@@ -42,7 +50,13 @@ ${rows(report.faults)}
 
 | Outcome | Count |
 |---|---|
-${rows({ ...report.outcome, ...Object.fromEntries(Object.entries(report.outcome.statuses).map(([k, v]) => [`deals ${k}`, v])) } as unknown as Record<string, number>).split('\n').filter((l) => !l.startsWith('| statuses')).join('\n')}
+${rows({
+	...report.outcome,
+	...Object.fromEntries(Object.entries(report.outcome.statuses).map(([k, v]) => [`deals ${k}`, v])),
+} as unknown as Record<string, number>)
+	.split('\n')
+	.filter((l) => !l.startsWith('| statuses'))
+	.join('\n')}
 
 ${report.problems.length ? `Problems:\n${report.problems.map((p) => `- ${p}`).join('\n')}\n` : 'Checked against an oracle computed from the events (the pure state machine): lost 0, doubled 0. One person per buyer; one deal per lead in the state its latest event says (won exactly when paid in full); one lead note per deal; one refund note per refund; at most one activity per deal and rule, done once the deal is won; nothing left pending in the archive; the dead-letter queue holds exactly the messages poisoned on purpose, each with its reason.\n'}`;
 	return md;

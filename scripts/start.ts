@@ -13,7 +13,12 @@ import { startS3Server } from '../testbench/s3';
 import { startGatewayStandIn } from '../testbench/standins/gateways';
 import { startPipedriveStandIn } from '../testbench/standins/pipedrive';
 import { startShopPage } from '../testbench/standins/shopPage';
-import { GATEWAY_KEYS, gatewayCredentials, linksCredential, pipedriveCredential } from '../testbench/credentials';
+import {
+	GATEWAY_KEYS,
+	gatewayCredentials,
+	linksCredential,
+	pipedriveCredential,
+} from '../testbench/credentials';
 
 const LOCAL = resolve(REPO_ROOT, '.artifacts/local');
 const BUCKET = 'checkout-archive';
@@ -24,7 +29,9 @@ async function main(): Promise<void> {
 	const n8nPort = Number(process.env.CR_N8N_PORT ?? 5678);
 	const s3 = await startS3Server({ port: s3Port, directory: join(LOCAL, 's3') });
 	await s3.createBucket(BUCKET).catch(() => undefined); // exists from an earlier run
-	console.log(`[start] S3-compatible server (s3rver) on ${s3.endpoint}, bucket "${BUCKET}", keys S3RVER/S3RVER`);
+	console.log(
+		`[start] S3-compatible server (s3rver) on ${s3.endpoint}, bucket "${BUCKET}", keys S3RVER/S3RVER`,
+	);
 
 	const settings = s3.settings(BUCKET);
 	const intake = (p: string) => `http://127.0.0.1:${n8nPort}/webhook/checkout/payment-webhook/${p}`;
@@ -35,10 +42,17 @@ async function main(): Promise<void> {
 		mercadopago: GATEWAY_KEYS.mercadopago,
 		asaas: { ...GATEWAY_KEYS.asaas, webhookUrl: intake('asaas') },
 	});
-	console.log(`[start] payment gateway stand-ins (Stripe, Mercado Pago, Asaas) on ${gateways.baseUrl}`);
+	console.log(
+		`[start] payment gateway stand-ins (Stripe, Mercado Pago, Asaas) on ${gateways.baseUrl}`,
+	);
 	// Pipedrive cannot be reached from here: its stand-in (state in memory, empty at each start).
-	const pipedrive = await startPipedriveStandIn({ port: Number(process.env.CR_PIPEDRIVE_PORT ?? 8090), token: 'local-pipedrive-token' });
-	console.log(`[start] Pipedrive stand-in on ${pipedrive.baseUrl} (deals, activities and notes: ${pipedrive.baseUrl}/__standin/)`);
+	const pipedrive = await startPipedriveStandIn({
+		port: Number(process.env.CR_PIPEDRIVE_PORT ?? 8090),
+		token: 'local-pipedrive-token',
+	});
+	console.log(
+		`[start] Pipedrive stand-in on ${pipedrive.baseUrl} (deals, activities and notes: ${pipedrive.baseUrl}/__standin/)`,
+	);
 	const workflows = readdirSync(join(REPO_ROOT, 'workflows'))
 		.filter((f) => f.endsWith('.json'))
 		.map((f) => join(REPO_ROOT, 'workflows', f));
@@ -57,7 +71,15 @@ async function main(): Promise<void> {
 				id: 'crTestAmqpCred01',
 				name: 'Checkout RabbitMQ',
 				type: 'checkoutRabbitMqApi',
-				data: { connectWith: 'fields', host: '127.0.0.1', port: 5672, vhost: '/', username: 'guest', password: 'guest', tls: false },
+				data: {
+					connectWith: 'fields',
+					host: '127.0.0.1',
+					port: 5672,
+					vhost: '/',
+					username: 'guest',
+					password: 'guest',
+					tls: false,
+				},
 			},
 			...gatewayCredentials(gateways.baseUrl),
 			pipedriveCredential(pipedrive.baseUrl, pipedrive.token),
@@ -65,23 +87,48 @@ async function main(): Promise<void> {
 		],
 		// The fast-intake trigger answers without an execution; lazy isolate acquisition lets it skip the expression sandbox too.
 		env: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
-		ready: async (instance) => (await fetch(instance.webhookUrl('checkout/payment-webhook/stripe'), { method: 'POST', body: '{}' })).status === 401,
+		ready: async (instance) =>
+			(
+				await fetch(instance.webhookUrl('checkout/payment-webhook/stripe'), {
+					method: 'POST',
+					body: '{}',
+				})
+			).status === 401,
 	}).catch(async (error: unknown) => {
 		await s3.stop();
 		await gateways.close();
 		await pipedrive.close();
 		throw error;
 	});
-	const shop = await startShopPage(n8n.webhookUrl('checkout/lead'), Number(process.env.CR_SHOP_PORT ?? 8080));
+	const shop = await startShopPage(
+		n8n.webhookUrl('checkout/lead'),
+		Number(process.env.CR_SHOP_PORT ?? 8080),
+	);
 	console.log(`[start] n8n is ready with the pack loaded and ${workflows.length} workflows active`);
-	console.log(`[start]   try it: open ${shop.url} (a WordPress-like checkout form), fill it, and pay or abandon on the gateway page`);
-	console.log(`[start]   lead capture:            POST ${n8n.webhookUrl('checkout/lead')} (HTML form), POST …/checkout/lead/elementor, GET …/checkout/pay?lead=… (signed links) or ?token=… (Elementor Redirect)`);
-	console.log(`[start]   editor:                  ${n8n.baseUrl}/   (first visit: create the owner account)`);
-	console.log(`[start]   payment webhooks (fast intake, recommended): POST ${n8n.webhookUrl('checkout/fast/{stripe|mercadopago|asaas}')}`);
-	console.log(`[start]   payment webhooks (visual intake):            POST ${n8n.webhookUrl('checkout/payment-webhook/{stripe|mercadopago|asaas}')}`);
-	console.log(`[start]   archive sweep:           every 30 s → RabbitMQ exchange "checkout.events", queue "checkout.events"`);
-	console.log(`[start]   payment event processor: queue "checkout.events" → Pipedrive (stand-in): ${pipedrive.baseUrl}/__standin/`);
-	console.log(`[start]   follow-up rules:         every 15 min → activities for abandoned, failed, expired and pending checkouts`);
+	console.log(
+		`[start]   try it: open ${shop.url} (a WordPress-like checkout form), fill it, and pay or abandon on the gateway page`,
+	);
+	console.log(
+		`[start]   lead capture:            POST ${n8n.webhookUrl('checkout/lead')} (HTML form), POST …/checkout/lead/elementor, GET …/checkout/pay?lead=… (signed links) or ?token=… (Elementor Redirect)`,
+	);
+	console.log(
+		`[start]   editor:                  ${n8n.baseUrl}/   (first visit: create the owner account)`,
+	);
+	console.log(
+		`[start]   payment webhooks (fast intake, recommended): POST ${n8n.webhookUrl('checkout/fast/{stripe|mercadopago|asaas}')}`,
+	);
+	console.log(
+		`[start]   payment webhooks (visual intake):            POST ${n8n.webhookUrl('checkout/payment-webhook/{stripe|mercadopago|asaas}')}`,
+	);
+	console.log(
+		`[start]   archive sweep:           every 30 s → RabbitMQ exchange "checkout.events", queue "checkout.events"`,
+	);
+	console.log(
+		`[start]   payment event processor: queue "checkout.events" → Pipedrive (stand-in): ${pipedrive.baseUrl}/__standin/`,
+	);
+	console.log(
+		`[start]   follow-up rules:         every 15 min → activities for abandoned, failed, expired and pending checkouts`,
+	);
 	console.log('[start] Ctrl-C stops everything; data stays in .artifacts/local');
 
 	let stopping = false;

@@ -27,29 +27,63 @@ export function rabbitCredential(port = 5672, id = RABBITMQ_CREDENTIAL_ID): Cred
 		id,
 		name: 'Checkout RabbitMQ',
 		type: 'checkoutRabbitMqApi',
-		data: { connectWith: 'fields', host: '127.0.0.1', port, vhost: '/', username: 'guest', password: 'guest', tls: false },
+		data: {
+			connectWith: 'fields',
+			host: '127.0.0.1',
+			port,
+			vhost: '/',
+			username: 'guest',
+			password: 'guest',
+			tls: false,
+		},
 	};
 }
 
 /** Gateway keys of the tests and of the local pipeline: the stand-ins accept exactly these. */
 export const GATEWAY_KEYS = {
 	stripe: { secretKey: 'sk_test_local_standin', webhookSecret: 'whsec_local_standin' },
-	mercadopago: { accessToken: 'TEST-local-standin-token', webhookSecret: 'mp-local-standin-secret' },
-	asaas: { apiKey: '$aact_local_standin', webhookToken: 'asaas-local-standin-token-0123456789abcdef' },
+	mercadopago: {
+		accessToken: 'TEST-local-standin-token',
+		webhookSecret: 'mp-local-standin-secret',
+	},
+	asaas: {
+		apiKey: '$aact_local_standin',
+		webhookToken: 'asaas-local-standin-token-0123456789abcdef',
+	},
 };
 
 export function gatewayCredentials(baseUrl: string): CredentialSpec[] {
 	return [
-		{ id: 'crStripeCred0001', name: 'Checkout Stripe', type: 'checkoutStripeApi', data: { ...GATEWAY_KEYS.stripe, baseUrl } },
-		{ id: 'crMercadoPago001', name: 'Checkout Mercado Pago', type: 'checkoutMercadoPagoApi', data: { ...GATEWAY_KEYS.mercadopago, sandbox: false, baseUrl } },
-		{ id: 'crAsaasCred00001', name: 'Checkout Asaas', type: 'checkoutAsaasApi', data: { ...GATEWAY_KEYS.asaas, baseUrl, checkoutPageUrl: baseUrl } },
+		{
+			id: 'crStripeCred0001',
+			name: 'Checkout Stripe',
+			type: 'checkoutStripeApi',
+			data: { ...GATEWAY_KEYS.stripe, baseUrl },
+		},
+		{
+			id: 'crMercadoPago001',
+			name: 'Checkout Mercado Pago',
+			type: 'checkoutMercadoPagoApi',
+			data: { ...GATEWAY_KEYS.mercadopago, sandbox: false, baseUrl },
+		},
+		{
+			id: 'crAsaasCred00001',
+			name: 'Checkout Asaas',
+			type: 'checkoutAsaasApi',
+			data: { ...GATEWAY_KEYS.asaas, baseUrl, checkoutPageUrl: baseUrl },
+		},
 	];
 }
 
 export const PIPEDRIVE_CREDENTIAL_ID = 'crPipedriveCred1';
 
 export function pipedriveCredential(baseUrl: string, apiToken: string): CredentialSpec {
-	return { id: PIPEDRIVE_CREDENTIAL_ID, name: 'Checkout Pipedrive', type: 'checkoutPipedriveApi', data: { apiToken, companyDomain: '', baseUrl } };
+	return {
+		id: PIPEDRIVE_CREDENTIAL_ID,
+		name: 'Checkout Pipedrive',
+		type: 'checkoutPipedriveApi',
+		data: { apiToken, companyDomain: '', baseUrl },
+	};
 }
 
 export const LINKS_CREDENTIAL_ID = 'crLinksCred00001';
@@ -58,5 +92,10 @@ export const LOCAL_LINKS_SECRET = 'local-checkout-links-secret-not-for-productio
 
 /** Pay links pointing at `payUrl` (the lead capture workflow's GET …/webhook/checkout/pay of that n8n). */
 export function linksCredential(payUrl: string, validDays = 7): CredentialSpec {
-	return { id: LINKS_CREDENTIAL_ID, name: 'Checkout Links API', type: 'checkoutLinksApi', data: { secret: LOCAL_LINKS_SECRET, payUrl, validDays } };
+	return {
+		id: LINKS_CREDENTIAL_ID,
+		name: 'Checkout Links API',
+		type: 'checkoutLinksApi',
+		data: { secret: LOCAL_LINKS_SECRET, payUrl, validDays },
+	};
 }

@@ -37,7 +37,14 @@ import { startS3Server } from './s3';
 import { startGatewayStandIn } from './standins/gateways';
 import { startPipedriveStandIn } from './standins/pipedrive';
 import { startTcpProxy } from './tcpProxy';
-import { GATEWAY_KEYS, gatewayCredentials, linksCredential, pipedriveCredential, rabbitCredential, s3Credential } from './credentials';
+import {
+	GATEWAY_KEYS,
+	gatewayCredentials,
+	linksCredential,
+	pipedriveCredential,
+	rabbitCredential,
+	s3Credential,
+} from './credentials';
 import { exportedWorkflowForTest } from './workflows';
 
 export interface FaultMatrixOptions {
@@ -113,21 +120,60 @@ interface PlannedEvent {
 	body: string;
 }
 
-function stripeEvent(leadId: string, i: number, k: number, type: Step, createdSec: number): PlannedEvent & { leadIndex: number } {
+function stripeEvent(
+	leadId: string,
+	i: number,
+	k: number,
+	type: Step,
+	createdSec: number,
+): PlannedEvent & { leadIndex: number } {
 	const id = `evt_fm_${i}_${k}`;
-	const session = (status: 'paid' | 'unpaid') => ({ id: `cs_fm_${i}`, object: 'checkout.session', client_reference_id: leadId, amount_total: PRICE, currency: 'brl', payment_status: status });
+	const session = (status: 'paid' | 'unpaid') => ({
+		id: `cs_fm_${i}`,
+		object: 'checkout.session',
+		client_reference_id: leadId,
+		amount_total: PRICE,
+		currency: 'brl',
+		payment_status: status,
+	});
 	const byType: Record<Step, { type: string; object: unknown }> = {
 		pending: { type: 'checkout.session.completed', object: session('unpaid') },
 		paid: { type: 'checkout.session.async_payment_succeeded', object: session('paid') },
 		failed: { type: 'checkout.session.async_payment_failed', object: session('unpaid') },
 		expired: { type: 'checkout.session.expired', object: session('unpaid') },
-		refunded: { type: 'charge.refunded', object: { id: `ch_fm_${i}`, object: 'charge', amount: PRICE, amount_refunded: PRICE, currency: 'brl', metadata: { lead_id: leadId } } },
+		refunded: {
+			type: 'charge.refunded',
+			object: {
+				id: `ch_fm_${i}`,
+				object: 'charge',
+				amount: PRICE,
+				amount_refunded: PRICE,
+				currency: 'brl',
+				metadata: { lead_id: leadId },
+			},
+		},
 	};
 	const chosen = byType[type];
-	return { leadIndex: i, eventId: id, type, createdSec, body: JSON.stringify({ id, object: 'event', type: chosen.type, created: createdSec, data: { object: chosen.object } }) };
+	return {
+		leadIndex: i,
+		eventId: id,
+		type,
+		createdSec,
+		body: JSON.stringify({
+			id,
+			object: 'event',
+			type: chosen.type,
+			created: createdSec,
+			data: { object: chosen.object },
+		}),
+	};
 }
 
-async function inParallel<T>(items: T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+async function inParallel<T>(
+	items: T[],
+	concurrency: number,
+	work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
 	let next = 0;
 	await Promise.all(
 		Array.from({ length: Math.min(concurrency, items.length) }, async () => {
@@ -143,8 +189,13 @@ async function inParallel<T>(items: T[], concurrency: number, work: (item: T, in
 /** The exported follow-up rules with "Payment failed" firing at once, so the matrix sees activities made and closed. */
 function rulesWorkflow(): string {
 	const file = exportedWorkflowForTest('followup-rules.json', { scheduleSeconds: 5 });
-	const wf = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ parameters: { rules?: { rule: Array<Record<string, unknown>> } } }> };
-	for (const node of wf.nodes) for (const rule of node.parameters.rules?.rule ?? []) if (rule.when === 'failed') Object.assign(rule, { after: 0, afterUnit: 'minutes', useBusinessHours: false });
+	const wf = JSON.parse(readFileSync(file, 'utf8')) as {
+		nodes: Array<{ parameters: { rules?: { rule: Array<Record<string, unknown>> } } }>;
+	};
+	for (const node of wf.nodes)
+		for (const rule of node.parameters.rules?.rule ?? [])
+			if (rule.when === 'failed')
+				Object.assign(rule, { after: 0, afterUnit: 'minutes', useBusinessHours: false });
 	writeFileSync(file, JSON.stringify(wf));
 	return file;
 }
@@ -191,7 +242,11 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 			await rabbit.start();
 		})();
 	};
-	const gateways = await startGatewayStandIn({ stripe: GATEWAY_KEYS.stripe, mercadopago: GATEWAY_KEYS.mercadopago, asaas: GATEWAY_KEYS.asaas });
+	const gateways = await startGatewayStandIn({
+		stripe: GATEWAY_KEYS.stripe,
+		mercadopago: GATEWAY_KEYS.mercadopago,
+		asaas: GATEWAY_KEYS.asaas,
+	});
 	const pd = await startPipedriveStandIn({ burstLimit: 100_000 });
 	const port = await freePort();
 	let n8n: N8nInstance | undefined;
@@ -204,7 +259,11 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 				exportedWorkflowForTest('checkout-lead-capture.json', { prefix }),
 				exportedWorkflowForTest('payment-webhook-fast-intake.json', { prefix }),
 				exportedWorkflowForTest('archive-sweep.json', { prefix, topology, scheduleSeconds: 2 }),
-				exportedWorkflowForTest('payment-event-processor.json', { topology, retryDelaySeconds: 1, pauseProbeSeconds: 2 }),
+				exportedWorkflowForTest('payment-event-processor.json', {
+					topology,
+					retryDelaySeconds: 1,
+					pauseProbeSeconds: 2,
+				}),
 				rulesWorkflow(),
 			],
 			credentials: [
@@ -215,12 +274,16 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 				linksCredential(`http://127.0.0.1:${port}/webhook/checkout/pay`),
 			],
 			env: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
-			ready: async (instance) => (await fetch(instance.webhookUrl('checkout/fast/stripe'), { method: 'POST', body: '{}' })).status === 401,
+			ready: async (instance) =>
+				(await fetch(instance.webhookUrl('checkout/fast/stripe'), { method: 'POST', body: '{}' }))
+					.status === 401,
 		});
 		const instance = n8n;
 		let deliveries = 0;
 		let peakMemoryMiB = 0;
-		timers.push(setInterval(() => (peakMemoryMiB = Math.max(peakMemoryMiB, instance.memoryMiB())), 1000));
+		timers.push(
+			setInterval(() => (peakMemoryMiB = Math.max(peakMemoryMiB, instance.memoryMiB())), 1000),
+		);
 		/** A sender that retries as gateways and browsers do: with backoff, for up to four minutes. */
 		const retryFor = 240_000;
 		// s3rver, the bench's S3, can fall over under this load: then it is an S3 outage like any other
@@ -238,7 +301,11 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		);
 
 		// ---- intake: leads through the lead capture workflow, then the gateways' events ----
-		s3Proxy.loseAnswersRandomly((r) => r.method === 'PUT' && (r.path.includes('/ids/') || r.path.includes('/pending/')), 0.03, random);
+		s3Proxy.loseAnswersRandomly(
+			(r) => r.method === 'PUT' && (r.path.includes('/ids/') || r.path.includes('/pending/')),
+			0.03,
+			random,
+		);
 		const intakeStarted = Date.now();
 		const leadIds: string[] = new Array(options.leads);
 		const capturedSec: number[] = new Array(options.leads);
@@ -257,17 +324,29 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 				const res = await fetch(instance.webhookUrl('checkout/lead'), {
 					method: 'POST',
 					headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
-					body: new URLSearchParams({ nome: `Comprador ${i}`, email: `buyer${i}@matrix.example`, produto: 'curso-de-fotografia', lgpd: 'on' }).toString(),
+					body: new URLSearchParams({
+						nome: `Comprador ${i}`,
+						email: `buyer${i}@matrix.example`,
+						produto: 'curso-de-fotografia',
+						lgpd: 'on',
+					}).toString(),
 					redirect: 'manual',
 				}).catch(() => undefined);
 				if (res?.status === 303) {
-					leadIds[i] = gateways.checkouts.get(decodeURIComponent(res.headers.get('location')!.split('/').pop()!))!.leadRef!;
+					leadIds[i] = gateways.checkouts.get(
+						decodeURIComponent(res.headers.get('location')!.split('/').pop()!),
+					)!.leadRef!;
 					capturedSec[i] = Math.ceil(Date.now() / 1000);
 					return;
 				}
 				const text = (await res?.text().catch(() => undefined)) ?? '';
-				count(`lead post answered ${res?.status ?? 'nothing'}${res?.status === 200 && text.includes('Tentar novamente') ? ' (retry page)' : ''} (the buyer posts again)`);
-				if (Date.now() - firstTry > retryFor) throw new Error(`lead ${i} was refused ${attempt} times; last answer ${res?.status}: ${text.slice(0, 120)}\nS3 proxy forward errors: ${JSON.stringify(s3Proxy.forwardErrors)}\n${executionErrors(instance, 5).join('\n')}`);
+				count(
+					`lead post answered ${res?.status ?? 'nothing'}${res?.status === 200 && text.includes('Tentar novamente') ? ' (retry page)' : ''} (the buyer posts again)`,
+				);
+				if (Date.now() - firstTry > retryFor)
+					throw new Error(
+						`lead ${i} was refused ${attempt} times; last answer ${res?.status}: ${text.slice(0, 120)}\nS3 proxy forward errors: ${JSON.stringify(s3Proxy.forwardErrors)}\n${executionErrors(instance, 5).join('\n')}`,
+					);
 				await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
 			}
 		});
@@ -277,11 +356,17 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		const events: PlannedEvent[] = [];
 		leadIds.forEach((leadId, i) => {
 			const story = STORIES[Math.floor(random() * STORIES.length)];
-			story.forEach((type, k) => events.push(stripeEvent(leadId, i, k, type, capturedSec[i] + 1 + k)));
+			story.forEach((type, k) =>
+				events.push(stripeEvent(leadId, i, k, type, capturedSec[i] + 1 + k)),
+			);
 		});
 		// Gateways send in their own order, and resend.
 		const rate = options.duplicateRate ?? 0.2;
-		const sends = [...events, ...events.filter(() => random() < rate), ...events.filter(() => random() < rate / 2)];
+		const sends = [
+			...events,
+			...events.filter(() => random() < rate),
+			...events.filter(() => random() < rate / 2),
+		];
 		for (let i = sends.length - 1; i > 0; i--) {
 			const j = Math.floor(random() * (i + 1));
 			[sends[i], sends[j]] = [sends[j], sends[i]];
@@ -305,29 +390,66 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 				deliveries++;
 				const res = await fetch(instance.webhookUrl('checkout/fast/stripe'), {
 					method: 'POST',
-					headers: { 'content-type': 'application/json', 'stripe-signature': signStripePayload(event.body, GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000)) },
+					headers: {
+						'content-type': 'application/json',
+						'stripe-signature': signStripePayload(
+							event.body,
+							GATEWAY_KEYS.stripe.webhookSecret,
+							Math.floor(Date.now() / 1000),
+						),
+					},
 					body: event.body,
 				}).catch(() => undefined);
 				await res?.text().catch(() => undefined);
 				if (res?.status === 200) return;
 				count(`webhook answered ${res?.status ?? 'nothing'} (the gateway retries)`);
-				if (Date.now() - firstTry > retryFor) throw new Error(`event ${event.eventId} was refused ${attempt} times`);
+				if (Date.now() - firstTry > retryFor)
+					throw new Error(`event ${event.eventId} was refused ${attempt} times`);
 				await new Promise((r) => setTimeout(r, Math.min(2000, 50 * attempt)));
 			}
 		});
 		const intakeMs = Date.now() - intakeStarted;
-		log(`[faults] ${sends.length} webhook deliveries answered 200 (${events.length} distinct events) in ${(intakeMs / 1000).toFixed(0)} s`);
+		log(
+			`[faults] ${sends.length} webhook deliveries answered 200 (${events.length} distinct events) in ${(intakeMs / 1000).toFixed(0)} s`,
+		);
 
 		// ---- drain, under faults ----
 		await restartingBroker;
-		await waitFor('n8n back after its kill during the intake', async () => ((await fetch(instance.webhookUrl('checkout/fast/stripe'), { method: 'POST', body: '{}' }).catch(() => undefined))?.status === 401 ? true : undefined), { timeoutMs: 180_000 });
+		await waitFor(
+			'n8n back after its kill during the intake',
+			async () =>
+				(
+					await fetch(instance.webhookUrl('checkout/fast/stripe'), {
+						method: 'POST',
+						body: '{}',
+					}).catch(() => undefined)
+				)?.status === 401
+					? true
+					: undefined,
+			{ timeoutMs: 180_000 },
+		);
 		// Messages that can never apply, put on the queue on purpose: they, and only they, end dead-lettered.
 		const poisoned = [
 			{ messageId: 'poison-not-json', body: '{"this is": not json' },
 			{ messageId: 'poison-array', body: '[1, 2, 3]' },
-			{ messageId: 'poison-bad-time', body: { eventId: 'poison-bad-time', type: 'paid', occurredAt: 'yesterday', leadRef: leadIds[0], provider: 'stripe' } },
+			{
+				messageId: 'poison-bad-time',
+				body: {
+					eventId: 'poison-bad-time',
+					type: 'paid',
+					occurredAt: 'yesterday',
+					leadRef: leadIds[0],
+					provider: 'stripe',
+				},
+			},
 		];
-		await onBroker(async (connection) => publishConfirmed(connection, topology, poisoned.map((p) => ({ ...p, headers: { 'x-source': 'fault-matrix' } }))));
+		await onBroker(async (connection) =>
+			publishConfirmed(
+				connection,
+				topology,
+				poisoned.map((p) => ({ ...p, headers: { 'x-source': 'fault-matrix' } })),
+			),
+		);
 		count('poison messages put on the queue', poisoned.length);
 		pd.faults.randomly = { loseAnswerRate: 0.02, serverErrorRate: 0.01, dropRate: 0.01, random };
 		timers.push(
@@ -368,22 +490,43 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 
 		// The expected end state of every lead, from the pure state machine.
 		const expected = leadIds.map(() => undefined as DealCheckoutState | undefined);
-		const startedState = (i: number): DealCheckoutState => ({ status: 'started', lastEventAt: new Date((capturedSec[i] - 1) * 1000).toISOString(), appliedEventIds: [] });
+		const startedState = (i: number): DealCheckoutState => ({
+			status: 'started',
+			lastEventAt: new Date((capturedSec[i] - 1) * 1000).toISOString(),
+			appliedEventIds: [],
+		});
 		for (const event of [...events].sort((a, b) => a.createdSec - b.createdSec)) {
 			const current = expected[event.leadIndex] ?? startedState(event.leadIndex);
-			expected[event.leadIndex] = applyCheckoutEvent(current, { eventId: event.eventId, type: event.type, occurredAt: new Date(event.createdSec * 1000).toISOString(), amount: PRICE, currency: 'BRL' }, { amount: PRICE, currency: 'BRL' }).next;
+			expected[event.leadIndex] = applyCheckoutEvent(
+				current,
+				{
+					eventId: event.eventId,
+					type: event.type,
+					occurredAt: new Date(event.createdSec * 1000).toISOString(),
+					amount: PRICE,
+					currency: 'BRL',
+				},
+				{ amount: PRICE, currency: 'BRL' },
+			).next;
 		}
-		const wantedLabel = leadIds.map((_, i) => STATUS_LABELS[(expected[i] ?? startedState(i)).status]);
-		const leadKey = () => pd.state.dealFields.find((f) => f.name === 'Checkout lead id')?.key as string | undefined;
+		const wantedLabel = leadIds.map(
+			(_, i) => STATUS_LABELS[(expected[i] ?? startedState(i)).status],
+		);
+		const leadKey = () =>
+			pd.state.dealFields.find((f) => f.name === 'Checkout lead id')?.key as string | undefined;
 		const statusOf = (deal: Record<string, unknown>) => {
 			const field = pd.state.dealFields.find((f) => f.name === 'Checkout status');
 			const id = (deal.custom_fields as Record<string, unknown>)?.[field?.key as string];
-			return (field?.options as Array<{ id: number; label: string }> | undefined)?.find((o) => o.id === id)?.label;
+			return (field?.options as Array<{ id: number; label: string }> | undefined)?.find(
+				(o) => o.id === id,
+			)?.label;
 		};
 		const settled = () => {
 			const key = leadKey();
 			if (!key) return 0;
-			const byLead = new Map(pd.state.deals.map((d) => [(d.custom_fields as Record<string, unknown>)?.[key], d]));
+			const byLead = new Map(
+				pd.state.deals.map((d) => [(d.custom_fields as Record<string, unknown>)?.[key], d]),
+			);
 			return leadIds.filter((id, i) => {
 				const deal = byLead.get(id);
 				return deal && deal.person_id && statusOf(deal) === wantedLabel[i];
@@ -412,7 +555,9 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 			}
 			if (Date.now() - lastProgressLog > 10_000) {
 				lastProgressLog = Date.now();
-				log(`[faults] ${done}/${leadIds.length} leads in their expected state, ${((Date.now() - drainStarted) / 1000).toFixed(0)} s`);
+				log(
+					`[faults] ${done}/${leadIds.length} leads in their expected state, ${((Date.now() - drainStarted) / 1000).toFixed(0)} s`,
+				);
 			}
 			await new Promise((r) => setTimeout(r, 1000));
 		}
@@ -423,62 +568,108 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		pd.faults.rateLimitStorm = false;
 		pd.faults.unauthorized = false;
 		pd.faults.delayMs = 0;
-		if (spells.length) problems.push(`the run settled before these faults: ${spells.map((sp) => sp.at).join(', ')}`);
+		if (spells.length)
+			problems.push(`the run settled before these faults: ${spells.map((sp) => sp.at).join(', ')}`);
 		// Let what is still in flight (refund notes, follow-ups being closed, the rules) finish.
-		await waitFor('the queue drained', async () => ((await queueCount(topology.queue).catch(() => -1)) === 0 ? true : undefined), { timeoutMs: Math.max(30_000, deadline - Date.now()), intervalMs: 1000 }).catch(() => problems.push('the queue did not drain'));
+		await waitFor(
+			'the queue drained',
+			async () => ((await queueCount(topology.queue).catch(() => -1)) === 0 ? true : undefined),
+			{ timeoutMs: Math.max(30_000, deadline - Date.now()), intervalMs: 1000 },
+		).catch(() => problems.push('the queue did not drain'));
 		await new Promise((r) => setTimeout(r, 15_000));
 		const drainMs = Date.now() - drainStarted;
 
 		// ---- what the salesperson sees ----
 		const key = leadKey()!;
-		const earlierKey = pd.state.dealFields.find((f) => f.name === 'Checkout earlier lead id')?.key as string;
+		const earlierKey = pd.state.dealFields.find((f) => f.name === 'Checkout earlier lead id')
+			?.key as string;
 		const liveDeals = pd.state.deals.filter((d) => d.status !== 'deleted');
 		const statuses: Record<string, number> = {};
 		leadIds.forEach((id, i) => {
-			const deals = liveDeals.filter((d) => (d.custom_fields as Record<string, unknown>)?.[key] === id || (d.custom_fields as Record<string, unknown>)?.[earlierKey] === id);
-			if (deals.length !== 1) return void problems.push(`lead ${i} (${id}) has ${deals.length} deals`);
+			const deals = liveDeals.filter(
+				(d) =>
+					(d.custom_fields as Record<string, unknown>)?.[key] === id ||
+					(d.custom_fields as Record<string, unknown>)?.[earlierKey] === id,
+			);
+			if (deals.length !== 1)
+				return void problems.push(`lead ${i} (${id}) has ${deals.length} deals`);
 			const label = statusOf(deals[0]) ?? 'none';
 			statuses[label] = (statuses[label] ?? 0) + 1;
 			if (label !== wantedLabel[i]) {
 				// What the deal applied against what was sent, so that a failing run says where an event went missing.
-				const appliedKey = pd.state.dealFields.find((f) => f.name === 'Checkout events applied')?.key as string;
-				const applied = String((deals[0].custom_fields as Record<string, unknown>)?.[appliedKey] ?? '');
-				const story = events.filter((e) => e.leadIndex === i).map((e) => `${e.eventId}:${e.type}@${e.createdSec}${applied.includes(e.eventId) ? '' : ' (not applied)'}`);
-				problems.push(`lead ${i} (${id}) ends ${label}, its events say ${wantedLabel[i]}: ${story.join(', ')}; deal ${String(deals[0].id)} applied "${applied}"`);
+				const appliedKey = pd.state.dealFields.find((f) => f.name === 'Checkout events applied')
+					?.key as string;
+				const applied = String(
+					(deals[0].custom_fields as Record<string, unknown>)?.[appliedKey] ?? '',
+				);
+				const story = events
+					.filter((e) => e.leadIndex === i)
+					.map(
+						(e) =>
+							`${e.eventId}:${e.type}@${e.createdSec}${applied.includes(e.eventId) ? '' : ' (not applied)'}`,
+					);
+				problems.push(
+					`lead ${i} (${id}) ends ${label}, its events say ${wantedLabel[i]}: ${story.join(', ')}; deal ${String(deals[0].id)} applied "${applied}"`,
+				);
 			}
-			if ((deals[0].status === 'won') !== (wantedLabel[i] === 'Paid')) problems.push(`lead ${i}: deal ${deals[0].status}, expected ${wantedLabel[i]}`);
+			if ((deals[0].status === 'won') !== (wantedLabel[i] === 'Paid'))
+				problems.push(`lead ${i}: deal ${deals[0].status}, expected ${wantedLabel[i]}`);
 		});
-		if (liveDeals.length !== leadIds.length) problems.push(`${liveDeals.length} deals for ${leadIds.length} leads`);
+		if (liveDeals.length !== leadIds.length)
+			problems.push(`${liveDeals.length} deals for ${leadIds.length} leads`);
 		const emails = new Map<string, number>();
-		for (const p of pd.state.persons) for (const e of (p.emails as Array<{ value: string }>) ?? []) emails.set(e.value, (emails.get(e.value) ?? 0) + 1);
+		for (const p of pd.state.persons)
+			for (const e of (p.emails as Array<{ value: string }>) ?? [])
+				emails.set(e.value, (emails.get(e.value) ?? 0) + 1);
 		for (const [email, n] of emails) if (n !== 1) problems.push(`${n} persons with ${email}`);
-		if (pd.state.persons.length !== leadIds.length) problems.push(`${pd.state.persons.length} persons for ${leadIds.length} buyers`);
+		if (pd.state.persons.length !== leadIds.length)
+			problems.push(`${pd.state.persons.length} persons for ${leadIds.length} buyers`);
 		const leadNotes = pd.state.notes.filter((n) => String(n.content).includes('Checkout lead'));
-		const refundNotes = pd.state.notes.filter((n) => String(n.content).includes('Payment refunded'));
+		const refundNotes = pd.state.notes.filter((n) =>
+			String(n.content).includes('Payment refunded'),
+		);
 		const perDeal = (rows: Array<Record<string, unknown>>) => {
 			const m = new Map<unknown, number>();
 			for (const r of rows) m.set(r.deal_id, (m.get(r.deal_id) ?? 0) + 1);
 			return m;
 		};
-		for (const [deal, n] of perDeal(leadNotes)) if (n !== 1) problems.push(`deal ${String(deal)} has ${n} lead notes`);
+		for (const [deal, n] of perDeal(leadNotes))
+			if (n !== 1) problems.push(`deal ${String(deal)} has ${n} lead notes`);
 		const refundsPlanned = new Map<string, number>();
-		for (const e of events) if (e.type === 'refunded') refundsPlanned.set(leadIds[e.leadIndex], (refundsPlanned.get(leadIds[e.leadIndex]) ?? 0) + 1);
-		if (refundNotes.length !== [...refundsPlanned.values()].reduce((a, b) => a + b, 0)) problems.push(`${refundNotes.length} refund notes for ${[...refundsPlanned.values()].reduce((a, b) => a + b, 0)} refunds`);
+		for (const e of events)
+			if (e.type === 'refunded')
+				refundsPlanned.set(
+					leadIds[e.leadIndex],
+					(refundsPlanned.get(leadIds[e.leadIndex]) ?? 0) + 1,
+				);
+		if (refundNotes.length !== [...refundsPlanned.values()].reduce((a, b) => a + b, 0))
+			problems.push(
+				`${refundNotes.length} refund notes for ${[...refundsPlanned.values()].reduce((a, b) => a + b, 0)} refunds`,
+			);
 		const activities = pd.state.activities.filter((a) => a.is_deleted !== true);
 		const perDealRule = new Map<string, number>();
 		for (const a of activities) {
 			const k = `${String(a.deal_id)} ${String(a.subject).split(':')[0]}`;
 			perDealRule.set(k, (perDealRule.get(k) ?? 0) + 1);
 			const deal = pd.state.deals.find((d) => d.id === a.deal_id);
-			if (deal?.status === 'won' && a.done !== true) problems.push(`activity ${a.id} of won deal ${deal.id} is still open`);
+			if (deal?.status === 'won' && a.done !== true)
+				problems.push(`activity ${a.id} of won deal ${deal.id} is still open`);
 		}
-		for (const [k, n] of perDealRule) if (n > 1) problems.push(`${n} activities for deal and rule ${k}`);
-		const deadLetters = await onBroker(async (connection) => drainQueue(connection, topology.deadLetterQueue, 1000, 2000));
+		for (const [k, n] of perDealRule)
+			if (n > 1) problems.push(`${n} activities for deal and rule ${k}`);
+		const deadLetters = await onBroker(async (connection) =>
+			drainQueue(connection, topology.deadLetterQueue, 1000, 2000),
+		);
 		const dead = deadLetters.length;
 		const deadIds = deadLetters.map((d) => d.messageId ?? '(no id)').sort();
 		const wantedDead = poisoned.map((p) => p.messageId).sort();
-		if (JSON.stringify(deadIds) !== JSON.stringify(wantedDead)) problems.push(`dead-lettered ${JSON.stringify(deadIds)}, poisoned ${JSON.stringify(wantedDead)}`);
-		for (const d of deadLetters) if (!d.headers['x-dead-letter-reason']) problems.push(`dead letter ${d.messageId ?? ''} has no reason`);
+		if (JSON.stringify(deadIds) !== JSON.stringify(wantedDead))
+			problems.push(
+				`dead-lettered ${JSON.stringify(deadIds)}, poisoned ${JSON.stringify(wantedDead)}`,
+			);
+		for (const d of deadLetters)
+			if (!d.headers['x-dead-letter-reason'])
+				problems.push(`dead letter ${d.messageId ?? ''} has no reason`);
 		let pending = 0;
 		for await (const page of archive.walk('pending')) pending += page.length;
 		if (pending) problems.push(`${pending} objects still pending in the archive`);
@@ -488,7 +679,8 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		// Requests the proxy could not pass on (the server down while it restarted, or an answer of s3rver's
 		// it could not parse): the client saw its connection reset, an S3 fault like the others.
 		for (const [code, n] of Object.entries(s3Proxy.forwardErrors)) {
-			if (faults['S3 server crashed and restarted (an outage)'] && /ECONN/.test(code)) count(`S3 unreachable during the outage (${code})`, n);
+			if (faults['S3 server crashed and restarted (an outage)'] && /ECONN/.test(code))
+				count(`S3 unreachable during the outage (${code})`, n);
 			else count(`S3 connection reset by the bench's proxy (${code})`, n);
 		}
 		count('S3 412 (conditional write refused)', s3Proxy.preconditionFailures);
@@ -500,8 +692,21 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 			paymentEvents: events.length,
 			deliveries,
 			faults,
-			outcome: { deals: liveDeals.length, persons: pd.state.persons.length, won: liveDeals.filter((d) => d.status === 'won').length, statuses, leadNotes: leadNotes.length, refundNotes: refundNotes.length, activities: activities.length, deadLettered: dead, pendingInArchive: pending },
-			pipedrive: { calls: pipedriveCalls, perEvent: Math.round((pipedriveCalls / (leadIds.length + events.length)) * 100) / 100 },
+			outcome: {
+				deals: liveDeals.length,
+				persons: pd.state.persons.length,
+				won: liveDeals.filter((d) => d.status === 'won').length,
+				statuses,
+				leadNotes: leadNotes.length,
+				refundNotes: refundNotes.length,
+				activities: activities.length,
+				deadLettered: dead,
+				pendingInArchive: pending,
+			},
+			pipedrive: {
+				calls: pipedriveCalls,
+				perEvent: Math.round((pipedriveCalls / (leadIds.length + events.length)) * 100) / 100,
+			},
 			peakMemoryMiB,
 			timings: { intakeMs, drainMs, totalMs: Date.now() - started },
 			problems: problems.slice(0, 50),

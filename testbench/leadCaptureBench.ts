@@ -18,18 +18,38 @@ export interface LeadCaptureBench {
 	stop(): Promise<void>;
 }
 
-export async function startLeadCaptureBench(extraWorkflows: string[] = []): Promise<LeadCaptureBench> {
+export async function startLeadCaptureBench(
+	extraWorkflows: string[] = [],
+): Promise<LeadCaptureBench> {
 	const s3 = await startS3Server();
 	await s3.createBucket('leads');
 	const gatewayPort = await freePort();
-	const keys = { stripe: GATEWAY_KEYS.stripe, mercadopago: GATEWAY_KEYS.mercadopago, asaas: GATEWAY_KEYS.asaas, port: gatewayPort };
+	const keys = {
+		stripe: GATEWAY_KEYS.stripe,
+		mercadopago: GATEWAY_KEYS.mercadopago,
+		asaas: GATEWAY_KEYS.asaas,
+		port: gatewayPort,
+	};
 	const bench = { gateways: await startGatewayStandIn(keys) };
 	const n8nPort = await freePort();
 	const n8n = await startN8n({
 		port: n8nPort,
-		workflows: [exportedWorkflowForTest('checkout-lead-capture.json', { prefix: 'leads' }), ...extraWorkflows],
-		credentials: [s3Credential(s3.settings('leads')), ...gatewayCredentials(bench.gateways.baseUrl), linksCredential(`http://127.0.0.1:${n8nPort}/webhook/checkout/pay`)],
-		ready: async (instance) => (await fetch(instance.webhookUrl('checkout/lead'), { method: 'POST', headers: { accept: 'application/json' } })).status === 422,
+		workflows: [
+			exportedWorkflowForTest('checkout-lead-capture.json', { prefix: 'leads' }),
+			...extraWorkflows,
+		],
+		credentials: [
+			s3Credential(s3.settings('leads')),
+			...gatewayCredentials(bench.gateways.baseUrl),
+			linksCredential(`http://127.0.0.1:${n8nPort}/webhook/checkout/pay`),
+		],
+		ready: async (instance) =>
+			(
+				await fetch(instance.webhookUrl('checkout/lead'), {
+					method: 'POST',
+					headers: { accept: 'application/json' },
+				})
+			).status === 422,
 	});
 	const client = createS3Client(s3.settings('leads'));
 	return {

@@ -32,7 +32,11 @@ export const PACKAGE_NAME = 'n8n-nodes-checkout-recovery';
 function findRepoRoot(): string {
 	for (let dir = __dirname; dir !== resolve(dir, '..'); dir = resolve(dir, '..')) {
 		const pkg = join(dir, 'package.json');
-		if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === PACKAGE_NAME) return dir;
+		if (
+			existsSync(pkg) &&
+			(JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === PACKAGE_NAME
+		)
+			return dir;
 	}
 	throw new Error(`No ${PACKAGE_NAME} package.json above ${__dirname}`);
 }
@@ -59,7 +63,9 @@ export function n8nBinary(): string {
 }
 
 function cacheRoot(): string {
-	const root = process.env.CR_BENCH_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? tmpdir(), '.cache'), PACKAGE_NAME);
+	const root =
+		process.env.CR_BENCH_CACHE ??
+		join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? tmpdir(), '.cache'), PACKAGE_NAME);
 	mkdirSync(root, { recursive: true });
 	return root;
 }
@@ -70,9 +76,13 @@ function cacheRoot(): string {
  */
 export function packInstall(): string {
 	if (packDir) return packDir;
-	if (!existsSync(join(REPO_ROOT, 'dist'))) throw new Error('dist/ is missing: run `npm run build` first');
+	if (!existsSync(join(REPO_ROOT, 'dist')))
+		throw new Error('dist/ is missing: run `npm run build` first');
 	const tarballDir = mkdtempSync(join(tmpdir(), 'cr-pack-'));
-	const out = execFileSync('npm', ['pack', '--silent', '--pack-destination', tarballDir], { cwd: REPO_ROOT, encoding: 'utf8' });
+	const out = execFileSync('npm', ['pack', '--silent', '--pack-destination', tarballDir], {
+		cwd: REPO_ROOT,
+		encoding: 'utf8',
+	});
 	const tarball = join(tarballDir, out.trim().split('\n').pop()!);
 	const hash = createHash('sha256').update(readFileSync(tarball)).digest('hex').slice(0, 16);
 	const dest = join(cacheRoot(), `pack-${hash}`);
@@ -80,10 +90,22 @@ export function packInstall(): string {
 		const staging = `${dest}.${process.pid}`;
 		rmSync(staging, { recursive: true, force: true });
 		mkdirSync(staging, { recursive: true });
-		writeFileSync(join(staging, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true }));
+		writeFileSync(
+			join(staging, 'package.json'),
+			JSON.stringify({ name: 'installed-nodes', private: true }),
+		);
 		execFileSync(
 			'npm',
-			['install', '--omit=dev', '--omit=peer', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', tarball],
+			[
+				'install',
+				'--omit=dev',
+				'--omit=peer',
+				'--ignore-scripts',
+				'--no-audit',
+				'--no-fund',
+				'--no-package-lock',
+				tarball,
+			],
 			{ cwd: staging, stdio: ['ignore', 'ignore', 'inherit'] },
 		);
 		writeFileSync(join(staging, '.complete'), '');
@@ -148,7 +170,8 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 	const nodesDir = join(userFolder, '.n8n/nodes/node_modules');
 	mkdirSync(nodesDir, { recursive: true });
 	rmSync(join(nodesDir, PACKAGE_NAME), { recursive: true, force: true });
-	if (!options.withoutPack) symlinkSync(join(packInstall(), 'node_modules', PACKAGE_NAME), join(nodesDir, PACKAGE_NAME));
+	if (!options.withoutPack)
+		symlinkSync(join(packInstall(), 'node_modules', PACKAGE_NAME), join(nodesDir, PACKAGE_NAME));
 
 	const port = options.port ?? (await freePort());
 	const brokerPort = await freePort();
@@ -180,16 +203,24 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 	// Keep the test runner's settings out of n8n: NODE_ENV=test (set by jest) makes n8n use an in-memory
 	// database, so every CLI import would vanish; Node flags belong to the tests alone.
 	for (const name of Object.keys(env)) {
-		if (name === 'NODE_ENV' || name === 'NODE_OPTIONS' || name.startsWith('JEST_')) delete env[name];
+		if (name === 'NODE_ENV' || name === 'NODE_OPTIONS' || name.startsWith('JEST_'))
+			delete env[name];
 	}
 
 	const cli = (args: string[]): string => {
 		try {
 			// Output goes to a string, never to a pipe that closes early (publish:workflow spins on EPIPE).
-			return execFileSync(node, [n8n, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+			return execFileSync(node, [n8n, ...args], {
+				env,
+				encoding: 'utf8',
+				stdio: ['ignore', 'pipe', 'pipe'],
+				maxBuffer: 64 * 1024 * 1024,
+			});
 		} catch (error) {
 			const e = error as { stdout?: string; stderr?: string; message: string };
-			throw new Error(`n8n ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+			throw new Error(
+				`n8n ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`,
+			);
 		}
 	};
 
@@ -252,7 +283,8 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 		},
 		async stop() {
 			await instance.kill('SIGTERM');
-			if (!keepUserFolder && !process.env.CR_KEEP_N8N) rmSync(userFolder, { recursive: true, force: true });
+			if (!keepUserFolder && !process.env.CR_KEEP_N8N)
+				rmSync(userFolder, { recursive: true, force: true });
 		},
 	};
 
@@ -275,7 +307,8 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 				abort: () => {
 					if (exited) return `${exited}\n${readLog().slice(-3000)}`;
 					const log = readLog();
-					const bad = /Unrecognized node type: [^"\s]+|Workflow cannot run on this instance[^\n]*/.exec(log);
+					const bad =
+						/Unrecognized node type: [^"\s]+|Workflow cannot run on this instance[^\n]*/.exec(log);
 					return bad ? `${bad[0]}\n${log.slice(-3000)}` : undefined;
 				},
 			},
@@ -285,7 +318,9 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 		const launched = Date.now();
 		await launch();
 		// Measured on every start, so CI logs show what the bench costs.
-		process.stderr.write(`[n8n] ${options.workflows.length} workflows imported and published in ${(setupMs / 1000).toFixed(1)} s; started and answering in ${((Date.now() - launched) / 1000).toFixed(1)} s\n`);
+		process.stderr.write(
+			`[n8n] ${options.workflows.length} workflows imported and published in ${(setupMs / 1000).toFixed(1)} s; started and answering in ${((Date.now() - launched) / 1000).toFixed(1)} s\n`,
+		);
 	} catch (error) {
 		await instance.kill('SIGKILL');
 		throw error;
@@ -298,17 +333,24 @@ export function countExecutions(instance: N8nInstance, workflowId?: string): num
 	const sqlite = join(benchInstall(), 'n8n-host/node_modules/sqlite3');
 	const db = join(instance.userFolder, '.n8n/database.sqlite');
 	const script = `const s=require(${JSON.stringify(sqlite)});const d=new s.Database(${JSON.stringify(db)},s.OPEN_READONLY);d.get(${JSON.stringify(
-		workflowId ? 'select count(*) as n from execution_entity where workflowId = ?' : 'select count(*) as n from execution_entity',
+		workflowId
+			? 'select count(*) as n from execution_entity where workflowId = ?'
+			: 'select count(*) as n from execution_entity',
 	)},${workflowId ? JSON.stringify([workflowId]) : '[]'},(e,r)=>{if(e){console.error(e);process.exit(1)}console.log(r.n);d.close()})`;
 	return Number(execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim());
 }
 
 /** The saved executions of this instance that hold `text` in their data (checks what n8n keeps of the buyers). */
-export function executionsHolding(instance: N8nInstance, text: string): Array<{ id: number; status: string; mode: string; deletedAt: string | null }> {
+export function executionsHolding(
+	instance: N8nInstance,
+	text: string,
+): Array<{ id: number; status: string; mode: string; deletedAt: string | null }> {
 	const sqlite = join(benchInstall(), 'n8n-host/node_modules/sqlite3');
 	const db = join(instance.userFolder, '.n8n/database.sqlite');
 	const script = `const s=require(${JSON.stringify(sqlite)});const d=new s.Database(${JSON.stringify(db)},s.OPEN_READONLY);d.all("select e.id, e.status, e.mode, e.deletedAt from execution_entity e join execution_data x on x.executionId = e.id where instr(x.data, ?) > 0",[${JSON.stringify(text)}],(e,r)=>{if(e){console.error(e);process.exit(1)}console.log(JSON.stringify(r));d.close()})`;
-	return JSON.parse(execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim() || '[]') as Array<{ id: number; status: string; mode: string; deletedAt: string | null }>;
+	return JSON.parse(
+		execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim() || '[]',
+	) as Array<{ id: number; status: string; mode: string; deletedAt: string | null }>;
 }
 
 /** Error messages recorded in the execution data of this instance (for diagnosing a failed run), newest first. */
@@ -316,5 +358,7 @@ export function executionErrors(instance: N8nInstance, limit = 20): string[] {
 	const sqlite = join(benchInstall(), 'n8n-host/node_modules/sqlite3');
 	const db = join(instance.userFolder, '.n8n/database.sqlite');
 	const script = `const s=require(${JSON.stringify(sqlite)});const d=new s.Database(${JSON.stringify(db)},s.OPEN_READONLY);d.all("select e.id, x.data from execution_entity e join execution_data x on x.executionId = e.id where e.status = 'error' or x.data like '%S3 did not%' order by e.id desc limit ${Number(limit)}",[],(e,r)=>{if(e){console.error(e);process.exit(1)}const out=[];for(const row of r){const m=row.data.match(/"[^"]*(?:did not|refused|failed|rror:)[^"]{0,240}"/g);if(m)out.push(row.id+": "+[...new Set(m)].slice(0,3).join(" | "))}console.log(JSON.stringify(out));d.close()})`;
-	return JSON.parse(execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim() || '[]') as string[];
+	return JSON.parse(
+		execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim() || '[]',
+	) as string[];
 }

@@ -17,7 +17,11 @@ export async function freePort(): Promise<number> {
 export async function waitFor<T>(
 	what: string,
 	probe: () => Promise<T | undefined>,
-	{ timeoutMs = 60_000, intervalMs = 200, abort }: { timeoutMs?: number; intervalMs?: number; abort?: () => string | undefined } = {},
+	{
+		timeoutMs = 60_000,
+		intervalMs = 200,
+		abort,
+	}: { timeoutMs?: number; intervalMs?: number; abort?: () => string | undefined } = {},
 ): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	let lastError: unknown;
@@ -32,5 +36,7 @@ export async function waitFor<T>(
 		}
 		await new Promise((r) => setTimeout(r, intervalMs));
 	}
-	throw new Error(`${what}: not ready after ${timeoutMs} ms${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+	throw new Error(
+		`${what}: not ready after ${timeoutMs} ms${lastError ? ` (last error: ${String(lastError)})` : ''}`,
+	);
 }

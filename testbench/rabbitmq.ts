@@ -36,11 +36,20 @@ export interface MessageToPublish {
 }
 
 /** Publishes persistent messages to a topology's exchange, as the relay does, and waits for the broker's confirms. */
-export async function publishConfirmed(connection: ChannelModel, t: Pick<Topology, 'exchange' | 'routingKey'>, messages: MessageToPublish[]): Promise<void> {
+export async function publishConfirmed(
+	connection: ChannelModel,
+	t: Pick<Topology, 'exchange' | 'routingKey'>,
+	messages: MessageToPublish[],
+): Promise<void> {
 	const channel = await connection.createConfirmChannel();
 	for (const m of messages) {
 		const content = Buffer.from(typeof m.body === 'string' ? m.body : JSON.stringify(m.body));
-		channel.publish(t.exchange, t.routingKey, content, { persistent: true, contentType: 'application/json', messageId: m.messageId, headers: m.headers });
+		channel.publish(t.exchange, t.routingKey, content, {
+			persistent: true,
+			contentType: 'application/json',
+			messageId: m.messageId,
+			headers: m.headers,
+		});
 	}
 	await channel.waitForConfirms();
 	await channel.close();
@@ -57,7 +66,12 @@ export interface Received {
  * Consumes up to `max` messages from a queue (acking them), until none arrived for `idleMs`. A consumer,
  * not basic.get: quorum queues with single-active-consumer refuse basic.get.
  */
-export async function drainQueue(connection: ChannelModel, queue: string, max: number, idleMs = 2000): Promise<Received[]> {
+export async function drainQueue(
+	connection: ChannelModel,
+	queue: string,
+	max: number,
+	idleMs = 2000,
+): Promise<Received[]> {
 	const channel = await connection.createChannel();
 	channel.on('error', () => undefined);
 	const out: Received[] = [];
@@ -78,7 +92,8 @@ export async function drainQueue(connection: ChannelModel, queue: string, max: n
 		channel.ack(msg);
 		lastArrival = Date.now();
 	});
-	while (out.length < max && Date.now() - lastArrival < idleMs) await new Promise((r) => setTimeout(r, 20));
+	while (out.length < max && Date.now() - lastArrival < idleMs)
+		await new Promise((r) => setTimeout(r, 20));
 	await channel.cancel(consumerTag).catch(() => undefined);
 	await channel.close().catch(() => undefined);
 	return out;
@@ -88,6 +103,7 @@ export async function deleteTopology(connection: ChannelModel, t: Topology): Pro
 	const channel = await connection.createChannel();
 	channel.on('error', () => undefined);
 	for (const q of [t.queue, t.deadLetterQueue]) await channel.deleteQueue(q).catch(() => undefined);
-	for (const x of [t.exchange, t.deadLetterExchange]) await channel.deleteExchange(x).catch(() => undefined);
+	for (const x of [t.exchange, t.deadLetterExchange])
+		await channel.deleteExchange(x).catch(() => undefined);
 	await channel.close().catch(() => undefined);
 }

@@ -6,7 +6,15 @@
  * `rabbitmq` user, so its folders belong to that user.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+	chownSync,
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readFileSync,
+	rmSync,
+	writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,17 +59,30 @@ const answers = (port: number) =>
 
 export async function startRabbitNode(label = 'bench'): Promise<RabbitNode> {
 	if (spawnSync('sh', ['-c', 'command -v rabbitmq-server'], { encoding: 'utf8' }).status !== 0) {
-		throw new Error('rabbitmq-server is not installed (scripts/ensure-rabbitmq.sh installs it from Debian\'s packages)');
+		throw new Error(
+			"rabbitmq-server is not installed (scripts/ensure-rabbitmq.sh installs it from Debian's packages)",
+		);
 	}
 	const port = await freePort();
 	const distPort = await freePort();
 	const home = mkdtempSync(join(tmpdir(), `cr-rabbit-${label}-`));
 	for (const sub of ['mnesia', 'log']) mkdirSync(join(home, sub), { recursive: true });
-	writeFileSync(join(home, 'rabbitmq.conf'), `listeners.tcp.default = 127.0.0.1:${port}\nloopback_users.guest = true\n`);
+	writeFileSync(
+		join(home, 'rabbitmq.conf'),
+		`listeners.tcp.default = 127.0.0.1:${port}\nloopback_users.guest = true\n`,
+	);
 	writeFileSync(join(home, 'enabled_plugins'), '[].\n');
 	const owner = rabbitmqUser();
 	// The wrapper runs the node as `rabbitmq` when started as root; otherwise it runs as this user.
-	if (owner && process.getuid?.() === 0) for (const path of [home, join(home, 'mnesia'), join(home, 'log'), join(home, 'rabbitmq.conf'), join(home, 'enabled_plugins')]) chownSync(path, owner.uid, owner.gid);
+	if (owner && process.getuid?.() === 0)
+		for (const path of [
+			home,
+			join(home, 'mnesia'),
+			join(home, 'log'),
+			join(home, 'rabbitmq.conf'),
+			join(home, 'enabled_plugins'),
+		])
+			chownSync(path, owner.uid, owner.gid);
 	const node = `cr-${label}-${port}@localhost`;
 	const env = {
 		...process.env,
@@ -87,7 +108,11 @@ export async function startRabbitNode(label = 'bench'): Promise<RabbitNode> {
 	async function start(): Promise<void> {
 		child = spawn('rabbitmq-server', [], { env, stdio: 'ignore', detached: true });
 		child.unref();
-		await waitFor(`the bench's RabbitMQ node on port ${port}`, async () => ((await answers(port)) ? true : undefined), { timeoutMs: 120_000, intervalMs: 250 });
+		await waitFor(
+			`the bench's RabbitMQ node on port ${port}`,
+			async () => ((await answers(port)) ? true : undefined),
+			{ timeoutMs: 120_000, intervalMs: 250 },
+		);
 	}
 
 	async function kill(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
@@ -107,9 +132,16 @@ export async function startRabbitNode(label = 'bench'): Promise<RabbitNode> {
 				/* already gone */
 			}
 		}
-		await waitFor('the bench\'s RabbitMQ node to stop', async () => ((await answers(port)) ? undefined : true), { timeoutMs: 60_000, intervalMs: 100 });
+		await waitFor(
+			"the bench's RabbitMQ node to stop",
+			async () => ((await answers(port)) ? undefined : true),
+			{ timeoutMs: 60_000, intervalMs: 100 },
+		);
 		// The node's beam is gone; wait for it to have exited (its files closed) before a start.
-		await waitFor('the node process to exit', async () => (pid && alive(pid) ? undefined : true), { timeoutMs: 60_000, intervalMs: 100 });
+		await waitFor('the node process to exit', async () => (pid && alive(pid) ? undefined : true), {
+			timeoutMs: 60_000,
+			intervalMs: 100,
+		});
 		if (child?.pid && alive(child.pid)) {
 			try {
 				process.kill(-child.pid, 'SIGKILL');

@@ -30,7 +30,9 @@ export interface S3Server {
 const S3RVER_BIN = require.resolve('s3rver/bin/s3rver.js');
 const S3RVER_PATCH = join(__dirname, 's3rver-patch.js');
 
-export async function startS3Server(opts: { port?: number; directory?: string } = {}): Promise<S3Server> {
+export async function startS3Server(
+	opts: { port?: number; directory?: string } = {},
+): Promise<S3Server> {
 	const port = opts.port ?? (await freePort());
 	const directory = opts.directory ?? mkdtempSync(join(tmpdir(), 'cr-s3-'));
 	const endpoint = `http://127.0.0.1:${port}`;
@@ -42,9 +44,25 @@ export async function startS3Server(opts: { port?: number; directory?: string } 
 		exited = undefined;
 		crash = undefined;
 		let log = '';
-		child = spawn(process.execPath, ['--openssl-legacy-provider', '-r', S3RVER_PATCH, S3RVER_BIN, '-d', directory, '-a', '127.0.0.1', '-p', String(port), '-s'], {
-			stdio: ['ignore', 'pipe', 'pipe'],
-		});
+		child = spawn(
+			process.execPath,
+			[
+				'--openssl-legacy-provider',
+				'-r',
+				S3RVER_PATCH,
+				S3RVER_BIN,
+				'-d',
+				directory,
+				'-a',
+				'127.0.0.1',
+				'-p',
+				String(port),
+				'-s',
+			],
+			{
+				stdio: ['ignore', 'pipe', 'pipe'],
+			},
+		);
 		child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
 		child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
 		const own = child;

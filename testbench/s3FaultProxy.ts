@@ -7,7 +7,13 @@
  *    before the answer reaches it (what a reset or a proxy's 502 does after the work was done).
  * Requests are forwarded byte for byte with their Host header, so SigV4 signatures stay valid.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+	createServer,
+	request as httpRequest,
+	type IncomingMessage,
+	type Server,
+	type ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 
@@ -25,7 +31,11 @@ export interface S3FaultProxy {
 	/** The next `times` requests matching `match` are done by the server, and their answer is lost. */
 	loseAnswers(match: (req: S3RequestInfo) => boolean, times?: number): void;
 	/** From now on, each request matching `match` loses its answer (after the work) with probability `rate`. */
-	loseAnswersRandomly(match: (req: S3RequestInfo) => boolean, rate: number, random: () => number): void;
+	loseAnswersRandomly(
+		match: (req: S3RequestInfo) => boolean,
+		rate: number,
+		random: () => number,
+	): void;
 	/** Answers lost so far. */
 	readonly lostAnswers: number;
 	/** Requests the proxy could not pass on to the server, by error code (a problem of the bench, not a fault it injects). */
@@ -47,21 +57,39 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 	const seen: S3RequestInfo[] = [];
 	const sockets = new Set<Socket>();
 	const state = { preconditionFailures: 0, lostAnswers: 0 };
-	let randomLoss: { match: (req: S3RequestInfo) => boolean; rate: number; random: () => number } | undefined;
+	let randomLoss:
+		{ match: (req: S3RequestInfo) => boolean; rate: number; random: () => number } | undefined;
 	const conditional = new Map<string, Promise<void>>();
 	const forwardErrors: Record<string, number> = {};
 
 	const forward = (req: IncomingMessage, body: Buffer, method = req.method ?? 'GET') =>
-		new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>((resolve, reject) => {
-			const out = httpRequest({ host: upstream.hostname, port: upstream.port, method, path: req.url, headers: req.headers }, (res) => {
-				const chunks: Buffer[] = [];
-				res.on('data', (c: Buffer) => chunks.push(c));
-				res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
-				res.on('error', reject);
-			});
-			out.on('error', reject);
-			out.end(method === 'HEAD' ? undefined : body);
-		});
+		new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>(
+			(resolve, reject) => {
+				const out = httpRequest(
+					{
+						host: upstream.hostname,
+						port: upstream.port,
+						method,
+						path: req.url,
+						headers: req.headers,
+					},
+					(res) => {
+						const chunks: Buffer[] = [];
+						res.on('data', (c: Buffer) => chunks.push(c));
+						res.on('end', () =>
+							resolve({
+								status: res.statusCode ?? 502,
+								headers: res.headers,
+								body: Buffer.concat(chunks),
+							}),
+						);
+						res.on('error', reject);
+					},
+				);
+				out.on('error', reject);
+				out.end(method === 'HEAD' ? undefined : body);
+			},
+		);
 
 	// Whether the key exists, asked of the server directly with a signed HEAD (s3rver checks signatures).
 	const client = createS3Client(settings);
@@ -82,7 +110,11 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 		req.on('end', () => {
 			void (async () => {
 				const body = Buffer.concat(chunks);
-				const info: S3RequestInfo = { method: req.method ?? 'GET', path: decodeURIComponent((req.url ?? '/').split('?')[0]), headers: req.headers };
+				const info: S3RequestInfo = {
+					method: req.method ?? 'GET',
+					path: decodeURIComponent((req.url ?? '/').split('?')[0]),
+					headers: req.headers,
+				};
 				seen.push(info);
 				try {
 					let answer: Awaited<ReturnType<typeof forward>>;
@@ -91,13 +123,18 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 						const previous = conditional.get(info.path) ?? Promise.resolve();
 						let release!: () => void;
 						const turn = new Promise<void>((resolve) => (release = resolve));
-						conditional.set(info.path, previous.then(() => turn));
+						conditional.set(
+							info.path,
+							previous.then(() => turn),
+						);
 						await previous;
 						try {
 							if (await exists(info.path)) {
 								state.preconditionFailures++;
 								res.writeHead(412, { 'content-type': 'application/xml' });
-								res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>');
+								res.end(
+									'<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>',
+								);
 								return;
 							}
 							answer = await forward(req, body);
@@ -106,7 +143,10 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 						}
 					} else answer = await forward(req, body);
 					const rule = rules.find((r) => r.left > 0 && r.match(info));
-					if (rule || (randomLoss && randomLoss.match(info) && randomLoss.random() < randomLoss.rate)) {
+					if (
+						rule ||
+						(randomLoss && randomLoss.match(info) && randomLoss.random() < randomLoss.rate)
+					) {
 						if (rule) rule.left--;
 						state.lostAnswers++;
 						req.socket.destroy(); // the work is done; the answer never arrives

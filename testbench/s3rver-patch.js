@@ -61,9 +61,17 @@ FilesystemStore.prototype.putObject = async function putObject(object) {
 };
 
 const copyObject = FilesystemStore.prototype.copyObject;
-FilesystemStore.prototype.copyObject = async function (srcBucket, srcKey, destBucket, destKey, replacementMetadata) {
+FilesystemStore.prototype.copyObject = async function (
+	srcBucket,
+	srcKey,
+	destBucket,
+	destKey,
+	replacementMetadata,
+) {
 	const destination = path.dirname(this.getResourcePath(destBucket, destKey, 'object'));
-	return inFolder(destination, () => copyObject.call(this, srcBucket, srcKey, destBucket, destKey, replacementMetadata));
+	return inFolder(destination, () =>
+		copyObject.call(this, srcBucket, srcKey, destBucket, destKey, replacementMetadata),
+	);
 };
 
 FilesystemStore.prototype.deleteObject = async function deleteObject(bucket, key) {

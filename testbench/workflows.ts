@@ -23,49 +23,111 @@ interface Workflow {
  * (the shared broker is never touched under the production names) and, where asked, a shorter schedule
  * or retry delay.
  */
-export function exportedWorkflowForTest(file: string, patch: { topology?: Topology; prefix?: string; scheduleSeconds?: number; notificationUrl?: string; retryDelaySeconds?: number; pauseProbeSeconds?: number; keepSuccessfulExecutions?: boolean }): string {
+export function exportedWorkflowForTest(
+	file: string,
+	patch: {
+		topology?: Topology;
+		prefix?: string;
+		scheduleSeconds?: number;
+		notificationUrl?: string;
+		retryDelaySeconds?: number;
+		pauseProbeSeconds?: number;
+		keepSuccessfulExecutions?: boolean;
+	},
+): string {
 	const wf = JSON.parse(readFileSync(join(EXPORTED_WORKFLOWS, file), 'utf8')) as Workflow;
 	for (const node of wf.nodes) {
-		if (node.type === 'n8n-nodes-checkout-recovery.paymentWebhookTrigger' && patch.prefix) node.parameters.prefix = patch.prefix;
-		if (node.type === 'n8n-nodes-checkout-recovery.checkoutForm' && node.parameters.operation === 'openLink' && patch.prefix) node.parameters.prefix = patch.prefix;
-		if (node.type === 'n8n-nodes-checkout-recovery.paymentGateway' && patch.notificationUrl) node.parameters.notificationUrl = patch.notificationUrl;
+		if (node.type === 'n8n-nodes-checkout-recovery.paymentWebhookTrigger' && patch.prefix)
+			node.parameters.prefix = patch.prefix;
+		if (
+			node.type === 'n8n-nodes-checkout-recovery.checkoutForm' &&
+			node.parameters.operation === 'openLink' &&
+			patch.prefix
+		)
+			node.parameters.prefix = patch.prefix;
+		if (node.type === 'n8n-nodes-checkout-recovery.paymentGateway' && patch.notificationUrl)
+			node.parameters.notificationUrl = patch.notificationUrl;
 		if (node.type === 'n8n-nodes-checkout-recovery.webhookArchive') {
 			if (patch.prefix) node.parameters.prefix = patch.prefix;
 			if (patch.topology && node.parameters.operation === 'relay') {
 				const { exchange, routingKey, queue, deadLetterExchange, deadLetterQueue } = patch.topology;
-				Object.assign(node.parameters, { exchange, routingKey, queue, deadLetterExchange, deadLetterQueue });
+				Object.assign(node.parameters, {
+					exchange,
+					routingKey,
+					queue,
+					deadLetterExchange,
+					deadLetterQueue,
+				});
 			}
 		}
 		if (node.type === 'n8n-nodes-checkout-recovery.checkoutQueueTrigger') {
 			if (patch.topology) {
 				const { exchange, routingKey, queue, deadLetterExchange, deadLetterQueue } = patch.topology;
-				Object.assign(node.parameters, { exchange, routingKey, queue, deadLetterExchange, deadLetterQueue });
+				Object.assign(node.parameters, {
+					exchange,
+					routingKey,
+					queue,
+					deadLetterExchange,
+					deadLetterQueue,
+				});
 			}
-			if (patch.retryDelaySeconds !== undefined) node.parameters.retryDelaySeconds = patch.retryDelaySeconds;
-			if (patch.pauseProbeSeconds !== undefined) node.parameters.pauseProbeSeconds = patch.pauseProbeSeconds;
+			if (patch.retryDelaySeconds !== undefined)
+				node.parameters.retryDelaySeconds = patch.retryDelaySeconds;
+			if (patch.pauseProbeSeconds !== undefined)
+				node.parameters.pauseProbeSeconds = patch.pauseProbeSeconds;
 		}
 		// The retention schedule (daily Purge) keeps its rhythm: only the sweep and the rules run faster.
-		if (node.type === 'n8n-nodes-base.scheduleTrigger' && patch.scheduleSeconds && !/retention/i.test(node.name)) {
-			node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: patch.scheduleSeconds }] };
+		if (
+			node.type === 'n8n-nodes-base.scheduleTrigger' &&
+			patch.scheduleSeconds &&
+			!/retention/i.test(node.name)
+		) {
+			node.parameters.rule = {
+				interval: [{ field: 'seconds', secondsInterval: patch.scheduleSeconds }],
+			};
 		}
 	}
 	// The shipped workflows keep no data of successful executions (the buyer's data); a test that counts
 	// executions asks for them.
-	if (patch.keepSuccessfulExecutions) wf.settings = { ...wf.settings, saveDataSuccessExecution: 'all' };
+	if (patch.keepSuccessfulExecutions)
+		wf.settings = { ...wf.settings, saveDataSuccessExecution: 'all' };
 	const out = join(mkdtempSync(join(tmpdir(), 'cr-wf-')), file);
 	writeFileSync(out, JSON.stringify(wf));
 	return out;
 }
 
 /** A test workflow "Webhook (POST {path}) → {node} → Respond with its first item", written to a temp file. */
-export function webhookThroughNode(id: string, path: string, node: { type: string; parameters: Record<string, unknown>; credentials?: Record<string, { id: string; name: string }> }): string {
+export function webhookThroughNode(
+	id: string,
+	path: string,
+	node: {
+		type: string;
+		parameters: Record<string, unknown>;
+		credentials?: Record<string, { id: string; name: string }>;
+	},
+): string {
 	const wf = {
 		id,
 		name: `[test] ${path}`,
 		nodes: [
-			{ parameters: { httpMethod: 'POST', path, responseMode: 'responseNode', options: {} }, id: `${id}-w`, name: 'Webhook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], webhookId: `${id}-hook` },
+			{
+				parameters: { httpMethod: 'POST', path, responseMode: 'responseNode', options: {} },
+				id: `${id}-w`,
+				name: 'Webhook',
+				type: 'n8n-nodes-base.webhook',
+				typeVersion: 2,
+				position: [0, 0],
+				webhookId: `${id}-hook`,
+			},
 			{ ...node, id: `${id}-n`, name: 'Node', typeVersion: 1, position: [220, 0] },
-			{ parameters: { respondWith: 'firstIncomingItem', options: {} }, id: `${id}-r`, name: 'Respond', type: 'n8n-nodes-base.respondToWebhook', typeVersion: 1.1, position: [440, 0] },
+			{
+				parameters: { respondWith: 'firstIncomingItem', options: {} },
+				id: `${id}-r`,
+				name: 'Respond',
+				type: 'n8n-nodes-base.respondToWebhook',
+				typeVersion: 1.1,
+				position: [440, 0],
+			},
 		],
 		connections: {
 			Webhook: { main: [[{ node: 'Node', type: 'main', index: 0 }]] },

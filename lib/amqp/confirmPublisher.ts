@@ -42,13 +42,26 @@ export class ConfirmPublisher {
 			if (msg.properties.messageId) this.returned.add(msg.properties.messageId);
 		});
 		this.failWith = fail;
-		connection?.on('blocked', (reason: string) => fail(new Error(`RabbitMQ blocks publishers (${reason}): a memory or disk alarm; the messages are not confirmed`)));
+		connection?.on('blocked', (reason: string) =>
+			fail(
+				new Error(
+					`RabbitMQ blocks publishers (${reason}): a memory or disk alarm; the messages are not confirmed`,
+				),
+			),
+		);
 	}
 
 	private readonly failWith: (error: Error) => void;
 
-	static async open(connection: ChannelModel, options: { confirmTimeoutMs?: number } = {}): Promise<ConfirmPublisher> {
-		return new ConfirmPublisher(await connection.createConfirmChannel(), options.confirmTimeoutMs ?? 30_000, connection);
+	static async open(
+		connection: ChannelModel,
+		options: { confirmTimeoutMs?: number } = {},
+	): Promise<ConfirmPublisher> {
+		return new ConfirmPublisher(
+			await connection.createConfirmChannel(),
+			options.confirmTimeoutMs ?? 30_000,
+			connection,
+		);
 	}
 
 	/**
@@ -75,14 +88,29 @@ export class ConfirmPublisher {
 			const settle = (error: Error) => reject(error);
 			this.outstanding.add(settle);
 			// No confirm in time: the whole channel counts as failed (later confirms cannot be trusted to come).
-			const timer = setTimeout(() => this.failWith(new Error(`RabbitMQ did not confirm message ${message.messageId} within ${this.confirmTimeoutMs} ms (a memory or disk alarm, or a broken connection)`)), this.confirmTimeoutMs);
+			const timer = setTimeout(
+				() =>
+					this.failWith(
+						new Error(
+							`RabbitMQ did not confirm message ${message.messageId} within ${this.confirmTimeoutMs} ms (a memory or disk alarm, or a broken connection)`,
+						),
+					),
+				this.confirmTimeoutMs,
+			);
 			timer.unref();
 			writable = this.channel.publish(exchange, routingKey, message.content, options, (err) => {
 				clearTimeout(timer);
 				this.outstanding.delete(settle);
-				if (err) reject(err instanceof Error ? err : new Error(`RabbitMQ refused message ${message.messageId}`));
+				if (err)
+					reject(
+						err instanceof Error ? err : new Error(`RabbitMQ refused message ${message.messageId}`),
+					);
 				else if (this.returned.delete(message.messageId))
-					reject(new Error(`No queue is bound to exchange "${exchange}" with routing key "${routingKey}": message ${message.messageId} was returned`));
+					reject(
+						new Error(
+							`No queue is bound to exchange "${exchange}" with routing key "${routingKey}": message ${message.messageId} was returned`,
+						),
+					);
 				else resolve();
 			});
 		});
@@ -97,7 +125,15 @@ export class ConfirmPublisher {
 					resolve();
 				};
 				// A socket that never drains (a blocked connection) fails the publisher instead of waiting forever.
-				const timer = setTimeout(() => this.failWith(new Error(`RabbitMQ took no data for ${this.confirmTimeoutMs} ms (publishers blocked?)`)), this.confirmTimeoutMs);
+				const timer = setTimeout(
+					() =>
+						this.failWith(
+							new Error(
+								`RabbitMQ took no data for ${this.confirmTimeoutMs} ms (publishers blocked?)`,
+							),
+						),
+					this.confirmTimeoutMs,
+				);
 				timer.unref();
 				this.drainWaiters.add(wake);
 				this.channel.once('drain', wake);

@@ -81,7 +81,8 @@ export function isLastingFailure(error: string): boolean {
 	return PIPEDRIVE_LASTING.test(error) || GATEWAY_LASTING.test(error);
 }
 
-const PIPEDRIVE_LASTING = /refused the credentials \(401\)|with a block page|daily API token budget is used up|answered 401\b|Forbidden \(403\)/i;
+const PIPEDRIVE_LASTING =
+	/refused the credentials \(401\)|with a block page|daily API token budget is used up|answered 401\b|Forbidden \(403\)/i;
 /**
  * A payment gateway down, refusing the credentials or rate-limiting (lib/gateways via the Payment Gateway
  * transport: "mercadopago GET /v1/payments/1 failed (HTTP 503): …", or no HTTP status when no answer
@@ -89,7 +90,8 @@ const PIPEDRIVE_LASTING = /refused the credentials \(401\)|with a block page|dai
  * the dead-letter queue. A 404 (a payment the gateway does not know) is not lasting: it is retried and
  * then dead-lettered with its reason.
  */
-const GATEWAY_LASTING = /^(stripe|mercadopago|asaas) (GET|POST) \S+ failed(?: \(HTTP (?:401|403|408|429|5\d\d)\))?:/;
+const GATEWAY_LASTING =
+	/^(stripe|mercadopago|asaas) (GET|POST) \S+ failed(?: \(HTTP (?:401|403|408|429|5\d\d)\))?:/;
 
 /** Message ids acked lately (bounded, insertion order): a redelivered duplicate is recognised and dropped. */
 export class RecentIds {
@@ -111,9 +113,12 @@ export function parseBody(content: Buffer): Record<string, unknown> | string {
 	try {
 		value = parseJsonSafely(content.toString('utf8'), QUEUE_MESSAGE_LIMITS);
 	} catch (error) {
-		return error instanceof UntrustedInputError && error.status !== 400 ? `body refused: ${error.message}` : `body is not JSON (${(error as Error).message})`;
+		return error instanceof UntrustedInputError && error.status !== 400
+			? `body refused: ${error.message}`
+			: `body is not JSON (${(error as Error).message})`;
 	}
-	if (!value || typeof value !== 'object' || Array.isArray(value)) return 'body is not a JSON object';
+	if (!value || typeof value !== 'object' || Array.isArray(value))
+		return 'body is not a JSON object';
 	return value as Record<string, unknown>;
 }
 
@@ -124,11 +129,17 @@ export function deliveryCountOf(message: Pick<ConsumeMessage, 'fields' | 'proper
 }
 
 /** What to do with a message whose handler failed, on its (deliveryCount + 1)-th delivery. */
-export function settlementAfterFailure(deliveryCount: number, maxAttempts: number): Exclude<Settlement, 'ack'> {
+export function settlementAfterFailure(
+	deliveryCount: number,
+	maxAttempts: number,
+): Exclude<Settlement, 'ack'> {
 	return deliveryCount + 1 >= maxAttempts ? 'dead-letter' : 'retry';
 }
 
-export const exponentialBackoff = (baseMs: number, maxMs = 60_000) => (retry: number) => Math.min(maxMs, baseMs * 2 ** (retry - 1));
+export const exponentialBackoff =
+	(baseMs: number, maxMs = 60_000) =>
+	(retry: number) =>
+		Math.min(maxMs, baseMs * 2 ** (retry - 1));
 
 const sleep = (ms: number, signal: { stopped: boolean }) =>
 	new Promise<void>((resolve) => {
@@ -156,7 +167,8 @@ export function runConsumer(
 ): RunningConsumer {
 	// Every line passes the redactor: handler errors can quote what a third party echoed of a request.
 	const sink = options.log;
-	const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => sink?.(level, redactPersonalData(message));
+	const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) =>
+		sink?.(level, redactPersonalData(message));
 	const reconnectDelay = exponentialBackoff(500, options.maxReconnectDelayMs ?? 30_000);
 	const state = { stopped: false };
 	let connection: ChannelModel | undefined;
@@ -186,13 +198,20 @@ export function runConsumer(
 	 * after it closed. `returned` is set when the broker hands a copy back unroutable (the dead-letter queue
 	 * is missing): it still confirms such a message, so the confirm alone proves nothing.
 	 */
-	let confirmChannel: { connection: ChannelModel; channel: Promise<ConfirmChannel>; returned: boolean } | undefined;
+	let confirmChannel:
+		{ connection: ChannelModel; channel: Promise<ConfirmChannel>; returned: boolean } | undefined;
 	function confirmChannelOf(current: ChannelModel): NonNullable<typeof confirmChannel> {
 		if (confirmChannel?.connection !== current) {
-			const entry = { connection: current, channel: current.createConfirmChannel(), returned: false };
+			const entry = {
+				connection: current,
+				channel: current.createConfirmChannel(),
+				returned: false,
+			};
 			entry.channel
 				.then((c) => {
-					c.on('error', (error: Error) => log('warn', `RabbitMQ dead-letter channel error: ${error.message}`));
+					c.on('error', (error: Error) =>
+						log('warn', `RabbitMQ dead-letter channel error: ${error.message}`),
+					);
 					c.on('close', () => {
 						if (confirmChannel === entry) confirmChannel = undefined;
 					});
@@ -207,31 +226,51 @@ export function runConsumer(
 	}
 
 	/** Dead-letters with the reason when it can (see `deadLetterQueue`), else by rejecting. */
-	async function deadLetter(channel: Channel, message: ConsumeMessage, reason: string): Promise<void> {
+	async function deadLetter(
+		channel: Channel,
+		message: ConsumeMessage,
+		reason: string,
+	): Promise<void> {
 		const current = connection;
 		if (options.deadLetterQueue && current) {
 			try {
 				const entry = confirmChannelOf(current);
 				const confirm = await entry.channel;
-				const headers = { ...(message.properties.headers ?? {}), [DEAD_LETTER_REASON_HEADER]: redactPersonalData(reason).slice(0, 2000), [DEAD_LETTERED_AT_HEADER]: new Date().toISOString() };
+				const headers = {
+					...(message.properties.headers ?? {}),
+					[DEAD_LETTER_REASON_HEADER]: redactPersonalData(reason).slice(0, 2000),
+					[DEAD_LETTERED_AT_HEADER]: new Date().toISOString(),
+				};
 				// One dead letter at a time (the consumer handles one message at a time): the flag is this copy's.
 				entry.returned = false;
 				await new Promise<void>((resolve, reject) => {
 					const timer = setTimeout(() => reject(new Error('no confirm within 30 s')), 30_000);
 					timer.unref();
-					confirm.publish('', options.deadLetterQueue!, message.content, { ...message.properties, headers, persistent: true, mandatory: true }, (error) => {
-						clearTimeout(timer);
-						if (error) reject(error instanceof Error ? error : new Error(String(error)));
-						else if (entry.returned) reject(new Error(`the dead-letter queue "${options.deadLetterQueue}" does not exist`));
-						else resolve();
-					});
+					confirm.publish(
+						'',
+						options.deadLetterQueue!,
+						message.content,
+						{ ...message.properties, headers, persistent: true, mandatory: true },
+						(error) => {
+							clearTimeout(timer);
+							if (error) reject(error instanceof Error ? error : new Error(String(error)));
+							else if (entry.returned)
+								reject(
+									new Error(`the dead-letter queue "${options.deadLetterQueue}" does not exist`),
+								);
+							else resolve();
+						},
+					);
 				});
 				// Confirmed: the copy is safe. If this ack is lost the message comes back and is handled
 				// again (at least once); the dead-letter queue may then hold it twice, never zero times.
 				channel.ack(message);
 				return;
 			} catch (error) {
-				log('warn', `Could not put the reason on the dead-lettered message (${(error as Error).message}); rejecting it to the queue's dead-letter exchange`);
+				log(
+					'warn',
+					`Could not put the reason on the dead-lettered message (${(error as Error).message}); rejecting it to the queue's dead-letter exchange`,
+				);
 			}
 		}
 		channel.nack(message, false, false);
@@ -249,11 +288,17 @@ export function runConsumer(
 		let timer: NodeJS.Timeout | undefined;
 		const timeout = new Promise<HandlerOutcome>((resolve) => {
 			if (options.handlerTimeoutMs === undefined) return;
-			timer = setTimeout(() => resolve({ ok: false, error: `no result within ${options.handlerTimeoutMs} ms` }), options.handlerTimeoutMs);
+			timer = setTimeout(
+				() => resolve({ ok: false, error: `no result within ${options.handlerTimeoutMs} ms` }),
+				options.handlerTimeoutMs,
+			);
 			// A guard, not a reason to keep the process alive once the consumer is stopped.
 			timer.unref();
 		});
-		const handling = handle(queueMessage).catch((error: unknown): HandlerOutcome => ({ ok: false, error: error instanceof Error ? error.message : String(error) }));
+		const handling = handle(queueMessage).catch((error: unknown): HandlerOutcome => ({
+			ok: false,
+			error: error instanceof Error ? error.message : String(error),
+		}));
 		const tracked = handling.finally(() => {
 			if (unfinished === tracked) unfinished = undefined;
 		});
@@ -273,7 +318,11 @@ export function runConsumer(
 			return log('error', `Message ${id} goes to the dead-letter queue: ${body}`);
 		}
 		const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
-		if (message.properties.messageId && recent.has(message.properties.messageId) && !headers['x-replayed-at']) {
+		if (
+			message.properties.messageId &&
+			recent.has(message.properties.messageId) &&
+			!headers['x-replayed-at']
+		) {
 			settle(channel, message, 'ack');
 			return log('info', `Message ${id} was applied a moment ago: dropped as a duplicate`);
 		}
@@ -282,8 +331,15 @@ export function runConsumer(
 			// once could double its effect. Wait for it, up to another timeout (then it counts as lost).
 			log('warn', `Message ${id} waits for an execution that has not ended yet`);
 			const limit = options.handlerTimeoutMs ?? 600_000;
-			const waited = await Promise.race([unfinished.then(() => 'ended'), new Promise<string>((resolve) => setTimeout(() => resolve('still running'), limit).unref())]);
-			if (waited !== 'ended') log('error', `An execution did not end ${limit} ms after its timeout; going on with message ${id}`);
+			const waited = await Promise.race([
+				unfinished.then(() => 'ended'),
+				new Promise<string>((resolve) => setTimeout(() => resolve('still running'), limit).unref()),
+			]);
+			if (waited !== 'ended')
+				log(
+					'error',
+					`An execution did not end ${limit} ms after its timeout; going on with message ${id}`,
+				);
 		}
 		if (state.stopped) return;
 		const queueMessage: QueueMessage = {
@@ -300,10 +356,16 @@ export function runConsumer(
 		while (!outcome.ok && isLastingFailure(outcome.error) && !state.stopped) {
 			// Retrying in seconds cannot help, and dead-lettering would send every following message after it.
 			if (Date.now() - heldSince >= maxHoldMs) {
-				log('warn', `Message ${id} held ${Math.round(maxHoldMs / 60_000)} min while paused; returned to the queue and taken again`);
+				log(
+					'warn',
+					`Message ${id} held ${Math.round(maxHoldMs / 60_000)} min while paused; returned to the queue and taken again`,
+				);
 				return settle(channel, message, 'retry');
 			}
-			log('warn', `Paused: ${outcome.error}. Message ${id} is tried again every ${Math.round(probeMs / 1000)} s; the queue goes on once it succeeds.`);
+			log(
+				'warn',
+				`Paused: ${outcome.error}. Message ${id} is tried again every ${Math.round(probeMs / 1000)} s; the queue goes on once it succeeds.`,
+			);
 			await sleep(probeMs, state);
 			if (state.stopped) return;
 			outcome = await runHandler(queueMessage);
@@ -313,11 +375,21 @@ export function runConsumer(
 		if (outcome.ok) return settle(channel, message, 'ack');
 		const how = settlementAfterFailure(deliveryCount, options.maxAttempts);
 		if (how === 'dead-letter') {
-			await deadLetter(channel, message, `failed on ${deliveryCount + 1} deliveries; last error: ${outcome.error}`);
-			return log('error', `Message ${id} failed on delivery ${deliveryCount + 1} of ${options.maxAttempts} and goes to the dead-letter queue: ${outcome.error}`);
+			await deadLetter(
+				channel,
+				message,
+				`failed on ${deliveryCount + 1} deliveries; last error: ${outcome.error}`,
+			);
+			return log(
+				'error',
+				`Message ${id} failed on delivery ${deliveryCount + 1} of ${options.maxAttempts} and goes to the dead-letter queue: ${outcome.error}`,
+			);
 		}
 		const delay = options.retryDelayMs(deliveryCount + 1);
-		log('warn', `Message ${id} failed on delivery ${deliveryCount + 1} of ${options.maxAttempts}; it is tried again in ${delay} ms: ${outcome.error}`);
+		log(
+			'warn',
+			`Message ${id} failed on delivery ${deliveryCount + 1} of ${options.maxAttempts}; it is tried again in ${delay} ms: ${outcome.error}`,
+		);
 		// Holding the message while waiting keeps the queue's order: with prefetch 1 nothing overtakes it.
 		await sleep(delay, state);
 		if (!state.stopped) settle(channel, message, how);
@@ -334,19 +406,28 @@ export function runConsumer(
 				connection = await connect();
 				const closed = new Promise<void>((resolve) => {
 					connection!.on('close', () => resolve());
-					connection!.on('error', (error: Error) => log('warn', `RabbitMQ connection error: ${error.message}`));
+					connection!.on('error', (error: Error) =>
+						log('warn', `RabbitMQ connection error: ${error.message}`),
+					);
 				});
 				await options.prepare?.(connection);
 				const channel = await connection.createChannel();
-				channel.on('error', (error: Error) => log('warn', `RabbitMQ channel error: ${error.message}`));
+				channel.on('error', (error: Error) =>
+					log('warn', `RabbitMQ channel error: ${error.message}`),
+				);
 				await channel.prefetch(1);
 				await channel.consume(options.queue, (message) => {
 					if (!message) {
-						log('warn', `The queue "${options.queue}" was deleted or the consumer cancelled; reconnecting`);
+						log(
+							'warn',
+							`The queue "${options.queue}" was deleted or the consumer cancelled; reconnecting`,
+						);
 						void connection?.close().catch(() => undefined);
 						return;
 					}
-					chain = chain.then(() => onMessage(channel, message)).catch((error: unknown) => log('error', `Settling a message failed: ${String(error)}`));
+					chain = chain
+						.then(() => onMessage(channel, message))
+						.catch((error: unknown) => log('error', `Settling a message failed: ${String(error)}`));
 				});
 				failures = 0;
 				if (!settledReady) markReady();

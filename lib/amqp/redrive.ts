@@ -33,12 +33,19 @@ export interface RedriveReport {
 const SEARCH_WINDOW = 1000;
 
 /** Headers the broker (or the consumer, with its reason) adds on the way to the dead-letter queue; a re-driven message starts afresh without them. */
-const BROKER_HEADERS = /^x-(death|first-death-|last-death-|delivery-count|dead-letter-reason$|dead-lettered-at$)/;
+const BROKER_HEADERS =
+	/^x-(death|first-death-|last-death-|delivery-count|dead-letter-reason$|dead-lettered-at$)/;
 
-export async function redriveDeadLetters(connection: ChannelModel, topology: Topology, options: RedriveOptions): Promise<RedriveReport> {
+export async function redriveDeadLetters(
+	connection: ChannelModel,
+	topology: Topology,
+	options: RedriveOptions,
+): Promise<RedriveReport> {
 	const wanted = new Set((options.messageIds ?? []).map((id) => id.trim()).filter(Boolean));
 	const report: RedriveReport = { moved: 0, movedIds: [], kept: 0, notFound: [] };
-	const publisher = await ConfirmPublisher.open(connection, { confirmTimeoutMs: options.confirmTimeoutMs });
+	const publisher = await ConfirmPublisher.open(connection, {
+		confirmTimeoutMs: options.confirmTimeoutMs,
+	});
 	const channel = await connection.createChannel();
 	let failure: Error | undefined;
 	channel.on('error', (error: Error) => (failure = error));
@@ -54,18 +61,28 @@ export async function redriveDeadLetters(connection: ChannelModel, topology: Top
 		lastArrival = Date.now();
 		chain = chain.then(async () => {
 			const id = message.properties.messageId as string | undefined;
-			const take = !done && report.moved < options.max && (wanted.size === 0 || (id !== undefined && wanted.has(id)));
+			const take =
+				!done &&
+				report.moved < options.max &&
+				(wanted.size === 0 || (id !== undefined && wanted.has(id)));
 			if (!take) {
 				held.push(message);
 				report.kept++;
 				return;
 			}
-			const headers = Object.fromEntries(Object.entries((message.properties.headers ?? {}) as Record<string, unknown>).filter(([name]) => !BROKER_HEADERS.test(name)));
+			const headers = Object.fromEntries(
+				Object.entries((message.properties.headers ?? {}) as Record<string, unknown>).filter(
+					([name]) => !BROKER_HEADERS.test(name),
+				),
+			);
 			const { confirmed } = await publisher.publish(topology.exchange, topology.routingKey, {
 				content: message.content,
 				messageId: id ?? '',
 				contentType: message.properties.contentType ?? 'application/json',
-				timestamp: typeof message.properties.timestamp === 'number' ? message.properties.timestamp * 1000 : undefined,
+				timestamp:
+					typeof message.properties.timestamp === 'number'
+						? message.properties.timestamp * 1000
+						: undefined,
 				headers: { ...headers, 'x-redriven-at': new Date().toISOString() },
 			});
 			await confirmed;
@@ -80,13 +97,17 @@ export async function redriveDeadLetters(connection: ChannelModel, topology: Top
 		});
 	});
 	const idleMs = options.idleMs ?? 1000;
-	while (!done && !failure && Date.now() - lastArrival < idleMs) await new Promise((r) => setTimeout(r, 50));
+	while (!done && !failure && Date.now() - lastArrival < idleMs)
+		await new Promise((r) => setTimeout(r, 50));
 	await channel.cancel(consumerTag).catch(() => undefined);
 	await chain.catch(() => undefined);
 	for (const message of held) channel.nack(message, false, true);
 	await channel.close().catch(() => undefined);
 	await publisher.close();
-	if (failure) throw new Error(`Re-drive stopped after ${report.moved} messages: ${failure.message}. The rest stay in the dead-letter queue.`);
+	if (failure)
+		throw new Error(
+			`Re-drive stopped after ${report.moved} messages: ${failure.message}. The rest stay in the dead-letter queue.`,
+		);
 	report.notFound = [...wanted].filter((id) => !report.movedIds.includes(id));
 	return report;
 }

@@ -50,12 +50,18 @@ export async function declareTopology(connection: ChannelModel, t: Topology): Pr
 	try {
 		await channel.assertExchange(t.exchange, 'direct', { durable: true });
 		await channel.assertExchange(t.deadLetterExchange, 'direct', { durable: true });
-		await channel.assertQueue(t.deadLetterQueue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+		await channel.assertQueue(t.deadLetterQueue, {
+			durable: true,
+			arguments: { 'x-queue-type': 'quorum' },
+		});
 		await channel.bindQueue(t.deadLetterQueue, t.deadLetterExchange, t.deadLetterQueue);
 		await channel.assertQueue(t.queue, { durable: true, arguments: queueArguments(t) });
 		await channel.bindQueue(t.queue, t.exchange, t.routingKey);
 	} catch (error) {
-		const reason = (closedWith ?? error) instanceof Error ? (closedWith ?? (error as Error)).message : String(error);
+		const reason =
+			(closedWith ?? error) instanceof Error
+				? (closedWith ?? (error as Error)).message
+				: String(error);
 		throw new Error(
 			`RabbitMQ refused the topology (exchange "${t.exchange}", queue "${t.queue}", dead-letter queue "${t.deadLetterQueue}"): ${reason}. ` +
 				'If a queue of that name already exists with other arguments, delete it or choose other names, or turn off "Declare Topology" and declare it yourself.',

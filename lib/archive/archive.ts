@@ -167,13 +167,20 @@ export class S3Archive {
 	 */
 	async store(input: StoreInput): Promise<StoredEvent> {
 		const sha256 = sha256Hex(input.body);
-		const eventId = input.eventId && input.eventId.trim() !== '' ? input.eventId : `sha256:${sha256}`;
+		const eventId =
+			input.eventId && input.eventId.trim() !== '' ? input.eventId : `sha256:${sha256}`;
 		const bodyFormat = detectBodyFormat(input.body);
 		const markerKey = idMarkerKey(this.prefix, eventId);
 
 		const receivedAtMs = input.receivedAtMs ?? monotonicNow();
 		const receivedAt = new Date(receivedAtMs).toISOString();
-		const key = objectKey(this.prefix, 'pending', receivedAtMs, eventId, randomBytes(5).readUIntBE(0, 5).toString(36).padStart(8, '0'));
+		const key = objectKey(
+			this.prefix,
+			'pending',
+			receivedAtMs,
+			eventId,
+			randomBytes(5).readUIntBE(0, 5).toString(36).padStart(8, '0'),
+		);
 		const metadata: Record<string, string> = {
 			'event-id': encodeMeta(eventId),
 			source: encodeMeta(input.source),
@@ -185,7 +192,8 @@ export class S3Archive {
 			metadata[HEADER_META_PREFIX + name.toLowerCase()] = encodeMeta(value);
 		}
 		const contentType =
-			input.contentType || (bodyFormat === 'json' ? 'application/json' : 'application/octet-stream');
+			input.contentType ||
+			(bodyFormat === 'json' ? 'application/json' : 'application/octet-stream');
 		const stored: StoredEvent = {
 			key,
 			eventId,
@@ -215,13 +223,22 @@ export class S3Archive {
 			),
 		]);
 		if (marker.status === 'fulfilled' && marker.value) {
-			if (write.status === 'fulfilled') await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+			if (write.status === 'fulfilled')
+				await this.s3
+					.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
+					.catch(() => undefined);
 			return { ...marker.value, duplicate: true };
 		}
-		if (write.status === 'rejected') throw new ArchiveWriteError(`S3 did not confirm the write of ${key}: ${describeS3Error(write.reason)}`, write.reason);
+		if (write.status === 'rejected')
+			throw new ArchiveWriteError(
+				`S3 did not confirm the write of ${key}: ${describeS3Error(write.reason)}`,
+				write.reason,
+			);
 		if (marker.status === 'rejected') {
 			// The sender retries on this error: take the object back so that the retry is the only copy.
-			await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+			await this.s3
+				.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
+				.catch(() => undefined);
 			throw marker.reason;
 		}
 
@@ -230,7 +247,14 @@ export class S3Archive {
 				new PutObjectCommand({
 					Bucket: this.bucket,
 					Key: markerKey,
-					Body: JSON.stringify({ key, eventId, source: input.source, sha256, receivedAt, bodyFormat }),
+					Body: JSON.stringify({
+						key,
+						eventId,
+						source: input.source,
+						sha256,
+						receivedAt,
+						bodyFormat,
+					}),
 					ContentType: 'application/json',
 					IfNoneMatch: '*',
 					Metadata: { 'object-key': encodeMeta(key) },
@@ -242,13 +266,22 @@ export class S3Archive {
 				// 412: a marker exists. It may be our own: the first try was written and its answer lost, then the
 				// client retried. Whose key it points to decides; nothing is deleted before that is known.
 				const winner = await this.readMarker(markerKey);
-				if (!winner) throw new ArchiveWriteError(`S3 refused the id marker of ${key} but has none: retry`, error);
+				if (!winner)
+					throw new ArchiveWriteError(
+						`S3 refused the id marker of ${key} but has none: retry`,
+						error,
+					);
 				if (winner.key === key) return stored;
 				// Another store of the same id won the marker: ours is the duplicate.
-				await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+				await this.s3
+					.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
+					.catch(() => undefined);
 				return { ...winner, duplicate: true };
 			}
-			throw new ArchiveWriteError(`S3 did not confirm the id marker of ${key}: ${describeS3Error(error)}`, error);
+			throw new ArchiveWriteError(
+				`S3 did not confirm the id marker of ${key}: ${describeS3Error(error)}`,
+				error,
+			);
 		}
 		return stored;
 	}
@@ -261,7 +294,10 @@ export class S3Archive {
 			return { ...marker, bytes: -1 };
 		} catch (error) {
 			if (isNotFound(error)) return undefined;
-			throw new ArchiveWriteError(`S3 did not answer the duplicate check ${markerKey}: ${describeS3Error(error)}`, error);
+			throw new ArchiveWriteError(
+				`S3 did not answer the duplicate check ${markerKey}: ${describeS3Error(error)}`,
+				error,
+			);
 		}
 	}
 
@@ -279,7 +315,14 @@ export class S3Archive {
 				}
 			},
 			write: async (body) => {
-				await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: 'application/json' }));
+				await this.s3.send(
+					new PutObjectCommand({
+						Bucket: this.bucket,
+						Key,
+						Body: body,
+						ContentType: 'application/json',
+					}),
+				);
 			},
 			remove: async () => {
 				await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
@@ -300,10 +343,16 @@ export class S3Archive {
 	 */
 	async findLatestRevision(leadId: string): Promise<ArchivedObject | undefined> {
 		const stem = idMarkerPrefix(this.prefix, leadId);
-		const res = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: stem, MaxKeys: 100 }));
-		const markerKeys = (res.Contents ?? []).map((o) => o.Key ?? '').filter((k) => k === stem || k.startsWith(`${stem}.`));
+		const res = await this.s3.send(
+			new ListObjectsV2Command({ Bucket: this.bucket, Prefix: stem, MaxKeys: 100 }),
+		);
+		const markerKeys = (res.Contents ?? [])
+			.map((o) => o.Key ?? '')
+			.filter((k) => k === stem || k.startsWith(`${stem}.`));
 		const markers = await Promise.all(markerKeys.map(async (k) => await this.readMarker(k)));
-		const newest = markers.filter((m): m is NonNullable<typeof m> => !!m).sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+		const newest = markers
+			.filter((m): m is NonNullable<typeof m> => !!m)
+			.sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
 		for (const marker of newest) {
 			const found = await this.objectOfMarker(marker.key);
 			if (found) return found;
@@ -332,19 +381,29 @@ export class S3Archive {
 				new PutObjectCommand({
 					Bucket: this.bucket,
 					Key: closedMarkerKey(this.prefix, leadId),
-					Body: JSON.stringify({ leadId, eventId: by.eventId, occurredAt: by.occurredAt, closedAt: new Date().toISOString() }),
+					Body: JSON.stringify({
+						leadId,
+						eventId: by.eventId,
+						occurredAt: by.occurredAt,
+						closedAt: new Date().toISOString(),
+					}),
 					ContentType: 'application/json',
 					...this.encryption(),
 				}),
 			);
 		} catch (error) {
-			throw new ArchiveWriteError(`S3 did not confirm closing the checkout of lead ${leadId}: ${describeS3Error(error)}`, error);
+			throw new ArchiveWriteError(
+				`S3 did not confirm closing the checkout of lead ${leadId}: ${describeS3Error(error)}`,
+				error,
+			);
 		}
 	}
 
 	async isLeadClosed(leadId: string): Promise<boolean> {
 		try {
-			await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: closedMarkerKey(this.prefix, leadId) }));
+			await this.s3.send(
+				new HeadObjectCommand({ Bucket: this.bucket, Key: closedMarkerKey(this.prefix, leadId) }),
+			);
 			return true;
 		} catch (error) {
 			if (isNotFound(error)) return false;
@@ -359,7 +418,8 @@ export class S3Archive {
 		// Header names come from requests: a prototype-free object, so "__proto__" stays a plain key.
 		const headers = Object.create(null) as Record<string, string>;
 		for (const [name, value] of Object.entries(meta)) {
-			if (name.startsWith(HEADER_META_PREFIX)) headers[name.slice(HEADER_META_PREFIX.length)] = decodeMeta(value);
+			if (name.startsWith(HEADER_META_PREFIX))
+				headers[name.slice(HEADER_META_PREFIX.length)] = decodeMeta(value);
 		}
 		const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 		return {
@@ -370,7 +430,8 @@ export class S3Archive {
 			source: decodeMeta(meta.source),
 			sha256: meta.sha256 ?? sha256Hex(body),
 			receivedAt:
-				meta['received-at'] ?? new Date(parseKey(this.prefix, key)?.receivedAtMs ?? 0).toISOString(),
+				meta['received-at'] ??
+				new Date(parseKey(this.prefix, key)?.receivedAtMs ?? 0).toISOString(),
 			bodyFormat: meta['body-format'] === 'raw' ? 'raw' : 'json',
 			headers,
 		};
@@ -386,7 +447,8 @@ export class S3Archive {
 	): Promise<{ objects: ListedObject[]; lastKey?: string; truncated: boolean }> {
 		const root = stateRoot(this.prefix, state);
 		const startAfter =
-			opts.startAfter ?? (opts.fromMs !== undefined ? startAfterForTime(this.prefix, state, opts.fromMs) : undefined);
+			opts.startAfter ??
+			(opts.fromMs !== undefined ? startAfterForTime(this.prefix, state, opts.fromMs) : undefined);
 		const res = await this.s3.send(
 			new ListObjectsV2Command({
 				Bucket: this.bucket,
@@ -483,7 +545,9 @@ export class S3Archive {
 			);
 			if (res.Errors && res.Errors.length > 0) {
 				const first = res.Errors[0];
-				throw new Error(`S3 could not delete ${res.Errors.length} objects, e.g. ${first.Key}: ${first.Code} ${first.Message}`);
+				throw new Error(
+					`S3 could not delete ${res.Errors.length} objects, e.g. ${first.Key}: ${first.Code} ${first.Message}`,
+				);
 			}
 		}
 	}
@@ -492,14 +556,20 @@ export class S3Archive {
 	 * Deletes relayed objects received before `beforeMs` (retention of personal data), with their id
 	 * markers. Pending objects are never purged: they have not reached the queue yet.
 	 */
-	async purgeRelayed(beforeMs: number, limit = Number.POSITIVE_INFINITY): Promise<{ deleted: number; lastKey?: string }> {
+	async purgeRelayed(
+		beforeMs: number,
+		limit = Number.POSITIVE_INFINITY,
+	): Promise<{ deleted: number; lastKey?: string }> {
 		let deleted = 0;
 		let lastKey: string | undefined;
 		for await (const page of this.walk('relayed', { toMs: beforeMs - 1 })) {
 			const batch = page.slice(0, Math.max(0, limit - deleted));
 			if (batch.length === 0) break;
 			const markers = await Promise.all(batch.map(async (o) => this.markerFor(o.key)));
-			await this.deleteKeys([...batch.map((o) => o.key), ...markers.filter((m): m is string => !!m)]);
+			await this.deleteKeys([
+				...batch.map((o) => o.key),
+				...markers.filter((m): m is string => !!m),
+			]);
 			deleted += batch.length;
 			lastKey = batch[batch.length - 1].key;
 			if (deleted >= limit) break;

@@ -61,9 +61,19 @@ export function stateRoot(prefix: string, state: ArchiveState): string {
  * same millisecond must not write one key, or the one that loses the id marker would delete the winner's
  * object as "its" duplicate. Keys written before the nonce existed (`{ms}-{id}.json`) still parse.
  */
-export function objectKey(prefix: string, state: ArchiveState, receivedAtMs: number, eventId: string, nonce?: string): string {
-	if (nonce !== undefined && !/^[0-9a-z]{4,16}$/.test(nonce)) throw new RangeError(`A key nonce is 4 to 16 lower-case letters or digits, got "${nonce}"`);
-	return join(prefix, `${state}/${timePath(receivedAtMs)}${nonce ? `.${nonce}` : ''}-${keySafeEventId(eventId)}.json`);
+export function objectKey(
+	prefix: string,
+	state: ArchiveState,
+	receivedAtMs: number,
+	eventId: string,
+	nonce?: string,
+): string {
+	if (nonce !== undefined && !/^[0-9a-z]{4,16}$/.test(nonce))
+		throw new RangeError(`A key nonce is 4 to 16 lower-case letters or digits, got "${nonce}"`);
+	return join(
+		prefix,
+		`${state}/${timePath(receivedAtMs)}${nonce ? `.${nonce}` : ''}-${keySafeEventId(eventId)}.json`,
+	);
 }
 
 export function idMarkerKey(prefix: string, eventId: string): string {
@@ -92,7 +102,8 @@ export interface ParsedKey {
 	tail: string;
 }
 
-const KEY_TAIL = /^(pending|relayed)\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\/(\d{13})(?:\.[0-9a-z]{4,16})?-(.+)\.json$/;
+const KEY_TAIL =
+	/^(pending|relayed)\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\/(\d{13})(?:\.[0-9a-z]{4,16})?-(.+)\.json$/;
 
 export function parseKey(prefix: string, key: string): ParsedKey | undefined {
 	const p = normalisePrefix(prefix);

@@ -64,7 +64,9 @@ export class Lease {
 		if (!text) return undefined;
 		try {
 			const record = JSON.parse(text) as LeaseRecord;
-			return typeof record.owner === 'string' && typeof record.expiresAt === 'number' ? record : undefined;
+			return typeof record.owner === 'string' && typeof record.expiresAt === 'number'
+				? record
+				: undefined;
 		} catch {
 			return undefined; // a torn or foreign object is no lease
 		}
@@ -73,13 +75,19 @@ export class Lease {
 	/** The holder, when somebody else holds an unexpired lease. */
 	async heldBy(): Promise<string | undefined> {
 		const record = await this.current();
-		return record && record.owner !== this.owner && record.expiresAt > this.now() ? record.owner : undefined;
+		return record && record.owner !== this.owner && record.expiresAt > this.now()
+			? record.owner
+			: undefined;
 	}
 
 	async acquire(): Promise<boolean> {
 		const started = this.now();
 		const record = await this.current();
-		if (record && record.expiresAt > this.now() && !(record.owner === this.owner && record.token === this.token)) {
+		if (
+			record &&
+			record.expiresAt > this.now() &&
+			!(record.owner === this.owner && record.token === this.token)
+		) {
 			return false;
 		}
 		if (this.now() - started > this.options.settleMs / 2) return false;
@@ -100,11 +108,16 @@ export class Lease {
 
 	async release(): Promise<void> {
 		const record = await this.current();
-		if (record && record.owner === this.owner && record.token === this.token) await this.store.remove();
+		if (record && record.owner === this.owner && record.token === this.token)
+			await this.store.remove();
 	}
 
 	private async write(): Promise<void> {
-		const record: LeaseRecord = { owner: this.owner, token: this.token, expiresAt: this.now() + this.options.ttlMs };
+		const record: LeaseRecord = {
+			owner: this.owner,
+			token: this.token,
+			expiresAt: this.now() + this.options.ttlMs,
+		};
 		await this.store.write(JSON.stringify(record));
 	}
 }

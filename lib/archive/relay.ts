@@ -9,7 +9,11 @@ import type { Lease } from './lease';
 import { mapInOrder } from '../util/concurrency';
 
 export interface Publisher {
-	publish(exchange: string, routingKey: string, message: OutgoingMessage): Promise<{ confirmed: Promise<void> }>;
+	publish(
+		exchange: string,
+		routingKey: string,
+		message: OutgoingMessage,
+	): Promise<{ confirmed: Promise<void> }>;
 }
 
 export interface PublishTarget {
@@ -124,7 +128,11 @@ async function publishPage(
 	try {
 		for (const object of objects) {
 			if (!object) continue;
-			const { confirmed } = await publisher.publish(target.exchange, target.routingKey, messageFor(object, replay));
+			const { confirmed } = await publisher.publish(
+				target.exchange,
+				target.routingKey,
+				messageFor(object, replay),
+			);
 			pending.push({ key: object.key, confirmed });
 		}
 	} catch (error) {
@@ -147,7 +155,13 @@ export async function relayPending(
 	now: () => number = Date.now,
 ): Promise<RelayReport> {
 	const started = now();
-	const report: RelayReport = { published: 0, duplicatesSkipped: 0, pages: 0, stoppedBy: 'empty', durationMs: 0 };
+	const report: RelayReport = {
+		published: 0,
+		duplicatesSkipped: 0,
+		pages: 0,
+		stoppedBy: 'empty',
+		durationMs: 0,
+	};
 	const finish = (reason: StopReason) => {
 		report.stoppedBy = reason;
 		report.durationMs = now() - started;
@@ -159,15 +173,18 @@ export async function relayPending(
 	let leaseLost = false;
 	let renewing: Promise<void> | undefined;
 	const heartbeat = lease
-		? setInterval(() => {
-				renewing ??= lease
-					.renew()
-					.then((held) => {
-						if (!held) leaseLost = true;
-					})
-					.catch(() => undefined)
-					.finally(() => (renewing = undefined));
-			}, Math.max(50, Math.floor(lease.ttlMs / 3)))
+		? setInterval(
+				() => {
+					renewing ??= lease
+						.renew()
+						.then((held) => {
+							if (!held) leaseLost = true;
+						})
+						.catch(() => undefined)
+						.finally(() => (renewing = undefined));
+				},
+				Math.max(50, Math.floor(lease.ttlMs / 3)),
+			)
 		: undefined;
 	heartbeat?.unref();
 	try {
@@ -182,12 +199,25 @@ export async function relayPending(
 				if (leaseLost || !(await lease.renew())) return finish('leaseLost');
 			}
 
-			const page = await archive.listPage('pending', { startAfter: cursor, maxKeys: Math.min(limits.pageSize, remaining) });
+			const page = await archive.listPage('pending', {
+				startAfter: cursor,
+				maxKeys: Math.min(limits.pageSize, remaining),
+			});
 			report.pages++;
 			if (page.objects.length > 0) {
-				const outcome = await publishPage(archive, publisher, target, page.objects, limits.fetchConcurrency);
+				const outcome = await publishPage(
+					archive,
+					publisher,
+					target,
+					page.objects,
+					limits.fetchConcurrency,
+				);
 				// Only what the broker confirmed is marked relayed, also when the page failed half way.
-				await archive.move([...outcome.confirmedKeys, ...outcome.duplicateKeys], 'relayed', limits.fetchConcurrency);
+				await archive.move(
+					[...outcome.confirmedKeys, ...outcome.duplicateKeys],
+					'relayed',
+					limits.fetchConcurrency,
+				);
 				report.published += outcome.confirmedKeys.length;
 				report.duplicatesSkipped += outcome.duplicateKeys.length;
 				if (outcome.confirmedKeys.length > 0) {
@@ -224,18 +254,39 @@ export async function replayRange(
 	now: () => number = Date.now,
 ): Promise<RelayReport> {
 	const started = now();
-	const report: RelayReport = { published: 0, duplicatesSkipped: 0, pages: 0, stoppedBy: 'rangeEnd', durationMs: 0 };
-	for await (const page of archive.walk('relayed', { fromMs: range.fromMs, toMs: range.toMs, pageSize: limits.pageSize })) {
+	const report: RelayReport = {
+		published: 0,
+		duplicatesSkipped: 0,
+		pages: 0,
+		stoppedBy: 'rangeEnd',
+		durationMs: 0,
+	};
+	for await (const page of archive.walk('relayed', {
+		fromMs: range.fromMs,
+		toMs: range.toMs,
+		pageSize: limits.pageSize,
+	})) {
 		report.pages++;
 		const room = limits.maxItems - report.published;
-		const outcome = await publishPage(archive, publisher, target, page.slice(0, room), limits.fetchConcurrency, true);
+		const outcome = await publishPage(
+			archive,
+			publisher,
+			target,
+			page.slice(0, room),
+			limits.fetchConcurrency,
+			true,
+		);
 		report.published += outcome.confirmedKeys.length;
 		report.duplicatesSkipped += outcome.duplicateKeys.length;
 		report.firstKey ??= outcome.confirmedKeys[0];
 		report.lastKey = outcome.confirmedKeys[outcome.confirmedKeys.length - 1] ?? report.lastKey;
 		if (outcome.failure !== undefined) {
 			report.durationMs = now() - started;
-			throw new RelayError(`Replay stopped after ${report.published} confirmed messages: ${errorText(outcome.failure)}`, report, outcome.failure);
+			throw new RelayError(
+				`Replay stopped after ${report.published} confirmed messages: ${errorText(outcome.failure)}`,
+				report,
+				outcome.failure,
+			);
 		}
 		if (report.published >= limits.maxItems) {
 			report.stoppedBy = 'maxItems';

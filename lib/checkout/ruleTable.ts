@@ -17,7 +17,10 @@ export function rulesFromTable(rows: RuleTableRow[]): FollowUpRule[] {
 		const name = String(row.name ?? '').trim();
 		const label = name ? `Rule "${name}"` : `Rule ${index + 1}`;
 		if (!name) throw new Error(`${label} has no name`);
-		if (names.has(name)) throw new Error(`Two rules are named "${name}": a deal remembers rules by name, so names must differ`);
+		if (names.has(name))
+			throw new Error(
+				`Two rules are named "${name}": a deal remembers rules by name, so names must differ`,
+			);
 		names.add(name);
 		const ownerKind = (row.owner as string) ?? 'dealOwner';
 		let owner: OwnerChoice = { kind: 'dealOwner' };
@@ -26,23 +29,35 @@ export function rulesFromTable(rows: RuleTableRow[]): FollowUpRule[] {
 			if (!userId) throw new Error(`${label} assigns a chosen user, but no user is chosen`);
 			owner = { kind: 'user', userId };
 		} else if (ownerKind === 'roundRobin') {
-			const userIds = ((row.roundRobinUserIds as Array<string | number>) ?? []).map(Number).filter(Boolean);
+			const userIds = ((row.roundRobinUserIds as Array<string | number>) ?? [])
+				.map(Number)
+				.filter(Boolean);
 			if (!userIds.length) throw new Error(`${label} uses round robin, but lists no users`);
 			owner = { kind: 'roundRobin', userIds };
 		}
 		const days = ((row.days as Array<string | number>) ?? []).map(Number);
-		if (row.useBusinessHours !== false && !days.length) throw new Error(`${label} uses business hours without open days`);
+		if (row.useBusinessHours !== false && !days.length)
+			throw new Error(`${label} uses business hours without open days`);
 		return {
 			name,
 			when: (row.when as RuleTrigger) ?? 'abandoned',
-			afterMinutes: Number(row.after ?? 0) * MINUTES[(row.afterUnit as keyof typeof MINUTES) ?? 'hours'],
+			afterMinutes:
+				Number(row.after ?? 0) * MINUTES[(row.afterUnit as keyof typeof MINUTES) ?? 'hours'],
 			activityType: String(row.activityType || 'call'),
 			subject: String(row.subject ?? ''),
 			note: row.note ? String(row.note) : undefined,
 			dueInDays: Number(row.dueInDays ?? 0),
 			dueTime: String(row.dueTime || '10:00'),
 			owner,
-			businessHours: row.useBusinessHours === false ? undefined : { timeZone: String(row.timeZone || 'UTC'), days, opens: String(row.opens || '09:00'), closes: String(row.closes || '18:00') },
+			businessHours:
+				row.useBusinessHours === false
+					? undefined
+					: {
+							timeZone: String(row.timeZone || 'UTC'),
+							days,
+							opens: String(row.opens || '09:00'),
+							closes: String(row.closes || '18:00'),
+						},
 		};
 	});
 }

@@ -9,7 +9,10 @@ import type { CheckoutStatus } from './state';
 import { escapeHtml } from '../forms/responses';
 
 export type RuleTrigger = 'abandoned' | 'failed' | 'expired' | 'pending_payment' | 'underpaid';
-export type OwnerChoice = { kind: 'dealOwner' } | { kind: 'user'; userId: number } | { kind: 'roundRobin'; userIds: number[] };
+export type OwnerChoice =
+	| { kind: 'dealOwner' }
+	| { kind: 'user'; userId: number }
+	| { kind: 'roundRobin'; userIds: number[] };
 
 export interface BusinessHours {
 	timeZone: string;
@@ -68,7 +71,11 @@ function matches(rule: FollowUpRule, status: CheckoutStatus): boolean {
  * notes as HTML), `text` for a subject (shown as plain text: markup characters and line breaks are dropped
  * rather than shown as entities).
  */
-export function renderTemplate(template: string, fields: Record<string, string | number | undefined>, encode: 'html' | 'text'): string {
+export function renderTemplate(
+	template: string,
+	fields: Record<string, string | number | undefined>,
+	encode: 'html' | 'text',
+): string {
 	return template.replace(/\{\{\s*([a-zA-Z0-9_]+)\s*\}\}/g, (_m, key: string) => {
 		const value = fields[key];
 		if (value === undefined || value === null) return '';
@@ -80,7 +87,8 @@ export function renderTemplate(template: string, fields: Record<string, string |
 
 function parseClock(hhmm: string): { hour: number; minute: number } {
 	const m = /^(\d{1,2}):(\d{2})$/.exec(hhmm.trim());
-	if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new RangeError(`Not a time of day (HH:MM): "${hhmm}"`);
+	if (!m || Number(m[1]) > 23 || Number(m[2]) > 59)
+		throw new RangeError(`Not a time of day (HH:MM): "${hhmm}"`);
 	return { hour: Number(m[1]), minute: Number(m[2]) };
 }
 
@@ -97,7 +105,9 @@ export function nextOpenSlot(at: DateTime, hours: BusinessHours): DateTime {
 			if (t < open) return open;
 			if (t < close) return t;
 		}
-		t = t.plus({ days: 1 }).set({ hour: opens.hour, minute: opens.minute, second: 0, millisecond: 0 });
+		t = t
+			.plus({ days: 1 })
+			.set({ hour: opens.hour, minute: opens.minute, second: 0, millisecond: 0 });
 		if (hours.days.includes(t.weekday)) return t;
 	}
 	throw new RangeError('Business hours have no open day');
@@ -106,11 +116,18 @@ export function nextOpenSlot(at: DateTime, hours: BusinessHours): DateTime {
 export function dueFor(rule: FollowUpRule, now: Date): DateTime {
 	const zone = rule.businessHours?.timeZone ?? 'UTC';
 	const { hour, minute } = parseClock(rule.dueTime);
-	const due = DateTime.fromJSDate(now, { zone }).plus({ days: rule.dueInDays }).set({ hour, minute, second: 0, millisecond: 0 });
+	const due = DateTime.fromJSDate(now, { zone })
+		.plus({ days: rule.dueInDays })
+		.set({ hour, minute, second: 0, millisecond: 0 });
 	return rule.businessHours ? nextOpenSlot(due, rule.businessHours) : due;
 }
 
-export function planFollowUps(rules: FollowUpRule[], deals: DealForRules[], now: Date, roundRobinStart = 0): PlannedActivity[] {
+export function planFollowUps(
+	rules: FollowUpRule[],
+	deals: DealForRules[],
+	now: Date,
+	roundRobinStart = 0,
+): PlannedActivity[] {
 	const planned: PlannedActivity[] = [];
 	let turn = roundRobinStart;
 	for (const deal of deals) {

@@ -10,7 +10,8 @@
  */
 import type { EventType } from '../gateways/types';
 
-export type CheckoutStatus = 'started' | 'pending_payment' | 'paid' | 'failed' | 'expired' | 'underpaid';
+export type CheckoutStatus =
+	'started' | 'pending_payment' | 'paid' | 'failed' | 'expired' | 'underpaid';
 
 export interface DealCheckoutState {
 	status: CheckoutStatus;
@@ -41,13 +42,19 @@ export type Effect =
 	| { kind: 'markWon' }
 	| { kind: 'completeFollowUps' }
 	| { kind: 'addNote'; reason: 'refunded' }
-	| { kind: 'addNote'; reason: 'underpaid'; paid: { amount?: number; currency?: string }; expected: ExpectedPayment };
+	| {
+			kind: 'addNote';
+			reason: 'underpaid';
+			paid: { amount?: number; currency?: string };
+			expected: ExpectedPayment;
+	  };
 
 export interface Transition {
 	next: DealCheckoutState;
 	effects: Effect[];
 	/** Why nothing changed, when nothing did. */
-	ignored?: 'duplicate' | 'older than the state' | 'after paid' | 'after a payment' | 'no state change';
+	ignored?:
+		'duplicate' | 'older than the state' | 'after paid' | 'after a payment' | 'no state change';
 }
 
 const APPLIED_IDS_KEPT = 20;
@@ -60,47 +67,111 @@ const TARGET: Partial<Record<CheckoutEvent['type'], CheckoutStatus>> = {
 	expired: 'expired',
 };
 
-function remember(state: DealCheckoutState, event: CheckoutEvent, status: CheckoutStatus, moved: boolean): DealCheckoutState {
+function remember(
+	state: DealCheckoutState,
+	event: CheckoutEvent,
+	status: CheckoutStatus,
+	moved: boolean,
+): DealCheckoutState {
 	return {
 		status,
-		lastEventAt: moved && event.occurredAt > state.lastEventAt ? event.occurredAt : state.lastEventAt,
+		lastEventAt:
+			moved && event.occurredAt > state.lastEventAt ? event.occurredAt : state.lastEventAt,
 		appliedEventIds: [...state.appliedEventIds, event.eventId].slice(-APPLIED_IDS_KEPT),
 	};
 }
 
 /** Why a paid event does not settle the deal: less money than expected, or another currency; undefined when it does. */
-export function shortfall(event: Pick<CheckoutEvent, 'amount' | 'currency'>, expected: ExpectedPayment | undefined): 'amount' | 'currency' | undefined {
+export function shortfall(
+	event: Pick<CheckoutEvent, 'amount' | 'currency'>,
+	expected: ExpectedPayment | undefined,
+): 'amount' | 'currency' | undefined {
 	// Nothing to compare with (a deal without a value, an event without an amount): the gateway's word stands.
 	if (!expected || event.amount === undefined) return undefined;
-	if (event.currency && event.currency.toUpperCase() !== expected.currency.toUpperCase()) return 'currency';
+	if (event.currency && event.currency.toUpperCase() !== expected.currency.toUpperCase())
+		return 'currency';
 	return event.amount < expected.amount ? 'amount' : undefined;
 }
 
-export function applyCheckoutEvent(current: DealCheckoutState | undefined, event: CheckoutEvent, expected?: ExpectedPayment): Transition {
-	const state: DealCheckoutState = current ?? { status: 'started', lastEventAt: '', appliedEventIds: [] };
-	if (state.appliedEventIds.includes(event.eventId)) return { next: state, effects: [], ignored: 'duplicate' };
+export function applyCheckoutEvent(
+	current: DealCheckoutState | undefined,
+	event: CheckoutEvent,
+	expected?: ExpectedPayment,
+): Transition {
+	const state: DealCheckoutState = current ?? {
+		status: 'started',
+		lastEventAt: '',
+		appliedEventIds: [],
+	};
+	if (state.appliedEventIds.includes(event.eventId))
+		return { next: state, effects: [], ignored: 'duplicate' };
 
 	if (event.type === 'refunded') {
-		return { next: remember(state, event, state.status, false), effects: [{ kind: 'addNote', reason: 'refunded' }] };
+		return {
+			next: remember(state, event, state.status, false),
+			effects: [{ kind: 'addNote', reason: 'refunded' }],
+		};
 	}
 	let target = TARGET[event.type];
-	if (!target) return { next: remember(state, event, state.status, false), effects: [], ignored: 'no state change' };
-	if (state.status === 'paid') return { next: remember(state, event, state.status, false), effects: [], ignored: 'after paid' };
+	if (!target)
+		return {
+			next: remember(state, event, state.status, false),
+			effects: [],
+			ignored: 'no state change',
+		};
+	if (state.status === 'paid')
+		return {
+			next: remember(state, event, state.status, false),
+			effects: [],
+			ignored: 'after paid',
+		};
 	if (target === 'paid' && shortfall(event, expected)) {
-		const note: Effect = { kind: 'addNote', reason: 'underpaid', paid: { amount: event.amount, currency: event.currency }, expected: expected! };
-		if (state.status === 'underpaid') return { next: remember(state, event, state.status, false), effects: [note], ignored: 'no state change' };
+		const note: Effect = {
+			kind: 'addNote',
+			reason: 'underpaid',
+			paid: { amount: event.amount, currency: event.currency },
+			expected: expected!,
+		};
+		if (state.status === 'underpaid')
+			return {
+				next: remember(state, event, state.status, false),
+				effects: [note],
+				ignored: 'no state change',
+			};
 		target = 'underpaid';
-		return { next: remember(state, event, target, true), effects: [{ kind: 'setStatus', status: target }, note] };
+		return {
+			next: remember(state, event, target, true),
+			effects: [{ kind: 'setStatus', status: target }, note],
+		};
 	}
 	// Money arrived, if short: a failed card, an expiry or a form sent again does not move it back.
-	if (state.status === 'underpaid' && target !== 'paid') return { next: remember(state, event, state.status, false), effects: [], ignored: 'after a payment' };
+	if (state.status === 'underpaid' && target !== 'paid')
+		return {
+			next: remember(state, event, state.status, false),
+			effects: [],
+			ignored: 'after a payment',
+		};
 	// A payment beats everything before it, even an "expired" that arrived with a later timestamp: money
 	// received is a fact; a lead capture never moves a deal that is already further along.
 	if (target !== 'paid' && current && event.occurredAt < state.lastEventAt) {
-		return { next: remember(state, event, state.status, false), effects: [], ignored: 'older than the state' };
+		return {
+			next: remember(state, event, state.status, false),
+			effects: [],
+			ignored: 'older than the state',
+		};
 	}
-	if (target === 'started' && current) return { next: remember(state, event, state.status, false), effects: [], ignored: 'no state change' };
-	if (target === state.status && current) return { next: remember(state, event, state.status, true), effects: [], ignored: 'no state change' };
+	if (target === 'started' && current)
+		return {
+			next: remember(state, event, state.status, false),
+			effects: [],
+			ignored: 'no state change',
+		};
+	if (target === state.status && current)
+		return {
+			next: remember(state, event, state.status, true),
+			effects: [],
+			ignored: 'no state change',
+		};
 
 	const effects: Effect[] = [{ kind: 'setStatus', status: target }];
 	if (target === 'paid') effects.push({ kind: 'markWon' }, { kind: 'completeFollowUps' });

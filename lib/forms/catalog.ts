@@ -76,7 +76,9 @@ function amountOf(text: string | number | undefined, row: string, what: string):
 	try {
 		return toMinorUnits(text);
 	} catch {
-		throw new CatalogError(`Product "${row}": ${what} "${String(text)}" is not an amount (e.g. 199,90)`);
+		throw new CatalogError(
+			`Product "${row}": ${what} "${String(text)}" is not an amount (e.g. 199,90)`,
+		);
 	}
 }
 
@@ -87,13 +89,18 @@ export function parseCatalog(rows: CatalogRowInput[], defaultCurrency: string): 
 		const name = String(input.name ?? '').trim() || key;
 		const label = key || name || `row ${index + 1}`;
 		if (!key && !name) throw new CatalogError(`Product row ${index + 1} needs a key or a name`);
-		if (seen.has(norm(key || name))) throw new CatalogError(`Product "${label}" is in the catalog twice`);
+		if (seen.has(norm(key || name)))
+			throw new CatalogError(`Product "${label}" is in the catalog twice`);
 		seen.add(norm(key || name));
 		const currency = (String(input.currency ?? '').trim() || defaultCurrency).toUpperCase();
-		if (!/^[A-Z]{3}$/.test(currency)) throw new CatalogError(`Product "${label}": currency "${currency}" is not an ISO 4217 code such as BRL`);
+		if (!/^[A-Z]{3}$/.test(currency))
+			throw new CatalogError(
+				`Product "${label}": currency "${currency}" is not an ISO 4217 code such as BRL`,
+			);
 		const openPrice = input.openPrice === true;
 		const amount = amountOf(input.price, label, 'price');
-		if (!openPrice && amount <= 0) throw new CatalogError(`Product "${label}" needs a price above zero (or mark it Open Price)`);
+		if (!openPrice && amount <= 0)
+			throw new CatalogError(`Product "${label}" needs a price above zero (or mark it Open Price)`);
 		const minimumAmount = Math.max(1, amountOf(input.minimumPrice, label, 'minimum price'));
 		return {
 			key: key || name,
@@ -122,7 +129,8 @@ export interface ProductChoice {
 	pageUrl?: string;
 }
 
-export type PricedProduct = { ok: true; row: CatalogRow; amount: number } | { ok: false; errors: FieldError[] };
+export type PricedProduct =
+	{ ok: true; row: CatalogRow; amount: number } | { ok: false; errors: FieldError[] };
 
 /**
  * Which catalog row a post is for, and its amount. A product field must name a row (by key or name);
@@ -133,8 +141,13 @@ export function priceFromCatalog(catalog: CatalogRow[], choice: ProductChoice): 
 	let row: CatalogRow | undefined;
 	if (choice.product && choice.product.trim()) {
 		const wanted = norm(choice.product);
-		row = catalog.find((r) => norm(r.key) === wanted) ?? catalog.find((r) => norm(r.name) === wanted);
-		if (!row) return { ok: false, errors: [{ field: 'product', message: 'is not a product of this shop' }] };
+		row =
+			catalog.find((r) => norm(r.key) === wanted) ?? catalog.find((r) => norm(r.name) === wanted);
+		if (!row)
+			return {
+				ok: false,
+				errors: [{ field: 'product', message: 'is not a product of this shop' }],
+			};
 	} else {
 		const path = pagePathOf(choice.pageUrl);
 		const formName = choice.formName ? norm(choice.formName) : undefined;
@@ -143,19 +156,31 @@ export function priceFromCatalog(catalog: CatalogRow[], choice: ProductChoice): 
 			(formName ? catalog.find((r) => r.formNames.includes(formName)) : undefined) ??
 			(path ? catalog.find((r) => r.pagePaths.includes(path)) : undefined);
 		if (!row) {
-			const catchAll = catalog.filter((r) => !r.formIds.length && !r.formNames.length && !r.pagePaths.length);
+			const catchAll = catalog.filter(
+				(r) => !r.formIds.length && !r.formNames.length && !r.pagePaths.length,
+			);
 			if (catchAll.length === 1) row = catchAll[0];
 		}
 		if (!row) return { ok: false, errors: [{ field: 'product', message: 'is required' }] };
 	}
 	if (!row.openPrice) return { ok: true, row, amount: row.amount };
-	if (!choice.price || !choice.price.trim()) return { ok: false, errors: [{ field: 'price', message: 'is required' }] };
+	if (!choice.price || !choice.price.trim())
+		return { ok: false, errors: [{ field: 'price', message: 'is required' }] };
 	let amount: number;
 	try {
 		amount = toMinorUnits(choice.price);
 	} catch {
 		return { ok: false, errors: [{ field: 'price', message: 'is not an amount' }] };
 	}
-	if (amount < row.minimumAmount) return { ok: false, errors: [{ field: 'price', message: `must be at least ${(row.minimumAmount / 100).toFixed(2)} ${row.currency}` }] };
+	if (amount < row.minimumAmount)
+		return {
+			ok: false,
+			errors: [
+				{
+					field: 'price',
+					message: `must be at least ${(row.minimumAmount / 100).toFixed(2)} ${row.currency}`,
+				},
+			],
+		};
 	return { ok: true, row, amount };
 }

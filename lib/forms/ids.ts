@@ -15,8 +15,13 @@ export function uuidv7(now = Date.now(), random: Buffer = randomBytes(16)): stri
 function canonicalJson(value: unknown): string {
 	if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
 	if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-	const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-	return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+	const entries = Object.entries(value as Record<string, unknown>).filter(
+		([, v]) => v !== undefined,
+	);
+	return `{${entries
+		.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+		.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`)
+		.join(',')}}`;
 }
 
 /**
@@ -25,8 +30,14 @@ function canonicalJson(value: unknown): string {
  * them only. The archive stores each revision of a lead under `{lead id}.{revision}`.
  */
 export function leadRevision(lead: object): string {
-	const { capturedAt, consent, ...rest } = lead as { capturedAt?: unknown; consent?: { given?: unknown } };
-	return createHash('sha256').update(canonicalJson({ ...rest, consent: consent?.given === true })).digest('hex').slice(0, 12);
+	const { capturedAt, consent, ...rest } = lead as {
+		capturedAt?: unknown;
+		consent?: { given?: unknown };
+	};
+	return createHash('sha256')
+		.update(canonicalJson({ ...rest, consent: consent?.given === true }))
+		.digest('hex')
+		.slice(0, 12);
 }
 
 /** The archive event id of one revision of a lead. */

@@ -4,16 +4,41 @@
  * Elementor Pro "Webhook" action in simple mode (one key per field *label*) or advanced mode
  * (`fields[<id>][value]`, `form[id]`, `meta[…]`), JSON, and GET query parameters. No I/O, no n8n.
  */
-import { FORM_LIMITS, UntrustedInputError, bareObject, safeTree, type SafeTree } from '../http/untrusted';
+import {
+	FORM_LIMITS,
+	UntrustedInputError,
+	bareObject,
+	safeTree,
+	type SafeTree,
+} from '../http/untrusted';
 import { isCheckoutToken } from '../links/checkoutLinks';
 import { priceFromCatalog, type CatalogRow } from './catalog';
 import { parseDocument, type DocumentKind } from './documents';
 import { toE164 } from './phone';
 
-export type AddressField = 'postalCode' | 'street' | 'number' | 'complement' | 'district' | 'city' | 'state';
-export type LeadField = 'email' | 'name' | 'phone' | 'document' | 'product' | 'price' | 'consent' | 'honeypot' | 'checkoutToken' | AddressField;
+export type AddressField =
+	'postalCode' | 'street' | 'number' | 'complement' | 'district' | 'city' | 'state';
+export type LeadField =
+	| 'email'
+	| 'name'
+	| 'phone'
+	| 'document'
+	| 'product'
+	| 'price'
+	| 'consent'
+	| 'honeypot'
+	| 'checkoutToken'
+	| AddressField;
 
-export const ADDRESS_FIELDS: AddressField[] = ['postalCode', 'street', 'number', 'complement', 'district', 'city', 'state'];
+export const ADDRESS_FIELDS: AddressField[] = [
+	'postalCode',
+	'street',
+	'number',
+	'complement',
+	'district',
+	'city',
+	'state',
+];
 
 /** Which form keys (labels or ids, compared without case, accents or punctuation) feed each lead field. */
 export type FieldMapping = Record<LeadField, string[]>;
@@ -91,7 +116,8 @@ export interface FieldError {
 export type LeadResult =
 	/** `checkoutToken`: the Elementor path's random token, kept apart from the lead (it is a bearer secret: the lead id is derived from it, and it is stored nowhere). */
 	| { ok: true; lead: Lead; checkoutToken?: string }
-	| { ok: false; errors: FieldError[]; status: number } | { ok: 'bot'; field: string };
+	| { ok: false; errors: FieldError[]; status: number }
+	| { ok: 'bot'; field: string };
 
 const MAX_FIELD_CHARS = 2_000;
 const CAPS: Partial<Record<LeadField, number>> = {
@@ -129,23 +155,29 @@ function asText(value: unknown): string | undefined {
 }
 
 type Tree = { [key: string]: SafeTree };
-const isTree = (v: SafeTree | undefined): v is Tree => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isTree = (v: SafeTree | undefined): v is Tree =>
+	v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Form posts and JSON; a GET has no body. Anything else is not what this endpoint takes. */
-const FORM_TYPES = /^(application\/x-www-form-urlencoded|multipart\/form-data|application\/json|[a-z]+\/[a-z.+-]*\+json)\s*(;|$)/i;
+const FORM_TYPES =
+	/^(application\/x-www-form-urlencoded|multipart\/form-data|application\/json|[a-z]+\/[a-z.+-]*\+json)\s*(;|$)/i;
 
 /**
  * The form's fields as normalised key → text, and what kind of post it was. The body and query are first
  * copied through lib/http/untrusted (prototype-free, forbidden keys refused, size and shape capped);
  * PHP-style keys that arrive flat (`fields[email][value]`) are nested there.
  */
-export function readFormFields(body: unknown, query: Record<string, unknown> = {}): { fields: Map<string, string>; kind: FormKind; formId?: string; formName?: string } {
+export function readFormFields(
+	body: unknown,
+	query: Record<string, unknown> = {},
+): { fields: Map<string, string>; kind: FormKind; formId?: string; formName?: string } {
 	const fields = new Map<string, string>();
 	const put = (key: string, value: unknown) => {
 		const text = asText(value);
 		if (text !== undefined && !fields.has(normaliseKey(key))) fields.set(normaliseKey(key), text);
 	};
-	if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body))) throw new UntrustedInputError('body', 'must be form fields or a JSON object', 422);
+	if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body)))
+		throw new UntrustedInputError('body', 'must be form fields or a JSON object', 422);
 	const tree = safeTree(body ?? {}, FORM_LIMITS, { expandPhpKeys: true });
 	const source: Tree = isTree(tree) ? tree : bareObject<SafeTree>();
 	const queryTree = safeTree(query, FORM_LIMITS, { expandPhpKeys: false });
@@ -165,7 +197,8 @@ export function readFormFields(body: unknown, query: Record<string, unknown> = {
 		formId = asText(form?.id);
 		formName = asText(form?.name);
 		const meta = isTree(source.meta) ? source.meta : undefined;
-		for (const [key, m] of Object.entries(meta ?? {})) put(`meta_${key}`, isTree(m) ? m.value : undefined);
+		for (const [key, m] of Object.entries(meta ?? {}))
+			put(`meta_${key}`, isTree(m) ? m.value : undefined);
 	} else {
 		if ('form_id' in source || 'form_name' in source) kind = 'elementor-simple';
 		formId = asText(source.form_id);
@@ -187,17 +220,42 @@ function collapseSpaces(text: string): string {
  */
 const MARKUP = /<[A-Za-z!/?]/;
 
-export function validateLead(body: unknown, query: Record<string, unknown>, options: LeadOptions): LeadResult {
+export function validateLead(
+	body: unknown,
+	query: Record<string, unknown>,
+	options: LeadOptions,
+): LeadResult {
 	const mapping: FieldMapping = { ...DEFAULT_MAPPING, ...options.mapping };
-	const bodyGiven = body !== undefined && body !== null && !(typeof body === 'object' && Object.keys(body).length === 0);
-	if (bodyGiven && options.contentType !== undefined && !FORM_TYPES.test(options.contentType.trim())) {
-		return { ok: false, status: 415, errors: [{ field: 'content-type', message: `must be a form (application/x-www-form-urlencoded or multipart/form-data) or JSON, not "${options.contentType.slice(0, 80)}"` }] };
+	const bodyGiven =
+		body !== undefined &&
+		body !== null &&
+		!(typeof body === 'object' && Object.keys(body).length === 0);
+	if (
+		bodyGiven &&
+		options.contentType !== undefined &&
+		!FORM_TYPES.test(options.contentType.trim())
+	) {
+		return {
+			ok: false,
+			status: 415,
+			errors: [
+				{
+					field: 'content-type',
+					message: `must be a form (application/x-www-form-urlencoded or multipart/form-data) or JSON, not "${options.contentType.slice(0, 80)}"`,
+				},
+			],
+		};
 	}
 	let read: ReturnType<typeof readFormFields>;
 	try {
 		read = readFormFields(body, query);
 	} catch (error) {
-		if (error instanceof UntrustedInputError) return { ok: false, status: error.status, errors: [{ field: error.field, message: error.message.slice(error.field.length + 1) }] };
+		if (error instanceof UntrustedInputError)
+			return {
+				ok: false,
+				status: error.status,
+				errors: [{ field: error.field, message: error.message.slice(error.field.length + 1) }],
+			};
 		throw error;
 	}
 	const { fields, kind, formId, formName } = read;
@@ -215,9 +273,15 @@ export function validateLead(body: unknown, query: Record<string, unknown>, opti
 
 	// Hostile input first: oversized fields and undecodable bytes are refused whatever field they are in.
 	for (const [key, value] of fields) {
-		if (value.length > MAX_FIELD_CHARS) errors.push({ field: key, message: `is too long (${value.length} characters, at most ${MAX_FIELD_CHARS})` });
-		else if (value.includes('\uFFFD') || /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(value)) errors.push({ field: key, message: 'contains characters that are not text' });
-		else if (MARKUP.test(value)) errors.push({ field: key, message: 'must not contain HTML markup' });
+		if (value.length > MAX_FIELD_CHARS)
+			errors.push({
+				field: key,
+				message: `is too long (${value.length} characters, at most ${MAX_FIELD_CHARS})`,
+			});
+		else if (value.includes('\uFFFD') || /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(value))
+			errors.push({ field: key, message: 'contains characters that are not text' });
+		else if (MARKUP.test(value))
+			errors.push({ field: key, message: 'must not contain HTML markup' });
 	}
 	if (errors.length) return { ok: false, status: 422, errors };
 
@@ -237,20 +301,30 @@ export function validateLead(body: unknown, query: Record<string, unknown>, opti
 	if (!name) errors.push({ field: 'name', message: 'is required' });
 	const emailText = text('email')?.toLowerCase();
 	if (!emailText) errors.push({ field: 'email', message: 'is required' });
-	else if (!EMAIL.test(emailText)) errors.push({ field: 'email', message: 'is not a valid e-mail address' });
+	else if (!EMAIL.test(emailText))
+		errors.push({ field: 'email', message: 'is not a valid e-mail address' });
 
 	const phoneText = text('phone');
 	let phone: string | undefined;
 	if (phoneText) {
 		phone = toE164(phoneText);
-		if (!phone) errors.push({ field: 'phone', message: 'is not a valid phone number (for Brazil: area code and number, e.g. (11) 98765-4321)' });
+		if (!phone)
+			errors.push({
+				field: 'phone',
+				message:
+					'is not a valid phone number (for Brazil: area code and number, e.g. (11) 98765-4321)',
+			});
 	} else if (options.requirePhone) errors.push({ field: 'phone', message: 'is required' });
 
 	const documentText = text('document');
 	let document: { kind: DocumentKind; digits: string } | undefined;
 	if (documentText) {
 		document = parseDocument(documentText);
-		if (!document) errors.push({ field: 'document', message: 'is not a valid CPF or CNPJ (check digits do not match)' });
+		if (!document)
+			errors.push({
+				field: 'document',
+				message: 'is not a valid CPF or CNPJ (check digits do not match)',
+			});
 	} else if (options.requireDocument) errors.push({ field: 'document', message: 'is required' });
 
 	const brazilian = (options.currency ?? 'BRL').toUpperCase() === 'BRL';
@@ -261,26 +335,48 @@ export function validateLead(body: unknown, query: Record<string, unknown>, opti
 	}
 	if (address.postalCode && brazilian) {
 		const digits = address.postalCode.replace(/\D/g, '');
-		if (digits.length !== 8 || /[^\d\s.-]/.test(address.postalCode)) errors.push({ field: 'postalCode', message: 'is not a valid CEP (8 digits, e.g. 01310-100)' });
+		if (digits.length !== 8 || /[^\d\s.-]/.test(address.postalCode))
+			errors.push({
+				field: 'postalCode',
+				message: 'is not a valid CEP (8 digits, e.g. 01310-100)',
+			});
 		else address.postalCode = digits;
 	}
-	if (address.state && brazilian && /^[a-z]{2}$/i.test(address.state)) address.state = address.state.toUpperCase();
+	if (address.state && brazilian && /^[a-z]{2}$/i.test(address.state))
+		address.state = address.state.toUpperCase();
 	if (options.requireAddress) {
-		for (const field of ['postalCode', 'street', 'number'] as const) if (!address[field]) errors.push({ field, message: 'is required' });
+		for (const field of ['postalCode', 'street', 'number'] as const)
+			if (!address[field]) errors.push({ field, message: 'is required' });
 	}
 
 	const referrer = fields.get('referrer') ?? fields.get('metapageurl') ?? options.referer;
 	// The price is the shop's: the form says at most which product (and the amount of an open-price row).
-	const priced = priceFromCatalog(options.catalog, { product: text('product'), price: text('price'), formId, formName, pageUrl: referrer });
+	const priced = priceFromCatalog(options.catalog, {
+		product: text('product'),
+		price: text('price'),
+		formId,
+		formName,
+		pageUrl: referrer,
+	});
 	if (!priced.ok) errors.push(...priced.errors);
 
 	const tokenText = text('checkoutToken');
-	if (tokenText !== undefined && !isCheckoutToken(tokenText)) errors.push({ field: 'checkoutToken', message: 'is not a random checkout token (crypto.randomUUID() in the page script)' });
-	else if (tokenText === undefined && options.requireCheckoutToken) errors.push({ field: 'checkoutToken', message: 'is required: add the hidden field and its script to the form (README: Elementor Pro form)' });
+	if (tokenText !== undefined && !isCheckoutToken(tokenText))
+		errors.push({
+			field: 'checkoutToken',
+			message: 'is not a random checkout token (crypto.randomUUID() in the page script)',
+		});
+	else if (tokenText === undefined && options.requireCheckoutToken)
+		errors.push({
+			field: 'checkoutToken',
+			message:
+				'is required: add the hidden field and its script to the form (README: Elementor Pro form)',
+		});
 
 	const consentText = text('consent');
 	const consentGiven = !!consentText && !/^(0|false|no|nao|não|off)$/i.test(consentText);
-	if (options.requireConsent !== false && !consentGiven) errors.push({ field: 'consent', message: 'must be accepted (LGPD)' });
+	if (options.requireConsent !== false && !consentGiven)
+		errors.push({ field: 'consent', message: 'must be accepted (LGPD)' });
 
 	if (errors.length || !priced.ok) return { ok: false, status: 422, errors };
 

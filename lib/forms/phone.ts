@@ -12,8 +12,10 @@ export function toE164(input: string, defaultCountry: 'BR' = 'BR'): string | und
 		return digits.length >= 8 && digits.length <= 15 ? `+${digits}` : undefined;
 	}
 	if (defaultCountry === 'BR') {
-		if (digits.startsWith('0')) digits = digits.replace(/^0+/, '').replace(/^(\d{2})(?=\d{10,11}$)/, ''); // 0 + carrier code
-		if ((digits.length === 12 || digits.length === 13) && digits.startsWith('55')) return brazilian(digits.slice(2));
+		if (digits.startsWith('0'))
+			digits = digits.replace(/^0+/, '').replace(/^(\d{2})(?=\d{10,11}$)/, ''); // 0 + carrier code
+		if ((digits.length === 12 || digits.length === 13) && digits.startsWith('55'))
+			return brazilian(digits.slice(2));
 		return brazilian(digits);
 	}
 	return undefined;

@@ -21,7 +21,10 @@ const LABELS: Record<string, string> = {
 };
 
 export function escapeHtml(text: string): string {
-	return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+	return text.replace(
+		/[&<>"']/g,
+		(c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+	);
 }
 
 export interface HttpAnswer {
@@ -43,15 +46,31 @@ export function linkUnavailableAnswer(): HttpAnswer {
 }
 
 /** Fields to fix (422), or a body refused whole (413 too large, 415 not a form): a page with a way back for browsers, JSON for API callers. */
-export function rejectionAnswer(errors: FieldError[], accept: string | undefined, backUrl?: string, status = 422): HttpAnswer {
+export function rejectionAnswer(
+	errors: FieldError[],
+	accept: string | undefined,
+	backUrl?: string,
+	status = 422,
+): HttpAnswer {
 	if (accept && /text\/html/.test(accept)) {
-		const items = errors.map((e) => `<li data-field="${escapeHtml(e.field)}"><strong>${escapeHtml(LABELS[e.field] ?? e.field)}</strong> ${escapeHtml(e.message)}</li>`).join('');
-		const back = backUrl ? `<a id="back" href="${escapeHtml(backUrl)}">Voltar e corrigir</a>` : '<a id="back" href="javascript:history.back()">Voltar e corrigir</a>';
+		const items = errors
+			.map(
+				(e) =>
+					`<li data-field="${escapeHtml(e.field)}"><strong>${escapeHtml(LABELS[e.field] ?? e.field)}</strong> ${escapeHtml(e.message)}</li>`,
+			)
+			.join('');
+		const back = backUrl
+			? `<a id="back" href="${escapeHtml(backUrl)}">Voltar e corrigir</a>`
+			: '<a id="back" href="javascript:history.back()">Voltar e corrigir</a>';
 		return {
 			status,
 			contentType: 'text/html; charset=utf-8',
 			body: `<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Confira seus dados</title></head><body><h1>Confira seus dados</h1><ul id="errors">${items}</ul><p>${back}</p></body></html>`,
 		};
 	}
-	return { status, contentType: 'application/json', body: JSON.stringify({ error: 'invalid form', fields: errors }) };
+	return {
+		status,
+		contentType: 'application/json',
+		body: JSON.stringify({ error: 'invalid form', fields: errors }),
+	};
 }

@@ -16,17 +16,24 @@ export function parseBuyerAddress(value: unknown): BuyerAddress | undefined {
 		try {
 			object = JSON.parse(value);
 		} catch {
-			throw new Error('Buyer Address must be an object such as {"postalCode": "01310-100", "street": "Av. Paulista", "number": "1000"}');
+			throw new Error(
+				'Buyer Address must be an object such as {"postalCode": "01310-100", "street": "Av. Paulista", "number": "1000"}',
+			);
 		}
 	}
-	if (typeof object !== 'object' || object === null || Array.isArray(object)) throw new Error('Buyer Address must be an object (or empty)');
+	if (typeof object !== 'object' || object === null || Array.isArray(object))
+		throw new Error('Buyer Address must be an object (or empty)');
 	const unknown = Object.keys(object).filter((k) => !(KEYS as readonly string[]).includes(k));
-	if (unknown.length) throw new Error(`Buyer Address has unknown field(s) ${unknown.join(', ')}; known: ${KEYS.join(', ')}`);
+	if (unknown.length)
+		throw new Error(
+			`Buyer Address has unknown field(s) ${unknown.join(', ')}; known: ${KEYS.join(', ')}`,
+		);
 	const address: BuyerAddress = {};
 	for (const key of KEYS) {
 		const v = (object as Record<string, unknown>)[key];
 		if (v === undefined || v === null || v === '') continue;
-		if (typeof v !== 'string' && typeof v !== 'number') throw new Error(`Buyer Address ${key} must be text`);
+		if (typeof v !== 'string' && typeof v !== 'number')
+			throw new Error(`Buyer Address ${key} must be text`);
 		address[key] = String(v).trim();
 	}
 	return Object.keys(address).length ? address : undefined;

@@ -21,8 +21,21 @@ export function safeEqual(a: string, b: string): boolean {
  * instead of creating a second. Keyed on what the buyer and the shop asked for, not on times computed per
  * call (expiry), so a retry a second later still matches; a corrected form gets a key of its own.
  */
-export function idempotencyKey(kind: string, req: { leadRef: string; buyer: unknown; items: unknown; currency: string; successUrl: string; cancelUrl: string }): string {
+export function idempotencyKey(
+	kind: string,
+	req: {
+		leadRef: string;
+		buyer: unknown;
+		items: unknown;
+		currency: string;
+		successUrl: string;
+		cancelUrl: string;
+	},
+): string {
 	const { leadRef, buyer, items, currency, successUrl, cancelUrl } = req;
-	const digest = createHash('sha256').update(JSON.stringify({ buyer, items, currency, successUrl, cancelUrl })).digest('hex').slice(0, 16);
+	const digest = createHash('sha256')
+		.update(JSON.stringify({ buyer, items, currency, successUrl, cancelUrl }))
+		.digest('hex')
+		.slice(0, 16);
 	return `${kind}-${leadRef}-${digest}`;
 }

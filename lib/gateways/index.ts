@@ -3,7 +3,13 @@ import { textRecord } from '../http/untrusted';
 import { asaasProvider } from './asaas';
 import { mercadoPagoProvider } from './mercadopago';
 import { stripeProvider } from './stripe';
-import { GatewayError, type GatewayProvider, type HttpRequestSpec, type NormalisedEvent, type ProviderId } from './types';
+import {
+	GatewayError,
+	type GatewayProvider,
+	type HttpRequestSpec,
+	type NormalisedEvent,
+	type ProviderId,
+} from './types';
 
 export const PROVIDERS: Record<ProviderId, GatewayProvider> = {
 	stripe: stripeProvider,
@@ -13,12 +19,17 @@ export const PROVIDERS: Record<ProviderId, GatewayProvider> = {
 
 export function providerFor(id: string): GatewayProvider {
 	const provider = PROVIDERS[id as ProviderId];
-	if (!provider) throw new Error(`Unknown payment provider "${id}" (known: ${Object.keys(PROVIDERS).join(', ')})`);
+	if (!provider)
+		throw new Error(
+			`Unknown payment provider "${id}" (known: ${Object.keys(PROVIDERS).join(', ')})`,
+		);
 	return provider;
 }
 
 /** Header names in lower case, first value of repeated headers: what verifiers expect (prototype-free: names come from requests). */
-export function lowerCaseHeaders(headers: Record<string, unknown>): Record<string, string | undefined> {
+export function lowerCaseHeaders(
+	headers: Record<string, unknown>,
+): Record<string, string | undefined> {
 	return textRecord(headers, true);
 }
 
@@ -35,26 +46,46 @@ export async function confirmEvent(
 	nowMs = Date.now(),
 ): Promise<NormalisedEvent> {
 	if (!event.confirm) return event;
-	if (event.provider !== provider.id) throw new GatewayError(`a ${String(event.provider)} event cannot be confirmed with ${provider.id}`);
+	if (event.provider !== provider.id)
+		throw new GatewayError(
+			`a ${String(event.provider)} event cannot be confirmed with ${provider.id}`,
+		);
 	if (!provider.confirmEvent) throw new GatewayError(`${provider.id} events need no confirmation`);
 	const { paymentId, leadRef } = event.confirm;
 	// The event comes from the archive, as the intake wrote it; still, only text ids build a request.
-	if ((paymentId !== undefined && typeof paymentId !== 'string') || (leadRef !== undefined && typeof leadRef !== 'string')) {
-		throw new GatewayError('the event\'s confirm names its payment or lead with something that is not text');
+	if (
+		(paymentId !== undefined && typeof paymentId !== 'string') ||
+		(leadRef !== undefined && typeof leadRef !== 'string')
+	) {
+		throw new GatewayError(
+			"the event's confirm names its payment or lead with something that is not text",
+		);
 	}
-	if (!paymentId && !leadRef) throw new GatewayError('the event names neither a payment nor a lead to confirm it by');
-	const answer = await request(provider.getPayment(paymentId ? { providerId: paymentId } : { leadRef }));
+	if (!paymentId && !leadRef)
+		throw new GatewayError('the event names neither a payment nor a lead to confirm it by');
+	const answer = await request(
+		provider.getPayment(paymentId ? { providerId: paymentId } : { leadRef }),
+	);
 	const confirmed = provider.confirmEvent(event, answer);
 	delete confirmed.confirm;
 	// The claim's own words stay (the notification, no payer data: the record may carry the buyer's), and
 	// its time is never later than now: a claimed date in the future would make every real event "older".
 	const nowIso = new Date(nowMs).toISOString();
-	return { ...confirmed, raw: event.raw, occurredAt: confirmed.occurredAt > nowIso ? nowIso : confirmed.occurredAt };
+	return {
+		...confirmed,
+		raw: event.raw,
+		occurredAt: confirmed.occurredAt > nowIso ? nowIso : confirmed.occurredAt,
+	};
 }
 
 /** The secret a provider's webhooks are checked with, from its credential's fields. */
-export function webhookSecretOf(provider: ProviderId, credentials: Record<string, unknown>): string {
-	return String((provider === 'asaas' ? credentials.webhookToken : credentials.webhookSecret) ?? '');
+export function webhookSecretOf(
+	provider: ProviderId,
+	credentials: Record<string, unknown>,
+): string {
+	return String(
+		(provider === 'asaas' ? credentials.webhookToken : credentials.webhookSecret) ?? '',
+	);
 }
 
 /** The archived form of a verified event: what the intake workflow's Store writes and the trigger writes. */

@@ -41,7 +41,15 @@ export interface Buyer {
 	phone?: string;
 	/** CPF (11 digits) or CNPJ (14 digits), digits only. */
 	document?: string;
-	address?: { street?: string; number?: string; complement?: string; district?: string; city?: string; state?: string; postalCode?: string };
+	address?: {
+		street?: string;
+		number?: string;
+		complement?: string;
+		district?: string;
+		city?: string;
+		state?: string;
+		postalCode?: string;
+	};
 }
 
 export interface LineItem {
@@ -105,8 +113,15 @@ export type VerifyOutcome = { ok: false; reason: string } | { ok: true; event: N
 
 export interface GatewayProvider {
 	id: ProviderId;
-	createPaymentLink(req: PaymentLinkRequest, options: Record<string, string | undefined>): HttpRequestSpec;
-	parsePaymentLink(body: unknown, req: PaymentLinkRequest, options: Record<string, string | undefined>): PaymentLink;
+	createPaymentLink(
+		req: PaymentLinkRequest,
+		options: Record<string, string | undefined>,
+	): HttpRequestSpec;
+	parsePaymentLink(
+		body: unknown,
+		req: PaymentLinkRequest,
+		options: Record<string, string | undefined>,
+	): PaymentLink;
 	getPayment(by: { providerId?: string; leadRef?: string }): HttpRequestSpec;
 	parsePayment(body: unknown): PaymentStatus;
 	verifyWebhook(input: WebhookInput, secret: string, nowMs: number): VerifyOutcome;

@@ -7,7 +7,11 @@
  */
 
 /** Keys that, assigned on an ordinary object, reach or replace its prototype. */
-export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
+	'__proto__',
+	'constructor',
+	'prototype',
+]);
 
 export interface InputLimits {
 	/** Characters of all keys and text values together (a stand-in for the body size, which n8n parsed already). */
@@ -20,13 +24,28 @@ export interface InputLimits {
 }
 
 /** A checkout form has a few dozen short fields; these leave room for Elementor's metadata and then some. */
-export const FORM_LIMITS: InputLimits = { maxChars: 64 * 1024, maxFields: 300, maxKeyLength: 100, maxDepth: 6 };
+export const FORM_LIMITS: InputLimits = {
+	maxChars: 64 * 1024,
+	maxFields: 300,
+	maxKeyLength: 100,
+	maxDepth: 6,
+};
 
 /** Gateway notifications are larger (Stripe sends the whole object) but still well bounded. */
-export const GATEWAY_BODY_LIMITS: InputLimits = { maxChars: 1024 * 1024, maxFields: 20_000, maxKeyLength: 200, maxDepth: 32 };
+export const GATEWAY_BODY_LIMITS: InputLimits = {
+	maxChars: 1024 * 1024,
+	maxFields: 20_000,
+	maxKeyLength: 200,
+	maxDepth: 32,
+};
 
 /** Queue messages are our own relay's (leads, normalised events with the gateway's raw body): generous caps, same key rules. */
-export const QUEUE_MESSAGE_LIMITS: InputLimits = { maxChars: 8 * 1024 * 1024, maxFields: 200_000, maxKeyLength: 500, maxDepth: 64 };
+export const QUEUE_MESSAGE_LIMITS: InputLimits = {
+	maxChars: 8 * 1024 * 1024,
+	maxFields: 200_000,
+	maxKeyLength: 500,
+	maxDepth: 64,
+};
 
 /** Why a request's data was refused: `field` names the key (or `body`), `status` is the HTTP answer. */
 export class UntrustedInputError extends Error {
@@ -59,16 +78,32 @@ interface Budget {
 }
 
 function checkKey(key: string, where: string, limits: InputLimits): void {
-	if (FORBIDDEN_KEYS.has(key)) throw new UntrustedInputError(where, `is not an allowed field name ("${key}")`);
-	if (key.length > limits.maxKeyLength) throw new UntrustedInputError(where.slice(0, limits.maxKeyLength) + '…', `is a field name longer than ${limits.maxKeyLength} characters`);
+	if (FORBIDDEN_KEYS.has(key))
+		throw new UntrustedInputError(where, `is not an allowed field name ("${key}")`);
+	if (key.length > limits.maxKeyLength)
+		throw new UntrustedInputError(
+			where.slice(0, limits.maxKeyLength) + '…',
+			`is a field name longer than ${limits.maxKeyLength} characters`,
+		);
 }
 
 function spend(budget: Budget, chars: number, limits: InputLimits): void {
 	budget.chars += chars;
-	if (budget.chars > limits.maxChars) throw new UntrustedInputError('body', `is too large (more than ${limits.maxChars} characters)`, 413);
+	if (budget.chars > limits.maxChars)
+		throw new UntrustedInputError(
+			'body',
+			`is too large (more than ${limits.maxChars} characters)`,
+			413,
+		);
 }
 
-function copy(value: unknown, where: string, depth: number, limits: InputLimits, budget: Budget): SafeTree {
+function copy(
+	value: unknown,
+	where: string,
+	depth: number,
+	limits: InputLimits,
+	budget: Budget,
+): SafeTree {
 	if (value === null || value === undefined) return null;
 	if (typeof value === 'string') {
 		spend(budget, value.length, limits);
@@ -76,12 +111,22 @@ function copy(value: unknown, where: string, depth: number, limits: InputLimits,
 	}
 	if (typeof value === 'number' || typeof value === 'boolean') return value;
 	if (typeof value !== 'object') return String(value);
-	if (depth >= limits.maxDepth) throw new UntrustedInputError(where || 'body', `is nested deeper than ${limits.maxDepth} levels`);
+	if (depth >= limits.maxDepth)
+		throw new UntrustedInputError(
+			where || 'body',
+			`is nested deeper than ${limits.maxDepth} levels`,
+		);
 	if (Array.isArray(value)) {
-		if (value.length > limits.maxFields) throw new UntrustedInputError(where || 'body', `has more than ${limits.maxFields} values`, 413);
+		if (value.length > limits.maxFields)
+			throw new UntrustedInputError(
+				where || 'body',
+				`has more than ${limits.maxFields} values`,
+				413,
+			);
 		return value.map((v, i) => {
 			const child = copy(v, `${where}[${i}]`, depth + 1, limits, budget);
-			if (!Array.isArray(child) && (child === null || typeof child !== 'object')) countField(budget, where, limits);
+			if (!Array.isArray(child) && (child === null || typeof child !== 'object'))
+				countField(budget, where, limits);
 			return child;
 		});
 	}
@@ -101,7 +146,12 @@ function copy(value: unknown, where: string, depth: number, limits: InputLimits,
 
 function countField(budget: Budget, where: string, limits: InputLimits): void {
 	budget.fields += 1;
-	if (budget.fields > limits.maxFields) throw new UntrustedInputError(where.split('[')[0] || 'body', `makes the body exceed ${limits.maxFields} fields`, 413);
+	if (budget.fields > limits.maxFields)
+		throw new UntrustedInputError(
+			where.split('[')[0] || 'body',
+			`makes the body exceed ${limits.maxFields} fields`,
+			413,
+		);
 }
 
 /**
@@ -109,10 +159,15 @@ function countField(budget: Budget, where: string, limits: InputLimits): void {
  * that breaks a rule. With `expandPhpKeys`, flat keys such as `fields[email][value]` (what PHP's
  * http_build_query sends when the parser left them flat) are nested, their segments checked like keys.
  */
-export function safeTree(value: unknown, limits: InputLimits, options: { expandPhpKeys?: boolean } = {}): SafeTree {
+export function safeTree(
+	value: unknown,
+	limits: InputLimits,
+	options: { expandPhpKeys?: boolean } = {},
+): SafeTree {
 	const budget: Budget = { chars: 0, fields: 0 };
 	const tree = copy(value, '', 0, limits, budget);
-	if (!options.expandPhpKeys || tree === null || typeof tree !== 'object' || Array.isArray(tree)) return tree;
+	if (!options.expandPhpKeys || tree === null || typeof tree !== 'object' || Array.isArray(tree))
+		return tree;
 	const nested = bareObject<SafeTree>();
 	for (const key of Object.keys(tree)) {
 		const segments = phpKeySegments(key);
@@ -120,7 +175,8 @@ export function safeTree(value: unknown, limits: InputLimits, options: { expandP
 			nested[key] = tree[key];
 			continue;
 		}
-		if (segments.length > limits.maxDepth) throw new UntrustedInputError(key, `is nested deeper than ${limits.maxDepth} levels`);
+		if (segments.length > limits.maxDepth)
+			throw new UntrustedInputError(key, `is nested deeper than ${limits.maxDepth} levels`);
 		let node = nested;
 		segments.forEach((segment, i) => {
 			checkKey(segment, key, limits);
@@ -138,7 +194,12 @@ export function safeTree(value: unknown, limits: InputLimits, options: { expandP
 
 /** JSON text → a safe tree; text that is not JSON is a 400 naming the body. */
 export function parseJsonSafely(text: string, limits: InputLimits): SafeTree {
-	if (text.length > limits.maxChars) throw new UntrustedInputError('body', `is too large (more than ${limits.maxChars} characters)`, 413);
+	if (text.length > limits.maxChars)
+		throw new UntrustedInputError(
+			'body',
+			`is too large (more than ${limits.maxChars} characters)`,
+			413,
+		);
 	let parsed: unknown;
 	try {
 		parsed = JSON.parse(text);
@@ -149,11 +210,19 @@ export function parseJsonSafely(text: string, limits: InputLimits): SafeTree {
 }
 
 /** Header or query values as text by lower-case name, in a prototype-free object (first of repeated values). */
-export function textRecord(values: Record<string, unknown> | undefined, lowerCaseKeys = false): Record<string, string | undefined> {
+export function textRecord(
+	values: Record<string, unknown> | undefined,
+	lowerCaseKeys = false,
+): Record<string, string | undefined> {
 	const out = bareObject<string | undefined>();
 	for (const [name, value] of Object.entries(values ?? {})) {
 		const first = Array.isArray(value) ? value[0] : value;
-		out[lowerCaseKeys ? name.toLowerCase() : name] = first === undefined || first === null ? undefined : typeof first === 'object' ? undefined : String(first);
+		out[lowerCaseKeys ? name.toLowerCase() : name] =
+			first === undefined || first === null
+				? undefined
+				: typeof first === 'object'
+					? undefined
+					: String(first);
 	}
 	return out;
 }

@@ -18,7 +18,8 @@ const DAY_MS = 86_400_000;
 const MAC_CHARS = 32; // base64url: 192 bits
 const LEAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** crypto.randomUUID() (version 4: 122 random bits), or at least 22 base64url / 32 hex characters of randomness. */
-const CHECKOUT_TOKEN = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|[A-Za-z0-9_-]{22,128})$/i;
+const CHECKOUT_TOKEN =
+	/^(?:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|[A-Za-z0-9_-]{22,128})$/i;
 
 export interface LinkSettings {
 	/** The shop's signing secret (the Checkout Links credential); at least 16 characters. */
@@ -38,7 +39,10 @@ export class LinkSettingsError extends Error {
 
 export function checkLinkSettings(settings: Partial<LinkSettings>): LinkSettings {
 	const secret = String(settings.secret ?? '');
-	if (secret.length < 16) throw new LinkSettingsError('The Checkout Links secret must be at least 16 characters (e.g. the output of `openssl rand -base64 32`)');
+	if (secret.length < 16)
+		throw new LinkSettingsError(
+			'The Checkout Links secret must be at least 16 characters (e.g. the output of `openssl rand -base64 32`)',
+		);
 	const payUrl = String(settings.payUrl ?? '').trim();
 	try {
 		const url = new URL(payUrl);
@@ -47,12 +51,16 @@ export function checkLinkSettings(settings: Partial<LinkSettings>): LinkSettings
 		throw new LinkSettingsError(`The Checkout Links pay URL "${payUrl}" is not an http(s) address`);
 	}
 	const validDays = Number(settings.validDays ?? DEFAULT_LINK_DAYS);
-	if (!Number.isFinite(validDays) || validDays <= 0) throw new LinkSettingsError('Checkout links must be valid for more than 0 days');
+	if (!Number.isFinite(validDays) || validDays <= 0)
+		throw new LinkSettingsError('Checkout links must be valid for more than 0 days');
 	return { secret, payUrl, validDays };
 }
 
 function mac(secret: string, leadId: string, expiresAtMs: number): string {
-	return createHmac('sha256', secret).update(`checkout-pay-link|${leadId}|${expiresAtMs}`).digest('base64url').slice(0, MAC_CHARS);
+	return createHmac('sha256', secret)
+		.update(`checkout-pay-link|${leadId}|${expiresAtMs}`)
+		.digest('base64url')
+		.slice(0, MAC_CHARS);
 }
 
 /** `{lead id}.{expiry, base 36 ms}.{mac}`: what the `lead` query parameter of a pay link carries. */
@@ -63,7 +71,11 @@ export function signLinkToken(leadId: string, expiresAtMs: number, secret: strin
 }
 
 /** A signed pay link for a lead, valid for the configured days from `nowMs`. */
-export function payLinkFor(leadId: string, settings: LinkSettings, nowMs = Date.now()): { url: string; expiresAt: string } {
+export function payLinkFor(
+	leadId: string,
+	settings: LinkSettings,
+	nowMs = Date.now(),
+): { url: string; expiresAt: string } {
 	const expiresAtMs = nowMs + settings.validDays * DAY_MS;
 	const url = new URL(settings.payUrl);
 	url.searchParams.set('lead', signLinkToken(leadId, expiresAtMs, settings.secret));
@@ -77,20 +89,34 @@ export type OpenedLink =
 	| { ok: false; reason: 'missing' | 'malformed' | 'forged' | 'expired' };
 
 /** What a pay request's query points to, or why it points to nothing (for logs; the buyer sees one answer). */
-export function openLink(query: Record<string, unknown>, secret: string, nowMs = Date.now()): OpenedLink {
+export function openLink(
+	query: Record<string, unknown>,
+	secret: string,
+	nowMs = Date.now(),
+): OpenedLink {
 	const lead = typeof query.lead === 'string' ? query.lead.trim() : '';
 	const token = typeof query.token === 'string' ? query.token.trim() : '';
 	if (lead) {
 		const parts = lead.split('.');
-		if (parts.length !== 3 || !LEAD_ID.test(parts[0]) || !/^[0-9a-z]{1,12}$/.test(parts[1]) || parts[2].length !== MAC_CHARS) return { ok: false, reason: 'malformed' };
+		if (
+			parts.length !== 3 ||
+			!LEAD_ID.test(parts[0]) ||
+			!/^[0-9a-z]{1,12}$/.test(parts[1]) ||
+			parts[2].length !== MAC_CHARS
+		)
+			return { ok: false, reason: 'malformed' };
 		const expiresAtMs = parseInt(parts[1], 36);
 		const expected = Buffer.from(mac(secret, parts[0], expiresAtMs));
 		const given = Buffer.from(parts[2]);
-		if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'forged' };
+		if (given.length !== expected.length || !timingSafeEqual(given, expected))
+			return { ok: false, reason: 'forged' };
 		if (expiresAtMs <= nowMs) return { ok: false, reason: 'expired' };
 		return { ok: true, leadId: parts[0], via: 'signed', expiresAtMs };
 	}
-	if (token) return isCheckoutToken(token) ? { ok: true, leadId: leadIdOfToken(token), via: 'token' } : { ok: false, reason: 'malformed' };
+	if (token)
+		return isCheckoutToken(token)
+			? { ok: true, leadId: leadIdOfToken(token), via: 'token' }
+			: { ok: false, reason: 'malformed' };
 	return { ok: false, reason: 'missing' };
 }
 
@@ -104,7 +130,10 @@ export function isCheckoutToken(token: string): boolean {
  * reveal the token.
  */
 export function leadIdOfToken(token: string): string {
-	const bytes = createHash('sha256').update(`checkout-token|${token.toLowerCase()}`).digest().subarray(0, 16);
+	const bytes = createHash('sha256')
+		.update(`checkout-token|${token.toLowerCase()}`)
+		.digest()
+		.subarray(0, 16);
 	bytes[6] = (bytes[6] & 0x0f) | 0x80;
 	bytes[8] = (bytes[8] & 0x3f) | 0x80;
 	const hex = bytes.toString('hex');
@@ -112,7 +141,11 @@ export function leadIdOfToken(token: string): string {
 }
 
 /** Whether a token-opened lead captured at `capturedAt` is still within the link days. */
-export function tokenLinkValid(capturedAt: string | undefined, validDays: number, nowMs = Date.now()): boolean {
+export function tokenLinkValid(
+	capturedAt: string | undefined,
+	validDays: number,
+	nowMs = Date.now(),
+): boolean {
 	const at = Date.parse(capturedAt ?? '');
 	return Number.isFinite(at) && at + validDays * DAY_MS > nowMs;
 }
@@ -122,6 +155,15 @@ export function tokenLinkValid(capturedAt: string | undefined, validDays: number
  * Stripe event, or a claim after Confirm Event read the payment). A claim still to be confirmed closes
  * nothing: whoever holds Asaas' static token could otherwise shut a buyer's link.
  */
-export function leadClosedBy(event: { type?: unknown; leadRef?: unknown; confirm?: unknown }): string | undefined {
-	return event.type === 'paid' && !event.confirm && typeof event.leadRef === 'string' && event.leadRef !== '' ? event.leadRef : undefined;
+export function leadClosedBy(event: {
+	type?: unknown;
+	leadRef?: unknown;
+	confirm?: unknown;
+}): string | undefined {
+	return event.type === 'paid' &&
+		!event.confirm &&
+		typeof event.leadRef === 'string' &&
+		event.leadRef !== ''
+		? event.leadRef
+		: undefined;
 }

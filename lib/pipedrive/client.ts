@@ -106,7 +106,9 @@ export class PipedriveClient {
 	private async waitForSearchSlot(): Promise<void> {
 		for (;;) {
 			const now = Date.now();
-			const window = (searchWindows.get(this.account) ?? []).filter((t) => now - t < SEARCH_WINDOW_MS);
+			const window = (searchWindows.get(this.account) ?? []).filter(
+				(t) => now - t < SEARCH_WINDOW_MS,
+			);
 			if (window.length < SEARCHES_PER_WINDOW) {
 				window.push(now);
 				searchWindows.set(this.account, window);
@@ -122,7 +124,10 @@ export class PipedriveClient {
 	 * outcome is unknown (no answer, or a 5xx, which may come after Pipedrive did the work), it looks for
 	 * what that attempt may have created, and a hit is the answer; only a miss sends the create again.
 	 */
-	async request<T>(request: PipedriveRequest, options: { recover?: () => Promise<T | undefined> } = {}): Promise<{ data: T; additional_data?: Record<string, unknown> }> {
+	async request<T>(
+		request: PipedriveRequest,
+		options: { recover?: () => Promise<T | undefined> } = {},
+	): Promise<{ data: T; additional_data?: Record<string, unknown> }> {
 		let ambiguous = false;
 		for (let attempt = 1; ; attempt++) {
 			if (ambiguous && options.recover) {
@@ -138,7 +143,11 @@ export class PipedriveClient {
 				const noAnswer = decideNoAnswer(attempt, this.policy);
 				if (noAnswer.action !== 'retry') {
 					const reason = error instanceof Error ? error.message : String(error);
-					throw new PipedriveError(`${request.method} ${request.path}: no answer from Pipedrive after ${attempt} attempts (${reason})`, 0, true);
+					throw new PipedriveError(
+						`${request.method} ${request.path}: no answer from Pipedrive after ${attempt} attempts (${reason})`,
+						0,
+						true,
+					);
 				}
 				ambiguous = request.method !== 'GET';
 				await sleep(noAnswer.delayMs);
@@ -154,16 +163,28 @@ export class PipedriveClient {
 				let detail = '';
 				try {
 					const body = JSON.parse(answer.bodyText) as { error?: string };
-					if (body.error && answer.status !== 429) detail = ` (${redactPersonalData(String(body.error))})`;
+					if (body.error && answer.status !== 429)
+						detail = ` (${redactPersonalData(String(body.error))})`;
 				} catch {
 					// not JSON: the decision's message already says so
 				}
-				throw new PipedriveError(`${request.method} ${request.path}: ${decision.message}${detail}`, answer.status, decision.retryable);
+				throw new PipedriveError(
+					`${request.method} ${request.path}: ${decision.message}${detail}`,
+					answer.status,
+					decision.retryable,
+				);
 			}
 			try {
-				return JSON.parse(answer.bodyText) as { data: T; additional_data?: Record<string, unknown> };
+				return JSON.parse(answer.bodyText) as {
+					data: T;
+					additional_data?: Record<string, unknown>;
+				};
 			} catch {
-				throw new PipedriveError(`${request.method} ${request.path}: Pipedrive answered ${answer.status} with a body that is not JSON`, answer.status, true);
+				throw new PipedriveError(
+					`${request.method} ${request.path}: Pipedrive answered ${answer.status} with a body that is not JSON`,
+					answer.status,
+					true,
+				);
 			}
 		}
 	}
@@ -173,7 +194,11 @@ export class PipedriveClient {
 		const rows: T[] = [];
 		let cursor: string | undefined;
 		for (let pageNo = 0; pageNo < maxPages; pageNo++) {
-			const page = await this.request<T[]>({ method: 'GET', path, query: { ...query, limit: query.limit ?? 500, cursor } });
+			const page = await this.request<T[]>({
+				method: 'GET',
+				path,
+				query: { ...query, limit: query.limit ?? 500, cursor },
+			});
 			rows.push(...(page.data ?? []));
 			const next = page.additional_data?.next_cursor;
 			if (typeof next !== 'string' || next === '') return rows;
@@ -191,16 +216,25 @@ export class PipedriveClient {
 			query: { term: email, fields: 'email', exact_match: true, limit: 2 },
 		});
 		const wanted = email.toLowerCase();
-		return answer.data.items.find((i) => (i.item.emails ?? []).some((e) => e.toLowerCase() === wanted))?.item ?? answer.data.items[0]?.item;
+		return (
+			answer.data.items.find((i) => (i.item.emails ?? []).some((e) => e.toLowerCase() === wanted))
+				?.item ?? answer.data.items[0]?.item
+		);
 	}
 
 	/** `recover`: how to find the person a create whose answer was lost may have made (see request). */
-	async createPerson(body: Record<string, unknown>, recover?: () => Promise<Person | undefined>): Promise<Person> {
-		return (await this.request<Person>({ method: 'POST', path: '/api/v2/persons', body }, { recover })).data;
+	async createPerson(
+		body: Record<string, unknown>,
+		recover?: () => Promise<Person | undefined>,
+	): Promise<Person> {
+		return (
+			await this.request<Person>({ method: 'POST', path: '/api/v2/persons', body }, { recover })
+		).data;
 	}
 
 	async updatePerson(id: number, body: Record<string, unknown>): Promise<Person> {
-		return (await this.request<Person>({ method: 'PATCH', path: `/api/v2/persons/${id}`, body })).data;
+		return (await this.request<Person>({ method: 'PATCH', path: `/api/v2/persons/${id}`, body }))
+			.data;
 	}
 
 	// ---- deals ----
@@ -224,8 +258,12 @@ export class PipedriveClient {
 		}
 	}
 
-	async createDeal(body: Record<string, unknown>, recover?: () => Promise<Deal | undefined>): Promise<Deal> {
-		return (await this.request<Deal>({ method: 'POST', path: '/api/v2/deals', body }, { recover })).data;
+	async createDeal(
+		body: Record<string, unknown>,
+		recover?: () => Promise<Deal | undefined>,
+	): Promise<Deal> {
+		return (await this.request<Deal>({ method: 'POST', path: '/api/v2/deals', body }, { recover }))
+			.data;
 	}
 
 	async updateDeal(id: number, body: Record<string, unknown>): Promise<Deal> {
@@ -242,13 +280,24 @@ export class PipedriveClient {
 	}
 
 	// ---- activities and notes ----
-	async createActivity(body: Record<string, unknown>, recover?: () => Promise<Row | undefined>): Promise<Row> {
-		return (await this.request<Row>({ method: 'POST', path: '/api/v2/activities', body }, { recover })).data;
+	async createActivity(
+		body: Record<string, unknown>,
+		recover?: () => Promise<Row | undefined>,
+	): Promise<Row> {
+		return (
+			await this.request<Row>({ method: 'POST', path: '/api/v2/activities', body }, { recover })
+		).data;
 	}
 
 	/** A deal's activities, newest first (a list, consistent at once, unlike search). */
-	async dealActivities(dealId: number): Promise<Array<Row & { note?: string | null; subject?: string }>> {
-		return await this.listAll<Row & { note?: string | null; subject?: string }>('/api/v2/activities', { deal_id: dealId, sort_by: 'id', sort_direction: 'desc', limit: 500 }, 4);
+	async dealActivities(
+		dealId: number,
+	): Promise<Array<Row & { note?: string | null; subject?: string }>> {
+		return await this.listAll<Row & { note?: string | null; subject?: string }>(
+			'/api/v2/activities',
+			{ deal_id: dealId, sort_by: 'id', sort_direction: 'desc', limit: 500 },
+			4,
+		);
 	}
 
 	async deleteActivity(id: number): Promise<void> {
@@ -262,7 +311,8 @@ export class PipedriveClient {
 
 	async updateActivity(id: number, body: Record<string, unknown>): Promise<Row | undefined> {
 		try {
-			return (await this.request<Row>({ method: 'PATCH', path: `/api/v2/activities/${id}`, body })).data;
+			return (await this.request<Row>({ method: 'PATCH', path: `/api/v2/activities/${id}`, body }))
+				.data;
 		} catch (error) {
 			// Deleted by a salesperson in the meantime: nothing left to mark done.
 			if (error instanceof PipedriveError && error.status === 404) return undefined;
@@ -270,13 +320,24 @@ export class PipedriveClient {
 		}
 	}
 
-	async addNote(body: Record<string, unknown>, recover?: () => Promise<Row | undefined>): Promise<Row> {
+	async addNote(
+		body: Record<string, unknown>,
+		recover?: () => Promise<Row | undefined>,
+	): Promise<Row> {
 		return (await this.request<Row>({ method: 'POST', path: '/v1/notes', body }, { recover })).data;
 	}
 
 	/** A deal's notes, newest first (v1: notes have no v2 endpoint). */
 	async dealNotes(dealId: number): Promise<Array<Row & { content?: string }>> {
-		return (await this.request<Array<Row & { content?: string }>>({ method: 'GET', path: '/v1/notes', query: { deal_id: dealId, sort: 'id DESC', start: 0, limit: 100 } })).data ?? [];
+		return (
+			(
+				await this.request<Array<Row & { content?: string }>>({
+					method: 'GET',
+					path: '/v1/notes',
+					query: { deal_id: dealId, sort: 'id DESC', start: 0, limit: 100 },
+				})
+			).data ?? []
+		);
 	}
 
 	// ---- account metadata ----
@@ -284,18 +345,37 @@ export class PipedriveClient {
 		return await this.listAll<DealField>('/api/v2/dealFields');
 	}
 
-	async addDealField(body: { field_name: string; field_type: string; options?: Array<{ label: string }> }, recover?: () => Promise<DealField | undefined>): Promise<DealField> {
-		return (await this.request<DealField>({ method: 'POST', path: '/api/v2/dealFields', body }, { recover })).data;
+	async addDealField(
+		body: { field_name: string; field_type: string; options?: Array<{ label: string }> },
+		recover?: () => Promise<DealField | undefined>,
+	): Promise<DealField> {
+		return (
+			await this.request<DealField>(
+				{ method: 'POST', path: '/api/v2/dealFields', body },
+				{ recover },
+			)
+		).data;
 	}
 
 	/** The deal fields with their numeric ids (v1): the ids tell which of two same-named fields was made first. */
 	async dealFieldIds(): Promise<Array<{ id: number; key: string; name: string }>> {
-		return (await this.request<Array<{ id: number; key: string; name: string }>>({ method: 'GET', path: '/v1/dealFields', query: { start: 0, limit: 500 } })).data ?? [];
+		return (
+			(
+				await this.request<Array<{ id: number; key: string; name: string }>>({
+					method: 'GET',
+					path: '/v1/dealFields',
+					query: { start: 0, limit: 500 },
+				})
+			).data ?? []
+		);
 	}
 
 	async deleteDealField(fieldCode: string): Promise<void> {
 		try {
-			await this.request<unknown>({ method: 'DELETE', path: `/api/v2/dealFields/${encodeURIComponent(fieldCode)}` });
+			await this.request<unknown>({
+				method: 'DELETE',
+				path: `/api/v2/dealFields/${encodeURIComponent(fieldCode)}`,
+			});
 		} catch (error) {
 			if (error instanceof PipedriveError && error.status === 404) return;
 			throw error;
@@ -303,8 +383,17 @@ export class PipedriveClient {
 	}
 
 	/** Adds options to a single-option field (v2: additive and atomic; the existing option ids stay). */
-	async addDealFieldOptions(fieldCode: string, labels: string[]): Promise<Array<{ id: number; label: string }>> {
-		return (await this.request<Array<{ id: number; label: string }>>({ method: 'POST', path: `/api/v2/dealFields/${encodeURIComponent(fieldCode)}/options`, body: labels.map((label) => ({ label })) })).data;
+	async addDealFieldOptions(
+		fieldCode: string,
+		labels: string[],
+	): Promise<Array<{ id: number; label: string }>> {
+		return (
+			await this.request<Array<{ id: number; label: string }>>({
+				method: 'POST',
+				path: `/api/v2/dealFields/${encodeURIComponent(fieldCode)}/options`,
+				body: labels.map((label) => ({ label })),
+			})
+		).data;
 	}
 
 	async me(): Promise<Row> {
@@ -312,11 +401,26 @@ export class PipedriveClient {
 	}
 
 	async users(): Promise<Array<Row & { name: string; email: string; active_flag: boolean }>> {
-		return (await this.request<Array<Row & { name: string; email: string; active_flag: boolean }>>({ method: 'GET', path: '/v1/users' })).data ?? [];
+		return (
+			(
+				await this.request<Array<Row & { name: string; email: string; active_flag: boolean }>>({
+					method: 'GET',
+					path: '/v1/users',
+				})
+			).data ?? []
+		);
 	}
 
-	async activityTypes(): Promise<Array<Row & { name: string; key_string: string; active_flag: boolean }>> {
-		return (await this.request<Array<Row & { name: string; key_string: string; active_flag: boolean }>>({ method: 'GET', path: '/v1/activityTypes' })).data ?? [];
+	async activityTypes(): Promise<
+		Array<Row & { name: string; key_string: string; active_flag: boolean }>
+	> {
+		return (
+			(
+				await this.request<Array<Row & { name: string; key_string: string; active_flag: boolean }>>(
+					{ method: 'GET', path: '/v1/activityTypes' },
+				)
+			).data ?? []
+		);
 	}
 
 	async pipelines(): Promise<Array<Row & { name: string }>> {
@@ -329,16 +433,25 @@ export class PipedriveClient {
 }
 
 /** A transport over fetch, for scripts and tests outside n8n. */
-export function fetchTransport(baseUrl: string, auth: { apiToken?: string; accessToken?: string }): PipedriveTransport {
+export function fetchTransport(
+	baseUrl: string,
+	auth: { apiToken?: string; accessToken?: string },
+): PipedriveTransport {
 	const base = baseUrl.replace(/\/+$/, '');
 	return async (request) => {
 		const url = new URL(base + request.path);
-		for (const [k, v] of Object.entries(request.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+		for (const [k, v] of Object.entries(request.query ?? {}))
+			if (v !== undefined) url.searchParams.set(k, String(v));
 		const headers: Record<string, string> = { accept: 'application/json' };
 		if (auth.apiToken) headers['x-api-token'] = auth.apiToken;
 		if (auth.accessToken) headers.authorization = `Bearer ${auth.accessToken}`;
 		if (request.body) headers['content-type'] = 'application/json';
-		const res = await fetch(url, { method: request.method, headers, body: request.body ? JSON.stringify(request.body) : undefined, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+		const res = await fetch(url, {
+			method: request.method,
+			headers,
+			body: request.body ? JSON.stringify(request.body) : undefined,
+			signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+		});
 		const responseHeaders: Record<string, string> = {};
 		res.headers.forEach((value, key) => (responseHeaders[key] = value));
 		return { status: res.status, headers: responseHeaders, bodyText: await res.text() };

@@ -5,7 +5,16 @@
  */
 import type { CheckoutStatus, DealCheckoutState } from '../checkout/state';
 
-export type CheckoutFieldId = 'status' | 'leadId' | 'paymentLink' | 'gateway' | 'lastEventAt' | 'followUps' | 'eventIds' | 'product' | 'earlierLeadId';
+export type CheckoutFieldId =
+	| 'status'
+	| 'leadId'
+	| 'paymentLink'
+	| 'gateway'
+	| 'lastEventAt'
+	| 'followUps'
+	| 'eventIds'
+	| 'product'
+	| 'earlierLeadId';
 
 export interface CheckoutFieldSpec {
 	id: CheckoutFieldId;
@@ -76,13 +85,16 @@ export function resolveFields(existing: ExistingField[]): FieldResolution {
 		}
 		const textual = ['varchar', 'text', 'varchar_auto'];
 		if (spec.type === 'enum' ? field.field_type !== 'enum' : !textual.includes(field.field_type)) {
-			conflicts.push(`"${spec.name}" is a ${field.field_type} field; the pack needs ${spec.type === 'enum' ? 'a single option field' : 'a text field'}`);
+			conflicts.push(
+				`"${spec.name}" is a ${field.field_type} field; the pack needs ${spec.type === 'enum' ? 'a single option field' : 'a text field'}`,
+			);
 			continue;
 		}
 		if (spec.options) {
 			const labels = (field.options ?? []).map((o) => norm(o.label));
 			const absent = spec.options.filter((o) => !labels.includes(norm(o)));
-			if (absent.length) missingOptions.push({ id: spec.id, fieldCode: field.field_code, labels: absent });
+			if (absent.length)
+				missingOptions.push({ id: spec.id, fieldCode: field.field_code, labels: absent });
 		}
 		found[spec.id] = field;
 	}
@@ -130,27 +142,47 @@ export function formatFollowUps(applied: AppliedFollowUp[]): string {
 
 /** Rule names end up in that list, so they cannot contain its separators. */
 export function checkRuleName(name: string): void {
-	if (!name.trim()) throw new Error('Every follow-up rule needs a name (it is how a deal remembers the rule fired)');
-	if (/[;#]/.test(name)) throw new Error(`The rule name "${name}" contains ";" or "#", which the deal's follow-up list uses as separators`);
+	if (!name.trim())
+		throw new Error(
+			'Every follow-up rule needs a name (it is how a deal remembers the rule fired)',
+		);
+	if (/[;#]/.test(name))
+		throw new Error(
+			`The rule name "${name}" contains ";" or "#", which the deal's follow-up list uses as separators`,
+		);
 }
 
 // ---- the checkout state on a deal ----
 
-export function readCheckoutState(customFields: Record<string, unknown> | undefined, fields: FieldKeys): DealCheckoutState | undefined {
+export function readCheckoutState(
+	customFields: Record<string, unknown> | undefined,
+	fields: FieldKeys,
+): DealCheckoutState | undefined {
 	const cf = customFields ?? {};
 	const raw = cf[fields.keys.status];
-	const optionId = typeof raw === 'object' && raw !== null && 'id' in raw ? Number((raw as { id: unknown }).id) : Number(raw);
-	const status = (Object.entries(fields.statusOptions) as Array<[CheckoutStatus, number]>).find(([, id]) => id === optionId)?.[0];
+	const optionId =
+		typeof raw === 'object' && raw !== null && 'id' in raw
+			? Number((raw as { id: unknown }).id)
+			: Number(raw);
+	const status = (Object.entries(fields.statusOptions) as Array<[CheckoutStatus, number]>).find(
+		([, id]) => id === optionId,
+	)?.[0];
 	if (!status) return undefined;
 	const ids = cf[fields.keys.eventIds];
 	return {
 		status,
-		lastEventAt: typeof cf[fields.keys.lastEventAt] === 'string' ? (cf[fields.keys.lastEventAt] as string) : '',
+		lastEventAt:
+			typeof cf[fields.keys.lastEventAt] === 'string'
+				? (cf[fields.keys.lastEventAt] as string)
+				: '',
 		appliedEventIds: typeof ids === 'string' && ids ? ids.split(/\s+/).filter(Boolean) : [],
 	};
 }
 
-export function writeCheckoutState(state: DealCheckoutState, fields: FieldKeys): Record<string, unknown> {
+export function writeCheckoutState(
+	state: DealCheckoutState,
+	fields: FieldKeys,
+): Record<string, unknown> {
 	return {
 		[fields.keys.status]: fields.statusOptions[state.status],
 		[fields.keys.lastEventAt]: state.lastEventAt || null,
@@ -158,7 +190,10 @@ export function writeCheckoutState(state: DealCheckoutState, fields: FieldKeys):
 	};
 }
 
-export function textField(customFields: Record<string, unknown> | undefined, key: string): string | undefined {
+export function textField(
+	customFields: Record<string, unknown> | undefined,
+	key: string,
+): string | undefined {
 	const v = customFields?.[key];
 	return typeof v === 'string' && v !== '' ? v : undefined;
 }

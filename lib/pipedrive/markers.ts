@@ -25,7 +25,9 @@ export function hasMarker(text: unknown, marker: string): boolean {
  * listing shows what was made before it (read-after-write): a process that saw only its own row made the
  * oldest one.
  */
-export function survivorOf<T extends { id: number }>(rows: T[]): { keep: T; extra: T[] } | undefined {
+export function survivorOf<T extends { id: number }>(
+	rows: T[],
+): { keep: T; extra: T[] } | undefined {
 	if (!rows.length) return undefined;
 	const sorted = [...rows].sort((a, b) => a.id - b.id);
 	return { keep: sorted[0], extra: sorted.slice(1) };

@@ -34,11 +34,19 @@ export interface DealMatch {
 
 const sameText = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 
-export function matchLeadDeal(deals: PersonDeal[], fields: FieldKeys, lead: LeadToMatch, reuseWithinMs: number, now = Date.now()): DealMatch | undefined {
+export function matchLeadDeal(
+	deals: PersonDeal[],
+	fields: FieldKeys,
+	lead: LeadToMatch,
+	reuseWithinMs: number,
+	now = Date.now(),
+): DealMatch | undefined {
 	const live = deals.filter((d) => d.status !== 'deleted');
 	const own = live.find((d) => textField(d.custom_fields, fields.keys.leadId) === lead.leadId);
 	if (own) return { dealId: own.id, by: 'sameLead' };
-	const earlier = live.find((d) => textField(d.custom_fields, fields.keys.earlierLeadId) === lead.leadId);
+	const earlier = live.find(
+		(d) => textField(d.custom_fields, fields.keys.earlierLeadId) === lead.leadId,
+	);
 	if (earlier) return { dealId: earlier.id, by: 'earlierLead' };
 	if (!(reuseWithinMs > 0)) return undefined;
 

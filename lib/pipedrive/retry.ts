@@ -26,7 +26,11 @@ export interface RetryPolicy {
 	random?: () => number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+	maxAttempts: 5,
+	baseDelayMs: 500,
+	maxDelayMs: 30_000,
+};
 
 function header(answer: PipedriveAnswer, name: string): string | undefined {
 	return answer.headers[name] ?? answer.headers[name.toLowerCase()];
@@ -40,17 +44,32 @@ function looksLikeJson(text: string | undefined): boolean {
 /** Exponential backoff with jitter (0.5× to 1.5×), for answers that say nothing about when to come back. */
 function serverBackoff(attempt: number, policy: RetryPolicy): number {
 	const random = policy.random ?? Math.random;
-	return Math.min(policy.maxDelayMs, Math.round(policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + random())));
+	return Math.min(
+		policy.maxDelayMs,
+		Math.round(policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + random())),
+	);
 }
 
 /** No answer at all (a connection reset, a timeout): retried like a 5xx, as often and with the same backoff. */
-export function decideNoAnswer(attempt: number, policy: RetryPolicy = DEFAULT_RETRY_POLICY): RetryDecision {
-	if (attempt >= policy.maxAttempts) return { action: 'fail', retryable: true, message: `no answer from Pipedrive after ${attempt} attempts` };
+export function decideNoAnswer(
+	attempt: number,
+	policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+): RetryDecision {
+	if (attempt >= policy.maxAttempts)
+		return {
+			action: 'fail',
+			retryable: true,
+			message: `no answer from Pipedrive after ${attempt} attempts`,
+		};
 	return { action: 'retry', delayMs: serverBackoff(attempt, policy), reason: 'no answer' };
 }
 
 /** `attempt` counts from 1 (the request just answered). */
-export function decide(answer: PipedriveAnswer, attempt: number, policy: RetryPolicy = DEFAULT_RETRY_POLICY): RetryDecision {
+export function decide(
+	answer: PipedriveAnswer,
+	attempt: number,
+	policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+): RetryDecision {
 	const { status } = answer;
 	if (status < 400) return { action: 'done' };
 	const random = policy.random ?? Math.random;
@@ -59,11 +78,26 @@ export function decide(answer: PipedriveAnswer, attempt: number, policy: RetryPo
 	if (status === 429) {
 		const daily = header(answer, 'x-daily-ratelimit-token-remaining');
 		if (daily !== undefined && Number(daily) <= 0) {
-			return { action: 'fail', retryable: true, message: 'Pipedrive daily API token budget is used up (429); requests work again after the daily reset' };
+			return {
+				action: 'fail',
+				retryable: true,
+				message:
+					'Pipedrive daily API token budget is used up (429); requests work again after the daily reset',
+			};
 		}
-		if (lastAttempt) return { action: 'fail', retryable: true, message: `Pipedrive still rate-limits after ${attempt} attempts (429)` };
-		const resetSeconds = Number(header(answer, 'x-ratelimit-reset') ?? header(answer, 'retry-after') ?? NaN);
-		const wait = Number.isFinite(resetSeconds) && resetSeconds >= 0 ? resetSeconds * 1000 : policy.baseDelayMs * 2 ** (attempt - 1);
+		if (lastAttempt)
+			return {
+				action: 'fail',
+				retryable: true,
+				message: `Pipedrive still rate-limits after ${attempt} attempts (429)`,
+			};
+		const resetSeconds = Number(
+			header(answer, 'x-ratelimit-reset') ?? header(answer, 'retry-after') ?? NaN,
+		);
+		const wait =
+			Number.isFinite(resetSeconds) && resetSeconds >= 0
+				? resetSeconds * 1000
+				: policy.baseDelayMs * 2 ** (attempt - 1);
 		// Jitter spreads the retries of parallel workers so that they do not hit the next window together.
 		const delayMs = Math.min(policy.maxDelayMs, Math.round(wait + random() * policy.baseDelayMs));
 		return { action: 'retry', delayMs, reason: 'rate limited (429)' };
@@ -72,13 +106,32 @@ export function decide(answer: PipedriveAnswer, attempt: number, policy: RetryPo
 		return {
 			action: 'fail',
 			retryable: false,
-			message: 'Pipedrive answered 403 with a block page (not JSON): requests continued after rate limiting. Stop, wait, and lower the request rate; this is not retried.',
+			message:
+				'Pipedrive answered 403 with a block page (not JSON): requests continued after rate limiting. Stop, wait, and lower the request rate; this is not retried.',
 		};
 	}
 	if (status >= 500) {
-		if (lastAttempt) return { action: 'fail', retryable: true, message: `Pipedrive answered ${status} ${attempt} times` };
-		return { action: 'retry', delayMs: serverBackoff(attempt, policy), reason: `server error (${status})` };
+		if (lastAttempt)
+			return {
+				action: 'fail',
+				retryable: true,
+				message: `Pipedrive answered ${status} ${attempt} times`,
+			};
+		return {
+			action: 'retry',
+			delayMs: serverBackoff(attempt, policy),
+			reason: `server error (${status})`,
+		};
 	}
-	if (status === 401) return { action: 'fail', retryable: false, message: 'Pipedrive refused the credentials (401): check the API token or reconnect OAuth' };
-	return { action: 'fail', retryable: false, message: `Pipedrive answered ${status}${answer.bodyText ? `: ${redactPersonalData(answer.bodyText.slice(0, 300))}` : ''}` };
+	if (status === 401)
+		return {
+			action: 'fail',
+			retryable: false,
+			message: 'Pipedrive refused the credentials (401): check the API token or reconnect OAuth',
+		};
+	return {
+		action: 'fail',
+		retryable: false,
+		message: `Pipedrive answered ${status}${answer.bodyText ? `: ${redactPersonalData(answer.bodyText.slice(0, 300))}` : ''}`,
+	};
 }

@@ -20,19 +20,29 @@ import {
 } from 'n8n-workflow';
 
 import { connectAmqp } from '../../lib/amqp/connection';
-import { exponentialBackoff, parseBody, runConsumer, type QueueMessage } from '../../lib/amqp/consumer';
+import {
+	exponentialBackoff,
+	parseBody,
+	runConsumer,
+	type QueueMessage,
+} from '../../lib/amqp/consumer';
 import { declareTopology } from '../../lib/amqp/topology';
 import { readTopology, topologyFields } from '../shared/topology';
 import { AMQP_CREDENTIAL, amqpSettingsFromCredential } from '../shared/transport/amqp';
 
 /** The queue is always shown here (the relay shows it only when declaring). */
 const queueFields: INodeProperties[] = [
-	{ ...topologyFields.find((f) => f.name === 'queue')!, displayOptions: undefined, description: 'The quorum queue the archive sweep relays to' },
+	{
+		...topologyFields.find((f) => f.name === 'queue')!,
+		displayOptions: undefined,
+		description: 'The quorum queue the archive sweep relays to',
+	},
 	...topologyFields.filter((f) => f.name !== 'queue'),
 ];
 
 function itemOf(message: QueueMessage): INodeExecutionData {
-	const header = (name: string) => (typeof message.headers[name] === 'string' ? (message.headers[name] as string) : undefined);
+	const header = (name: string) =>
+		typeof message.headers[name] === 'string' ? (message.headers[name] as string) : undefined;
 	return {
 		json: {
 			...(message.body as IDataObject),
@@ -60,7 +70,8 @@ export class CheckoutQueueTrigger implements INodeType {
 		group: ['trigger'],
 		version: 1,
 		subtitle: '={{ $parameter["queue"] }}',
-		description: 'One execution per checkout event from RabbitMQ, in order; acknowledged only after the execution succeeds',
+		description:
+			'One execution per checkout event from RabbitMQ, in order; acknowledged only after the execution succeeds',
 		defaults: { name: 'Checkout Queue Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
@@ -80,7 +91,8 @@ export class CheckoutQueueTrigger implements INodeType {
 				type: 'number',
 				default: 5,
 				typeOptions: { minValue: 1 },
-				description: 'Executions of one message (crashes included) before it goes to the dead-letter queue; keep it at or below the delivery limit',
+				description:
+					'Executions of one message (crashes included) before it goes to the dead-letter queue; keep it at or below the delivery limit',
 			},
 			{
 				displayName: 'Execution Timeout (Seconds)',
@@ -97,7 +109,8 @@ export class CheckoutQueueTrigger implements INodeType {
 				type: 'number',
 				default: 5,
 				typeOptions: { minValue: 0 },
-				description: 'Doubles on each retry, up to 5 minutes. The message waits at the head of the queue, so later events do not overtake it.',
+				description:
+					'Doubles on each retry, up to 5 minutes. The message waits at the head of the queue, so later events do not overtake it.',
 			},
 			{
 				displayName: 'Pause Probe Every (Seconds)',
@@ -113,14 +126,20 @@ export class CheckoutQueueTrigger implements INodeType {
 
 	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
 		const settings = amqpSettingsFromCredential(await this.getCredentials(AMQP_CREDENTIAL));
-		const { topology, declare } = readTopology((name, fallback) => this.getNodeParameter(name, fallback) as typeof fallback);
+		const { topology, declare } = readTopology(
+			(name, fallback) => this.getNodeParameter(name, fallback) as typeof fallback,
+		);
 		const maxAttempts = Math.max(1, Number(this.getNodeParameter('maxAttempts', 5)));
 		const retryDelayMs = Math.max(0, Number(this.getNodeParameter('retryDelaySeconds', 5))) * 1000;
 		// n8n stops an execution at the workflow's own timeout (Settings → Timeout Workflow); the trigger's
 		// guard waits longer than that, so an execution it gives up on has been stopped by n8n and a retry of
 		// its message never runs beside it.
 		const workflowTimeoutSeconds = Number(this.getWorkflowSettings?.()?.executionTimeout ?? -1);
-		const handlerTimeoutMs = Math.max(Number(this.getNodeParameter('executionTimeoutSeconds', 600)), workflowTimeoutSeconds > 0 ? workflowTimeoutSeconds + 30 : 1) * 1000;
+		const handlerTimeoutMs =
+			Math.max(
+				Number(this.getNodeParameter('executionTimeoutSeconds', 600)),
+				workflowTimeoutSeconds > 0 ? workflowTimeoutSeconds + 30 : 1,
+			) * 1000;
 		const node = this.getNode();
 
 		if (this.getMode() === 'manual') {
@@ -134,15 +153,38 @@ export class CheckoutQueueTrigger implements INodeType {
 				await new Promise<void>((resolve, reject) => {
 					channel
 						.consume(topology.queue, (message) => {
-							if (!message) return reject(new NodeOperationError(node, `The queue "${topology.queue}" went away`));
+							if (!message)
+								return reject(
+									new NodeOperationError(node, `The queue "${topology.queue}" went away`),
+								);
 							const body = parseBody(message.content);
 							channel.nack(message, false, true);
-							this.emit([[typeof body === 'string' ? { json: { error: body, content: message.content.toString('utf8').slice(0, 2000) } } : itemOf({ body, messageId: message.properties.messageId, deliveryCount: 0, redelivered: message.fields.redelivered, headers: message.properties.headers ?? {} })]]);
+							this.emit([
+								[
+									typeof body === 'string'
+										? {
+												json: {
+													error: body,
+													content: message.content.toString('utf8').slice(0, 2000),
+												},
+											}
+										: itemOf({
+												body,
+												messageId: message.properties.messageId,
+												deliveryCount: 0,
+												redelivered: message.fields.redelivered,
+												headers: message.properties.headers ?? {},
+											}),
+								],
+							]);
 							resolve();
 						})
 						.catch(reject);
 				});
-			return { manualTriggerFunction, closeFunction: async () => await connection.close().catch(() => undefined) };
+			return {
+				manualTriggerFunction,
+				closeFunction: async () => await connection.close().catch(() => undefined),
+			};
 		}
 
 		const consumer = runConsumer(
@@ -154,11 +196,17 @@ export class CheckoutQueueTrigger implements INodeType {
 				retryDelayMs: exponentialBackoff(retryDelayMs, 300_000),
 				handlerTimeoutMs,
 				pauseProbeMs: Math.max(1, Number(this.getNodeParameter('pauseProbeSeconds', 60))) * 1000,
-				prepare: declare ? async (connection) => await declareTopology(connection, topology) : undefined,
+				prepare: declare
+					? async (connection) => await declareTopology(connection, topology)
+					: undefined,
 				log: (level, message) => {
 					this.logger[level](`[Checkout Queue Trigger] ${message}`);
 					// Dead-lettered messages are also shown as failed executions, where people look.
-					if (level === 'error' && message.includes('dead-letter') && typeof this.saveFailedExecution === 'function') {
+					if (
+						level === 'error' &&
+						message.includes('dead-letter') &&
+						typeof this.saveFailedExecution === 'function'
+					) {
 						this.saveFailedExecution(new NodeOperationError(node, message));
 					}
 				},
@@ -170,13 +218,17 @@ export class CheckoutQueueTrigger implements INodeType {
 				if (!run) return { ok: false, error: 'n8n reported no execution for the message' };
 				const error = run.data.resultData.error;
 				if (error) return { ok: false, error: error.message };
-				if (run.status === 'error' || run.status === 'crashed' || run.status === 'canceled') return { ok: false, error: `execution ${run.status}` };
+				if (run.status === 'error' || run.status === 'crashed' || run.status === 'canceled')
+					return { ok: false, error: `execution ${run.status}` };
 				return { ok: true };
 			},
 		);
 		// A broker that is down at activation is retried in the background rather than failing activation
 		// (n8n gives up on a trigger whose activation failed a few times).
-		await Promise.race([consumer.ready.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+		await Promise.race([
+			consumer.ready.catch(() => undefined),
+			new Promise((resolve) => setTimeout(resolve, 10_000)),
+		]);
 		return { closeFunction: async () => await consumer.stop() };
 	}
 }

@@ -18,7 +18,8 @@ export class PaymentGateway implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{ $parameter["provider"] + ": " + $parameter["operation"] }}',
-		description: 'Prefilled payment links and verified, normalised webhooks for Stripe, Mercado Pago and Asaas',
+		description:
+			'Prefilled payment links and verified, normalised webhooks for Stripe, Mercado Pago and Asaas',
 		defaults: { name: 'Payment Gateway' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -27,14 +28,23 @@ export class PaymentGateway implements INodeType {
 		outputs: `={{ $parameter["operation"] === "verifyWebhook" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "Verified" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Rejected" }] : ["${NodeConnectionTypes.Main}"] }}`,
 		credentials: [
 			// Listed here, not spread from a shared list: the n8n lint rules read this array literally.
-			{ name: 'checkoutStripeApi', required: true, displayOptions: { show: { provider: ['stripe'] } } },
-			{ name: 'checkoutMercadoPagoApi', required: true, displayOptions: { show: { provider: ['mercadopago'] } } },
-			{ name: 'checkoutAsaasApi', required: true, displayOptions: { show: { provider: ['asaas'] } } },
+			{
+				name: 'checkoutStripeApi',
+				required: true,
+				displayOptions: { show: { provider: ['stripe'] } },
+			},
+			{
+				name: 'checkoutMercadoPagoApi',
+				required: true,
+				displayOptions: { show: { provider: ['mercadopago'] } },
+			},
+			{
+				name: 'checkoutAsaasApi',
+				required: true,
+				displayOptions: { show: { provider: ['asaas'] } },
+			},
 		],
-		properties: [
-			providerProperty,
-			...payment.description,
-		],
+		properties: [providerProperty, ...payment.description],
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -38,7 +38,10 @@ import { cachedArchive, S3_CREDENTIAL, s3SettingsFromCredential } from '../share
  */
 const CREDENTIAL_TTL_MS = 5_000;
 const credentialCache = new Map<string, { data: ICredentialDataDecryptedObject; until: number }>();
-async function cachedCredentials(ctx: IWebhookFunctions, type: string): Promise<ICredentialDataDecryptedObject> {
+async function cachedCredentials(
+	ctx: IWebhookFunctions,
+	type: string,
+): Promise<ICredentialDataDecryptedObject> {
 	const key = `${type}:${ctx.getNode().credentials?.[type]?.id ?? ''}`;
 	const hit = credentialCache.get(key);
 	if (hit && hit.until > Date.now()) return hit.data;
@@ -55,16 +58,29 @@ export class PaymentWebhookTrigger implements INodeType {
 		group: ['trigger'],
 		version: 2,
 		subtitle: '={{ $parameter["provider"] }}',
-		description: 'Verifies and archives payment webhooks in the webhook handler itself, answering without an execution per request',
+		description:
+			'Verifies and archives payment webhooks in the webhook handler itself, answering without an execution per request',
 		defaults: { name: 'Payment Webhook Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{ name: 'checkoutS3Api', required: true },
 			// Listed here, not spread from a shared list: the n8n lint rules read this array literally.
-			{ name: 'checkoutStripeApi', required: true, displayOptions: { show: { provider: ['stripe'] } } },
-			{ name: 'checkoutMercadoPagoApi', required: true, displayOptions: { show: { provider: ['mercadopago'] } } },
-			{ name: 'checkoutAsaasApi', required: true, displayOptions: { show: { provider: ['asaas'] } } },
+			{
+				name: 'checkoutStripeApi',
+				required: true,
+				displayOptions: { show: { provider: ['stripe'] } },
+			},
+			{
+				name: 'checkoutMercadoPagoApi',
+				required: true,
+				displayOptions: { show: { provider: ['mercadopago'] } },
+			},
+			{
+				name: 'checkoutAsaasApi',
+				required: true,
+				displayOptions: { show: { provider: ['asaas'] } },
+			},
 		],
 		webhooks: [
 			{
@@ -83,7 +99,7 @@ export class PaymentWebhookTrigger implements INodeType {
 		properties: [
 			{
 				displayName:
-					'Paste the Production URL above into the gateway\'s dashboard (Stripe: Developers → Webhooks; Mercado Pago: Your integrations → Webhooks; Asaas: Integrations → Webhooks). Start n8n with N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true for full speed.',
+					"Paste the Production URL above into the gateway's dashboard (Stripe: Developers → Webhooks; Mercado Pago: Your integrations → Webhooks; Asaas: Integrations → Webhooks). Start n8n with N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true for full speed.",
 				name: 'notice',
 				type: 'notice',
 				default: '',
@@ -102,14 +118,15 @@ export class PaymentWebhookTrigger implements INodeType {
 				name: 'prefix',
 				type: 'string',
 				default: 'checkout',
-				description: 'Archive folder in the bucket (the same as the sweep\'s)',
+				description: "Archive folder in the bucket (the same as the sweep's)",
 			},
 			{
 				displayName: 'Start an Execution per Event',
 				name: 'startExecution',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to also start a workflow execution for each verified event (to see every event in the execution list; slower)',
+				description:
+					'Whether to also start a workflow execution for each verified event (to see every event in the execution list; slower)',
 			},
 		],
 	};
@@ -131,7 +148,11 @@ export class PaymentWebhookTrigger implements INodeType {
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const res = this.getResponseObject();
-		const answer = (status: number, body: IDataObject, headers: Record<string, string> = {}): IWebhookResponseData => {
+		const answer = (
+			status: number,
+			body: IDataObject,
+			headers: Record<string, string> = {},
+		): IWebhookResponseData => {
 			res.status(status).set(headers).json(body);
 			return { noWebhookResponse: true };
 		};
@@ -139,7 +160,10 @@ export class PaymentWebhookTrigger implements INodeType {
 			const req = this.getRequestObject();
 			if (!req.rawBody) await req.readRawBody();
 			const provider = this.getNodeParameter('provider') as ProviderId;
-			const gatewayCredentials = (await cachedCredentials(this, GATEWAY_CREDENTIAL[provider])) as IDataObject;
+			const gatewayCredentials = (await cachedCredentials(
+				this,
+				GATEWAY_CREDENTIAL[provider],
+			)) as IDataObject;
 			const input = {
 				rawBody: req.rawBody ?? Buffer.alloc(0),
 				headers: lowerCaseHeaders(req.headers as IDataObject),
@@ -147,12 +171,19 @@ export class PaymentWebhookTrigger implements INodeType {
 			};
 			// No call to the gateway before the answer: it depends on the durable write only. An event that
 			// is only a claim (Mercado Pago, Asaas) is archived as received and confirmed downstream.
-			const outcome = providerFor(provider).verifyWebhook(input, webhookSecretOf(provider, gatewayCredentials), Date.now());
+			const outcome = providerFor(provider).verifyWebhook(
+				input,
+				webhookSecretOf(provider, gatewayCredentials),
+				Date.now(),
+			);
 			if (!outcome.ok) {
 				this.logger.info(`Payment webhook rejected (${provider}): ${outcome.reason}`);
 				return answer(401, { error: 'invalid signature' });
 			}
-			const archive = cachedArchive(s3SettingsFromCredential(await cachedCredentials(this, S3_CREDENTIAL)), this.getNodeParameter('prefix', 'checkout') as string);
+			const archive = cachedArchive(
+				s3SettingsFromCredential(await cachedCredentials(this, S3_CREDENTIAL)),
+				this.getNodeParameter('prefix', 'checkout') as string,
+			);
 			let stored;
 			try {
 				const event = outcome.event;
@@ -161,20 +192,47 @@ export class PaymentWebhookTrigger implements INodeType {
 				// verified, so the payment happened even if the store must be retried) and before the 200: a
 				// failure of either is a 503 the gateway retries, and the retry is then a duplicate.
 				[stored] = await Promise.all([
-					archive.store({ body: serialiseEvent(event), eventId: event.eventId, source: provider, contentType: 'application/json' }),
-					closedLead ? archive.closeLead(closedLead, { eventId: event.eventId, occurredAt: event.occurredAt }) : undefined,
+					archive.store({
+						body: serialiseEvent(event),
+						eventId: event.eventId,
+						source: provider,
+						contentType: 'application/json',
+					}),
+					closedLead
+						? archive.closeLead(closedLead, {
+								eventId: event.eventId,
+								occurredAt: event.occurredAt,
+							})
+						: undefined,
 				]);
 			} catch (error) {
-				this.logger.error(`Payment webhook: archive write not confirmed: ${redactPersonalData((error as Error).message)}`);
+				this.logger.error(
+					`Payment webhook: archive write not confirmed: ${redactPersonalData((error as Error).message)}`,
+				);
 				return answer(503, { error: 'storage unavailable, please retry' }, { 'Retry-After': '30' });
 			}
 			const webhookResponse = { received: true, duplicate: stored.duplicate };
 			if (this.getNodeParameter('startExecution', false) === true && !stored.duplicate) {
-				return { webhookResponse, workflowData: [[{ json: { ...outcome.event, raw: outcome.event.raw as IDataObject, archiveKey: stored.key } }]] };
+				return {
+					webhookResponse,
+					workflowData: [
+						[
+							{
+								json: {
+									...outcome.event,
+									raw: outcome.event.raw as IDataObject,
+									archiveKey: stored.key,
+								},
+							},
+						],
+					],
+				};
 			}
 			return { webhookResponse };
 		} catch (error) {
-			this.logger.error(`Payment webhook: unexpected error: ${redactPersonalData((error as Error).message)}`);
+			this.logger.error(
+				`Payment webhook: unexpected error: ${redactPersonalData((error as Error).message)}`,
+			);
 			return answer(500, { error: 'internal error, please retry' });
 		}
 	}

@@ -18,16 +18,29 @@ export class PipedriveFollowUp implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{ $parameter["operation"] }}',
-		description: 'Checkout leads and payment events into Pipedrive deals, and follow-up activities by rules',
+		description:
+			'Checkout leads and payment events into Pipedrive deals, and follow-up activities by rules',
 		defaults: { name: 'Pipedrive Follow-Up' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'checkoutPipedriveApi', required: true, displayOptions: { show: { authentication: ['apiToken'] } } },
-			{ name: 'checkoutPipedriveOAuth2Api', required: true, displayOptions: { show: { authentication: ['oAuth2'] } } },
+			{
+				name: 'checkoutPipedriveApi',
+				required: true,
+				displayOptions: { show: { authentication: ['apiToken'] } },
+			},
+			{
+				name: 'checkoutPipedriveOAuth2Api',
+				required: true,
+				displayOptions: { show: { authentication: ['oAuth2'] } },
+			},
 			// Optional: with it, the rules' {{paymentLink}} is a pay link renewed when the rule fires.
-			{ name: 'checkoutLinksApi', required: false, displayOptions: { show: { operation: ['runFollowUpRules'] } } },
+			{
+				name: 'checkoutLinksApi',
+				required: false,
+				displayOptions: { show: { operation: ['runFollowUpRules'] } },
+			},
 		],
 		properties: [
 			{

@@ -24,7 +24,12 @@ export class WebhookArchive implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'checkoutS3Api', required: true, testedBy: 'checkoutS3ApiTest', displayOptions: { hide: { operation: ['redrive'] } } },
+			{
+				name: 'checkoutS3Api',
+				required: true,
+				testedBy: 'checkoutS3ApiTest',
+				displayOptions: { hide: { operation: ['redrive'] } },
+			},
 			{
 				name: 'checkoutRabbitMqApi',
 				required: true,

@@ -6,5 +6,9 @@ import { checkLinkSettings, type LinkSettings } from '../../lib/links/checkoutLi
 export const CHECKOUT_LINKS_CREDENTIAL = 'checkoutLinksApi';
 
 export function linkSettingsFrom(data: ICredentialDataDecryptedObject): LinkSettings {
-	return checkLinkSettings({ secret: String(data.secret ?? ''), payUrl: String(data.payUrl ?? ''), validDays: Number(data.validDays ?? 7) });
+	return checkLinkSettings({
+		secret: String(data.secret ?? ''),
+		payUrl: String(data.payUrl ?? ''),
+		validDays: Number(data.validDays ?? 7),
+	});
 }

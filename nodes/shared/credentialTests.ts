@@ -27,7 +27,10 @@ export async function checkoutS3ApiTest(
 		await client.send(new ListObjectsV2Command({ Bucket: settings.bucket, MaxKeys: 1 }));
 		return { status: 'OK', message: `Bucket "${settings.bucket}" is reachable` };
 	} catch (error) {
-		return { status: 'Error', message: `Could not list bucket "${settings.bucket}": ${describeS3Error(error)}` };
+		return {
+			status: 'Error',
+			message: `Could not list bucket "${settings.bucket}": ${describeS3Error(error)}`,
+		};
 	} finally {
 		client.destroy();
 	}

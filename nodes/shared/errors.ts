@@ -6,9 +6,16 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
  * where `instanceof` alone would say no and the error would be wrapped a second time.
  */
 export function isNodeApiError(error: unknown): error is NodeApiError {
-	return error instanceof NodeApiError || (error instanceof Error && error.constructor.name === 'NodeApiError');
+	return (
+		error instanceof NodeApiError ||
+		(error instanceof Error && error.constructor.name === 'NodeApiError')
+	);
 }
 
 export function isN8nNodeError(error: unknown): error is NodeApiError | NodeOperationError {
-	return isNodeApiError(error) || error instanceof NodeOperationError || (error instanceof Error && error.constructor.name === 'NodeOperationError');
+	return (
+		isNodeApiError(error) ||
+		error instanceof NodeOperationError ||
+		(error instanceof Error && error.constructor.name === 'NodeOperationError')
+	);
 }

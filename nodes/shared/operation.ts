@@ -26,7 +26,10 @@ export interface NodeOperation {
  * (`satisfies Record<TheNodesOperation, NodeOperation>`), so an operation offered in the description
  * without a module, or the other way round, does not compile.
  */
-export async function dispatch(ctx: IExecuteFunctions, operations: Record<string, NodeOperation>): Promise<INodeExecutionData[][]> {
+export async function dispatch(
+	ctx: IExecuteFunctions,
+	operations: Record<string, NodeOperation>,
+): Promise<INodeExecutionData[][]> {
 	const operation = ctx.getNodeParameter('operation', 0) as string;
 	if (!Object.prototype.hasOwnProperty.call(operations, operation)) {
 		throw new NodeOperationError(ctx.getNode(), `The operation "${operation}" is not supported`);
@@ -37,7 +40,11 @@ export async function dispatch(ctx: IExecuteFunctions, operations: Record<string
 /** n8n's own error types pass as they are (a NodeApiError keeps its HTTP details); others get the item index. */
 function asNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex?: number): Error {
 	if (isN8nNodeError(error)) return error;
-	return new NodeOperationError(ctx.getNode(), error as Error, itemIndex === undefined ? {} : { itemIndex });
+	return new NodeOperationError(
+		ctx.getNode(),
+		error as Error,
+		itemIndex === undefined ? {} : { itemIndex },
+	);
 }
 
 function errorJson(error: unknown): IDataObject {
@@ -49,7 +56,10 @@ function errorJson(error: unknown): IDataObject {
  * a failing item becomes `{ error }`, which n8n routes to the error output; otherwise the run fails
  * with the item's index.
  */
-export async function perItem(ctx: IExecuteFunctions, run: (itemIndex: number) => Promise<INodeExecutionData>): Promise<INodeExecutionData[]> {
+export async function perItem(
+	ctx: IExecuteFunctions,
+	run: (itemIndex: number) => Promise<INodeExecutionData>,
+): Promise<INodeExecutionData[]> {
 	const out: INodeExecutionData[] = [];
 	const count = ctx.getInputData().length;
 	for (let i = 0; i < count; i++) {
@@ -80,7 +90,13 @@ export async function runOnce(
 	} catch (error) {
 		const extra = details?.(error);
 		if (!ctx.continueOnFail()) {
-			throw isN8nNodeError(error) ? error : new NodeOperationError(ctx.getNode(), error as Error, extra ? { description: JSON.stringify(extra) } : {});
+			throw isN8nNodeError(error)
+				? error
+				: new NodeOperationError(
+						ctx.getNode(),
+						error as Error,
+						extra ? { description: JSON.stringify(extra) } : {},
+					);
 		}
 		return [{ json: { ...errorJson(error), ...extra }, pairedItem }];
 	}

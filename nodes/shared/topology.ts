@@ -61,7 +61,10 @@ export const topologyFields: INodeProperties[] = [
 ];
 
 /** `get` reads a parameter: executing nodes and trigger nodes read parameters with different signatures. */
-export function readTopology(get: <T>(name: string, fallback: T) => T): { topology: Topology; declare: boolean } {
+export function readTopology(get: <T>(name: string, fallback: T) => T): {
+	topology: Topology;
+	declare: boolean;
+} {
 	return {
 		declare: get('declareTopology', true),
 		topology: {
@@ -74,4 +77,3 @@ export function readTopology(get: <T>(name: string, fallback: T) => T): { topolo
 		},
 	};
 }
-

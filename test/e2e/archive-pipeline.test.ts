@@ -15,10 +15,20 @@ import { signMercadoPago } from '../../lib/gateways/mercadopago';
 import { signStripePayload } from '../../lib/gateways/stripe';
 import { createS3Client } from '../../lib/s3/client';
 import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n';
-import { connectBroker, deleteTopology, drainQueue, uniqueTopology } from '../../testbench/rabbitmq';
+import {
+	connectBroker,
+	deleteTopology,
+	drainQueue,
+	uniqueTopology,
+} from '../../testbench/rabbitmq';
 import { startS3Server, type S3Server } from '../../testbench/s3';
 import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
-import { GATEWAY_KEYS, gatewayCredentials, rabbitCredential, s3Credential } from '../../testbench/credentials';
+import {
+	GATEWAY_KEYS,
+	gatewayCredentials,
+	rabbitCredential,
+	s3Credential,
+} from '../../testbench/credentials';
 import { exportedWorkflowForTest } from '../../testbench/workflows';
 
 jest.setTimeout(600_000);
@@ -51,11 +61,28 @@ beforeAll(async () => {
 	n8n = await startN8n({
 		port: n8nPort,
 		workflows: [
-			exportedWorkflowForTest('payment-webhook-intake.json', { prefix: PREFIX, keepSuccessfulExecutions: true }),
-			exportedWorkflowForTest('archive-sweep.json', { prefix: PREFIX, topology, scheduleSeconds: 5 }),
+			exportedWorkflowForTest('payment-webhook-intake.json', {
+				prefix: PREFIX,
+				keepSuccessfulExecutions: true,
+			}),
+			exportedWorkflowForTest('archive-sweep.json', {
+				prefix: PREFIX,
+				topology,
+				scheduleSeconds: 5,
+			}),
 		],
-		credentials: [s3Credential(s3.settings(BUCKET)), rabbitCredential(), ...gatewayCredentials(gateways.baseUrl)],
-		ready: async (instance) => (await fetch(instance.webhookUrl('checkout/payment-webhook/stripe'), { method: 'POST', body: '{}' })).status === 401,
+		credentials: [
+			s3Credential(s3.settings(BUCKET)),
+			rabbitCredential(),
+			...gatewayCredentials(gateways.baseUrl),
+		],
+		ready: async (instance) =>
+			(
+				await fetch(instance.webhookUrl('checkout/payment-webhook/stripe'), {
+					method: 'POST',
+					body: '{}',
+				})
+			).status === 401,
 	});
 	const client = createS3Client(s3.settings(BUCKET));
 	closeClient = () => client.destroy();
@@ -74,7 +101,11 @@ afterAll(async () => {
 });
 
 async function post(provider: string, body: string, headers: Record<string, string>, query = '') {
-	const res = await fetch(url(provider) + query, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+	const res = await fetch(url(provider) + query, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', ...headers },
+		body,
+	});
 	return { status: res.status, text: await res.text(), retryAfter: res.headers.get('retry-after') };
 }
 
@@ -84,7 +115,17 @@ function stripeEvent(i: number): string {
 		object: 'event',
 		type: i % 3 === 0 ? 'checkout.session.expired' : 'checkout.session.completed',
 		created: Math.floor(Date.now() / 1000),
-		data: { object: { id: `cs_test_${i}`, object: 'checkout.session', client_reference_id: `lead-${i}`, amount_total: 19990 + i, currency: 'brl', payment_status: 'paid', customer_details: { name: i % 2 ? 'José Ñandú' : 'Ana' } } },
+		data: {
+			object: {
+				id: `cs_test_${i}`,
+				object: 'checkout.session',
+				client_reference_id: `lead-${i}`,
+				amount_total: 19990 + i,
+				currency: 'brl',
+				payment_status: 'paid',
+				customer_details: { name: i % 2 ? 'José Ñandú' : 'Ana' },
+			},
+		},
 	});
 }
 
@@ -98,21 +139,38 @@ it('verifies and archives 500 signed Stripe events; the scheduled sweep relays t
 	const sent: string[] = [];
 	for (let i = 0; i < 500; i++) {
 		const body = stripeEvent(i);
-		const res = await post('stripe', body, { 'stripe-signature': signStripePayload(body, GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000)) });
+		const res = await post('stripe', body, {
+			'stripe-signature': signStripePayload(
+				body,
+				GATEWAY_KEYS.stripe.webhookSecret,
+				Math.floor(Date.now() / 1000),
+			),
+		});
 		expect(res.status).toBe(200);
 		expect(JSON.parse(res.text)).toEqual({ received: true, duplicate: false });
 		sent.push(body);
 	}
-	const messages = (await drainQueue(broker, topology.queue, 600, 20_000)).filter((m) => String(m.messageId).startsWith('evt_e2e_'));
+	const messages = (await drainQueue(broker, topology.queue, 600, 20_000)).filter((m) =>
+		String(m.messageId).startsWith('evt_e2e_'),
+	);
 	expect(messages.map((m) => m.messageId)).toEqual(sent.map((b) => JSON.parse(b).id));
 	for (const [i, m] of messages.entries()) {
 		const event = JSON.parse(m.content.toString('utf8'));
-		expect(event).toMatchObject({ eventId: `evt_e2e_${String(i).padStart(4, '0')}`, provider: 'stripe', leadRef: `lead-${i}`, amount: 19990 + i, currency: 'BRL', type: i % 3 === 0 ? 'expired' : 'paid' });
+		expect(event).toMatchObject({
+			eventId: `evt_e2e_${String(i).padStart(4, '0')}`,
+			provider: 'stripe',
+			leadRef: `lead-${i}`,
+			amount: 19990 + i,
+			currency: 'BRL',
+			type: i % 3 === 0 ? 'expired' : 'paid',
+		});
 		expect(event.raw).toEqual(JSON.parse(sent[i]));
 	}
 	// Each message is the archived object, byte for byte.
 	for (const m of [messages[0], messages[250], messages[499]]) {
-		const stored = await archive.get(String(m.headers['x-archive-key']).replace(`${PREFIX}/pending/`, `${PREFIX}/relayed/`));
+		const stored = await archive.get(
+			String(m.headers['x-archive-key']).replace(`${PREFIX}/pending/`, `${PREFIX}/relayed/`),
+		);
 		expect(stored.body.equals(m.content)).toBe(true);
 	}
 	expect(await keys('pending')).toEqual([]);
@@ -126,7 +184,13 @@ it('verifies and archives 500 signed Stripe events; the scheduled sweep relays t
 	expect(await archive.isLeadClosed('lead-3')).toBe(false);
 
 	// A gateway retry of an event already archived is acknowledged and changes nothing.
-	const retry = await post('stripe', sent[0], { 'stripe-signature': signStripePayload(sent[0], GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000)) });
+	const retry = await post('stripe', sent[0], {
+		'stripe-signature': signStripePayload(
+			sent[0],
+			GATEWAY_KEYS.stripe.webhookSecret,
+			Math.floor(Date.now() / 1000),
+		),
+	});
 	expect(JSON.parse(retry.text)).toEqual({ received: true, duplicate: true });
 });
 
@@ -135,8 +199,15 @@ it('archives what the Mercado Pago and Asaas stand-ins send after the buyer pays
 	// Mercado Pago: a preference with our notification URL, then the buyer pays on the stand-in's page.
 	const pref = await fetch(`${gateways.baseUrl}/checkout/preferences`, {
 		method: 'POST',
-		headers: { authorization: `Bearer ${GATEWAY_KEYS.mercadopago.accessToken}`, 'content-type': 'application/json' },
-		body: JSON.stringify({ items: [{ title: 'Curso', quantity: 1, unit_price: 199.9, currency_id: 'BRL' }], external_reference: 'lead-mp-1', notification_url: url('mercadopago') }),
+		headers: {
+			authorization: `Bearer ${GATEWAY_KEYS.mercadopago.accessToken}`,
+			'content-type': 'application/json',
+		},
+		body: JSON.stringify({
+			items: [{ title: 'Curso', quantity: 1, unit_price: 199.9, currency_id: 'BRL' }],
+			external_reference: 'lead-mp-1',
+			notification_url: url('mercadopago'),
+		}),
 	}).then((r) => r.json() as Promise<{ id: string }>);
 	const mpSent = await gateways.act('mercadopago', pref.id, 'pay');
 	expect(mpSent?.status).toBe(200);
@@ -144,7 +215,13 @@ it('archives what the Mercado Pago and Asaas stand-ins send after the buyer pays
 	const checkout = await fetch(`${gateways.baseUrl}/v3/checkouts`, {
 		method: 'POST',
 		headers: { access_token: GATEWAY_KEYS.asaas.apiKey, 'content-type': 'application/json' },
-		body: JSON.stringify({ billingTypes: ['PIX'], chargeTypes: ['DETACHED'], callback: { successUrl: 'https://s/ok', cancelUrl: 'https://s/c', expiredUrl: 'https://s/e' }, items: [{ name: 'Curso', description: 'Curso', quantity: 1, value: 199.9 }], externalReference: 'lead-asaas-1' }),
+		body: JSON.stringify({
+			billingTypes: ['PIX'],
+			chargeTypes: ['DETACHED'],
+			callback: { successUrl: 'https://s/ok', cancelUrl: 'https://s/c', expiredUrl: 'https://s/e' },
+			items: [{ name: 'Curso', description: 'Curso', quantity: 1, value: 199.9 }],
+			externalReference: 'lead-asaas-1',
+		}),
 	}).then((r) => r.json() as Promise<{ id: string }>);
 	const asaasSent = await gateways.act('asaas', checkout.id, 'expire');
 	expect(asaasSent?.status).toBe(200);
@@ -154,8 +231,17 @@ it('archives what the Mercado Pago and Asaas stand-ins send after the buyer pays
 	expect(events).toEqual(
 		expect.arrayContaining([
 			// Archived as received: claims that name the payment the processor reads before a deal changes.
-			expect.objectContaining({ provider: 'mercadopago', type: 'other', confirm: { paymentId: gateways.checkouts.get(pref.id)!.paymentId } }),
-			expect.objectContaining({ provider: 'asaas', type: 'expired', leadRef: 'lead-asaas-1', confirm: { paymentId: gateways.checkouts.get(checkout.id)!.paymentId } }),
+			expect.objectContaining({
+				provider: 'mercadopago',
+				type: 'other',
+				confirm: { paymentId: gateways.checkouts.get(pref.id)!.paymentId },
+			}),
+			expect.objectContaining({
+				provider: 'asaas',
+				type: 'expired',
+				leadRef: 'lead-asaas-1',
+				confirm: { paymentId: gateways.checkouts.get(checkout.id)!.paymentId },
+			}),
 		]),
 	);
 	expect((await keys('pending')).length + (await keys('relayed')).length).toBe(before + 2);
@@ -168,9 +254,18 @@ it('answers forged webhooks with 401 and stores nothing', async () => {
 	const forged = [
 		post('stripe', body, { 'stripe-signature': signStripePayload(body, 'whsec_attacker', t) }),
 		post('stripe', body, {}),
-		post('stripe', body.replace('cs_test_9999', 'cs_test_1'), { 'stripe-signature': signStripePayload(body, GATEWAY_KEYS.stripe.webhookSecret, t) }),
-		post('stripe', body, { 'stripe-signature': signStripePayload(body, GATEWAY_KEYS.stripe.webhookSecret, t - 3600) }),
-		post('mercadopago', '{"type":"payment","data":{"id":"1"}}', { 'x-signature': signMercadoPago('1', 'r', String(t), 'wrong'), 'x-request-id': 'r' }, '?data.id=1&type=payment'),
+		post('stripe', body.replace('cs_test_9999', 'cs_test_1'), {
+			'stripe-signature': signStripePayload(body, GATEWAY_KEYS.stripe.webhookSecret, t),
+		}),
+		post('stripe', body, {
+			'stripe-signature': signStripePayload(body, GATEWAY_KEYS.stripe.webhookSecret, t - 3600),
+		}),
+		post(
+			'mercadopago',
+			'{"type":"payment","data":{"id":"1"}}',
+			{ 'x-signature': signMercadoPago('1', 'r', String(t), 'wrong'), 'x-request-id': 'r' },
+			'?data.id=1&type=payment',
+		),
 		post('asaas', '{"id":"evt_x","event":"PAYMENT_RECEIVED"}', { 'asaas-access-token': 'guess' }),
 	];
 	for (const res of await Promise.all(forged)) {
@@ -180,23 +275,46 @@ it('answers forged webhooks with 401 and stores nothing', async () => {
 	expect([...(await keys('pending')), ...(await keys('relayed'))]).toEqual(before);
 
 	// What an attacker sends the visual intake: prototype keys (signed and not), a 2 MB body, a replay.
-	const poisoned = stripeEvent(9998).replace('{', '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"x":1}},');
+	const poisoned = stripeEvent(9998).replace(
+		'{',
+		'{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"x":1}},',
+	);
 	const attacks = await Promise.all([
-		post('stripe', poisoned, { 'stripe-signature': signStripePayload(poisoned, GATEWAY_KEYS.stripe.webhookSecret, t) }),
+		post('stripe', poisoned, {
+			'stripe-signature': signStripePayload(poisoned, GATEWAY_KEYS.stripe.webhookSecret, t),
+		}),
 		post('stripe', poisoned, {}),
 		post('stripe', JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }), {}),
-		post('asaas', '{"__proto__":{"polluted":"yes"},"event":"PAYMENT_RECEIVED"}', { 'asaas-access-token': GATEWAY_KEYS.asaas.webhookToken }),
+		post('asaas', '{"__proto__":{"polluted":"yes"},"event":"PAYMENT_RECEIVED"}', {
+			'asaas-access-token': GATEWAY_KEYS.asaas.webhookToken,
+		}),
 	]);
 	expect(attacks.map((a) => a.status)).toEqual([401, 401, 401, 401]);
 	expect([...(await keys('pending')), ...(await keys('relayed'))]).toEqual(before);
 	// The instance keeps answering valid webhooks.
 	const valid = stripeEvent(9997);
-	expect((await post('stripe', valid, { 'stripe-signature': signStripePayload(valid, GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000)) })).status).toBe(200);
+	expect(
+		(
+			await post('stripe', valid, {
+				'stripe-signature': signStripePayload(
+					valid,
+					GATEWAY_KEYS.stripe.webhookSecret,
+					Math.floor(Date.now() / 1000),
+				),
+			})
+		).status,
+	).toBe(200);
 });
 
 it('answers 503 with Retry-After when the store is down, and stores the retry once it is back', async () => {
 	const body = stripeEvent(7777);
-	const sign = () => ({ 'stripe-signature': signStripePayload(body, GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000)) });
+	const sign = () => ({
+		'stripe-signature': signStripePayload(
+			body,
+			GATEWAY_KEYS.stripe.webhookSecret,
+			Math.floor(Date.now() / 1000),
+		),
+	});
 	await s3.stop();
 	try {
 		const res = await post('stripe', body, sign());

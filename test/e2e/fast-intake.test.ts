@@ -20,9 +20,32 @@ import { exportedWorkflowForTest } from '../../testbench/workflows';
 
 /** The exported fast-intake workflow with one more Stripe trigger that also starts an execution per event. */
 function withExecutionTrigger(file: string): string {
-	const wf = JSON.parse(readFileSync(file, 'utf8')) as { id: string; name: string; nodes: Array<Record<string, unknown>> };
-	const stripe = wf.nodes.find((n) => (n.parameters as { provider: string }).provider === 'stripe')!;
-	const out = { ...wf, id: 'crFastIntakeExec', name: 'fast intake with executions', nodes: [{ ...stripe, id: 'exec-trigger', name: 'Stripe (fast, with execution)', webhookId: '7c8f6c7e-2f0e-4a55-9a0b-5d3c1e7a9199', parameters: { ...(stripe.parameters as object), path: 'test/fast/with-execution', startExecution: true } }] };
+	const wf = JSON.parse(readFileSync(file, 'utf8')) as {
+		id: string;
+		name: string;
+		nodes: Array<Record<string, unknown>>;
+	};
+	const stripe = wf.nodes.find(
+		(n) => (n.parameters as { provider: string }).provider === 'stripe',
+	)!;
+	const out = {
+		...wf,
+		id: 'crFastIntakeExec',
+		name: 'fast intake with executions',
+		nodes: [
+			{
+				...stripe,
+				id: 'exec-trigger',
+				name: 'Stripe (fast, with execution)',
+				webhookId: '7c8f6c7e-2f0e-4a55-9a0b-5d3c1e7a9199',
+				parameters: {
+					...(stripe.parameters as object),
+					path: 'test/fast/with-execution',
+					startExecution: true,
+				},
+			},
+		],
+	};
 	const path = join(mkdtempSync(join(tmpdir(), 'cr-wf-')), 'exec.json');
 	writeFileSync(path, JSON.stringify(out));
 	return path;
@@ -42,16 +65,27 @@ beforeAll(async () => {
 	s3 = await startS3Server();
 	await s3.createBucket(BUCKET);
 	const port = await freePort();
-	gateways = await startGatewayStandIn({ stripe: GATEWAY_KEYS.stripe, mercadopago: GATEWAY_KEYS.mercadopago, asaas: GATEWAY_KEYS.asaas });
+	gateways = await startGatewayStandIn({
+		stripe: GATEWAY_KEYS.stripe,
+		mercadopago: GATEWAY_KEYS.mercadopago,
+		asaas: GATEWAY_KEYS.asaas,
+	});
 	n8n = await startN8n({
 		port,
 		workflows: [
 			exportedWorkflowForTest('payment-webhook-fast-intake.json', { prefix: PREFIX }),
-			withExecutionTrigger(exportedWorkflowForTest('payment-webhook-fast-intake.json', { prefix: `${PREFIX}-exec`, keepSuccessfulExecutions: true })),
+			withExecutionTrigger(
+				exportedWorkflowForTest('payment-webhook-fast-intake.json', {
+					prefix: `${PREFIX}-exec`,
+					keepSuccessfulExecutions: true,
+				}),
+			),
 		],
 		credentials: [s3Credential(s3.settings(BUCKET)), ...gatewayCredentials(gateways.baseUrl)],
 		env: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
-		ready: async (instance) => (await fetch(instance.webhookUrl('checkout/fast/stripe'), { method: 'POST', body: '{}' })).status === 401,
+		ready: async (instance) =>
+			(await fetch(instance.webhookUrl('checkout/fast/stripe'), { method: 'POST', body: '{}' }))
+				.status === 401,
 	});
 	const client = createS3Client(s3.settings(BUCKET));
 	closeClient = () => client.destroy();
@@ -65,11 +99,36 @@ afterAll(async () => {
 });
 
 async function post(path: string, body: string, headers: Record<string, string>) {
-	const res = await fetch(n8n.webhookUrl(path), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-	return { status: res.status, json: (await res.json()) as Record<string, unknown>, retryAfter: res.headers.get('retry-after') };
+	const res = await fetch(n8n.webhookUrl(path), {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', ...headers },
+		body,
+	});
+	return {
+		status: res.status,
+		json: (await res.json()) as Record<string, unknown>,
+		retryAfter: res.headers.get('retry-after'),
+	};
 }
-const stripeBody = (i: number) => JSON.stringify({ id: `evt_fast_${i}`, object: 'event', type: 'checkout.session.completed', created: Math.floor(Date.now() / 1000), data: { object: { id: `cs_${i}`, client_reference_id: `lead-${i}`, amount_total: 5000 + i, currency: 'brl', payment_status: 'paid' } } });
-const signed = (body: string, secret = GATEWAY_KEYS.stripe.webhookSecret) => ({ 'stripe-signature': signStripePayload(body, secret, Math.floor(Date.now() / 1000)) });
+const stripeBody = (i: number) =>
+	JSON.stringify({
+		id: `evt_fast_${i}`,
+		object: 'event',
+		type: 'checkout.session.completed',
+		created: Math.floor(Date.now() / 1000),
+		data: {
+			object: {
+				id: `cs_${i}`,
+				client_reference_id: `lead-${i}`,
+				amount_total: 5000 + i,
+				currency: 'brl',
+				payment_status: 'paid',
+			},
+		},
+	});
+const signed = (body: string, secret = GATEWAY_KEYS.stripe.webhookSecret) => ({
+	'stripe-signature': signStripePayload(body, secret, Math.floor(Date.now() / 1000)),
+});
 
 async function pendingObjects(): Promise<string[]> {
 	const keys: string[] = [];
@@ -86,13 +145,20 @@ it('archives verified events and answers 200 without starting any execution', as
 			return post('checkout/fast/stripe', body, signed(body));
 		}),
 	);
-	for (const r of results) expect(r).toMatchObject({ status: 200, json: { received: true, duplicate: false } });
+	for (const r of results)
+		expect(r).toMatchObject({ status: 200, json: { received: true, duplicate: false } });
 	const keys = await pendingObjects();
 	expect(keys).toHaveLength(60);
 	for (const key of keys) {
 		const stored = JSON.parse((await archive.get(key)).body.toString('utf8'));
 		const i = Number(stored.eventId.replace('evt_fast_', ''));
-		expect(stored).toMatchObject({ provider: 'stripe', type: 'paid', leadRef: `lead-${i}`, amount: 5000 + i, currency: 'BRL' });
+		expect(stored).toMatchObject({
+			provider: 'stripe',
+			type: 'paid',
+			leadRef: `lead-${i}`,
+			amount: 5000 + i,
+			currency: 'BRL',
+		});
 		expect(stored.raw).toEqual(JSON.parse(sent[i]));
 	}
 	const again = await post('checkout/fast/stripe', sent[0], signed(sent[0]));
@@ -108,23 +174,58 @@ it('archives a Mercado Pago notification as received, naming the signed payment 
 	const before = (await pendingObjects()).length;
 	const pref = await fetch(`${gateways.baseUrl}/checkout/preferences`, {
 		method: 'POST',
-		headers: { authorization: `Bearer ${GATEWAY_KEYS.mercadopago.accessToken}`, 'content-type': 'application/json' },
-		body: JSON.stringify({ items: [{ title: 'Curso', quantity: 1, unit_price: 49.9, currency_id: 'BRL' }], external_reference: 'lead-fast-mp', notification_url: n8n.webhookUrl('checkout/fast/mercadopago') }),
+		headers: {
+			authorization: `Bearer ${GATEWAY_KEYS.mercadopago.accessToken}`,
+			'content-type': 'application/json',
+		},
+		body: JSON.stringify({
+			items: [{ title: 'Curso', quantity: 1, unit_price: 49.9, currency_id: 'BRL' }],
+			external_reference: 'lead-fast-mp',
+			notification_url: n8n.webhookUrl('checkout/fast/mercadopago'),
+		}),
 	}).then((r) => r.json() as Promise<{ id: string }>);
 	expect((await gateways.act('mercadopago', pref.id, 'pay'))?.status).toBe(200);
 	const paymentId = gateways.checkouts.get(pref.id)!.paymentId!;
 	// A notification for a payment Mercado Pago does not know (yet): still 200, archived for the processor
 	// to resolve with retries; a lookup at intake would have answered 502 here.
 	const t = String(Date.now());
-	const unknown = await post('checkout/fast/mercadopago?data.id=777000111&type=payment', '{"type":"payment","action":"payment.created","data":{"id":"777000111"}}', { 'x-signature': signMercadoPago('777000111', 'req-unknown', t, GATEWAY_KEYS.mercadopago.webhookSecret), 'x-request-id': 'req-unknown' });
+	const unknown = await post(
+		'checkout/fast/mercadopago?data.id=777000111&type=payment',
+		'{"type":"payment","action":"payment.created","data":{"id":"777000111"}}',
+		{
+			'x-signature': signMercadoPago(
+				'777000111',
+				'req-unknown',
+				t,
+				GATEWAY_KEYS.mercadopago.webhookSecret,
+			),
+			'x-request-id': 'req-unknown',
+		},
+	);
 	expect(unknown).toMatchObject({ status: 200, json: { received: true, duplicate: false } });
 	const keys = await pendingObjects();
 	expect(keys).toHaveLength(before + 2);
-	const stored = await Promise.all(keys.slice(-2).map(async (k) => JSON.parse((await archive.get(k)).body.toString('utf8')) as Record<string, unknown>));
+	const stored = await Promise.all(
+		keys
+			.slice(-2)
+			.map(
+				async (k) =>
+					JSON.parse((await archive.get(k)).body.toString('utf8')) as Record<string, unknown>,
+			),
+	);
 	expect(stored).toEqual(
 		expect.arrayContaining([
-			expect.objectContaining({ provider: 'mercadopago', type: 'other', confirm: { paymentId }, providerRef: paymentId }),
-			expect.objectContaining({ provider: 'mercadopago', type: 'other', confirm: { paymentId: '777000111' } }),
+			expect.objectContaining({
+				provider: 'mercadopago',
+				type: 'other',
+				confirm: { paymentId },
+				providerRef: paymentId,
+			}),
+			expect.objectContaining({
+				provider: 'mercadopago',
+				type: 'other',
+				confirm: { paymentId: '777000111' },
+			}),
 		]),
 	);
 	// Nothing is paid until the processor has read the payment: the links close there, not here.
@@ -134,16 +235,42 @@ it('archives a Mercado Pago notification as received, naming the signed payment 
 it('withstands what an attacker sends (replayed and forged signatures, prototype keys, 2 MB bodies) and keeps answering', async () => {
 	const before = await pendingObjects();
 	const old = stripeBody(7001);
-	const replayed = { 'stripe-signature': signStripePayload(old, GATEWAY_KEYS.stripe.webhookSecret, Math.floor(Date.now() / 1000) - 3600) };
-	const poisoned = JSON.stringify({ id: 'evt_proto', object: 'event', type: 'checkout.session.completed', created: Math.floor(Date.now() / 1000), data: { object: { id: 'cs_p', client_reference_id: 'lead-proto', amount_total: 1, currency: 'brl', payment_status: 'paid' } } }).replace('{', '{"__proto__":{"polluted":"yes"},');
+	const replayed = {
+		'stripe-signature': signStripePayload(
+			old,
+			GATEWAY_KEYS.stripe.webhookSecret,
+			Math.floor(Date.now() / 1000) - 3600,
+		),
+	};
+	const poisoned = JSON.stringify({
+		id: 'evt_proto',
+		object: 'event',
+		type: 'checkout.session.completed',
+		created: Math.floor(Date.now() / 1000),
+		data: {
+			object: {
+				id: 'cs_p',
+				client_reference_id: 'lead-proto',
+				amount_total: 1,
+				currency: 'brl',
+				payment_status: 'paid',
+			},
+		},
+	}).replace('{', '{"__proto__":{"polluted":"yes"},');
 	const huge = JSON.stringify({ id: 'evt_huge', pad: 'x'.repeat(2 * 1024 * 1024) });
 	const answers = await Promise.all([
 		post('checkout/fast/stripe', old, replayed),
 		post('checkout/fast/stripe', poisoned, signed(poisoned)),
 		post('checkout/fast/stripe', huge, {}),
 		post('checkout/fast/stripe', huge, signed(huge)),
-		post('checkout/fast/stripe', stripeBody(7002), { ...signed(stripeBody(7002)), __proto__: 'x', constructor: 'y' } as Record<string, string>),
-		post('checkout/fast/asaas', '{"__proto__":{"polluted":"yes"}}', { 'asaas-access-token': GATEWAY_KEYS.asaas.webhookToken }),
+		post('checkout/fast/stripe', stripeBody(7002), {
+			...signed(stripeBody(7002)),
+			__proto__: 'x',
+			constructor: 'y',
+		} as Record<string, string>),
+		post('checkout/fast/asaas', '{"__proto__":{"polluted":"yes"}}', {
+			'asaas-access-token': GATEWAY_KEYS.asaas.webhookToken,
+		}),
 	]);
 	expect(answers.slice(0, 4).map((a) => a.status)).toEqual([401, 401, 401, 401]);
 	expect(answers[4].status).toBe(200); // header names are data, not keys of our objects
@@ -152,7 +279,10 @@ it('withstands what an attacker sends (replayed and forged signatures, prototype
 	expect(await archive.isLeadClosed('lead-proto')).toBe(false);
 	// Still answering valid events.
 	const body = stripeBody(7003);
-	expect(await post('checkout/fast/stripe', body, signed(body))).toMatchObject({ status: 200, json: { received: true, duplicate: false } });
+	expect(await post('checkout/fast/stripe', body, signed(body))).toMatchObject({
+		status: 200,
+		json: { received: true, duplicate: false },
+	});
 });
 
 it('answers forged webhooks with 401 and stores nothing', async () => {
@@ -162,10 +292,16 @@ it('answers forged webhooks with 401 and stores nothing', async () => {
 	const forged = await Promise.all([
 		post('checkout/fast/stripe', body, signed(body, 'whsec_attacker')),
 		post('checkout/fast/stripe', body, {}),
-		post('checkout/fast/mercadopago', '{"type":"payment","data":{"id":"1"}}', { 'x-signature': signMercadoPago('1', 'r', t, 'wrong'), 'x-request-id': 'r' }),
-		post('checkout/fast/asaas', '{"id":"evt_x","event":"PAYMENT_RECEIVED"}', { 'asaas-access-token': 'guess' }),
+		post('checkout/fast/mercadopago', '{"type":"payment","data":{"id":"1"}}', {
+			'x-signature': signMercadoPago('1', 'r', t, 'wrong'),
+			'x-request-id': 'r',
+		}),
+		post('checkout/fast/asaas', '{"id":"evt_x","event":"PAYMENT_RECEIVED"}', {
+			'asaas-access-token': 'guess',
+		}),
 	]);
-	for (const r of forged) expect(r).toEqual({ status: 401, json: { error: 'invalid signature' }, retryAfter: null });
+	for (const r of forged)
+		expect(r).toEqual({ status: 401, json: { error: 'invalid signature' }, retryAfter: null });
 	expect(await pendingObjects()).toEqual(before);
 	expect(countExecutions(n8n)).toBe(0);
 });
@@ -179,7 +315,10 @@ it('answers 503 with Retry-After when the store is down', async () => {
 	} finally {
 		await s3.start();
 	}
-	expect(await post('checkout/fast/stripe', body, signed(body))).toMatchObject({ status: 200, json: { duplicate: false } });
+	expect(await post('checkout/fast/stripe', body, signed(body))).toMatchObject({
+		status: 200,
+		json: { duplicate: false },
+	});
 });
 
 it('starts an execution per verified event when asked to, and still answers at once', async () => {
@@ -187,15 +326,23 @@ it('starts an execution per verified event when asked to, and still answers at o
 	const r = await post('test/fast/with-execution', body, signed(body));
 	expect(r).toMatchObject({ status: 200, json: { received: true, duplicate: false } });
 	const deadline = Date.now() + 20_000;
-	while (countExecutions(n8n, 'crFastIntakeExec') < 1 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 250));
+	while (countExecutions(n8n, 'crFastIntakeExec') < 1 && Date.now() < deadline)
+		await new Promise((res) => setTimeout(res, 250));
 	expect(countExecutions(n8n, 'crFastIntakeExec')).toBe(1);
 	expect(countExecutions(n8n, 'crFastIntake0001')).toBe(0);
 });
 
-it('keeps every gateway secret out of n8n\'s log', () => {
+it("keeps every gateway secret out of n8n's log", () => {
 	const log = n8n.log();
 	expect(log).toContain('Payment webhook rejected'); // the rejections above were logged, with their reasons
-	for (const secret of [GATEWAY_KEYS.stripe.secretKey, GATEWAY_KEYS.stripe.webhookSecret, GATEWAY_KEYS.mercadopago.accessToken, GATEWAY_KEYS.mercadopago.webhookSecret, GATEWAY_KEYS.asaas.apiKey, GATEWAY_KEYS.asaas.webhookToken]) {
+	for (const secret of [
+		GATEWAY_KEYS.stripe.secretKey,
+		GATEWAY_KEYS.stripe.webhookSecret,
+		GATEWAY_KEYS.mercadopago.accessToken,
+		GATEWAY_KEYS.mercadopago.webhookSecret,
+		GATEWAY_KEYS.asaas.apiKey,
+		GATEWAY_KEYS.asaas.webhookToken,
+	]) {
 		expect(log).not.toContain(secret);
 	}
 });

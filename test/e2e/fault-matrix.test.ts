@@ -8,7 +8,12 @@ import { runFaultMatrix } from '../../testbench/faultMatrix';
 jest.setTimeout(1_200_000);
 
 it('ends every lead as one deal in the state its latest event says, under outages, lost answers, restarts, storms and SIGKILLs; only the poisoned messages are dead-lettered', async () => {
-	const report = await runFaultMatrix({ leads: Number(process.env.FAULT_LEADS ?? 130), seed: 7, timeoutMs: 900_000, log: (line) => process.stderr.write(`${line}\n`) });
+	const report = await runFaultMatrix({
+		leads: Number(process.env.FAULT_LEADS ?? 130),
+		seed: 7,
+		timeoutMs: 900_000,
+		log: (line) => process.stderr.write(`${line}\n`),
+	});
 	process.stderr.write(`${JSON.stringify(report)}\n`);
 	expect(report.problems).toEqual([]);
 	expect(report.outcome.deals).toBe(report.leads);

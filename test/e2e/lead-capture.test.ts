@@ -38,19 +38,34 @@ const buyer = {
 async function postForm(path: string, fields: Record<string, string>, accept = 'text/html') {
 	const res = await fetch(bench.n8n.webhookUrl(path), {
 		method: 'POST',
-		headers: { 'content-type': 'application/x-www-form-urlencoded', accept, referer: 'https://loja.example/checkout' },
+		headers: {
+			'content-type': 'application/x-www-form-urlencoded',
+			accept,
+			referer: 'https://loja.example/checkout',
+		},
 		body: new URLSearchParams(fields).toString(),
 		redirect: 'manual',
 	});
-	return { status: res.status, location: res.headers.get('location'), contentType: res.headers.get('content-type'), text: await res.text() };
+	return {
+		status: res.status,
+		location: res.headers.get('location'),
+		contentType: res.headers.get('content-type'),
+		text: await res.text(),
+	};
 }
 
 async function postRaw(path: string, body: string, contentType: string) {
-	const res = await fetch(bench.n8n.webhookUrl(path), { method: 'POST', headers: { 'content-type': contentType, accept: 'application/json' }, body, redirect: 'manual' });
+	const res = await fetch(bench.n8n.webhookUrl(path), {
+		method: 'POST',
+		headers: { 'content-type': contentType, accept: 'application/json' },
+		body,
+		redirect: 'manual',
+	});
 	return { status: res.status, text: await res.text() };
 }
 
-const checkoutOf = (location: string | null) => bench.gateways.checkouts.get(decodeURIComponent(location!.split('/').pop()!))!;
+const checkoutOf = (location: string | null) =>
+	bench.gateways.checkouts.get(decodeURIComponent(location!.split('/').pop()!))!;
 
 async function pendingCount(): Promise<number> {
 	let n = 0;
@@ -64,25 +79,63 @@ it('stores the lead, then answers 303 to the payment page with the buyer prefill
 	expect(res.location).toMatch(new RegExp(`^${bench.gateways.baseUrl}/pay/mercadopago/`));
 	const checkoutId = decodeURIComponent(res.location!.split('/').pop()!);
 	const checkout = bench.gateways.checkouts.get(checkoutId)!;
-	expect(checkout.buyer).toEqual({ name: 'José da Conceição Ñandú', email: 'jose.conceicao@example.com', phone: '+5511987654321', document: '52998224725' });
+	expect(checkout.buyer).toEqual({
+		name: 'José da Conceição Ñandú',
+		email: 'jose.conceicao@example.com',
+		phone: '+5511987654321',
+		document: '52998224725',
+	});
 	expect(checkout.items).toEqual([{ name: 'Curso de fotografia', quantity: 1, unitAmount: 19990 }]);
 	const page = await (await fetch(res.location!)).text();
 	expect(page).toContain('José da Conceição Ñandú');
 
 	const stored = await bench.archive.findLatestRevision(checkout.leadRef!);
 	const lead = JSON.parse(stored!.body.toString('utf8'));
-	expect(lead).toMatchObject({ type: 'lead.captured', leadId: checkout.leadRef, email: 'jose.conceicao@example.com', product: 'Curso de fotografia', productKey: 'curso-de-fotografia', amount: 19990, consent: { given: true }, utm: { utm_source: 'instagram' }, referrer: 'https://loja.example/checkout' });
+	expect(lead).toMatchObject({
+		type: 'lead.captured',
+		leadId: checkout.leadRef,
+		email: 'jose.conceicao@example.com',
+		product: 'Curso de fotografia',
+		productKey: 'curso-de-fotografia',
+		amount: 19990,
+		consent: { given: true },
+		utm: { utm_source: 'instagram' },
+		referrer: 'https://loja.example/checkout',
+	});
 	expect(stored!.eventId).toBe(`${checkout.leadRef}.${lead.revision}`);
 	expect(stored!.source).toBe('lead');
 });
 
 it('passes the buyer address on to the gateway (Mercado Pago payer.address) and stores it with the lead; a bad CEP is a 422 naming it', async () => {
-	const res = await postForm('checkout/lead', { ...buyer, cep: '01310-100', endereco: 'Av. Paulista', numero: '1000', bairro: 'Bela Vista', cidade: 'São Paulo', uf: 'sp' });
+	const res = await postForm('checkout/lead', {
+		...buyer,
+		cep: '01310-100',
+		endereco: 'Av. Paulista',
+		numero: '1000',
+		bairro: 'Bela Vista',
+		cidade: 'São Paulo',
+		uf: 'sp',
+	});
 	expect(res.status).toBe(303);
-	const checkout = bench.gateways.checkouts.get(decodeURIComponent(res.location!.split('/').pop()!))!;
-	expect((checkout.record.payer as { address?: unknown }).address).toEqual({ zip_code: '01310100', street_name: 'Av. Paulista', street_number: '1000' });
-	const lead = JSON.parse((await bench.archive.findLatestRevision(checkout.leadRef!))!.body.toString('utf8'));
-	expect(lead.address).toEqual({ postalCode: '01310100', street: 'Av. Paulista', number: '1000', district: 'Bela Vista', city: 'São Paulo', state: 'SP' });
+	const checkout = bench.gateways.checkouts.get(
+		decodeURIComponent(res.location!.split('/').pop()!),
+	)!;
+	expect((checkout.record.payer as { address?: unknown }).address).toEqual({
+		zip_code: '01310100',
+		street_name: 'Av. Paulista',
+		street_number: '1000',
+	});
+	const lead = JSON.parse(
+		(await bench.archive.findLatestRevision(checkout.leadRef!))!.body.toString('utf8'),
+	);
+	expect(lead.address).toEqual({
+		postalCode: '01310100',
+		street: 'Av. Paulista',
+		number: '1000',
+		district: 'Bela Vista',
+		city: 'São Paulo',
+		state: 'SP',
+	});
 
 	const before = await pendingCount();
 	const bad = await postForm('checkout/lead', { ...buyer, cep: '0131' });
@@ -93,11 +146,23 @@ it('passes the buyer address on to the gateway (Mercado Pago payer.address) and 
 
 it('takes a multipart form (enctype="multipart/form-data") the same way', async () => {
 	const form = new FormData();
-	for (const [k, v] of Object.entries({ ...buyer, email: 'multipart@example.com' })) form.append(k, v);
-	const res = await fetch(bench.n8n.webhookUrl('checkout/lead'), { method: 'POST', body: form, redirect: 'manual', headers: { accept: 'text/html' } });
+	for (const [k, v] of Object.entries({ ...buyer, email: 'multipart@example.com' }))
+		form.append(k, v);
+	const res = await fetch(bench.n8n.webhookUrl('checkout/lead'), {
+		method: 'POST',
+		body: form,
+		redirect: 'manual',
+		headers: { accept: 'text/html' },
+	});
 	expect(res.status).toBe(303);
-	const checkout = bench.gateways.checkouts.get(decodeURIComponent(res.headers.get('location')!.split('/').pop()!))!;
-	expect(checkout.buyer).toMatchObject({ name: 'José da Conceição Ñandú', email: 'multipart@example.com', document: '52998224725' });
+	const checkout = bench.gateways.checkouts.get(
+		decodeURIComponent(res.headers.get('location')!.split('/').pop()!),
+	)!;
+	expect(checkout.buyer).toMatchObject({
+		name: 'José da Conceição Ñandú',
+		email: 'multipart@example.com',
+		document: '52998224725',
+	});
 });
 
 it('answers a bad form with 422 naming each field (HTML for browsers, JSON for APIs) and stores nothing', async () => {
@@ -110,8 +175,15 @@ it('answers a bad form with 422 naming each field (HTML for browsers, JSON for A
 	expect(html.text).toContain('Voltar e corrigir');
 	const json = await postForm('checkout/lead', { ...buyer, lgpd: '' }, 'application/json');
 	expect(json.status).toBe(422);
-	expect(JSON.parse(json.text)).toEqual({ error: 'invalid form', fields: [{ field: 'consent', message: 'must be accepted (LGPD)' }] });
-	const hostile = await postForm('checkout/lead', { ...buyer, nome: '<script>'.repeat(200_000) }, 'application/json');
+	expect(JSON.parse(json.text)).toEqual({
+		error: 'invalid form',
+		fields: [{ field: 'consent', message: 'must be accepted (LGPD)' }],
+	});
+	const hostile = await postForm(
+		'checkout/lead',
+		{ ...buyer, nome: '<script>'.repeat(200_000) },
+		'application/json',
+	);
 	expect(hostile.status).toBe(413);
 	expect(await pendingCount()).toBe(before);
 });
@@ -132,7 +204,9 @@ it('keeps the lead when the gateway is down and offers a signed retry link that 
 	const retry = /href="([^"]+)"/.exec(res.text)![1].replace(/&amp;/g, '&');
 	expect(retry.startsWith(bench.n8n.webhookUrl('checkout/pay?lead='))).toBe(true);
 	const leadId = new URL(retry).searchParams.get('lead')!.split('.')[0];
-	expect(JSON.parse((await bench.archive.findLatestRevision(leadId))!.body.toString('utf8')).email).toBe('retry@example.com');
+	expect(
+		JSON.parse((await bench.archive.findLatestRevision(leadId))!.body.toString('utf8')).email,
+	).toBe('retry@example.com');
 
 	await bench.restartGateways();
 	const again = await fetch(retry, { redirect: 'manual' });
@@ -163,18 +237,34 @@ it('answers an Elementor Pro webhook (advanced data) with exactly 200; its Redir
 	const { leadId } = JSON.parse(res.text) as { leadId: string };
 	// A double submit is the same lead, and stores nothing new.
 	const before = await pendingCount();
-	expect(JSON.parse((await postForm('checkout/lead/elementor', elementorPost(token), '*/*')).text).leadId).toBe(leadId);
+	expect(
+		JSON.parse((await postForm('checkout/lead/elementor', elementorPost(token), '*/*')).text)
+			.leadId,
+	).toBe(leadId);
 	expect(await pendingCount()).toBe(before);
 
-	const redirect = await fetch(bench.n8n.webhookUrl(`checkout/pay?token=${token}`), { redirect: 'manual' });
+	const redirect = await fetch(bench.n8n.webhookUrl(`checkout/pay?token=${token}`), {
+		redirect: 'manual',
+	});
 	expect(redirect.status).toBe(303);
-	expect(checkoutOf(redirect.headers.get('location'))).toMatchObject({ leadRef: leadId, buyer: { name: 'Maria Ângela', document: '52998224725' }, items: [{ name: 'Mentoria', unitAmount: 49700 }] });
+	expect(checkoutOf(redirect.headers.get('location'))).toMatchObject({
+		leadRef: leadId,
+		buyer: { name: 'Maria Ângela', document: '52998224725' },
+		items: [{ name: 'Mentoria', unitAmount: 49700 }],
+	});
 	// The token is the buyer's secret: it is not stored with the lead.
-	expect((await bench.archive.findLatestRevision(leadId))!.body.toString('utf8')).not.toContain(token);
+	expect((await bench.archive.findLatestRevision(leadId))!.body.toString('utf8')).not.toContain(
+		token,
+	);
 
 	// Knowing the e-mail gets nothing: the same answer as for any link that opens nothing.
-	const byEmail = await fetch(bench.n8n.webhookUrl('checkout/pay?email=maria.angela%40example.com'), { redirect: 'manual' });
-	const unknown = await fetch(bench.n8n.webhookUrl(`checkout/pay?token=${randomUUID()}`), { redirect: 'manual' });
+	const byEmail = await fetch(
+		bench.n8n.webhookUrl('checkout/pay?email=maria.angela%40example.com'),
+		{ redirect: 'manual' },
+	);
+	const unknown = await fetch(bench.n8n.webhookUrl(`checkout/pay?token=${randomUUID()}`), {
+		redirect: 'manual',
+	});
 	expect(byEmail.status).toBe(404);
 	expect(unknown.status).toBe(404);
 	expect(await byEmail.text()).toBe(await unknown.text());
@@ -182,14 +272,36 @@ it('answers an Elementor Pro webhook (advanced data) with exactly 200; its Redir
 
 it('updates the Elementor lead when the buyer corrects the form (another product, phone) instead of dropping it as a duplicate', async () => {
 	const token = randomUUID();
-	const first = JSON.parse((await postForm('checkout/lead/elementor', elementorPost(token), '*/*')).text) as { leadId: string };
-	const corrected = await postForm('checkout/lead/elementor', elementorPost(token, { 'fields[produto][value]': 'curso-de-fotografia', 'fields[telefone][value]': '(21) 99876-5432' }), '*/*');
+	const first = JSON.parse(
+		(await postForm('checkout/lead/elementor', elementorPost(token), '*/*')).text,
+	) as { leadId: string };
+	const corrected = await postForm(
+		'checkout/lead/elementor',
+		elementorPost(token, {
+			'fields[produto][value]': 'curso-de-fotografia',
+			'fields[telefone][value]': '(21) 99876-5432',
+		}),
+		'*/*',
+	);
 	expect(corrected.status).toBe(200);
 	expect(JSON.parse(corrected.text).leadId).toBe(first.leadId);
-	const latest = JSON.parse((await bench.archive.findLatestRevision(first.leadId))!.body.toString('utf8'));
-	expect(latest).toMatchObject({ leadId: first.leadId, product: 'Curso de fotografia', amount: 19990, phone: '+5521998765432' });
-	const redirect = await fetch(bench.n8n.webhookUrl(`checkout/pay?token=${token}`), { redirect: 'manual' });
-	expect(checkoutOf(redirect.headers.get('location'))).toMatchObject({ leadRef: first.leadId, buyer: { phone: '+5521998765432' }, items: [{ name: 'Curso de fotografia', unitAmount: 19990 }] });
+	const latest = JSON.parse(
+		(await bench.archive.findLatestRevision(first.leadId))!.body.toString('utf8'),
+	);
+	expect(latest).toMatchObject({
+		leadId: first.leadId,
+		product: 'Curso de fotografia',
+		amount: 19990,
+		phone: '+5521998765432',
+	});
+	const redirect = await fetch(bench.n8n.webhookUrl(`checkout/pay?token=${token}`), {
+		redirect: 'manual',
+	});
+	expect(checkoutOf(redirect.headers.get('location'))).toMatchObject({
+		leadRef: first.leadId,
+		buyer: { phone: '+5521998765432' },
+		items: [{ name: 'Curso de fotografia', unitAmount: 19990 }],
+	});
 	// An Elementor post without the token is a setup error the shop owner sees at the first test.
 	const untokened = await postForm('checkout/lead/elementor', elementorPost(''), '*/*');
 	expect(untokened.status).toBe(422);
@@ -200,24 +312,53 @@ it('prices every checkout from the catalog: a price in the form or the query is 
 	const cheap = await fetch(bench.n8n.webhookUrl('checkout/lead?valor=0,01&price=0.01'), {
 		method: 'POST',
 		headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
-		body: new URLSearchParams({ ...buyer, email: 'cheap@example.com', valor: '0,01', amount: '1' }).toString(),
+		body: new URLSearchParams({
+			...buyer,
+			email: 'cheap@example.com',
+			valor: '0,01',
+			amount: '1',
+		}).toString(),
 		redirect: 'manual',
 	});
 	expect(cheap.status).toBe(303);
-	expect(checkoutOf(cheap.headers.get('location')).items).toEqual([{ name: 'Curso de fotografia', quantity: 1, unitAmount: 19990 }]);
-	const unknown = await postForm('checkout/lead', { ...buyer, produto: 'Curso de fotografia (grátis)' }, 'application/json');
+	expect(checkoutOf(cheap.headers.get('location')).items).toEqual([
+		{ name: 'Curso de fotografia', quantity: 1, unitAmount: 19990 },
+	]);
+	const unknown = await postForm(
+		'checkout/lead',
+		{ ...buyer, produto: 'Curso de fotografia (grátis)' },
+		'application/json',
+	);
 	expect(unknown.status).toBe(422);
-	expect(JSON.parse(unknown.text).fields).toEqual([{ field: 'product', message: 'is not a product of this shop' }]);
+	expect(JSON.parse(unknown.text).fields).toEqual([
+		{ field: 'product', message: 'is not a product of this shop' },
+	]);
 	// An open-price row (a donation) takes the form's amount, at least its minimum.
-	const donation = await postForm('checkout/lead', { ...buyer, produto: 'doacao', valor: '25,00', email: 'donor@example.com' });
-	expect(checkoutOf(donation.location).items).toEqual([{ name: 'Doação', quantity: 1, unitAmount: 2500 }]);
-	expect((await postForm('checkout/lead', { ...buyer, produto: 'doacao', valor: '0,01' }, 'application/json')).status).toBe(422);
+	const donation = await postForm('checkout/lead', {
+		...buyer,
+		produto: 'doacao',
+		valor: '25,00',
+		email: 'donor@example.com',
+	});
+	expect(checkoutOf(donation.location).items).toEqual([
+		{ name: 'Doação', quantity: 1, unitAmount: 2500 },
+	]);
+	expect(
+		(
+			await postForm(
+				'checkout/lead',
+				{ ...buyer, produto: 'doacao', valor: '0,01' },
+				'application/json',
+			)
+		).status,
+	).toBe(422);
 });
 
 it('gives one neutral answer to every pay link that opens nothing: guessed, bare lead id, forged, expired, paid', async () => {
 	const res = await postForm('checkout/lead', { ...buyer, email: 'links@example.com' });
 	const leadId = checkoutOf(res.location).leadRef!;
-	const pay = (query: string) => fetch(bench.n8n.webhookUrl(`checkout/pay?${query}`), { redirect: 'manual' });
+	const pay = (query: string) =>
+		fetch(bench.n8n.webhookUrl(`checkout/pay?${query}`), { redirect: 'manual' });
 	const valid = signLinkToken(leadId, Date.now() + 3_600_000, LOCAL_LINKS_SECRET);
 	expect((await pay(`lead=${valid}`)).status).toBe(303);
 
@@ -246,21 +387,45 @@ it('gives one neutral answer to every pay link that opens nothing: guessed, bare
 
 it('refuses hostile bodies with a 4xx naming the field, stores nothing, and keeps answering valid requests', async () => {
 	const before = await pendingCount();
-	const protoJson = await postRaw('checkout/lead', JSON.stringify({ nome: 'Ana', email: 'a@b.co' }).replace('{', '{"__proto__":{"polluted":"yes"},'), 'application/json');
+	const protoJson = await postRaw(
+		'checkout/lead',
+		JSON.stringify({ nome: 'Ana', email: 'a@b.co' }).replace(
+			'{',
+			'{"__proto__":{"polluted":"yes"},',
+		),
+		'application/json',
+	);
 	expect(protoJson.status).toBe(422);
 	expect(JSON.parse(protoJson.text).fields[0].field).toBe('__proto__');
-	const protoForm = await postRaw('checkout/lead', '__proto__%5Bpolluted%5D=yes&nome=Ana', 'application/x-www-form-urlencoded');
+	const protoForm = await postRaw(
+		'checkout/lead',
+		'__proto__%5Bpolluted%5D=yes&nome=Ana',
+		'application/x-www-form-urlencoded',
+	);
 	expect(protoForm.status).toBe(422);
 	expect(JSON.parse(protoForm.text).fields[0].field).toBe('__proto__[polluted]');
-	const ctor = await postRaw('checkout/lead/elementor', 'fields%5Bconstructor%5D%5Bprototype%5D%5Bpolluted%5D=yes', 'application/x-www-form-urlencoded');
+	const ctor = await postRaw(
+		'checkout/lead/elementor',
+		'fields%5Bconstructor%5D%5Bprototype%5D%5Bpolluted%5D=yes',
+		'application/x-www-form-urlencoded',
+	);
 	expect(ctor.status).toBe(422);
 	const multipart = new FormData();
 	multipart.append('__proto__', 'x');
 	multipart.append('nome', 'Ana');
-	const protoMultipart = await fetch(bench.n8n.webhookUrl('checkout/lead'), { method: 'POST', body: multipart, headers: { accept: 'application/json' }, redirect: 'manual' });
+	const protoMultipart = await fetch(bench.n8n.webhookUrl('checkout/lead'), {
+		method: 'POST',
+		body: multipart,
+		headers: { accept: 'application/json' },
+		redirect: 'manual',
+	});
 	expect(protoMultipart.status).toBeGreaterThanOrEqual(400);
 	expect(protoMultipart.status).toBeLessThan(500);
-	const twoMegabytes = await postRaw('checkout/lead', JSON.stringify({ ...buyer, nome: 'x'.repeat(2 * 1024 * 1024) }), 'application/json');
+	const twoMegabytes = await postRaw(
+		'checkout/lead',
+		JSON.stringify({ ...buyer, nome: 'x'.repeat(2 * 1024 * 1024) }),
+		'application/json',
+	);
 	expect(twoMegabytes.status).toBe(413);
 	const plain = await postRaw('checkout/lead', 'nome=Ana&email=a@b.co', 'text/plain');
 	expect(plain.status).toBe(415);
@@ -275,7 +440,10 @@ it('refuses hostile bodies with a 4xx naming the field, stores nothing, and keep
 	expect(ok.status).toBe(303);
 	const token = randomUUID();
 	expect((await postForm('checkout/lead/elementor', elementorPost(token), '*/*')).status).toBe(200);
-	expect((await fetch(bench.n8n.webhookUrl(`checkout/pay?token=${token}`), { redirect: 'manual' })).status).toBe(303);
+	expect(
+		(await fetch(bench.n8n.webhookUrl(`checkout/pay?token=${token}`), { redirect: 'manual' }))
+			.status,
+	).toBe(303);
 	expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 });
 
@@ -300,5 +468,12 @@ it("keeps the buyers' personal data out of n8n: no successful execution holds it
 	expect(holding.filter((e) => e.deletedAt === null)).toEqual([]);
 	const log = bench.n8n.log();
 	expect(log.length).toBeGreaterThan(0);
-	for (const personal of [buyer.email, '52998224725', '529.982.247-25', '+5511987654321', '98765-4321']) expect(log).not.toContain(personal);
+	for (const personal of [
+		buyer.email,
+		'52998224725',
+		'529.982.247-25',
+		'+5511987654321',
+		'98765-4321',
+	])
+		expect(log).not.toContain(personal);
 });

@@ -27,7 +27,11 @@ afterAll(async () => {
 });
 
 async function post(url: string, body: string, headers: Record<string, string> = {}) {
-	const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+	const res = await fetch(url, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', ...headers },
+		body,
+	});
 	return { status: res.status, text: await res.text() };
 }
 
@@ -41,15 +45,25 @@ describe('smoke: the pack runs inside the real n8n', () => {
 		n8n = await startN8n({
 			workflows: [WORKFLOW],
 			credentials: [s3Credential(s3.settings(BUCKET))],
-			ready: async (instance) => (await post(instance.webhookUrl('smoke-store'), '{"id":"ready-probe"}')).text.includes('"key"'),
+			ready: async (instance) =>
+				(await post(instance.webhookUrl('smoke-store'), '{"id":"ready-probe"}')).text.includes(
+					'"key"',
+				),
 		});
 		const body = JSON.stringify({ id: 'evt_smoke_1', buyer: 'José da Silva', amount: 19990 });
 		const res = await post(n8n.webhookUrl('smoke-store'), body, { 'x-smoke-signature': 'sig-123' });
 		expect(res.status).toBe(200);
 		const answer = JSON.parse(res.text);
-		expect(answer).toMatchObject({ eventId: 'evt_smoke_1', source: 'smoke', duplicate: false, bodyFormat: 'json' });
+		expect(answer).toMatchObject({
+			eventId: 'evt_smoke_1',
+			source: 'smoke',
+			duplicate: false,
+			bodyFormat: 'json',
+		});
 		expect(answer.sha256).toBe(createHash('sha256').update(body).digest('hex'));
-		expect(answer.key).toMatch(/^smoke\/pending\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/\d{13}\.[0-9a-z]{8}-evt_smoke_1\.json$/);
+		expect(answer.key).toMatch(
+			/^smoke\/pending\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/\d{13}\.[0-9a-z]{8}-evt_smoke_1\.json$/,
+		);
 
 		const client = createS3Client(s3.settings(BUCKET));
 		const stored = await new S3Archive(client, { bucket: BUCKET, prefix: 'smoke' }).get(answer.key);
@@ -67,7 +81,8 @@ describe('smoke: the pack runs inside the real n8n', () => {
 				workflows: [WORKFLOW],
 				credentials: [s3Credential(s3.settings(BUCKET))],
 				withoutPack: true,
-				ready: async (instance) => (await post(instance.webhookUrl('smoke-store'), '{"id":"x"}')).text.includes('"key"'),
+				ready: async (instance) =>
+					(await post(instance.webhookUrl('smoke-store'), '{"id":"x"}')).text.includes('"key"'),
 			}),
 		).rejects.toThrow(/Unrecognized node type|not ready|cannot run/);
 	});

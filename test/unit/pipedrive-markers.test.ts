@@ -12,7 +12,10 @@ it('marks an effect by what it is for, and finds the mark again only in text the
 });
 
 it('keeps the oldest of several rows made for one effect, whatever order they are listed in', () => {
-	expect(survivorOf([{ id: 9 }, { id: 3 }, { id: 5 }])).toEqual({ keep: { id: 3 }, extra: [{ id: 5 }, { id: 9 }] });
+	expect(survivorOf([{ id: 9 }, { id: 3 }, { id: 5 }])).toEqual({
+		keep: { id: 3 },
+		extra: [{ id: 5 }, { id: 9 }],
+	});
 	expect(survivorOf([{ id: 7 }])).toEqual({ keep: { id: 7 }, extra: [] });
 	expect(survivorOf([])).toBeUndefined();
 });

@@ -16,7 +16,10 @@ export function shopPageHtml(action: string): string {
 <button id="comprar" type="submit">Comprar</button></form></div></body></html>`;
 }
 
-export async function startShopPage(action: string, port = 0): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startShopPage(
+	action: string,
+	port = 0,
+): Promise<{ url: string; close: () => Promise<void> }> {
 	const server: Server = createServer((_req, res) => {
 		res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
 		res.end(shopPageHtml(action));

@@ -72,7 +72,8 @@ export function asaasTime(text: string | undefined): string {
 
 export function normaliseAsaasEvent(body: unknown): NormalisedEvent {
 	const e = body as AsaasEvent;
-	if (!e || typeof e.id !== 'string' || typeof e.event !== 'string') throw new GatewayError('not an Asaas event (id and event are required)');
+	if (!e || typeof e.id !== 'string' || typeof e.event !== 'string')
+		throw new GatewayError('not an Asaas event (id and event are required)');
 	const subject = e.payment ?? e.checkout;
 	const type = EVENT_TYPES[e.event] ?? 'other';
 	const leadRef = subject?.externalReference ?? undefined;
@@ -112,21 +113,39 @@ export function confirmAsaasEvent(event: NormalisedEvent, answer: unknown): Norm
 	if (wanted.paymentId) {
 		record = answer as AsaasPayment | undefined;
 		if (!record?.id) throw new GatewayError(`Asaas has no payment ${wanted.paymentId} yet`);
-		if (record.id !== wanted.paymentId) throw new GatewayError(`Asaas answered with payment ${record.id} for event of payment ${wanted.paymentId}`);
+		if (record.id !== wanted.paymentId)
+			throw new GatewayError(
+				`Asaas answered with payment ${record.id} for event of payment ${wanted.paymentId}`,
+			);
 	} else {
-		const mine = (Array.isArray(list) ? list : []).filter((p) => (p.externalReference ?? undefined) === wanted.leadRef);
+		const mine = (Array.isArray(list) ? list : []).filter(
+			(p) => (p.externalReference ?? undefined) === wanted.leadRef,
+		);
 		const typeOf = (p: AsaasPayment) => PAYMENT_STATUSES[p.status ?? ''] ?? 'other';
-		record = mine.find((p) => typeOf(p) === event.type) ?? mine.find((p) => typeOf(p) === 'paid') ?? mine.find((p) => MONEY.has(typeOf(p))) ?? mine[0];
+		record =
+			mine.find((p) => typeOf(p) === event.type) ??
+			mine.find((p) => typeOf(p) === 'paid') ??
+			mine.find((p) => MONEY.has(typeOf(p))) ??
+			mine[0];
 		if (!record) {
-			if (MONEY.has(event.type)) throw new GatewayError(`Asaas has no payment for lead ${String(wanted.leadRef)} yet`);
+			if (MONEY.has(event.type))
+				throw new GatewayError(`Asaas has no payment for lead ${String(wanted.leadRef)} yet`);
 			return { ...claim, amount: undefined };
 		}
 	}
 	const recorded = PAYMENT_STATUSES[record.status ?? ''] ?? 'other';
 	let type: EventType;
-	if (event.type === 'refunded' && event.providerEventType === 'PAYMENT_PARTIALLY_REFUNDED' && (recorded === 'paid' || recorded === 'refunded')) type = 'refunded';
+	if (
+		event.type === 'refunded' &&
+		event.providerEventType === 'PAYMENT_PARTIALLY_REFUNDED' &&
+		(recorded === 'paid' || recorded === 'refunded')
+	)
+		type = 'refunded';
 	else if (MONEY.has(recorded)) type = recorded;
-	else if (MONEY.has(event.type)) throw new GatewayError(`Asaas' record of payment ${record.id} says ${record.status ?? 'nothing'}, not what ${event.providerEventType} claims`);
+	else if (MONEY.has(event.type))
+		throw new GatewayError(
+			`Asaas' record of payment ${record.id} says ${record.status ?? 'nothing'}, not what ${event.providerEventType} claims`,
+		);
 	else type = event.type;
 	return {
 		...claim,
@@ -135,7 +154,10 @@ export function confirmAsaasEvent(event: NormalisedEvent, answer: unknown): Norm
 		providerRef: record.id,
 		amount: record.value !== undefined ? toMinorUnits(record.value) : undefined,
 		currency: 'BRL',
-		providerEventType: type === event.type ? event.providerEventType : `${event.providerEventType} (recorded ${record.status ?? 'unknown'})`,
+		providerEventType:
+			type === event.type
+				? event.providerEventType
+				: `${event.providerEventType} (recorded ${record.status ?? 'unknown'})`,
 	};
 }
 
@@ -144,15 +166,23 @@ export const asaasProvider: GatewayProvider = {
 
 	createPaymentLink(req, options) {
 		if (req.items.length === 0) throw new GatewayError('at least one item is required');
-		if (req.currency !== 'BRL') throw new GatewayError(`Asaas charges in BRL only, not ${req.currency}`);
-		const minutes = req.expiresAt ? Math.max(1, Math.round((req.expiresAt.getTime() - Date.now()) / 60_000)) : 60;
+		if (req.currency !== 'BRL')
+			throw new GatewayError(`Asaas charges in BRL only, not ${req.currency}`);
+		const minutes = req.expiresAt
+			? Math.max(1, Math.round((req.expiresAt.getTime() - Date.now()) / 60_000))
+			: 60;
 		const b = req.buyer;
 		const json = {
 			billingTypes: (options.billingTypes ?? 'PIX,CREDIT_CARD').split(',').map((t) => t.trim()),
 			chargeTypes: ['DETACHED'],
 			minutesToExpire: minutes,
 			callback: { successUrl: req.successUrl, cancelUrl: req.cancelUrl, expiredUrl: req.cancelUrl },
-			items: req.items.map((item) => ({ name: item.name, description: item.name, quantity: item.quantity, value: toMajorUnits(item.unitAmount) })),
+			items: req.items.map((item) => ({
+				name: item.name,
+				description: item.name,
+				quantity: item.quantity,
+				value: toMajorUnits(item.unitAmount),
+			})),
 			customerData: {
 				name: b.name,
 				email: b.email,
@@ -166,7 +196,12 @@ export const asaasProvider: GatewayProvider = {
 			},
 			externalReference: req.leadRef,
 		};
-		return { method: 'POST', path: '/v3/checkouts', json, headers: { 'X-Idempotency-Key': idempotencyKey('checkout', req) } };
+		return {
+			method: 'POST',
+			path: '/v3/checkouts',
+			json,
+			headers: { 'X-Idempotency-Key': idempotencyKey('checkout', req) },
+		};
 	},
 
 	parsePaymentLink(body, req, options) {
@@ -174,12 +209,19 @@ export const asaasProvider: GatewayProvider = {
 		if (!c?.id) throw new GatewayError('Asaas answered without a checkout id');
 		const page = (options.checkoutPageUrl || 'https://asaas.com').replace(/\/+$/, '');
 		const expires = req.expiresAt?.toISOString();
-		return { provider: 'asaas', providerId: c.id, redirectUrl: c.link ?? `${page}/checkoutSession/show?id=${encodeURIComponent(c.id)}`, expiresAt: expires };
+		return {
+			provider: 'asaas',
+			providerId: c.id,
+			redirectUrl: c.link ?? `${page}/checkoutSession/show?id=${encodeURIComponent(c.id)}`,
+			expiresAt: expires,
+		};
 	},
 
 	getPayment(by): HttpRequestSpec {
-		if (by.providerId) return { method: 'GET', path: `/v3/payments/${encodeURIComponent(by.providerId)}` };
-		if (by.leadRef) return { method: 'GET', path: '/v3/payments', qs: { externalReference: by.leadRef } };
+		if (by.providerId)
+			return { method: 'GET', path: `/v3/payments/${encodeURIComponent(by.providerId)}` };
+		if (by.leadRef)
+			return { method: 'GET', path: '/v3/payments', qs: { externalReference: by.leadRef } };
 		throw new GatewayError('give a payment id or a lead reference');
 	},
 
@@ -203,7 +245,8 @@ export const asaasProvider: GatewayProvider = {
 		const token = input.headers['asaas-access-token'];
 		if (!token) return { ok: false, reason: 'missing asaas-access-token header' };
 		if (!secret) return { ok: false, reason: 'no webhook authentication token configured' };
-		if (!safeEqual(token, secret)) return { ok: false, reason: 'asaas-access-token does not match' };
+		if (!safeEqual(token, secret))
+			return { ok: false, reason: 'asaas-access-token does not match' };
 		return normaliseJsonBody(input.rawBody, normaliseAsaasEvent);
 	},
 

@@ -30,7 +30,11 @@ interface MpPayment {
 	date_last_updated?: string;
 }
 
-export function manifestFor(dataId: string | undefined, requestId: string | undefined, ts: string | undefined): string {
+export function manifestFor(
+	dataId: string | undefined,
+	requestId: string | undefined,
+	ts: string | undefined,
+): string {
 	let manifest = '';
 	if (dataId) manifest += `id:${/^[a-z0-9]+$/i.test(dataId) ? dataId.toLowerCase() : dataId};`;
 	if (requestId) manifest += `request-id:${requestId};`;
@@ -38,7 +42,12 @@ export function manifestFor(dataId: string | undefined, requestId: string | unde
 	return manifest;
 }
 
-export function signMercadoPago(dataId: string, requestId: string, ts: string, secret: string): string {
+export function signMercadoPago(
+	dataId: string,
+	requestId: string,
+	ts: string,
+	secret: string,
+): string {
 	return `ts=${ts},v1=${hmacSha256Hex(secret, manifestFor(dataId, requestId, ts))}`;
 }
 
@@ -52,7 +61,10 @@ function validTime(text: unknown): string {
 	return new Date(Number.isFinite(ms) ? ms : Date.now()).toISOString();
 }
 
-export function verifyMercadoPagoSignature(input: WebhookInput, secret: string): { ok: true } | { ok: false; reason: string } {
+export function verifyMercadoPagoSignature(
+	input: WebhookInput,
+	secret: string,
+): { ok: true } | { ok: false; reason: string } {
 	const header = input.headers['x-signature'];
 	if (!header) return { ok: false, reason: 'missing x-signature header' };
 	if (!secret) return { ok: false, reason: 'no webhook secret configured' };
@@ -70,7 +82,11 @@ export function verifyMercadoPagoSignature(input: WebhookInput, secret: string):
 	const dataId = signedDataIdOf(input);
 	const expected = hmacSha256Hex(secret, manifestFor(dataId, input.headers['x-request-id'], ts));
 	if (!v1.map((c) => safeEqual(c, expected)).includes(true)) {
-		return { ok: false, reason: 'v1 does not match the manifest (data.id from the query, x-request-id, ts) and the secret' };
+		return {
+			ok: false,
+			reason:
+				'v1 does not match the manifest (data.id from the query, x-request-id, ts) and the secret',
+		};
 	}
 	// No freshness window: Mercado Pago documents none and its ts unit varies (s or ms) between products.
 	return { ok: true };
@@ -98,7 +114,8 @@ function statusOf(p: MpPayment): EventType {
 
 export function paymentToEvent(body: unknown, notificationAction: string): NormalisedEvent {
 	const p = body as MpPayment;
-	if (!p || p.id === undefined || typeof p.status !== 'string') throw new GatewayError('Mercado Pago answered without a payment id and status');
+	if (!p || p.id === undefined || typeof p.status !== 'string')
+		throw new GatewayError('Mercado Pago answered without a payment id and status');
 	return {
 		// One event per payment status: a repeated notification for the same status is the same event.
 		eventId: `mp-${p.id}-${p.status}`,
@@ -144,7 +161,11 @@ export const mercadoPagoProvider: GatewayProvider = {
 				phone: phoneParts(req.buyer.phone),
 				identification: doc ? { type: doc.length === 14 ? 'CNPJ' : 'CPF', number: doc } : undefined,
 				address: req.buyer.address
-					? { street_name: req.buyer.address.street, street_number: req.buyer.address.number, zip_code: req.buyer.address.postalCode }
+					? {
+							street_name: req.buyer.address.street,
+							street_number: req.buyer.address.number,
+							zip_code: req.buyer.address.postalCode,
+						}
 					: undefined,
 			},
 			external_reference: req.leadRef,
@@ -154,20 +175,41 @@ export const mercadoPagoProvider: GatewayProvider = {
 			auto_return: 'approved',
 			...(req.expiresAt ? { expires: true, expiration_date_to: req.expiresAt.toISOString() } : {}),
 		};
-		return { method: 'POST', path: '/checkout/preferences', json, headers: { 'X-Idempotency-Key': idempotencyKey('preference', req) } };
+		return {
+			method: 'POST',
+			path: '/checkout/preferences',
+			json,
+			headers: { 'X-Idempotency-Key': idempotencyKey('preference', req) },
+		};
 	},
 
 	parsePaymentLink(body, _req, options) {
-		const p = body as { id?: string; init_point?: string; sandbox_init_point?: string; expiration_date_to?: string };
+		const p = body as {
+			id?: string;
+			init_point?: string;
+			sandbox_init_point?: string;
+			expiration_date_to?: string;
+		};
 		const url = options.sandbox === 'true' ? p?.sandbox_init_point : p?.init_point;
-		if (!p?.id || !url) throw new GatewayError('Mercado Pago answered without a preference id and init_point');
-		return { provider: 'mercadopago', providerId: p.id, redirectUrl: url, expiresAt: p.expiration_date_to };
+		if (!p?.id || !url)
+			throw new GatewayError('Mercado Pago answered without a preference id and init_point');
+		return {
+			provider: 'mercadopago',
+			providerId: p.id,
+			redirectUrl: url,
+			expiresAt: p.expiration_date_to,
+		};
 	},
 
 	getPayment(by): HttpRequestSpec {
-		if (by.providerId) return { method: 'GET', path: `/v1/payments/${encodeURIComponent(by.providerId)}` };
+		if (by.providerId)
+			return { method: 'GET', path: `/v1/payments/${encodeURIComponent(by.providerId)}` };
 		if (by.leadRef) {
-			return { method: 'GET', path: '/v1/payments/search', qs: { external_reference: by.leadRef, sort: 'date_created', criteria: 'desc' } };
+			return {
+				method: 'GET',
+				path: '/v1/payments/search',
+				qs: { external_reference: by.leadRef, sort: 'date_created', criteria: 'desc' },
+			};
 		}
 		throw new GatewayError('give a payment id or a lead reference');
 	},
@@ -177,25 +219,49 @@ export const mercadoPagoProvider: GatewayProvider = {
 		const p = Array.isArray(found) ? found[0] : (body as MpPayment);
 		if (!p) throw new GatewayError('Mercado Pago has no payment for this reference yet');
 		const event = paymentToEvent(p, 'get');
-		return { provider: 'mercadopago', providerId: String(p.id), status: event.type, providerStatus: p.status, leadRef: event.leadRef, amount: event.amount, currency: event.currency, raw: p };
+		return {
+			provider: 'mercadopago',
+			providerId: String(p.id),
+			status: event.type,
+			providerStatus: p.status,
+			leadRef: event.leadRef,
+			amount: event.amount,
+			currency: event.currency,
+			raw: p,
+		};
 	},
 
 	verifyWebhook(input, secret): VerifyOutcome {
 		const check = verifyMercadoPagoSignature(input, secret);
 		if (!check.ok) return check;
-		let body: { id?: number | string; type?: string; action?: string; data?: { id?: string }; date_created?: string };
+		let body: {
+			id?: number | string;
+			type?: string;
+			action?: string;
+			data?: { id?: string };
+			date_created?: string;
+		};
 		try {
 			body = parseJsonSafely(input.rawBody.toString('utf8'), GATEWAY_BODY_LIMITS) as typeof body;
 		} catch (error) {
-			return { ok: false, reason: error instanceof UntrustedInputError ? error.message : 'body is not JSON' };
+			return {
+				ok: false,
+				reason: error instanceof UntrustedInputError ? error.message : 'body is not JSON',
+			};
 		}
 		// Only what the signature covers identifies the payment: the manifest's data.id (from the query)
 		// and x-request-id. The body is not signed, so its data.id may only agree with the signed one.
 		const signedId = signedDataIdOf(input);
 		const bodyId = body.data?.id === undefined ? undefined : String(body.data.id);
 		if (body.type === 'payment') {
-			if (!signedId) return { ok: false, reason: 'a payment notification whose signature covers no data.id (send it in the query string)' };
-			if (bodyId !== undefined && bodyId.toLowerCase() !== signedId.toLowerCase()) return { ok: false, reason: 'data.id in the body differs from the signed one' };
+			if (!signedId)
+				return {
+					ok: false,
+					reason:
+						'a payment notification whose signature covers no data.id (send it in the query string)',
+				};
+			if (bodyId !== undefined && bodyId.toLowerCase() !== signedId.toLowerCase())
+				return { ok: false, reason: 'data.id in the body differs from the signed one' };
 		}
 		const requestId = input.headers['x-request-id'];
 		return {
@@ -218,7 +284,9 @@ export const mercadoPagoProvider: GatewayProvider = {
 		const p = payment as MpPayment;
 		const wanted = event.confirm?.paymentId;
 		if (!wanted || String(p?.id).toLowerCase() !== wanted.toLowerCase()) {
-			throw new GatewayError(`Mercado Pago answered with payment ${String(p?.id)} for notification of payment ${String(wanted)}`);
+			throw new GatewayError(
+				`Mercado Pago answered with payment ${String(p?.id)} for notification of payment ${String(wanted)}`,
+			);
 		}
 		return paymentToEvent(p, event.providerEventType);
 	},

@@ -55,25 +55,46 @@ export function parseSignatureHeader(header: string): { timestamp?: number; v1: 
 }
 
 /** The header Stripe would send for this payload (tests and the stand-in sign with it). */
-export function signStripePayload(payload: string | Buffer, secret: string, timestamp: number): string {
+export function signStripePayload(
+	payload: string | Buffer,
+	secret: string,
+	timestamp: number,
+): string {
 	return `t=${timestamp},v1=${hmacSha256Hex(secret, Buffer.concat([Buffer.from(`${timestamp}.`), Buffer.from(payload)]))}`;
 }
 
-export function verifyStripeSignature(input: WebhookInput, secret: string, nowMs: number): { ok: true } | { ok: false; reason: string } {
+export function verifyStripeSignature(
+	input: WebhookInput,
+	secret: string,
+	nowMs: number,
+): { ok: true } | { ok: false; reason: string } {
 	const header = input.headers['stripe-signature'];
 	if (!header) return { ok: false, reason: 'missing Stripe-Signature header' };
 	if (!secret) return { ok: false, reason: 'no webhook signing secret configured' };
 	const { timestamp, v1 } = parseSignatureHeader(header);
-	if (timestamp === undefined) return { ok: false, reason: 'Stripe-Signature has no timestamp (t=)' };
+	if (timestamp === undefined)
+		return { ok: false, reason: 'Stripe-Signature has no timestamp (t=)' };
 	if (v1.length === 0) return { ok: false, reason: 'Stripe-Signature has no v1 signature' };
-	const expected = hmacSha256Hex(secret, Buffer.concat([Buffer.from(`${timestamp}.`), input.rawBody]));
+	const expected = hmacSha256Hex(
+		secret,
+		Buffer.concat([Buffer.from(`${timestamp}.`), input.rawBody]),
+	);
 	// Check every v1 (secret rotation sends several); compare all so timing does not tell which matched.
 	const matched = v1.map((candidate) => safeEqual(candidate, expected)).includes(true);
-	if (!matched) return { ok: false, reason: 'no v1 signature matches the body and the signing secret' };
+	if (!matched)
+		return { ok: false, reason: 'no v1 signature matches the body and the signing secret' };
 	const age = Math.floor(nowMs / 1000) - timestamp;
-	if (age > STRIPE_TOLERANCE_SECONDS) return { ok: false, reason: `timestamp is ${age} s old (tolerance ${STRIPE_TOLERANCE_SECONDS} s)` };
+	if (age > STRIPE_TOLERANCE_SECONDS)
+		return {
+			ok: false,
+			reason: `timestamp is ${age} s old (tolerance ${STRIPE_TOLERANCE_SECONDS} s)`,
+		};
 	// Stripe's SDK checks only age; a timestamp far in the future is as suspicious as a stale one.
-	if (age < -STRIPE_TOLERANCE_SECONDS) return { ok: false, reason: `timestamp is ${-age} s in the future (tolerance ${STRIPE_TOLERANCE_SECONDS} s)` };
+	if (age < -STRIPE_TOLERANCE_SECONDS)
+		return {
+			ok: false,
+			reason: `timestamp is ${-age} s in the future (tolerance ${STRIPE_TOLERANCE_SECONDS} s)`,
+		};
 	return { ok: true };
 }
 
@@ -101,7 +122,12 @@ function eventType(event: StripeEvent): EventType {
 
 export function normaliseStripeEvent(body: unknown): NormalisedEvent {
 	const event = body as StripeEvent;
-	if (!event || typeof event.id !== 'string' || typeof event.type !== 'string' || !event.data?.object) {
+	if (
+		!event ||
+		typeof event.id !== 'string' ||
+		typeof event.type !== 'string' ||
+		!event.data?.object
+	) {
 		throw new GatewayError('not a Stripe event (id, type and data.object are required)');
 	}
 	const o = event.data.object;
@@ -120,7 +146,10 @@ export function normaliseStripeEvent(body: unknown): NormalisedEvent {
 }
 
 /** The static Payment Link mode: no API call, the buyer's email and our lead id ride in the URL. */
-export function prefilledPaymentLinkUrl(linkUrl: string, req: Pick<PaymentLinkRequest, 'leadRef' | 'buyer'>): string {
+export function prefilledPaymentLinkUrl(
+	linkUrl: string,
+	req: Pick<PaymentLinkRequest, 'leadRef' | 'buyer'>,
+): string {
 	const url = new URL(linkUrl);
 	url.searchParams.set('prefilled_email', req.buyer.email);
 	url.searchParams.set('client_reference_id', req.leadRef);
@@ -165,12 +194,19 @@ export const stripeProvider: GatewayProvider = {
 	parsePaymentLink(body): PaymentLink {
 		const s = body as StripeObject;
 		if (!s?.id || !s.url) throw new GatewayError('Stripe answered without a session id and url');
-		return { provider: 'stripe', providerId: s.id, redirectUrl: s.url, expiresAt: s.expires_at ? new Date(s.expires_at * 1000).toISOString() : undefined };
+		return {
+			provider: 'stripe',
+			providerId: s.id,
+			redirectUrl: s.url,
+			expiresAt: s.expires_at ? new Date(s.expires_at * 1000).toISOString() : undefined,
+		};
 	},
 
 	getPayment(by): HttpRequestSpec {
 		if (!by.providerId) {
-			throw new GatewayError('Stripe cannot look a Checkout Session up by client_reference_id: give the session id (cs_…)');
+			throw new GatewayError(
+				'Stripe cannot look a Checkout Session up by client_reference_id: give the session id (cs_…)',
+			);
 		}
 		return { method: 'GET', path: `/v1/checkout/sessions/${encodeURIComponent(by.providerId)}` };
 	},

@@ -39,7 +39,11 @@ function moneyText(cents: number, currency: string | undefined): string {
 	return escapeHtml(`${toMajorUnits(cents).toFixed(2)} ${currency ?? ''}`.trimEnd());
 }
 
-async function findLeadDeal(client: PipedriveClient, account: string, leadRef: string): Promise<Deal | undefined> {
+async function findLeadDeal(
+	client: PipedriveClient,
+	account: string,
+	leadRef: string,
+): Promise<Deal | undefined> {
 	const cached = leadDealCache.get(leadKey(account, leadRef));
 	if (cached !== undefined) {
 		const deal = await client.getDeal(cached);
@@ -53,19 +57,45 @@ async function findLeadDeal(client: PipedriveClient, account: string, leadRef: s
 	return deal;
 }
 
-export async function applyEvent(client: PipedriveClient, account: string, event: CheckoutEventInput, options: { titleTemplate?: string } = {}): Promise<ApplyEventResult> {
-	if (!event.eventId || !event.type || !event.occurredAt) throw new Error('The event needs eventId, type and occurredAt (the normalised event of the Payment Gateway node)');
-	if (Number.isNaN(Date.parse(event.occurredAt))) throw new Error(`The event's occurredAt "${event.occurredAt}" is not a date`);
+export async function applyEvent(
+	client: PipedriveClient,
+	account: string,
+	event: CheckoutEventInput,
+	options: { titleTemplate?: string } = {},
+): Promise<ApplyEventResult> {
+	if (!event.eventId || !event.type || !event.occurredAt)
+		throw new Error(
+			'The event needs eventId, type and occurredAt (the normalised event of the Payment Gateway node)',
+		);
+	if (Number.isNaN(Date.parse(event.occurredAt)))
+		throw new Error(`The event's occurredAt "${event.occurredAt}" is not a date`);
 	// A claim (a Mercado Pago notification, an Asaas event) moves no deal: failing here, not ignoring,
 	// keeps the message for a workflow that was wired without the Payment Gateway's Confirm Event.
-	if (event.confirm) throw new Error(`Event ${event.eventId} is not confirmed with ${event.provider ?? 'the gateway'} yet: put Payment Gateway → Confirm Event before Apply Checkout Event`);
-	if (!event.leadRef) return { dealCreated: false, ignored: 'no lead reference (not a checkout of this pack)', effects: [], followUpsCompleted: 0 };
+	if (event.confirm)
+		throw new Error(
+			`Event ${event.eventId} is not confirmed with ${event.provider ?? 'the gateway'} yet: put Payment Gateway → Confirm Event before Apply Checkout Event`,
+		);
+	if (!event.leadRef)
+		return {
+			dealCreated: false,
+			ignored: 'no lead reference (not a checkout of this pack)',
+			effects: [],
+			followUpsCompleted: 0,
+		};
 	const fields = await checkoutFields(client, account);
 	const deal = await findLeadDeal(client, account, event.leadRef);
 	const current = deal ? readCheckoutState(deal.custom_fields, fields) : undefined;
 	const transition = applyCheckoutEvent(current, event, deal ? expectedPaymentOf(deal) : undefined);
-	const money = event.amount !== undefined ? { value: toMajorUnits(event.amount), ...(event.currency ? { currency: event.currency } : {}) } : {};
-	const extra: Record<string, unknown> = event.provider ? { [fields.keys.gateway]: event.provider } : {};
+	const money =
+		event.amount !== undefined
+			? {
+					value: toMajorUnits(event.amount),
+					...(event.currency ? { currency: event.currency } : {}),
+				}
+			: {};
+	const extra: Record<string, unknown> = event.provider
+		? { [fields.keys.gateway]: event.provider }
+		: {};
 	const effects = transition.effects.map((e) => e.kind);
 	const won = effects.includes('markWon');
 
@@ -78,7 +108,11 @@ export async function applyEvent(client: PipedriveClient, account: string, event
 				title: dealTitle(options.titleTemplate ?? 'Checkout {{leadId}}', { leadId: leadRef }),
 				...money,
 				...(won ? { status: 'won' } : {}),
-				custom_fields: { [fields.keys.leadId]: leadRef, ...extra, ...writeCheckoutState(transition.next, fields) },
+				custom_fields: {
+					[fields.keys.leadId]: leadRef,
+					...extra,
+					...writeCheckoutState(transition.next, fields),
+				},
 			},
 			// No person to list by: the search by lead id finds a deal the lost attempt made.
 			async () => {
@@ -87,10 +121,24 @@ export async function applyEvent(client: PipedriveClient, account: string, event
 			},
 		);
 		rememberDeal(account, event.leadRef, created.id);
-		return { dealId: created.id, dealCreated: true, status: transition.next.status, effects, followUpsCompleted: 0 };
+		return {
+			dealId: created.id,
+			dealCreated: true,
+			status: transition.next.status,
+			effects,
+			followUpsCompleted: 0,
+		};
 	}
 
-	const result: ApplyEventResult = { dealId: deal.id, dealCreated: false, status: transition.next.status, previousStatus: current?.status, ignored: transition.ignored, effects, followUpsCompleted: 0 };
+	const result: ApplyEventResult = {
+		dealId: deal.id,
+		dealCreated: false,
+		status: transition.next.status,
+		previousStatus: current?.status,
+		ignored: transition.ignored,
+		effects,
+		followUpsCompleted: 0,
+	};
 	// A newer event of the same state changes nothing visible but moves the state's time on: it is
 	// written too, or an older event arriving later would be measured against the stale time and move
 	// the deal back (found by the fault matrix: failed, failed, then a late pending).
@@ -102,7 +150,8 @@ export async function applyEvent(client: PipedriveClient, account: string, event
 	});
 	if (effects.includes('completeFollowUps')) {
 		for (const applied of parseFollowUps(deal.custom_fields?.[fields.keys.followUps])) {
-			if (applied.activityId && (await client.updateActivity(applied.activityId, { done: true }))) result.followUpsCompleted++;
+			if (applied.activityId && (await client.updateActivity(applied.activityId, { done: true })))
+				result.followUpsCompleted++;
 		}
 	}
 	for (const effect of transition.effects) {
@@ -112,7 +161,12 @@ export async function applyEvent(client: PipedriveClient, account: string, event
 			effect.reason === 'refunded'
 				? `<p>Payment refunded${event.amount !== undefined ? ` ${moneyText(event.amount, event.currency)}` : ''} (${source})</p>`
 				: `<p><b>Payment below the expected amount</b>: ${moneyText(effect.paid.amount ?? 0, effect.paid.currency)} paid, ${moneyText(effect.expected.amount, effect.expected.currency)} expected (${source}). The deal stays open with Checkout status "Underpaid": check with the buyer before delivering.</p>`;
-		await addNoteOnce(client, deal.id, content, effectMarker(effect.reason, deal.id, event.eventId));
+		await addNoteOnce(
+			client,
+			deal.id,
+			content,
+			effectMarker(effect.reason, deal.id, event.eventId),
+		);
 	}
 	return result;
 }

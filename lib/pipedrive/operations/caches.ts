@@ -19,7 +19,8 @@ export function rememberDeal(account: string, leadId: string, dealId: number): v
 	const key = leadKey(account, leadId);
 	leadDealCache.delete(key);
 	leadDealCache.set(key, dealId);
-	if (leadDealCache.size > LEAD_DEALS_KEPT) leadDealCache.delete(leadDealCache.keys().next().value as string);
+	if (leadDealCache.size > LEAD_DEALS_KEPT)
+		leadDealCache.delete(leadDealCache.keys().next().value as string);
 }
 
 /** For tests: forget what this process learnt about accounts. */

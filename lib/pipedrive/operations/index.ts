@@ -6,6 +6,16 @@
  */
 export { clearCaches } from './caches';
 export { setupFields, checkoutFields, type SetupResult } from './setup';
-export { DEFAULT_REUSE_OPEN_DEAL_HOURS, leadInputFrom, leadNote, optionalNumber, upsertLead, type LeadInput, type RawLeadInput, type UpsertLeadOptions, type UpsertLeadResult } from './upsertLead';
+export {
+	DEFAULT_REUSE_OPEN_DEAL_HOURS,
+	leadInputFrom,
+	leadNote,
+	optionalNumber,
+	upsertLead,
+	type LeadInput,
+	type RawLeadInput,
+	type UpsertLeadOptions,
+	type UpsertLeadResult,
+} from './upsertLead';
 export { applyEvent, type ApplyEventResult, type CheckoutEventInput } from './applyEvent';
 export { runRules, type RunRulesOptions, type RunRulesResult } from './runRules';

@@ -1,7 +1,18 @@
 /** Run Follow-Up Rules: the rule engine's plan for the open checkout deals, made into activities at most once per deal and rule. */
-import { planFollowUps, type DealForRules, type FollowUpRule, type PlannedActivity } from '../../checkout/rules';
+import {
+	planFollowUps,
+	type DealForRules,
+	type FollowUpRule,
+	type PlannedActivity,
+} from '../../checkout/rules';
 import type { PipedriveClient, Row } from '../client';
-import { checkRuleName, formatFollowUps, parseFollowUps, readCheckoutState, textField } from '../fields';
+import {
+	checkRuleName,
+	formatFollowUps,
+	parseFollowUps,
+	readCheckoutState,
+	textField,
+} from '../fields';
 import { effectMarker, hasMarker, survivorOf, withMarker } from '../markers';
 import { checkoutFields } from './setup';
 
@@ -37,10 +48,17 @@ export interface RunRulesResult {
  */
 const rulesRunsInFlight = new Map<string, Promise<unknown>>();
 
-export async function runRules(client: PipedriveClient, account: string, rules: FollowUpRule[], options: RunRulesOptions = {}): Promise<RunRulesResult> {
+export async function runRules(
+	client: PipedriveClient,
+	account: string,
+	rules: FollowUpRule[],
+	options: RunRulesOptions = {},
+): Promise<RunRulesResult> {
 	rules.forEach((r) => checkRuleName(r.name));
 	const previous = rulesRunsInFlight.get(account) ?? Promise.resolve();
-	const run = previous.catch(() => undefined).then(async () => await runRulesNow(client, account, rules, options));
+	const run = previous
+		.catch(() => undefined)
+		.then(async () => await runRulesNow(client, account, rules, options));
 	const settled = run.catch(() => undefined);
 	rulesRunsInFlight.set(account, settled);
 	void settled.then(() => {
@@ -55,9 +73,17 @@ export async function runRules(client: PipedriveClient, account: string, rules: 
  * deal's activities are listed, so that of two made at once (two processes' runs) the oldest stays and
  * the other is deleted, by whichever process sees both.
  */
-async function createActivityOnce(client: PipedriveClient, dealId: number, activity: PlannedActivity, personId: number | null): Promise<Row> {
+async function createActivityOnce(
+	client: PipedriveClient,
+	dealId: number,
+	activity: PlannedActivity,
+	personId: number | null,
+): Promise<Row> {
 	const marker = effectMarker('follow-up', dealId, activity.rule);
-	const mine = async () => (await client.dealActivities(dealId)).filter((a) => hasMarker(a.note, marker) && a.is_deleted !== true);
+	const mine = async () =>
+		(await client.dealActivities(dealId)).filter(
+			(a) => hasMarker(a.note, marker) && a.is_deleted !== true,
+		);
 	const row = await client.createActivity(
 		{
 			subject: activity.subject,
@@ -86,16 +112,31 @@ function renewedLink(options: RunRulesOptions, leadId: string | undefined): stri
 	}
 }
 
-async function runRulesNow(client: PipedriveClient, account: string, rules: FollowUpRule[], options: RunRulesOptions): Promise<RunRulesResult> {
+async function runRulesNow(
+	client: PipedriveClient,
+	account: string,
+	rules: FollowUpRule[],
+	options: RunRulesOptions,
+): Promise<RunRulesResult> {
 	const fields = await checkoutFields(client, account);
 	const now = options.now ?? new Date();
-	const deals = await client.listDeals({ status: 'open', ...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}) });
+	const deals = await client.listDeals({
+		status: 'open',
+		...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}),
+	});
 	// What the listing said of each deal with a checkout state: its person, and what the rules saw.
 	const listed = new Map<number, { personId: number | null; candidate: DealForRules }>();
 	const formats = new Map<string, Intl.NumberFormat>();
 	const money = (value: number, currency: string) => {
 		let format = formats.get(currency);
-		if (!format) formats.set(currency, (format = new Intl.NumberFormat(options.locale ?? 'pt-BR', { style: 'currency', currency })));
+		if (!format)
+			formats.set(
+				currency,
+				(format = new Intl.NumberFormat(options.locale ?? 'pt-BR', {
+					style: 'currency',
+					currency,
+				})),
+			);
 		return format.format(value);
 	};
 	for (const deal of deals) {
@@ -113,7 +154,9 @@ async function runRulesNow(client: PipedriveClient, account: string, rules: Foll
 				title: deal.title,
 				product: textField(deal.custom_fields, fields.keys.product),
 				amount,
-				paymentLink: renewedLink(options, textField(deal.custom_fields, fields.keys.leadId)) ?? textField(deal.custom_fields, fields.keys.paymentLink),
+				paymentLink:
+					renewedLink(options, textField(deal.custom_fields, fields.keys.leadId)) ??
+					textField(deal.custom_fields, fields.keys.paymentLink),
 				leadId: textField(deal.custom_fields, fields.keys.leadId),
 			},
 		};
@@ -127,13 +170,28 @@ async function runRulesNow(client: PipedriveClient, account: string, rules: Foll
 		for (const dealId of new Set(planned0.map((p) => p.dealId))) {
 			const { personId, candidate } = listed.get(dealId)!;
 			if (personId) {
-				const person = await client.request<{ name: string }>({ method: 'GET', path: `/api/v2/persons/${personId}` });
+				const person = await client.request<{ name: string }>({
+					method: 'GET',
+					path: `/api/v2/persons/${personId}`,
+				});
 				candidate.fields.name = person.data.name;
 			}
 		}
 	}
-	const planned = usesName ? planFollowUps(rules, candidates, now, options.roundRobinStart ?? 0) : planned0;
-	const result: RunRulesResult = { dealsChecked: candidates.length, planned, created: [], errors: [], skipped: [], nextRoundRobin: (options.roundRobinStart ?? 0) + planned.filter((p) => rules.find((r) => r.name === p.rule)?.owner.kind === 'roundRobin').length };
+	const planned = usesName
+		? planFollowUps(rules, candidates, now, options.roundRobinStart ?? 0)
+		: planned0;
+	const result: RunRulesResult = {
+		dealsChecked: candidates.length,
+		planned,
+		created: [],
+		errors: [],
+		skipped: [],
+		nextRoundRobin:
+			(options.roundRobinStart ?? 0) +
+			planned.filter((p) => rules.find((r) => r.name === p.rule)?.owner.kind === 'roundRobin')
+				.length,
+	};
 	if (options.dryRun) return result;
 
 	const perDeal = new Map<number, PlannedActivity[]>();
@@ -143,7 +201,8 @@ async function runRulesNow(client: PipedriveClient, account: string, rules: Foll
 		// rate limits), and a payment, a new checkout state or another process's run in between must win.
 		const deal = await client.getDeal(dealId);
 		const state = deal ? readCheckoutState(deal.custom_fields, fields) : undefined;
-		const skip = (reason: string, which = dealPlan) => result.skipped.push(...which.map((p) => ({ dealId, rule: p.rule, reason })));
+		const skip = (reason: string, which = dealPlan) =>
+			result.skipped.push(...which.map((p) => ({ dealId, rule: p.rule, reason })));
 		if (!deal || deal.status !== 'open' || !state || state.status === 'paid') {
 			skip('paid or closed since the listing');
 			continue;
@@ -154,12 +213,17 @@ async function runRulesNow(client: PipedriveClient, account: string, rules: Foll
 		}
 		const applied = parseFollowUps(deal.custom_fields?.[fields.keys.followUps]);
 		const activities = dealPlan.filter((p) => !applied.some((a) => a.rule === p.rule));
-		skip('fired since the listing', dealPlan.filter((p) => !activities.includes(p)));
+		skip(
+			'fired since the listing',
+			dealPlan.filter((p) => !activities.includes(p)),
+		);
 		if (!activities.length) continue;
 		// At most once: the deal records the rules before their activities exist. A crash between the two
 		// loses an activity rather than creating it twice; a failed create takes its mark back.
 		const marked = [...applied, ...activities.map((a) => ({ rule: a.rule }))];
-		await client.updateDeal(dealId, { custom_fields: { [fields.keys.followUps]: formatFollowUps(marked) } });
+		await client.updateDeal(dealId, {
+			custom_fields: { [fields.keys.followUps]: formatFollowUps(marked) },
+		});
 		const done = [...applied];
 		for (const activity of activities) {
 			try {
@@ -170,7 +234,9 @@ async function runRulesNow(client: PipedriveClient, account: string, rules: Foll
 				result.errors.push({ dealId, rule: activity.rule, message: (error as Error).message });
 			}
 		}
-		await client.updateDeal(dealId, { custom_fields: { [fields.keys.followUps]: formatFollowUps(done) } });
+		await client.updateDeal(dealId, {
+			custom_fields: { [fields.keys.followUps]: formatFollowUps(done) },
+		});
 	}
 	return result;
 }

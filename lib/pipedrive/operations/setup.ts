@@ -27,7 +27,8 @@ export async function setupFields(client: PipedriveClient, account: string): Pro
 async function createMissingFields(client: PipedriveClient, account: string): Promise<SetupResult> {
 	const existing = await client.dealFields();
 	const resolution = resolveFields(existing);
-	if (resolution.conflicts.length) throw new Error(`Pipedrive deal fields need attention: ${resolution.conflicts.join('; ')}`);
+	if (resolution.conflicts.length)
+		throw new Error(`Pipedrive deal fields need attention: ${resolution.conflicts.join('; ')}`);
 	const created = new Set<string>();
 	for (const lacking of resolution.missingOptions) {
 		const added = await client.addDealFieldOptions(lacking.fieldCode, lacking.labels);
@@ -36,8 +37,13 @@ async function createMissingFields(client: PipedriveClient, account: string): Pr
 	}
 	const sameName = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
 	for (const spec of resolution.missing) {
-		const field = await client.addDealField({ field_name: spec.name, field_type: spec.type, options: spec.options?.map((label) => ({ label })) }, async () =>
-			(await client.dealFields()).find((f) => sameName(f.field_name, spec.name)),
+		const field = await client.addDealField(
+			{
+				field_name: spec.name,
+				field_type: spec.type,
+				options: spec.options?.map((label) => ({ label })),
+			},
+			async () => (await client.dealFields()).find((f) => sameName(f.field_name, spec.name)),
 		);
 		resolution.found[spec.id] = field;
 		created.add(spec.id);
@@ -59,7 +65,12 @@ async function createMissingFields(client: PipedriveClient, account: string): Pr
 	const fields = fieldKeysOf(resolution.found);
 	fieldKeyCache.set(account, { fields, at: Date.now() });
 	return {
-		fields: CHECKOUT_FIELDS.map((spec) => ({ name: spec.name, key: fields.keys[spec.id], type: spec.type, created: created.has(spec.id) })),
+		fields: CHECKOUT_FIELDS.map((spec) => ({
+			name: spec.name,
+			key: fields.keys[spec.id],
+			type: spec.type,
+			created: created.has(spec.id),
+		})),
 		statusOptions: fields.statusOptions,
 	};
 }

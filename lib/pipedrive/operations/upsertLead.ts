@@ -37,12 +37,17 @@ export type RawLeadInput = { [K in keyof LeadInput]?: unknown };
 export function optionalNumber(value: unknown, what?: string): number | undefined {
 	if (value === '' || value === undefined || value === null) return undefined;
 	const n = Number(value);
-	if (what && !Number.isFinite(n)) throw new Error(`${what} must be a number, got "${String(value)}"`);
+	if (what && !Number.isFinite(n))
+		throw new Error(`${what} must be a number, got "${String(value)}"`);
 	return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
 function text(value: unknown): string | undefined {
-	return typeof value === 'string' && value.trim() ? value.trim() : typeof value === 'number' ? String(value) : undefined;
+	return typeof value === 'string' && value.trim()
+		? value.trim()
+		: typeof value === 'number'
+			? String(value)
+			: undefined;
 }
 
 const REQUIRED: Array<[keyof LeadInput, string]> = [
@@ -57,7 +62,8 @@ const REQUIRED: Array<[keyof LeadInput, string]> = [
  */
 export function leadInputFrom(raw: RawLeadInput): LeadInput {
 	const utmRaw = raw.utm;
-	const utm = typeof utmRaw === 'string' && utmRaw.trim() ? (JSON.parse(utmRaw) as unknown) : utmRaw;
+	const utm =
+		typeof utmRaw === 'string' && utmRaw.trim() ? (JSON.parse(utmRaw) as unknown) : utmRaw;
 	const lead: LeadInput = {
 		leadId: text(raw.leadId) ?? '',
 		email: text(raw.email) ?? '',
@@ -66,7 +72,10 @@ export function leadInputFrom(raw: RawLeadInput): LeadInput {
 		product: text(raw.product),
 		amount: optionalNumber(raw.amount, 'Amount (Cents)'),
 		currency: text(raw.currency),
-		utm: utm && typeof utm === 'object' && !Array.isArray(utm) ? (utm as Record<string, string>) : undefined,
+		utm:
+			utm && typeof utm === 'object' && !Array.isArray(utm)
+				? (utm as Record<string, string>)
+				: undefined,
 		referrer: text(raw.referrer),
 		formName: text(raw.formName),
 		capturedAt: text(raw.capturedAt),
@@ -74,7 +83,10 @@ export function leadInputFrom(raw: RawLeadInput): LeadInput {
 		gateway: text(raw.gateway),
 	};
 	for (const [field, parameter] of REQUIRED) {
-		if (!lead[field]) throw new Error(`The lead has no ${field === 'leadId' ? 'Lead ID' : field}: map the "${parameter}" parameter`);
+		if (!lead[field])
+			throw new Error(
+				`The lead has no ${field === 'leadId' ? 'Lead ID' : field}: map the "${parameter}" parameter`,
+			);
 	}
 	return lead;
 }
@@ -123,11 +135,18 @@ export function leadNote(lead: LeadInput, resubmission = false): string {
 		['Referrer', lead.referrer],
 		...Object.entries(lead.utm ?? {}).map(([k, v]) => [k, v] as [string, string]),
 	];
-	const items = rows.filter(([, v]) => v).map(([k, v]) => `<li><b>${escapeHtml(k)}</b>: ${escapeHtml(String(v))}</li>`);
+	const items = rows
+		.filter(([, v]) => v)
+		.map(([k, v]) => `<li><b>${escapeHtml(k)}</b>: ${escapeHtml(String(v))}</li>`);
 	return `<p>${resubmission ? 'Checkout form submitted again' : 'Checkout lead'} (n8n checkout recovery)</p><ul>${items.join('')}</ul>`;
 }
 
-export async function upsertLead(client: PipedriveClient, account: string, lead: LeadInput, options: UpsertLeadOptions): Promise<UpsertLeadResult> {
+export async function upsertLead(
+	client: PipedriveClient,
+	account: string,
+	lead: LeadInput,
+	options: UpsertLeadOptions,
+): Promise<UpsertLeadResult> {
 	const fields = await checkoutFields(client, account);
 	let personCreated = false;
 	let personUpdated = false;
@@ -153,13 +172,23 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 		personId = found.id;
 		const phones = found.phones ?? [];
 		const digits = (p: string) => p.replace(/\D/g, '');
-		const newPhone = lead.phone && !phones.some((p) => digits(p).endsWith(digits(lead.phone!).slice(-8))) ? lead.phone : undefined;
+		const newPhone =
+			lead.phone && !phones.some((p) => digits(p).endsWith(digits(lead.phone!).slice(-8)))
+				? lead.phone
+				: undefined;
 		const newName = lead.name && lead.name !== found.name ? lead.name : undefined;
 		if (newPhone || newName) {
 			// PATCH replaces the whole phones list, so the ones already there are sent along.
 			await client.updatePerson(personId, {
 				...(newName ? { name: newName } : {}),
-				...(newPhone ? { phones: [...phones.map((value, i) => ({ value, primary: i === 0, label: 'work' })), { value: newPhone, primary: phones.length === 0, label: 'mobile' }] } : {}),
+				...(newPhone
+					? {
+							phones: [
+								...phones.map((value, i) => ({ value, primary: i === 0, label: 'work' })),
+								{ value: newPhone, primary: phones.length === 0, label: 'mobile' },
+							],
+						}
+					: {}),
 			});
 			personUpdated = true;
 		}
@@ -186,31 +215,59 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 	// handed to a newer lead since.
 	const cached = leadDealCache.get(leadKey(account, lead.leadId));
 	await adopt(cached);
-	if (cached !== undefined && dealId === undefined) leadDealCache.delete(leadKey(account, lead.leadId));
+	if (cached !== undefined && dealId === undefined)
+		leadDealCache.delete(leadKey(account, lead.leadId));
 	// A deal created by a payment event that came before its lead has no person yet: only a search finds it.
-	if (dealId === undefined && options.dealLookup === 'always') await adopt(await client.findDealByCustomField(lead.leadId));
+	if (dealId === undefined && options.dealLookup === 'always')
+		await adopt(await client.findDealByCustomField(lead.leadId));
 	if (dealId === undefined && !personCreated) {
 		// One listing (not held to the search limit) finds the deal of this lead id and the open checkout
 		// that a second submit, with a new lead id, belongs to.
-		const deals = await client.listDealsPage({ person_id: personId, sort_by: 'update_time', sort_direction: 'desc', limit: 100 });
-		const match = matchLeadDeal(deals, fields, lead, (options.reuseOpenDealHours ?? DEFAULT_REUSE_OPEN_DEAL_HOURS) * 3_600_000);
+		const deals = await client.listDealsPage({
+			person_id: personId,
+			sort_by: 'update_time',
+			sort_direction: 'desc',
+			limit: 100,
+		});
+		const match = matchLeadDeal(
+			deals,
+			fields,
+			lead,
+			(options.reuseOpenDealHours ?? DEFAULT_REUSE_OPEN_DEAL_HOURS) * 3_600_000,
+		);
 		dealId = match?.dealId;
 		resubmission = match?.by === 'resubmission';
 		olderThanDeal = match?.by === 'earlierLead';
-		if (resubmission) earlierLeadId = textField(deals.find((d) => d.id === dealId)?.custom_fields, fields.keys.leadId);
+		if (resubmission)
+			earlierLeadId = textField(
+				deals.find((d) => d.id === dealId)?.custom_fields,
+				fields.keys.leadId,
+			);
 	}
-	const title = dealTitle(options.titleTemplate, { name: lead.name, product: lead.product, email: lead.email }) || lead.email;
+	const title =
+		dealTitle(options.titleTemplate, {
+			name: lead.name,
+			product: lead.product,
+			email: lead.email,
+		}) || lead.email;
 	const leadFields: Record<string, unknown> = {
 		[fields.keys.leadId]: lead.leadId,
 		...(lead.product ? { [fields.keys.product]: lead.product } : {}),
 		...(lead.paymentLink ? { [fields.keys.paymentLink]: lead.paymentLink } : {}),
 		...(lead.gateway ? { [fields.keys.gateway]: lead.gateway } : {}),
 	};
-	const money = lead.amount !== undefined ? { value: toMajorUnits(lead.amount), currency: lead.currency ?? 'BRL' } : {};
+	const money =
+		lead.amount !== undefined
+			? { value: toMajorUnits(lead.amount), currency: lead.currency ?? 'BRL' }
+			: {};
 	let dealCreated = false;
 	if (dealId === undefined) {
 		const startedAt = lead.capturedAt ?? new Date().toISOString();
-		const state: DealCheckoutState = { status: 'started', lastEventAt: startedAt, appliedEventIds: [] };
+		const state: DealCheckoutState = {
+			status: 'started',
+			lastEventAt: startedAt,
+			appliedEventIds: [],
+		};
 		const deal = await client.createDeal(
 			{
 				title,
@@ -221,7 +278,15 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 				...(options.ownerId ? { owner_id: options.ownerId } : {}),
 				custom_fields: { ...leadFields, ...writeCheckoutState(state, fields) },
 			},
-			async () => (await client.listDealsPage({ person_id: personId, sort_by: 'add_time', sort_direction: 'desc', limit: 100 })).find((d) => d.custom_fields?.[fields.keys.leadId] === lead.leadId),
+			async () =>
+				(
+					await client.listDealsPage({
+						person_id: personId,
+						sort_by: 'add_time',
+						sort_direction: 'desc',
+						limit: 100,
+					})
+				).find((d) => d.custom_fields?.[fields.keys.leadId] === lead.leadId),
 		);
 		dealId = deal.id;
 		dealCreated = true;
@@ -229,14 +294,35 @@ export async function upsertLead(client: PipedriveClient, account: string, lead:
 		// The same lead again (a redelivery) or a second submit: bring the deal up to date (lead id, payment
 		// link, value), never its state: a lead capture does not move a checkout back. The lead a second
 		// submit replaced, delivered again, changes nothing but the person: the deal follows the newer one.
-		const custom = olderThanDeal ? {} : { ...leadFields, ...(earlierLeadId && earlierLeadId !== lead.leadId ? { [fields.keys.earlierLeadId]: earlierLeadId } : {}) };
-		await client.updateDeal(dealId, { person_id: personId, ...(olderThanDeal ? {} : money), custom_fields: custom });
+		const custom = olderThanDeal
+			? {}
+			: {
+					...leadFields,
+					...(earlierLeadId && earlierLeadId !== lead.leadId
+						? { [fields.keys.earlierLeadId]: earlierLeadId }
+						: {}),
+				};
+		await client.updateDeal(dealId, {
+			person_id: personId,
+			...(olderThanDeal ? {} : money),
+			custom_fields: custom,
+		});
 		// The replaced lead's cache entry would bring its id back on a redelivery: it finds the deal by search.
-		if (earlierLeadId && earlierLeadId !== lead.leadId) leadDealCache.delete(leadKey(account, earlierLeadId));
+		if (earlierLeadId && earlierLeadId !== lead.leadId)
+			leadDealCache.delete(leadKey(account, earlierLeadId));
 	}
 	if (!olderThanDeal) rememberDeal(account, lead.leadId, dealId);
 	let noteId: number | undefined;
 	// A second submit's source and UTM data are news to the salesperson too.
-	if (options.addNote && (dealCreated || resubmission)) noteId = (await addNoteOnce(client, dealId, leadNote(lead, resubmission), effectMarker('lead-note', dealId, lead.leadId), personId)).id;
+	if (options.addNote && (dealCreated || resubmission))
+		noteId = (
+			await addNoteOnce(
+				client,
+				dealId,
+				leadNote(lead, resubmission),
+				effectMarker('lead-note', dealId, lead.leadId),
+				personId,
+			)
+		).id;
 	return { personId, dealId, personCreated, personUpdated, dealCreated, resubmission, noteId };
 }

@@ -4,7 +4,8 @@ import { dispatch, type NodeOperation } from '../../shared/operation';
 import * as payment from './payment';
 
 /** The Payment Gateway's operations; each reads the "Provider" parameter itself. */
-export type PaymentOperation = 'confirmEvent' | 'createPaymentLink' | 'getPayment' | 'verifyWebhook';
+export type PaymentOperation =
+	'confirmEvent' | 'createPaymentLink' | 'getPayment' | 'verifyWebhook';
 
 const operations = {
 	confirmEvent: payment.confirmEvent,

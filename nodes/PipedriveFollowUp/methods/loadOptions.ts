@@ -7,7 +7,9 @@ const byName = (a: INodePropertyOptions, b: INodePropertyOptions) => a.name.loca
 
 export async function getPipelines(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
 	const { client } = await pipedriveClientFor(this);
-	return (await client.pipelines()).filter((p) => p.is_deleted !== true).map((p) => ({ name: p.name, value: p.id }));
+	return (await client.pipelines())
+		.filter((p) => p.is_deleted !== true)
+		.map((p) => ({ name: p.name, value: p.id }));
 }
 
 export async function getStages(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
@@ -16,7 +18,10 @@ export async function getStages(this: ILoadOptionsFunctions): Promise<INodePrope
 	const pipelines = new Map((await client.pipelines()).map((p) => [p.id, p.name]));
 	return (await client.stages(pipelineId))
 		.filter((s) => s.is_deleted !== true)
-		.map((s) => ({ name: pipelineId ? s.name : `${pipelines.get(s.pipeline_id) ?? s.pipeline_id} → ${s.name}`, value: s.id }));
+		.map((s) => ({
+			name: pipelineId ? s.name : `${pipelines.get(s.pipeline_id) ?? s.pipeline_id} → ${s.name}`,
+			value: s.id,
+		}));
 }
 
 export async function getUsers(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
@@ -27,7 +32,11 @@ export async function getUsers(this: ILoadOptionsFunctions): Promise<INodeProper
 		.sort(byName);
 }
 
-export async function getActivityTypes(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
+export async function getActivityTypes(
+	this: ILoadOptionsFunctions,
+): Promise<INodePropertyOptions[]> {
 	const { client } = await pipedriveClientFor(this);
-	return (await client.activityTypes()).filter((t) => t.active_flag !== false).map((t) => ({ name: t.name, value: t.key_string }));
+	return (await client.activityTypes())
+		.filter((t) => t.active_flag !== false)
+		.map((t) => ({ name: t.name, value: t.key_string }));
 }

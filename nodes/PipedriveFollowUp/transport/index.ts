@@ -3,21 +3,35 @@
  * OAuth2, refreshed by n8n), proxies and n8n's own HTTP settings apply. The answer is handed back whole
  * (status, headers, text) for lib/pipedrive's retry policy to judge.
  */
-import type { IDataObject, IExecuteFunctions, IHttpRequestOptions, ILoadOptionsFunctions } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	IHttpRequestOptions,
+	ILoadOptionsFunctions,
+} from 'n8n-workflow';
 
 import { checkedBaseUrl, pipedriveCompanyUrl } from '../../../lib/http/baseUrl';
-import { PipedriveClient, REQUEST_TIMEOUT_MS, type PipedriveResponse, type PipedriveTransport } from '../../../lib/pipedrive/client';
+import {
+	PipedriveClient,
+	REQUEST_TIMEOUT_MS,
+	type PipedriveResponse,
+	type PipedriveTransport,
+} from '../../../lib/pipedrive/client';
 
 type PipedriveContext = IExecuteFunctions | ILoadOptionsFunctions;
 
 /** The credential type of each authentication choice. */
-export const PIPEDRIVE_CREDENTIAL = { apiToken: 'checkoutPipedriveApi', oAuth2: 'checkoutPipedriveOAuth2Api' } as const;
+export const PIPEDRIVE_CREDENTIAL = {
+	apiToken: 'checkoutPipedriveApi',
+	oAuth2: 'checkoutPipedriveOAuth2Api',
+} as const;
 
 export function baseUrlOf(credentials: IDataObject): string {
 	const explicit = String(credentials.baseUrl ?? '').trim();
 	if (explicit) return checkedBaseUrl(explicit, 'Base URL');
 	const apiDomain = (credentials.oauthTokenData as IDataObject | undefined)?.api_domain;
-	if (typeof apiDomain === 'string' && apiDomain) return checkedBaseUrl(apiDomain, 'The api_domain of the OAuth2 token');
+	if (typeof apiDomain === 'string' && apiDomain)
+		return checkedBaseUrl(apiDomain, 'The api_domain of the OAuth2 token');
 	const domain = String(credentials.companyDomain ?? '').trim();
 	return domain ? pipedriveCompanyUrl(domain) : 'https://api.pipedrive.com';
 }
@@ -31,14 +45,26 @@ function toText(body: unknown): string {
 
 /** Status, headers and body of an HTTP error thrown by n8n's helper (OAuth2 requests let them throw). */
 function answerOfError(error: unknown): PipedriveResponse | undefined {
-	const e = error as { response?: { status?: number; headers?: Record<string, string>; data?: unknown }; httpCode?: string; cause?: unknown };
+	const e = error as {
+		response?: { status?: number; headers?: Record<string, string>; data?: unknown };
+		httpCode?: string;
+		cause?: unknown;
+	};
 	const response = e.response ?? (e.cause as typeof e | undefined)?.response;
 	if (!response?.status) return undefined;
-	return { status: response.status, headers: (response.headers ?? {}) as Record<string, string>, bodyText: toText(response.data) };
+	return {
+		status: response.status,
+		headers: (response.headers ?? {}) as Record<string, string>,
+		bodyText: toText(response.data),
+	};
 }
 
-export async function pipedriveClientFor(ctx: PipedriveContext): Promise<{ client: PipedriveClient; account: string }> {
-	const authentication = (ctx.getNodeParameter('authentication', 0, 'apiToken') as keyof typeof PIPEDRIVE_CREDENTIAL) ?? 'apiToken';
+export async function pipedriveClientFor(
+	ctx: PipedriveContext,
+): Promise<{ client: PipedriveClient; account: string }> {
+	const authentication =
+		(ctx.getNodeParameter('authentication', 0, 'apiToken') as keyof typeof PIPEDRIVE_CREDENTIAL) ??
+		'apiToken';
 	const credentialType = PIPEDRIVE_CREDENTIAL[authentication];
 	const credentials = await ctx.getCredentials(credentialType);
 	const baseUrl = baseUrlOf(credentials);
@@ -46,7 +72,9 @@ export async function pipedriveClientFor(ctx: PipedriveContext): Promise<{ clien
 		const options: IHttpRequestOptions = {
 			method: request.method,
 			url: `${baseUrl}${request.path}`,
-			qs: Object.fromEntries(Object.entries(request.query ?? {}).filter(([, v]) => v !== undefined)) as IDataObject,
+			qs: Object.fromEntries(
+				Object.entries(request.query ?? {}).filter(([, v]) => v !== undefined),
+			) as IDataObject,
 			headers: { accept: 'application/json' },
 			returnFullResponse: true,
 			// The retry policy decides on statuses, so they come back as answers, not as thrown errors. Not with
@@ -58,12 +86,20 @@ export async function pipedriveClientFor(ctx: PipedriveContext): Promise<{ clien
 		};
 		if (request.body) options.body = request.body as IDataObject;
 		try {
-			const response = (await ctx.helpers.httpRequestWithAuthentication.call(ctx, credentialType, options)) as {
+			const response = (await ctx.helpers.httpRequestWithAuthentication.call(
+				ctx,
+				credentialType,
+				options,
+			)) as {
 				statusCode: number;
 				headers: Record<string, string>;
 				body: unknown;
 			};
-			return { status: response.statusCode, headers: response.headers ?? {}, bodyText: toText(response.body) };
+			return {
+				status: response.statusCode,
+				headers: response.headers ?? {},
+				bodyText: toText(response.body),
+			};
 		} catch (error) {
 			const answer = answerOfError(error);
 			if (answer) return answer;

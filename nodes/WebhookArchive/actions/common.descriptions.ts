@@ -34,7 +34,8 @@ export const limitFields: INodeProperties[] = [
 export function readLimits(ctx: IExecuteFunctions): RelayLimits {
 	return {
 		maxItems: ctx.getNodeParameter('maxItems', 0, DEFAULT_LIMITS.maxItems) as number,
-		maxDurationMs: (ctx.getNodeParameter('maxSeconds', 0, DEFAULT_LIMITS.maxDurationMs / 1000) as number) * 1000,
+		maxDurationMs:
+			(ctx.getNodeParameter('maxSeconds', 0, DEFAULT_LIMITS.maxDurationMs / 1000) as number) * 1000,
 		pageSize: ctx.getNodeParameter('pageSize', 0, DEFAULT_LIMITS.pageSize) as number,
 		fetchConcurrency: DEFAULT_LIMITS.fetchConcurrency,
 	};

@@ -4,7 +4,8 @@ import { dispatch, type NodeOperation } from '../../shared/operation';
 import * as archive from './archive';
 
 /** The Webhook Archive's one resource ("archive") and its operations. */
-export type ArchiveOperation = 'closeLinks' | 'get' | 'list' | 'purge' | 'redrive' | 'relay' | 'replay' | 'store';
+export type ArchiveOperation =
+	'closeLinks' | 'get' | 'list' | 'purge' | 'redrive' | 'relay' | 'replay' | 'store';
 
 const operations = {
 	closeLinks: archive.closeLinks,

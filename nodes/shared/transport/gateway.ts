@@ -27,7 +27,10 @@ export const GATEWAY_CREDENTIAL: Record<ProviderId, string> = {
 	asaas: 'checkoutAsaasApi',
 };
 
-export async function gatewayCredentials(ctx: GatewayContext, provider: ProviderId): Promise<IDataObject> {
+export async function gatewayCredentials(
+	ctx: GatewayContext,
+	provider: ProviderId,
+): Promise<IDataObject> {
 	return (await ctx.getCredentials(GATEWAY_CREDENTIAL[provider])) as IDataObject;
 }
 
@@ -40,7 +43,10 @@ export async function gatewayRequest(
 ): Promise<unknown> {
 	let baseUrl: string;
 	try {
-		baseUrl = checkedBaseUrl(String(credentials.baseUrl ?? ''), `The ${provider} credential's Base URL`);
+		baseUrl = checkedBaseUrl(
+			String(credentials.baseUrl ?? ''),
+			`The ${provider} credential's Base URL`,
+		);
 	} catch (error) {
 		throw new NodeOperationError(ctx.getNode(), (error as Error).message, { itemIndex });
 	}
@@ -58,11 +64,10 @@ export async function gatewayRequest(
 		options.body = spec.json as IDataObject;
 	}
 	try {
-		return await (ctx.helpers.httpRequestWithAuthentication as IExecuteFunctions['helpers']['httpRequestWithAuthentication']).call(
-			ctx as IExecuteFunctions,
-			GATEWAY_CREDENTIAL[provider],
-			options,
-		);
+		return await (
+			ctx.helpers
+				.httpRequestWithAuthentication as IExecuteFunctions['helpers']['httpRequestWithAuthentication']
+		).call(ctx as IExecuteFunctions, GATEWAY_CREDENTIAL[provider], options);
 	} catch (error) {
 		const what = `${provider} ${spec.method} ${spec.path} failed`;
 		// n8n's helper throws a NodeApiError already, and wrapping one hands back the original: name the

@@ -46,7 +46,10 @@ export async function openNodeArchive(ctx: IExecuteFunctions): Promise<OpenArchi
 }
 
 /** Runs `use` with the executing node's archive and closes the client after. */
-export async function withNodeArchive<T>(ctx: IExecuteFunctions, use: (archive: S3Archive) => Promise<T>): Promise<T> {
+export async function withNodeArchive<T>(
+	ctx: IExecuteFunctions,
+	use: (archive: S3Archive) => Promise<T>,
+): Promise<T> {
 	const { archive, close } = await openNodeArchive(ctx);
 	try {
 		return await use(archive);

@@ -13,12 +13,19 @@ export const description: INodeProperties[] = [
 		noDataExpression: true,
 		default: 'parse',
 		options: [
-			{ name: 'Parse & Validate', value: 'parse', action: 'Parse and validate a checkout form', description: 'A form post becomes a lead priced from the catalog, or a 4xx naming the bad fields' },
+			{
+				name: 'Parse & Validate',
+				value: 'parse',
+				action: 'Parse and validate a checkout form',
+				description:
+					'A form post becomes a lead priced from the catalog, or a 4xx naming the bad fields',
+			},
 			{
 				name: 'Open Checkout Link',
 				value: 'openLink',
 				action: 'Open the lead behind a pay link',
-				description: 'A pay or retry link (signed, or an Elementor checkout token) → the stored lead, or one neutral answer',
+				description:
+					'A pay or retry link (signed, or an Elementor checkout token) → the stored lead, or one neutral answer',
 			},
 		],
 	},

@@ -1,4 +1,11 @@
-import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import {
+	NodeOperationError,
+	updateDisplayOptions,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { linkUnavailableAnswer } from '../../../../lib/forms/responses';
 import { openLink, signLinkToken, tokenLinkValid } from '../../../../lib/links/checkoutLinks';
@@ -18,14 +25,14 @@ const properties: INodeProperties[] = [
 		name: 'query',
 		type: 'json',
 		default: '={{ $json.query }}',
-		description: 'The pay request\'s query parameters (the Webhook node\'s query)',
+		description: "The pay request's query parameters (the Webhook node's query)",
 	},
 	{
 		displayName: 'Key Prefix',
 		name: 'prefix',
 		type: 'string',
 		default: 'checkout',
-		description: 'Archive folder in the bucket where the leads are stored (the Store node\'s)',
+		description: "Archive folder in the bucket where the leads are stored (the Store node's)",
 	},
 ];
 
@@ -51,24 +58,42 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	try {
 		for (let i = 0; i < items.length; i++) {
 			const refuse = (reason: string) =>
-				unavailable.push({ json: { available: false, reason, status: neutral.status, contentType: neutral.contentType, responseBody: neutral.body }, pairedItem: { item: i } });
+				unavailable.push({
+					json: {
+						available: false,
+						reason,
+						status: neutral.status,
+						contentType: neutral.contentType,
+						responseBody: neutral.body,
+					},
+					pairedItem: { item: i },
+				});
 			try {
 				let query: unknown;
 				try {
 					const rawQuery = this.getNodeParameter('query', i, {}) as unknown;
-					query = (typeof rawQuery === 'string' ? (JSON.parse(rawQuery || '{}') as unknown) : rawQuery) ?? {};
+					query =
+						(typeof rawQuery === 'string' ? (JSON.parse(rawQuery || '{}') as unknown) : rawQuery) ??
+						{};
 				} catch {
 					// n8n's expression engine refuses some hostile queries (constructor[prototype]…): a link that opens nothing.
 					refuse('malformed');
 					continue;
 				}
 				const now = Date.now();
-				const opened = openLink(typeof query === 'object' ? (query as IDataObject) : {}, links.secret, now);
+				const opened = openLink(
+					typeof query === 'object' ? (query as IDataObject) : {},
+					links.secret,
+					now,
+				);
 				if (!opened.ok) {
 					refuse(opened.reason);
 					continue;
 				}
-				const [stored, closed] = await Promise.all([archive.findLatestRevision(opened.leadId), archive.isLeadClosed(opened.leadId)]);
+				const [stored, closed] = await Promise.all([
+					archive.findLatestRevision(opened.leadId),
+					archive.isLeadClosed(opened.leadId),
+				]);
 				if (!stored || stored.bodyFormat !== 'json') {
 					refuse('unknown');
 					continue;
@@ -78,19 +103,33 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					continue;
 				}
 				const lead = JSON.parse(stored.body.toString('utf8')) as IDataObject;
-				if (opened.via === 'token' && !tokenLinkValid(String(lead.capturedAt ?? ''), links.validDays, now)) {
+				if (
+					opened.via === 'token' &&
+					!tokenLinkValid(String(lead.capturedAt ?? ''), links.validDays, now)
+				) {
 					refuse('expired');
 					continue;
 				}
-				const expiresAtMs = opened.via === 'signed' ? opened.expiresAtMs : Date.parse(String(lead.capturedAt)) + links.validDays * 86_400_000;
+				const expiresAtMs =
+					opened.via === 'signed'
+						? opened.expiresAtMs
+						: Date.parse(String(lead.capturedAt)) + links.validDays * 86_400_000;
 				const url = new URL(links.payUrl);
 				url.searchParams.set('lead', signLinkToken(opened.leadId, expiresAtMs, links.secret));
 				open.push({
-					json: { ...lead, leadId: opened.leadId, archiveKey: stored.key, payLink: url.toString(), payLinkExpiresAt: new Date(expiresAtMs).toISOString(), available: true },
+					json: {
+						...lead,
+						leadId: opened.leadId,
+						archiveKey: stored.key,
+						payLink: url.toString(),
+						payLinkExpiresAt: new Date(expiresAtMs).toISOString(),
+						available: true,
+					},
 					pairedItem: { item: i },
 				});
 			} catch (error) {
-				if (!this.continueOnFail()) throw new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+				if (!this.continueOnFail())
+					throw new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
 				open.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
 			}
 		}

@@ -1,4 +1,10 @@
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import {
+	updateDisplayOptions,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { confirmEvent, providerFor } from '../../../../lib/gateways';
 import type { NormalisedEvent, ProviderId } from '../../../../lib/gateways/types';
@@ -13,11 +19,14 @@ const properties: INodeProperties[] = [
 		default: '={{ $json }}',
 		required: true,
 		description:
-			'The normalised event as the intake archived it. An event that is only a claim (a Mercado Pago notification, an Asaas event) is read back from the gateway: its status, amount and lead then come from the payment\'s record. Other events pass unchanged.',
+			"The normalised event as the intake archived it. An event that is only a claim (a Mercado Pago notification, an Asaas event) is read back from the gateway: its status, amount and lead then come from the payment's record. Other events pass unchanged.",
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { operation: ['confirmEvent'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['confirmEvent'] } },
+	properties,
+);
 
 /**
  * The processor's step between the queue and Pipedrive. A failure (the gateway down, a payment it does
@@ -28,12 +37,21 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const provider = this.getNodeParameter('provider', 0) as ProviderId;
 	const gateway = providerFor(provider);
 	let credentials: IDataObject | undefined;
-	return [await perItem(this, async (i) => {
-		const event = eventParameter(this, i) as NormalisedEvent;
-		if (!event || typeof event !== 'object' || typeof event.eventId !== 'string') throw new Error('The Event parameter must be a normalised payment event (eventId, type, provider)');
-		if (!event.confirm) return { json: event as unknown as IDataObject };
-		credentials ??= await gatewayCredentials(this, provider);
-		const confirmed = await confirmEvent(gateway, event, async (spec) => gatewayRequest(this, provider, credentials!, spec, i));
-		return { json: { ...confirmed, confirmedAt: new Date().toISOString() } as unknown as IDataObject };
-	})];
+	return [
+		await perItem(this, async (i) => {
+			const event = eventParameter(this, i) as NormalisedEvent;
+			if (!event || typeof event !== 'object' || typeof event.eventId !== 'string')
+				throw new Error(
+					'The Event parameter must be a normalised payment event (eventId, type, provider)',
+				);
+			if (!event.confirm) return { json: event as unknown as IDataObject };
+			credentials ??= await gatewayCredentials(this, provider);
+			const confirmed = await confirmEvent(gateway, event, async (spec) =>
+				gatewayRequest(this, provider, credentials!, spec, i),
+			);
+			return {
+				json: { ...confirmed, confirmedAt: new Date().toISOString() } as unknown as IDataObject,
+			};
+		}),
+	];
 }

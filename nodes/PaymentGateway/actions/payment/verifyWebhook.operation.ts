@@ -1,4 +1,10 @@
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import {
+	updateDisplayOptions,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { lowerCaseHeaders, providerFor, webhookSecretOf } from '../../../../lib/gateways';
 import { textRecord } from '../../../../lib/http/untrusted';
@@ -11,11 +17,15 @@ const properties: INodeProperties[] = [
 		name: 'binaryPropertyName',
 		type: 'string',
 		default: 'data',
-		description: 'The exact bytes received: turn on "Raw Body" in the Webhook node. Headers and query are read from the item.',
+		description:
+			'The exact bytes received: turn on "Raw Body" in the Webhook node. Headers and query are read from the item.',
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { operation: ['verifyWebhook'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['verifyWebhook'] } },
+	properties,
+);
 
 /** Two outputs: [verified, rejected]. A rejected item carries the reason and never the event. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -29,7 +39,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	for (let i = 0; i < items.length; i++) {
 		const property = this.getNodeParameter('binaryPropertyName', i) as string;
 		const item = items[i];
-		const reject = (reason: string) => rejected.push({ json: { verified: false, provider, reason }, pairedItem: { item: i } });
+		const reject = (reason: string) =>
+			rejected.push({ json: { verified: false, provider, reason }, pairedItem: { item: i } });
 		if (!item.binary?.[property]) {
 			reject(`no raw body in binary property "${property}" (turn on Raw Body in the Webhook node)`);
 			continue;
@@ -47,7 +58,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			reject(outcome.reason);
 			continue;
 		}
-		verified.push({ json: { ...outcome.event, raw: outcome.event.raw as IDataObject }, binary: item.binary, pairedItem: { item: i } });
+		verified.push({
+			json: { ...outcome.event, raw: outcome.event.raw as IDataObject },
+			binary: item.binary,
+			pairedItem: { item: i },
+		});
 	}
 	return [verified, rejected];
 }

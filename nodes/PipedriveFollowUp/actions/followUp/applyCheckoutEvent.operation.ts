@@ -1,4 +1,10 @@
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import {
+	updateDisplayOptions,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { applyEvent, type CheckoutEventInput } from '../../../../lib/pipedrive/operations';
 import { eventParameter, perItem } from '../../../shared/operation';
@@ -11,7 +17,8 @@ const properties: INodeProperties[] = [
 		type: 'json',
 		default: '={{ $json }}',
 		required: true,
-		description: 'The normalised event of the Payment Gateway node or the Payment Webhook Trigger (eventId, type, occurredAt, leadRef, provider, amount, currency)',
+		description:
+			'The normalised event of the Payment Gateway node or the Payment Webhook Trigger (eventId, type, occurredAt, leadRef, provider, amount, currency)',
 	},
 	{
 		displayName: 'Options',
@@ -20,21 +27,43 @@ const properties: INodeProperties[] = [
 		placeholder: 'Add Option',
 		default: {},
 		options: [
-			{ displayName: 'Title of a New Deal', name: 'titleTemplate', type: 'string', default: 'Checkout {{leadId}}', description: 'For an event whose lead has no deal yet' },
+			{
+				displayName: 'Title of a New Deal',
+				name: 'titleTemplate',
+				type: 'string',
+				default: 'Checkout {{leadId}}',
+				description: 'For an event whose lead has no deal yet',
+			},
 		],
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { operation: ['applyCheckoutEvent'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['applyCheckoutEvent'] } },
+	properties,
+);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const { client, account } = await pipedriveClientFor(this);
-	return [await perItem(this, async (i) => {
-		const event = eventParameter(this, i) as CheckoutEventInput;
-		if (!event || typeof event !== 'object') throw new Error('The Event parameter must be an object (the normalised payment event)');
-		const options = this.getNodeParameter('options', i, {}) as IDataObject;
-		const before = client.callCount;
-		const result = await applyEvent(client, account, event, { titleTemplate: options.titleTemplate as string | undefined });
-		return { json: { eventId: event.eventId, type: event.type, leadRef: event.leadRef ?? null, ...result, pipedriveCalls: client.callCount - before } as IDataObject };
-	})];
+	return [
+		await perItem(this, async (i) => {
+			const event = eventParameter(this, i) as CheckoutEventInput;
+			if (!event || typeof event !== 'object')
+				throw new Error('The Event parameter must be an object (the normalised payment event)');
+			const options = this.getNodeParameter('options', i, {}) as IDataObject;
+			const before = client.callCount;
+			const result = await applyEvent(client, account, event, {
+				titleTemplate: options.titleTemplate as string | undefined,
+			});
+			return {
+				json: {
+					eventId: event.eventId,
+					type: event.type,
+					leadRef: event.leadRef ?? null,
+					...result,
+					pipedriveCalls: client.callCount - before,
+				} as IDataObject,
+			};
+		}),
+	];
 }

@@ -15,10 +15,32 @@ export const description: INodeProperties[] = [
 		noDataExpression: true,
 		default: 'upsertLead',
 		options: [
-			{ name: 'Apply Checkout Event', value: 'applyCheckoutEvent', action: 'Apply a checkout event to its deal', description: 'Move the deal\'s checkout state by a payment event: won on payment, never backwards' },
-			{ name: 'Run Follow-Up Rules', value: 'runFollowUpRules', action: 'Run the follow up rules', description: 'Create follow-up activities for abandoned, failed, expired or pending checkouts' },
-			{ name: 'Setup', value: 'setup', action: 'Set up the deal fields', description: 'Create the deal fields the pack uses, once' },
-			{ name: 'Upsert Lead', value: 'upsertLead', action: 'Create or update a lead', description: 'Person by e-mail and one open deal per lead, with a note of its source' },
+			{
+				name: 'Apply Checkout Event',
+				value: 'applyCheckoutEvent',
+				action: 'Apply a checkout event to its deal',
+				description:
+					"Move the deal's checkout state by a payment event: won on payment, never backwards",
+			},
+			{
+				name: 'Run Follow-Up Rules',
+				value: 'runFollowUpRules',
+				action: 'Run the follow up rules',
+				description:
+					'Create follow-up activities for abandoned, failed, expired or pending checkouts',
+			},
+			{
+				name: 'Setup',
+				value: 'setup',
+				action: 'Set up the deal fields',
+				description: 'Create the deal fields the pack uses, once',
+			},
+			{
+				name: 'Upsert Lead',
+				value: 'upsertLead',
+				action: 'Create or update a lead',
+				description: 'Person by e-mail and one open deal per lead, with a note of its source',
+			},
 		],
 	},
 	...setup.description,

@@ -1,4 +1,11 @@
-import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import {
+	NodeOperationError,
+	updateDisplayOptions,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { rulesFromTable } from '../../../../lib/checkout/ruleTable';
 import type { FollowUpRule } from '../../../../lib/checkout/rules';
@@ -25,7 +32,8 @@ const properties: INodeProperties[] = [
 		type: 'options',
 		typeOptions: { loadOptionsMethod: 'getPipelines' },
 		default: '',
-		description: 'Only deals of this pipeline; empty for all. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+		description:
+			'Only deals of this pipeline; empty for all. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 	},
 	{
 		displayName: 'Rules',
@@ -42,7 +50,15 @@ const properties: INodeProperties[] = [
 				// A rule reads top to bottom as a sentence (name, when, after how long, what, who, when due), not alphabetically.
 				// eslint-disable-next-line n8n-nodes-base/node-param-fixed-collection-type-unsorted-items
 				values: [
-					{ displayName: 'Name', name: 'name', type: 'string', default: '', required: true, placeholder: 'Abandoned after 1 hour', description: 'Unique: the deal remembers the rules that fired by name' },
+					{
+						displayName: 'Name',
+						name: 'name',
+						type: 'string',
+						default: '',
+						required: true,
+						placeholder: 'Abandoned after 1 hour',
+						description: 'Unique: the deal remembers the rules that fired by name',
+					},
 					{
 						displayName: 'When',
 						name: 'when',
@@ -56,7 +72,14 @@ const properties: INodeProperties[] = [
 							{ name: 'Underpaid (Paid Less Than Expected)', value: 'underpaid' },
 						],
 					},
-					{ displayName: 'After', name: 'after', type: 'number', default: 1, typeOptions: { minValue: 0 }, description: 'How long the deal has been in that state' },
+					{
+						displayName: 'After',
+						name: 'after',
+						type: 'number',
+						default: 1,
+						typeOptions: { minValue: 0 },
+						description: 'How long the deal has been in that state',
+					},
 					{
 						displayName: 'Unit',
 						name: 'afterUnit',
@@ -74,12 +97,39 @@ const properties: INodeProperties[] = [
 						type: 'options',
 						typeOptions: { loadOptionsMethod: 'getActivityTypes' },
 						default: 'call',
-						description: 'Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>',
+						description:
+							'Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>',
 					},
-					{ displayName: 'Subject', name: 'subject', type: 'string', default: 'Call {{name}} about {{product}}', description: 'Replaced: {{name}}, {{product}}, {{amount}}, {{paymentLink}} (renewed when the node has a Checkout Links credential), {{leadId}}' },
-					{ displayName: 'Note', name: 'note', type: 'string', typeOptions: { rows: 3 }, default: '', description: 'Same placeholders as the subject' },
-					{ displayName: 'Due In (Days)', name: 'dueInDays', type: 'number', default: 0, typeOptions: { minValue: 0 } },
-					{ displayName: 'Due At (HH:MM)', name: 'dueTime', type: 'string', default: '10:00', description: 'In the business hours\' time zone (UTC without business hours)' },
+					{
+						displayName: 'Subject',
+						name: 'subject',
+						type: 'string',
+						default: 'Call {{name}} about {{product}}',
+						description:
+							'Replaced: {{name}}, {{product}}, {{amount}}, {{paymentLink}} (renewed when the node has a Checkout Links credential), {{leadId}}',
+					},
+					{
+						displayName: 'Note',
+						name: 'note',
+						type: 'string',
+						typeOptions: { rows: 3 },
+						default: '',
+						description: 'Same placeholders as the subject',
+					},
+					{
+						displayName: 'Due In (Days)',
+						name: 'dueInDays',
+						type: 'number',
+						default: 0,
+						typeOptions: { minValue: 0 },
+					},
+					{
+						displayName: 'Due At (HH:MM)',
+						name: 'dueTime',
+						type: 'string',
+						default: '10:00',
+						description: "In the business hours' time zone (UTC without business hours)",
+					},
 					{
 						displayName: 'Owner',
 						name: 'owner',
@@ -97,7 +147,8 @@ const properties: INodeProperties[] = [
 						type: 'options',
 						typeOptions: { loadOptionsMethod: 'getUsers' },
 						default: '',
-						description: 'For "A Chosen User". Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+						description:
+							'For "A Chosen User". Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 					},
 					{
 						displayName: 'Round Robin User Names or IDs',
@@ -105,11 +156,30 @@ const properties: INodeProperties[] = [
 						type: 'multiOptions',
 						typeOptions: { loadOptionsMethod: 'getUsers' },
 						default: [],
-						description: 'For "Round Robin": activities go to these users in turn. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+						description:
+							'For "Round Robin": activities go to these users in turn. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 					},
-					{ displayName: 'Only in Business Hours', name: 'useBusinessHours', type: 'boolean', default: true, description: 'Whether a due time outside business hours moves to the next open slot' },
-					{ displayName: 'Time Zone', name: 'timeZone', type: 'string', default: 'America/Sao_Paulo', description: 'IANA name, e.g. America/Sao_Paulo, Europe/Lisbon' },
-					{ displayName: 'Open Days', name: 'days', type: 'multiOptions', options: WEEKDAYS, default: [1, 2, 3, 4, 5] },
+					{
+						displayName: 'Only in Business Hours',
+						name: 'useBusinessHours',
+						type: 'boolean',
+						default: true,
+						description: 'Whether a due time outside business hours moves to the next open slot',
+					},
+					{
+						displayName: 'Time Zone',
+						name: 'timeZone',
+						type: 'string',
+						default: 'America/Sao_Paulo',
+						description: 'IANA name, e.g. America/Sao_Paulo, Europe/Lisbon',
+					},
+					{
+						displayName: 'Open Days',
+						name: 'days',
+						type: 'multiOptions',
+						options: WEEKDAYS,
+						default: [1, 2, 3, 4, 5],
+					},
 					{ displayName: 'Opens At (HH:MM)', name: 'opens', type: 'string', default: '09:00' },
 					{ displayName: 'Closes At (HH:MM)', name: 'closes', type: 'string', default: '18:00' },
 				],
@@ -123,13 +193,28 @@ const properties: INodeProperties[] = [
 		placeholder: 'Add Option',
 		default: {},
 		options: [
-			{ displayName: 'Dry Run', name: 'dryRun', type: 'boolean', default: false, description: 'Whether to only list the activities the rules would create' },
-			{ displayName: 'Locale for Amounts', name: 'locale', type: 'string', default: 'pt-BR', description: 'How {{amount}} is written, e.g. pt-BR gives R$ 197,90' },
+			{
+				displayName: 'Dry Run',
+				name: 'dryRun',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to only list the activities the rules would create',
+			},
+			{
+				displayName: 'Locale for Amounts',
+				name: 'locale',
+				type: 'string',
+				default: 'pt-BR',
+				description: 'How {{amount}} is written, e.g. pt-BR gives R$ 197,90',
+			},
 		],
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { operation: ['runFollowUpRules'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['runFollowUpRules'] } },
+	properties,
+);
 
 /** The Checkout Links credential, when the node has one: rules then put a renewed pay link in {{paymentLink}}. */
 async function optionalLinkSettings(ctx: IExecuteFunctions): Promise<LinkSettings | undefined> {
@@ -137,17 +222,23 @@ async function optionalLinkSettings(ctx: IExecuteFunctions): Promise<LinkSetting
 	try {
 		return linkSettingsFrom(await ctx.getCredentials(CHECKOUT_LINKS_CREDENTIAL));
 	} catch (error) {
-		throw new NodeOperationError(ctx.getNode(), (error as Error).message, { description: 'Check the Checkout Links credential of this node' });
+		throw new NodeOperationError(ctx.getNode(), (error as Error).message, {
+			description: 'Check the Checkout Links credential of this node',
+		});
 	}
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const rows = ((this.getNodeParameter('rules', 0, {}) as IDataObject).rule as IDataObject[] | undefined) ?? [];
+	const rows =
+		((this.getNodeParameter('rules', 0, {}) as IDataObject).rule as IDataObject[] | undefined) ??
+		[];
 	let rules: FollowUpRule[];
 	try {
 		rules = rulesFromTable(rows);
 	} catch (error) {
-		throw new NodeOperationError(this.getNode(), (error as Error).message, { description: 'Fix the rules table of this node' });
+		throw new NodeOperationError(this.getNode(), (error as Error).message, {
+			description: 'Fix the rules table of this node',
+		});
 	}
 	const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 	const pipelineId = Number(this.getNodeParameter('pipelineId', 0, '')) || undefined;
@@ -166,16 +257,24 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			});
 			if (!options.dryRun) staticData.roundRobin = result.nextRoundRobin;
 			if (result.errors.length) {
-				throw new NodeOperationError(this.getNode(), `${result.errors.length} follow-up activities could not be created (the rules stay unfired on those deals and run again next time)`, {
-					description: result.errors.map((e) => `deal ${e.dealId}, rule "${e.rule}": ${e.message}`).join('\n'),
-				});
+				throw new NodeOperationError(
+					this.getNode(),
+					`${result.errors.length} follow-up activities could not be created (the rules stay unfired on those deals and run again next time)`,
+					{
+						description: result.errors
+							.map((e) => `deal ${e.dealId}, rule "${e.rule}": ${e.message}`)
+							.join('\n'),
+					},
+				);
 			}
 			return [
 				{
 					json: {
 						dealsChecked: result.dealsChecked,
 						activitiesCreated: result.created.length,
-						activities: (options.dryRun ? result.planned : result.created) as unknown as IDataObject[],
+						activities: (options.dryRun
+							? result.planned
+							: result.created) as unknown as IDataObject[],
 						skipped: result.skipped as unknown as IDataObject[],
 						dryRun: options.dryRun === true,
 						pipedriveCalls: client.callCount,

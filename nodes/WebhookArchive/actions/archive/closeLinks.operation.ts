@@ -1,4 +1,10 @@
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import {
+	updateDisplayOptions,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { leadClosedBy } from '../../../../lib/links/checkoutLinks';
 import { eventParameter, perItem } from '../../../shared/operation';
@@ -12,11 +18,14 @@ const properties: INodeProperties[] = [
 		default: '={{ $json }}',
 		required: true,
 		description:
-			'A confirmed payment event. A paid one closes its lead\'s pay links (Open Checkout Link then gives its neutral answer); any other passes without a write. The item goes on unchanged.',
+			"A confirmed payment event. A paid one closes its lead's pay links (Open Checkout Link then gives its neutral answer); any other passes without a write. The item goes on unchanged.",
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['closeLinks'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['archive'], operation: ['closeLinks'] } },
+	properties,
+);
 
 /** For events confirmed downstream (Mercado Pago, Asaas): the intake closed nothing for them. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -25,7 +34,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		await perItem(this, async (i) => {
 			const event = eventParameter(this, i) as IDataObject;
 			const leadRef = event && typeof event === 'object' ? leadClosedBy(event) : undefined;
-			if (leadRef) await archive.closeLead(leadRef, { eventId: String(event.eventId ?? ''), occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined });
+			if (leadRef)
+				await archive.closeLead(leadRef, {
+					eventId: String(event.eventId ?? ''),
+					occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined,
+				});
 			return { json: items[i].json, ...(items[i].binary ? { binary: items[i].binary } : {}) };
 		}),
 	]);

@@ -1,4 +1,9 @@
-import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import {
+	updateDisplayOptions,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import type { ArchiveState } from '../../../../lib/archive/keys';
 import { runOnce } from '../../../shared/operation';
@@ -28,12 +33,19 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['list'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['archive'], operation: ['list'] } },
+	properties,
+);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const state = this.getNodeParameter('state', 0) as ArchiveState;
 	const limit = this.getNodeParameter('limit', 0) as number;
-	const range = { fromMs: readTime(this, 'from'), toMs: readTime(this, 'to'), pageSize: Math.min(1000, limit) };
+	const range = {
+		fromMs: readTime(this, 'from'),
+		toMs: readTime(this, 'to'),
+		pageSize: Math.min(1000, limit),
+	};
 	return [
 		await runOnce(this, async () =>
 			withNodeArchive(this, async (archive) => {
@@ -41,7 +53,15 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				for await (const page of archive.walk(state, range)) {
 					for (const o of page) {
 						if (out.length >= limit) return out;
-						out.push({ json: { key: o.key, state, receivedAt: new Date(o.receivedAtMs).toISOString(), eventId: o.safeEventId, size: o.size } });
+						out.push({
+							json: {
+								key: o.key,
+								state,
+								receivedAt: new Date(o.receivedAtMs).toISOString(),
+								eventId: o.safeEventId,
+								size: o.size,
+							},
+						});
 					}
 				}
 				return out;

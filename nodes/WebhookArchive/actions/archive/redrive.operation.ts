@@ -1,4 +1,10 @@
-import { updateDisplayOptions, NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import {
+	updateDisplayOptions,
+	NodeOperationError,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { connectAmqp } from '../../../../lib/amqp/connection';
 import { redriveDeadLetters } from '../../../../lib/amqp/redrive';
@@ -46,13 +52,24 @@ const properties: INodeProperties[] = [
 	...topologyFields,
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['redrive'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['archive'], operation: ['redrive'] } },
+	properties,
+);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const { topology, declare } = readTopology((name, fallback) => this.getNodeParameter(name, 0, fallback) as typeof fallback);
+	const { topology, declare } = readTopology(
+		(name, fallback) => this.getNodeParameter(name, 0, fallback) as typeof fallback,
+	);
 	const byId = this.getNodeParameter('redriveWhich', 0, 'all') === 'byId';
-	const messageIds = byId ? String(this.getNodeParameter('messageIds', 0, '')).split(',').map((id) => id.trim()).filter(Boolean) : undefined;
-	if (byId && !messageIds?.length) throw new NodeOperationError(this.getNode(), 'Give at least one message ID, or choose All');
+	const messageIds = byId
+		? String(this.getNodeParameter('messageIds', 0, ''))
+				.split(',')
+				.map((id) => id.trim())
+				.filter(Boolean)
+		: undefined;
+	if (byId && !messageIds?.length)
+		throw new NodeOperationError(this.getNode(), 'Give at least one message ID, or choose All');
 	const max = Math.max(1, Number(this.getNodeParameter('redriveMax', 0, 1000)));
 	return [
 		await runOnce(this, async () => {
@@ -60,7 +77,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			try {
 				if (declare) await declareTopology(connection, topology);
 				const report = await redriveDeadLetters(connection, topology, { messageIds, max });
-				return [{ json: { ...report, deadLetterQueue: topology.deadLetterQueue, queue: topology.queue } }];
+				return [
+					{ json: { ...report, deadLetterQueue: topology.deadLetterQueue, queue: topology.queue } },
+				];
 			} finally {
 				await connection.close().catch(() => undefined);
 			}

@@ -1,4 +1,9 @@
-import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import {
+	updateDisplayOptions,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { connectAmqp } from '../../../../lib/amqp/connection';
 import { ConfirmPublisher } from '../../../../lib/amqp/confirmPublisher';
@@ -24,14 +29,19 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['relay'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['archive'], operation: ['relay'] } },
+	properties,
+);
 
 /** Lease timing: renewed every page, so the TTL only has to outlast one page plus slack. */
 const LEASE_TTL_MS = 60_000;
 const LEASE_SETTLE_MS = 750;
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const { topology, declare } = readTopology((name, fallback) => this.getNodeParameter(name, 0, fallback) as typeof fallback);
+	const { topology, declare } = readTopology(
+		(name, fallback) => this.getNodeParameter(name, 0, fallback) as typeof fallback,
+	);
 	const limits = readLimits(this);
 	const useLease = this.getNodeParameter('useLease', 0, true) as boolean;
 	const run = async () =>
@@ -40,7 +50,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			try {
 				if (declare) await declareTopology(connection, topology);
 				const publisher = await ConfirmPublisher.open(connection);
-				const lease = useLease ? new Lease(archive.leaseStore('relay'), { ttlMs: LEASE_TTL_MS, settleMs: LEASE_SETTLE_MS }) : undefined;
+				const lease = useLease
+					? new Lease(archive.leaseStore('relay'), {
+							ttlMs: LEASE_TTL_MS,
+							settleMs: LEASE_SETTLE_MS,
+						})
+					: undefined;
 				try {
 					const report = await relayPending(archive, publisher, topology, limits, lease);
 					return [{ json: { ...report } }];
@@ -52,5 +67,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			}
 		});
 	// A relay that stops half way reports what it published before the error.
-	return [await runOnce(this, run, (error) => (error instanceof RelayError ? { ...error.report } : undefined))];
+	return [
+		await runOnce(this, run, (error) =>
+			error instanceof RelayError ? { ...error.report } : undefined,
+		),
+	];
 }

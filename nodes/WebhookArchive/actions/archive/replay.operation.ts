@@ -1,4 +1,10 @@
-import { updateDisplayOptions, NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import {
+	updateDisplayOptions,
+	NodeOperationError,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
 
 import { connectAmqp } from '../../../../lib/amqp/connection';
 import { ConfirmPublisher } from '../../../../lib/amqp/confirmPublisher';
@@ -30,13 +36,21 @@ const properties: INodeProperties[] = [
 	...limitFields,
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['replay'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['archive'], operation: ['replay'] } },
+	properties,
+);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const fromMs = readTime(this, 'from');
-	if (fromMs === undefined) throw new NodeOperationError(this.getNode(), '"From" must be a date and time', { itemIndex: 0 });
+	if (fromMs === undefined)
+		throw new NodeOperationError(this.getNode(), '"From" must be a date and time', {
+			itemIndex: 0,
+		});
 	const toMs = readTime(this, 'to') ?? Date.now();
-	const { topology, declare } = readTopology((name, fallback) => this.getNodeParameter(name, 0, fallback) as typeof fallback);
+	const { topology, declare } = readTopology(
+		(name, fallback) => this.getNodeParameter(name, 0, fallback) as typeof fallback,
+	);
 	const limits = readLimits(this);
 	return [
 		await runOnce(this, async () =>
@@ -46,8 +60,22 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					if (declare) await declareTopology(connection, topology);
 					const publisher = await ConfirmPublisher.open(connection);
 					try {
-						const report = await replayRange(archive, publisher, topology, { fromMs, toMs }, limits);
-						return [{ json: { ...report, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() } }];
+						const report = await replayRange(
+							archive,
+							publisher,
+							topology,
+							{ fromMs, toMs },
+							limits,
+						);
+						return [
+							{
+								json: {
+									...report,
+									from: new Date(fromMs).toISOString(),
+									to: new Date(toMs).toISOString(),
+								},
+							},
+						];
 					} finally {
 						await publisher.close();
 					}

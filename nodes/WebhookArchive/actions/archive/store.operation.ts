@@ -18,7 +18,8 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: 'webhook',
 		placeholder: 'stripe',
-		description: 'What sent this: a gateway name, or "lead" for form leads. Travels with the message.',
+		description:
+			'What sent this: a gateway name, or "lead" for form leads. Travels with the message.',
 	},
 	{
 		displayName: 'Data From',
@@ -74,59 +75,89 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'stripe-signature, x-signature',
-		description: 'Comma-separated request header names (read from the item\'s "headers") stored with the object',
+		description:
+			'Comma-separated request header names (read from the item\'s "headers") stored with the object',
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['archive'], operation: ['store'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['archive'], operation: ['store'] } },
+	properties,
+);
 
 function pick(obj: unknown, path: string): unknown {
-	return path.split('.').filter(Boolean).reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as IDataObject)[k] : undefined), obj);
+	return path
+		.split('.')
+		.filter(Boolean)
+		.reduce<unknown>(
+			(o, k) => (o && typeof o === 'object' ? (o as IDataObject)[k] : undefined),
+			obj,
+		);
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	// A write S3 did not confirm fails the item (or goes to the error output), so the workflow answers 5xx
 	// and the sender retries.
-	return await withNodeArchive(this, async (archive) => [await perItem(this, async (i) => {
-		const dataFrom = this.getNodeParameter('dataFrom', i) as string;
-		let body: Buffer;
-		let contentType: string | undefined;
-		if (dataFrom === 'binary') {
-			const property = this.getNodeParameter('binaryPropertyName', i) as string;
-			const binary = this.helpers.assertBinaryData(i, property);
-			body = await this.helpers.getBinaryDataBuffer(i, property);
-			contentType = binary.mimeType;
-		} else if (dataFrom === 'field') {
-			const field = this.getNodeParameter('field', i) as string;
-			const value = pick(items[i].json, field);
-			if (value === undefined) {
-				throw new NodeOperationError(this.getNode(), `Field "${field}" is missing from item ${i}`, { itemIndex: i });
+	return await withNodeArchive(this, async (archive) => [
+		await perItem(this, async (i) => {
+			const dataFrom = this.getNodeParameter('dataFrom', i) as string;
+			let body: Buffer;
+			let contentType: string | undefined;
+			if (dataFrom === 'binary') {
+				const property = this.getNodeParameter('binaryPropertyName', i) as string;
+				const binary = this.helpers.assertBinaryData(i, property);
+				body = await this.helpers.getBinaryDataBuffer(i, property);
+				contentType = binary.mimeType;
+			} else if (dataFrom === 'field') {
+				const field = this.getNodeParameter('field', i) as string;
+				const value = pick(items[i].json, field);
+				if (value === undefined) {
+					throw new NodeOperationError(
+						this.getNode(),
+						`Field "${field}" is missing from item ${i}`,
+						{ itemIndex: i },
+					);
+				}
+				body = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
+			} else {
+				body = Buffer.from(JSON.stringify(items[i].json), 'utf8');
+				contentType = 'application/json';
 			}
-			body = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
-		} else {
-			body = Buffer.from(JSON.stringify(items[i].json), 'utf8');
-			contentType = 'application/json';
-		}
-		const wanted = (this.getNodeParameter('headersToKeep', i, '') as string)
-			.split(',')
-			.map((h) => h.trim().toLowerCase())
-			.filter(Boolean);
-		const received = (items[i].json.headers ?? {}) as IDataObject;
-		const headers: Record<string, string> = {};
-		for (const name of wanted) {
-			const value = received[name];
-			if (value !== undefined && value !== null) headers[name] = String(value);
-		}
-		const event = items[i].json;
-		const eventId = String(this.getNodeParameter('eventId', i, '') ?? '');
-		const closedLead = dataFrom === 'json' && this.getNodeParameter('closeLinksWhenPaid', i, false) === true ? leadClosedBy(event) : undefined;
-		const closes = closedLead !== undefined;
-		// Closed alongside the store, not after it: one round trip for the sender's wait (see the fast intake).
-		const [stored] = await Promise.all([
-			archive.store({ body, eventId, source: this.getNodeParameter('source', i) as string, contentType, headers }),
-			closedLead ? archive.closeLead(closedLead, { eventId, occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined }) : undefined,
-		]);
-		return { json: { ...stored, ...(closes ? { linksClosed: true } : {}) } };
-	})]);
+			const wanted = (this.getNodeParameter('headersToKeep', i, '') as string)
+				.split(',')
+				.map((h) => h.trim().toLowerCase())
+				.filter(Boolean);
+			const received = (items[i].json.headers ?? {}) as IDataObject;
+			const headers: Record<string, string> = {};
+			for (const name of wanted) {
+				const value = received[name];
+				if (value !== undefined && value !== null) headers[name] = String(value);
+			}
+			const event = items[i].json;
+			const eventId = String(this.getNodeParameter('eventId', i, '') ?? '');
+			const closedLead =
+				dataFrom === 'json' && this.getNodeParameter('closeLinksWhenPaid', i, false) === true
+					? leadClosedBy(event)
+					: undefined;
+			const closes = closedLead !== undefined;
+			// Closed alongside the store, not after it: one round trip for the sender's wait (see the fast intake).
+			const [stored] = await Promise.all([
+				archive.store({
+					body,
+					eventId,
+					source: this.getNodeParameter('source', i) as string,
+					contentType,
+					headers,
+				}),
+				closedLead
+					? archive.closeLead(closedLead, {
+							eventId,
+							occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined,
+						})
+					: undefined,
+			]);
+			return { json: { ...stored, ...(closes ? { linksClosed: true } : {}) } };
+		}),
+	]);
 }
