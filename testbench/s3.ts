@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 
+import { S3Archive } from '../lib/archive/archive';
 import { createS3Client, type S3Settings } from '../lib/s3/client';
 import { freePort, waitFor } from './ports';
 
@@ -18,6 +19,8 @@ export interface S3Server {
 	port: number;
 	settings(bucket: string): S3Settings;
 	createBucket(bucket: string): Promise<void>;
+	/** The pack's archive on this server, to look into what a test stored; `close` ends its client. */
+	openArchive(bucket: string, prefix: string): { archive: S3Archive; close: () => void };
 	/** Stops the server, keeping its data (an outage); `start` brings it back on the same port. */
 	stop(): Promise<void>;
 	start(): Promise<void>;
@@ -111,6 +114,10 @@ export async function startS3Server(
 			} finally {
 				client.destroy();
 			}
+		},
+		openArchive(bucket, prefix) {
+			const client = createS3Client(settings(bucket));
+			return { archive: new S3Archive(client, { bucket, prefix }), close: () => client.destroy() };
 		},
 		stop,
 		start,

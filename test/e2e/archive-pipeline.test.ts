@@ -13,7 +13,6 @@ import type { ChannelModel } from 'amqplib';
 import { S3Archive } from '../../lib/archive/archive';
 import { signMercadoPago } from '../../lib/gateways/mercadopago';
 import { signStripePayload } from '../../lib/gateways/stripe';
-import { createS3Client } from '../../lib/s3/client';
 import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n';
 import {
 	connectBroker,
@@ -84,9 +83,7 @@ beforeAll(async () => {
 				})
 			).status === 401,
 	});
-	const client = createS3Client(s3.settings(BUCKET));
-	closeClient = () => client.destroy();
-	archive = new S3Archive(client, { bucket: BUCKET, prefix: PREFIX });
+	({ archive, close: closeClient } = s3.openArchive(BUCKET, PREFIX));
 });
 
 afterAll(async () => {

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { S3Archive } from '../../lib/archive/archive';
 import { signMercadoPago } from '../../lib/gateways/mercadopago';
 import { signStripePayload } from '../../lib/gateways/stripe';
-import { createS3Client } from '../../lib/s3/client';
 import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n';
 import { freePort } from '../../testbench/ports';
 import { startS3Server, type S3Server } from '../../testbench/s3';
@@ -87,9 +86,7 @@ beforeAll(async () => {
 			(await fetch(instance.webhookUrl('checkout/fast/stripe'), { method: 'POST', body: '{}' }))
 				.status === 401,
 	});
-	const client = createS3Client(s3.settings(BUCKET));
-	closeClient = () => client.destroy();
-	archive = new S3Archive(client, { bucket: BUCKET, prefix: PREFIX });
+	({ archive, close: closeClient } = s3.openArchive(BUCKET, PREFIX));
 });
 afterAll(async () => {
 	await n8n?.stop();

@@ -13,7 +13,6 @@ import { normaliseKey } from '../../lib/forms/lead';
 import { signMercadoPago } from '../../lib/gateways/mercadopago';
 import { signStripePayload } from '../../lib/gateways/stripe';
 import { signLinkToken } from '../../lib/links/checkoutLinks';
-import { createS3Client } from '../../lib/s3/client';
 import { startN8n, type N8nInstance } from '../../testbench/n8n';
 import { freePort, waitFor } from '../../testbench/ports';
 import {
@@ -94,9 +93,7 @@ beforeAll(async () => {
 			(await fetch(instance.webhookUrl('checkout/fast/stripe'), { method: 'POST', body: '{}' }))
 				.status === 401,
 	});
-	const client = createS3Client(s3.settings(BUCKET));
-	closeClient = () => client.destroy();
-	archive = new S3Archive(client, { bucket: BUCKET, prefix: PREFIX });
+	({ archive, close: closeClient } = s3.openArchive(BUCKET, PREFIX));
 });
 
 afterAll(async () => {

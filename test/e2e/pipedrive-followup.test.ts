@@ -19,7 +19,6 @@ import { S3Archive } from '../../lib/archive/archive';
 import { normaliseAsaasEvent } from '../../lib/gateways/asaas';
 import { mercadoPagoProvider, signMercadoPago } from '../../lib/gateways/mercadopago';
 import type { NormalisedEvent } from '../../lib/gateways/types';
-import { createS3Client } from '../../lib/s3/client';
 import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n';
 import { startS3Server, type S3Server } from '../../testbench/s3';
 import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
@@ -160,9 +159,7 @@ beforeAll(async () => {
 	pd = await startPipedriveStandIn();
 	s3 = await startS3Server();
 	await s3.createBucket(BUCKET);
-	const s3Client = createS3Client(s3.settings(BUCKET));
-	closeS3Client = () => s3Client.destroy();
-	archive = new S3Archive(s3Client, { bucket: BUCKET, prefix: PREFIX });
+	({ archive, close: closeS3Client } = s3.openArchive(BUCKET, PREFIX));
 	gateways = await startGatewayStandIn({
 		stripe: GATEWAY_KEYS.stripe,
 		mercadopago: GATEWAY_KEYS.mercadopago,

@@ -6,8 +6,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
-import { createS3Client } from '../../lib/s3/client';
-import { S3Archive } from '../../lib/archive/archive';
 import { startN8n, type N8nInstance } from '../../testbench/n8n';
 import { startS3Server, type S3Server } from '../../testbench/s3';
 import { s3Credential } from '../../testbench/credentials';
@@ -65,9 +63,8 @@ describe('smoke: the pack runs inside the real n8n', () => {
 			/^smoke\/pending\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/\d{13}\.[0-9a-z]{8}-evt_smoke_1\.json$/,
 		);
 
-		const client = createS3Client(s3.settings(BUCKET));
-		const stored = await new S3Archive(client, { bucket: BUCKET, prefix: 'smoke' }).get(answer.key);
-		client.destroy();
+		const { archive, close } = s3.openArchive(BUCKET, 'smoke');
+		const stored = await archive.get(answer.key).finally(close);
 		expect(stored.body.toString('utf8')).toBe(body);
 		expect(stored.headers['x-smoke-signature']).toBe('sig-123');
 
