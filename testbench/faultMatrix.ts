@@ -286,8 +286,9 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		);
 		/** A sender that retries as gateways and browsers do: with backoff, for up to four minutes. */
 		const retryFor = 240_000;
-		// s3rver, the bench's S3, can fall over under this load: then it is an S3 outage like any other
-		// (503s, retries), and it is started again on its data, as an operator would.
+		// Should s3rver, the bench's S3, still fall over under this load (its folder race is closed by
+		// s3rver-patch.js), it is an S3 outage like any other (503s, retries), and it is started again on
+		// its data, as an operator would; the report counts it.
 		let restarting = false;
 		timers.push(
 			setInterval(() => {
