@@ -66,17 +66,31 @@ export async function perItem(
 		try {
 			out.push({ pairedItem: { item: i }, ...(await run(i)) });
 		} catch (error) {
-			if (!ctx.continueOnFail()) throw asNodeError(ctx, error, i);
-			out.push({ json: errorJson(error), pairedItem: { item: i } });
+			out.push(itemFailure(ctx, error, i));
 		}
 	}
 	return out;
 }
 
 /**
+ * For operations that loop over their items themselves (those with several outputs): with "continue on
+ * fail", the error item of a failed item (on the first output, where n8n looks for it); otherwise the
+ * error to fail the run with.
+ */
+export function itemFailure(
+	ctx: IExecuteFunctions,
+	error: unknown,
+	itemIndex: number,
+): INodeExecutionData {
+	if (!ctx.continueOnFail()) throw asNodeError(ctx, error, itemIndex);
+	return { json: errorJson(error), pairedItem: { item: itemIndex } };
+}
+
+/**
  * Runs an operation once for the whole input (a relay run, a listing, a purge): its items are paired with
  * every input item, since each of them started it. With "continue on fail" a failure is one `{ error }`
- * item (plus what `details` adds, such as a relay's partial report), otherwise the run fails.
+ * item, the shape n8n moves to the error output; otherwise the run fails, with what `details` adds (such
+ * as a relay's partial report) as the error's description.
  */
 export async function runOnce(
 	ctx: IExecuteFunctions,
@@ -88,17 +102,14 @@ export async function runOnce(
 	try {
 		return (await run()).map((item) => ({ ...item, pairedItem }));
 	} catch (error) {
+		if (ctx.continueOnFail()) return [{ json: errorJson(error), pairedItem }];
+		if (isN8nNodeError(error)) throw error;
 		const extra = details?.(error);
-		if (!ctx.continueOnFail()) {
-			throw isN8nNodeError(error)
-				? error
-				: new NodeOperationError(
-						ctx.getNode(),
-						error as Error,
-						extra ? { description: JSON.stringify(extra) } : {},
-					);
-		}
-		return [{ json: { ...errorJson(error), ...extra }, pairedItem }];
+		throw new NodeOperationError(
+			ctx.getNode(),
+			error as Error,
+			extra ? { description: JSON.stringify(extra) } : {},
+		);
 	}
 }
 

@@ -10,6 +10,7 @@ import {
 import { linkUnavailableAnswer } from '../../../../lib/forms/responses';
 import { openLink, signLinkToken, tokenLinkValid } from '../../../../lib/links/checkoutLinks';
 import { CHECKOUT_LINKS_CREDENTIAL, linkSettingsFrom } from '../../../shared/checkoutLinks';
+import { itemFailure } from '../../../shared/operation';
 import { openNodeArchive } from '../../../shared/transport/s3';
 
 const properties: INodeProperties[] = [
@@ -128,9 +129,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					pairedItem: { item: i },
 				});
 			} catch (error) {
-				if (!this.continueOnFail())
-					throw new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
-				open.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
+				open.push(itemFailure(this, error, i));
 			}
 		}
 	} finally {

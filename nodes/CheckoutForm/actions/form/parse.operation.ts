@@ -20,6 +20,7 @@ import {
 import { rejectionAnswer } from '../../../../lib/forms/responses';
 import { leadIdOfToken, payLinkFor, type LinkSettings } from '../../../../lib/links/checkoutLinks';
 import { CHECKOUT_LINKS_CREDENTIAL, linkSettingsFrom } from '../../../shared/checkoutLinks';
+import { itemFailure } from '../../../shared/operation';
 
 const MAPPED: Array<[LeadField, string]> = [
 	['email', 'Email Field Names'],
@@ -239,85 +240,89 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const rejected: INodeExecutionData[] = [];
 	const dropped: INodeExecutionData[] = [];
 	for (let i = 0; i < items.length; i++) {
-		const json = items[i].json;
-		const headers = (json.headers ?? {}) as IDataObject;
-		const currency = String(this.getNodeParameter('currency', i, 'BRL') || 'BRL');
-		let catalog;
 		try {
-			const rows = ((this.getNodeParameter('catalog', i, {}) as IDataObject).product ??
-				[]) as CatalogRowInput[];
-			catalog = parseCatalog(rows, currency);
-			if (!catalog.length)
-				throw new CatalogError(
-					"Add the shop's products under Products: the catalog is the only source of a checkout's price",
+			const json = items[i].json;
+			const headers = (json.headers ?? {}) as IDataObject;
+			const currency = String(this.getNodeParameter('currency', i, 'BRL') || 'BRL');
+			let catalog;
+			try {
+				const rows = ((this.getNodeParameter('catalog', i, {}) as IDataObject).product ??
+					[]) as CatalogRowInput[];
+				catalog = parseCatalog(rows, currency);
+				if (!catalog.length)
+					throw new CatalogError(
+						"Add the shop's products under Products: the catalog is the only source of a checkout's price",
+					);
+			} catch (error) {
+				throw new NodeOperationError(this.getNode(), (error as Error).message, { itemIndex: i });
+			}
+			const addressNames = this.getNodeParameter('addressFields', i, {}) as IDataObject;
+			const mapping = Object.fromEntries([
+				...MAPPED.map(([field]) => [
+					field,
+					names(this.getNodeParameter(`${field}Fields`, i, DEFAULT_MAPPING[field].join(','))),
+				]),
+				...ADDRESS_FIELDS.map((field) => [
+					field,
+					field in addressNames ? names(addressNames[field]) : DEFAULT_MAPPING[field],
+				]),
+			]) as FieldMapping;
+			const byToken = this.getNodeParameter('leadIdMode', i) === 'checkoutToken';
+			const now = Date.now();
+			const result = validateLead(json.body ?? {}, (json.query ?? {}) as IDataObject, {
+				mapping,
+				catalog,
+				currency,
+				requireConsent: this.getNodeParameter('requireConsent', i) as boolean,
+				requirePhone: this.getNodeParameter('requirePhone', i) as boolean,
+				requireDocument: this.getNodeParameter('requireDocument', i) as boolean,
+				requireAddress: this.getNodeParameter('requireAddress', i, false) as boolean,
+				requireCheckoutToken: byToken,
+				contentType:
+					typeof headers['content-type'] === 'string' ? headers['content-type'] : undefined,
+				referer: typeof headers.referer === 'string' ? headers.referer : undefined,
+				now,
+			});
+			if (result.ok === 'bot') {
+				dropped.push({ json: { dropped: true, honeypot: result.field }, pairedItem: { item: i } });
+			} else if (result.ok === false) {
+				const answer = rejectionAnswer(
+					result.errors,
+					typeof headers.accept === 'string' ? headers.accept : undefined,
+					(this.getNodeParameter('backUrl', i) as string) || undefined,
+					result.status,
 				);
+				rejected.push({
+					json: {
+						errors: result.errors as unknown as IDataObject[],
+						status: answer.status,
+						contentType: answer.contentType,
+						responseBody: answer.body,
+					},
+					pairedItem: { item: i },
+				});
+			} else {
+				const leadId =
+					byToken && result.checkoutToken ? leadIdOfToken(result.checkoutToken) : uuidv7(now);
+				const capturedAt = new Date(now).toISOString();
+				const revision = leadRevision({ leadId, ...result.lead });
+				const link = payLinkFor(leadId, links, now);
+				valid.push({
+					json: {
+						leadId,
+						eventId: leadRevisionEventId(leadId, revision),
+						revision,
+						type: 'lead.captured',
+						capturedAt,
+						...(result.lead as unknown as IDataObject),
+						payLink: link.url,
+						payLinkExpiresAt: link.expiresAt,
+					},
+					pairedItem: { item: i },
+				});
+			}
 		} catch (error) {
-			throw new NodeOperationError(this.getNode(), (error as Error).message, { itemIndex: i });
-		}
-		const addressNames = this.getNodeParameter('addressFields', i, {}) as IDataObject;
-		const mapping = Object.fromEntries([
-			...MAPPED.map(([field]) => [
-				field,
-				names(this.getNodeParameter(`${field}Fields`, i, DEFAULT_MAPPING[field].join(','))),
-			]),
-			...ADDRESS_FIELDS.map((field) => [
-				field,
-				field in addressNames ? names(addressNames[field]) : DEFAULT_MAPPING[field],
-			]),
-		]) as FieldMapping;
-		const byToken = this.getNodeParameter('leadIdMode', i) === 'checkoutToken';
-		const now = Date.now();
-		const result = validateLead(json.body ?? {}, (json.query ?? {}) as IDataObject, {
-			mapping,
-			catalog,
-			currency,
-			requireConsent: this.getNodeParameter('requireConsent', i) as boolean,
-			requirePhone: this.getNodeParameter('requirePhone', i) as boolean,
-			requireDocument: this.getNodeParameter('requireDocument', i) as boolean,
-			requireAddress: this.getNodeParameter('requireAddress', i, false) as boolean,
-			requireCheckoutToken: byToken,
-			contentType:
-				typeof headers['content-type'] === 'string' ? headers['content-type'] : undefined,
-			referer: typeof headers.referer === 'string' ? headers.referer : undefined,
-			now,
-		});
-		if (result.ok === 'bot') {
-			dropped.push({ json: { dropped: true, honeypot: result.field }, pairedItem: { item: i } });
-		} else if (result.ok === false) {
-			const answer = rejectionAnswer(
-				result.errors,
-				typeof headers.accept === 'string' ? headers.accept : undefined,
-				(this.getNodeParameter('backUrl', i) as string) || undefined,
-				result.status,
-			);
-			rejected.push({
-				json: {
-					errors: result.errors as unknown as IDataObject[],
-					status: answer.status,
-					contentType: answer.contentType,
-					responseBody: answer.body,
-				},
-				pairedItem: { item: i },
-			});
-		} else {
-			const leadId =
-				byToken && result.checkoutToken ? leadIdOfToken(result.checkoutToken) : uuidv7(now);
-			const capturedAt = new Date(now).toISOString();
-			const revision = leadRevision({ leadId, ...result.lead });
-			const link = payLinkFor(leadId, links, now);
-			valid.push({
-				json: {
-					leadId,
-					eventId: leadRevisionEventId(leadId, revision),
-					revision,
-					type: 'lead.captured',
-					capturedAt,
-					...(result.lead as unknown as IDataObject),
-					payLink: link.url,
-					payLinkExpiresAt: link.expiresAt,
-				},
-				pairedItem: { item: i },
-			});
+			valid.push(itemFailure(this, error, i));
 		}
 	}
 	return [valid, rejected, dropped];
