@@ -113,6 +113,18 @@ export async function runOnce(
 	}
 }
 
+/** The "Event" parameter, read by `eventParameter`; `description` says what the operation does with it. */
+export function eventProperty(description: string): INodeProperties {
+	return {
+		displayName: 'Event',
+		name: 'event',
+		type: 'json',
+		default: '={{ $json }}',
+		required: true,
+		description,
+	};
+}
+
 /**
  * The "Event" parameter of the operations that take a normalised payment event (`={{ $json }}` by
  * default): an object as n8n hands it over, or JSON text when typed in. Each operation checks the shape it needs.

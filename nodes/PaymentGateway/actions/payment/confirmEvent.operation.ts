@@ -6,21 +6,16 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { confirmEvent, providerFor } from '../../../../lib/gateways';
-import type { NormalisedEvent, ProviderId } from '../../../../lib/gateways/types';
-import { eventParameter, perItem } from '../../../shared/operation';
+import { confirmEvent } from '../../../../lib/gateways';
+import type { NormalisedEvent } from '../../../../lib/gateways/types';
+import { eventParameter, eventProperty, perItem } from '../../../shared/operation';
 import { gatewayCredentials, gatewayRequest } from '../../../shared/transport/gateway';
+import { chosenGateway } from './provider';
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Event',
-		name: 'event',
-		type: 'json',
-		default: '={{ $json }}',
-		required: true,
-		description:
-			"The normalised event as the intake archived it. An event that is only a claim (a Mercado Pago notification, an Asaas event) is read back from the gateway: its status, amount and lead then come from the payment's record. Other events pass unchanged.",
-	},
+	eventProperty(
+		"The normalised event as the intake archived it. An event that is only a claim (a Mercado Pago notification, an Asaas event) is read back from the gateway: its status, amount and lead then come from the payment's record. Other events pass unchanged.",
+	),
 ];
 
 export const description = updateDisplayOptions(
@@ -34,8 +29,7 @@ export const description = updateDisplayOptions(
  * the error as its reason.
  */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const provider = this.getNodeParameter('provider', 0) as ProviderId;
-	const gateway = providerFor(provider);
+	const { provider, gateway } = chosenGateway(this);
 	let credentials: IDataObject | undefined;
 	return [
 		await perItem(this, async (i) => {

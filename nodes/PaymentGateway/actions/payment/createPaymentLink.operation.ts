@@ -6,12 +6,12 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { providerFor } from '../../../../lib/gateways';
 import { parseBuyerAddress, type BuyerAddress } from '../../../../lib/gateways/address';
 import { toMinorUnits } from '../../../../lib/gateways/money';
-import type { LineItem, PaymentLinkRequest, ProviderId } from '../../../../lib/gateways/types';
+import type { LineItem, PaymentLinkRequest } from '../../../../lib/gateways/types';
 import { perItem } from '../../../shared/operation';
 import { gatewayCredentials, gatewayRequest } from '../../../shared/transport/gateway';
+import { chosenGateway } from './provider';
 
 const properties: INodeProperties[] = [
 	{
@@ -129,8 +129,7 @@ export const description = updateDisplayOptions(
 );
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const provider = this.getNodeParameter('provider', 0) as ProviderId;
-	const gateway = providerFor(provider);
+	const { provider, gateway } = chosenGateway(this);
 	const credentials = await gatewayCredentials(this, provider);
 	return [
 		await perItem(this, async (i) => {

@@ -6,10 +6,9 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { providerFor } from '../../../../lib/gateways';
-import type { ProviderId } from '../../../../lib/gateways/types';
 import { perItem } from '../../../shared/operation';
 import { gatewayCredentials, gatewayRequest } from '../../../shared/transport/gateway';
+import { chosenGateway } from './provider';
 
 const properties: INodeProperties[] = [
 	{
@@ -39,8 +38,7 @@ export const description = updateDisplayOptions(
 );
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const provider = this.getNodeParameter('provider', 0) as ProviderId;
-	const gateway = providerFor(provider);
+	const { provider, gateway } = chosenGateway(this);
 	const credentials = await gatewayCredentials(this, provider);
 	return [
 		await perItem(this, async (i) => {

@@ -6,10 +6,10 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { lowerCaseHeaders, providerFor, webhookSecretOf } from '../../../../lib/gateways';
+import { lowerCaseHeaders, webhookSecretOf } from '../../../../lib/gateways';
 import { textRecord } from '../../../../lib/http/untrusted';
-import type { ProviderId } from '../../../../lib/gateways/types';
 import { gatewayCredentials } from '../../../shared/transport/gateway';
+import { chosenGateway } from './provider';
 
 const properties: INodeProperties[] = [
 	{
@@ -29,11 +29,10 @@ export const description = updateDisplayOptions(
 
 /** Two outputs: [verified, rejected]. A rejected item carries the reason and never the event. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const provider = this.getNodeParameter('provider', 0) as ProviderId;
+	const { provider, gateway } = chosenGateway(this);
 	const items = this.getInputData();
 	const verified: INodeExecutionData[] = [];
 	const rejected: INodeExecutionData[] = [];
-	const gateway = providerFor(provider);
 	const credentials = await gatewayCredentials(this, provider);
 	const secret = webhookSecretOf(provider, credentials);
 	for (let i = 0; i < items.length; i++) {

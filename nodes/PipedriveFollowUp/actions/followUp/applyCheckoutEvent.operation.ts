@@ -7,19 +7,13 @@ import {
 } from 'n8n-workflow';
 
 import { applyEvent, type CheckoutEventInput } from '../../../../lib/pipedrive/operations';
-import { eventParameter, perItem } from '../../../shared/operation';
+import { eventParameter, eventProperty, perItem } from '../../../shared/operation';
 import { pipedriveClientFor } from '../../transport';
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Event',
-		name: 'event',
-		type: 'json',
-		default: '={{ $json }}',
-		required: true,
-		description:
-			'The normalised event of the Payment Gateway node or the Payment Webhook Trigger (eventId, type, occurredAt, leadRef, provider, amount, currency)',
-	},
+	eventProperty(
+		'The normalised event of the Payment Gateway node or the Payment Webhook Trigger (eventId, type, occurredAt, leadRef, provider, amount, currency)',
+	),
 	{
 		displayName: 'Options',
 		name: 'options',

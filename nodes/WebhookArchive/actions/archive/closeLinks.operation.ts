@@ -7,19 +7,13 @@ import {
 } from 'n8n-workflow';
 
 import { leadClosedBy } from '../../../../lib/links/checkoutLinks';
-import { eventParameter, perItem } from '../../../shared/operation';
+import { eventParameter, eventProperty, perItem } from '../../../shared/operation';
 import { withNodeArchive } from '../../../shared/transport/s3';
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Event',
-		name: 'event',
-		type: 'json',
-		default: '={{ $json }}',
-		required: true,
-		description:
-			"A confirmed payment event. A paid one closes its lead's pay links (Open Checkout Link then gives its neutral answer); any other passes without a write. The item goes on unchanged.",
-	},
+	eventProperty(
+		"A confirmed payment event. A paid one closes its lead's pay links (Open Checkout Link then gives its neutral answer); any other passes without a write. The item goes on unchanged.",
+	),
 ];
 
 export const description = updateDisplayOptions(
