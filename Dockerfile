@@ -21,4 +21,5 @@ RUN mkdir -p /home/node/.n8n/nodes \
  && rm -rf /tmp/pack \
  && chown -R node:node /home/node/.n8n
 COPY workflows /workflows
+COPY deploy /deploy
 USER node

@@ -24,6 +24,14 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
 chromium --version
+step "services: PostgreSQL and Redis (n8n's queue mode)"
+bash scripts/ensure-queue-services.sh
+step "docker-compose (Debian's; it checks docker-compose.yml with \`config\`, no Docker engine needed)"
+if ! command -v docker-compose >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null
+fi
+docker-compose version --short
 step "services: n8n (pinned, Node 24, from the npm registry)"
 bash testbench/install-n8n.sh >/dev/null
 
