@@ -136,6 +136,13 @@ export interface StartOptions {
 	port?: number;
 	/** A user folder to keep (the local pipeline); a fresh temporary one otherwise. */
 	userFolder?: string;
+	/**
+	 * What the process runs as (queue mode, see n8nQueue.ts): the main (`n8n start`, the default), a worker
+	 * (`n8n worker`; it answers /healthz on its port) or a webhook processor (`n8n webhook`).
+	 */
+	role?: 'main' | 'worker' | 'webhook';
+	/** Leave the import of credentials and workflows out: a worker or webhook processor shares the main's database. */
+	skipImport?: boolean;
 }
 
 export interface N8nInstance {
@@ -224,8 +231,20 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 		}
 	};
 
+	const role = options.role ?? 'main';
+	if (role === 'worker') {
+		env.QUEUE_HEALTH_CHECK_ACTIVE = 'true';
+		env.QUEUE_HEALTH_CHECK_PORT = String(port);
+	}
+	const command =
+		role === 'worker'
+			? ['worker', '--concurrency=5']
+			: role === 'webhook'
+				? ['webhook']
+				: ['start'];
+
 	const setupStarted = Date.now();
-	if (options.credentials && options.credentials.length > 0) {
+	if (!options.skipImport && options.credentials && options.credentials.length > 0) {
 		const file = join(userFolder, 'credentials.json');
 		writeFileSync(file, JSON.stringify(options.credentials), { mode: 0o600 });
 		cli(['import:credentials', `--input=${file}`]);
@@ -234,9 +253,10 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 	const wfDir = join(userFolder, 'workflows-to-import');
 	rmSync(wfDir, { recursive: true, force: true });
 	mkdirSync(wfDir);
-	options.workflows.forEach((f, i) => copyFileSync(f, join(wfDir, `${i}.json`)));
-	if (options.workflows.length > 0) cli(['import:workflow', '--separate', `--input=${wfDir}`]);
-	for (const id of workflowIds(options.workflows)) cli(['publish:workflow', `--id=${id}`]);
+	const workflows = options.skipImport ? [] : options.workflows;
+	workflows.forEach((f, i) => copyFileSync(f, join(wfDir, `${i}.json`)));
+	if (workflows.length > 0) cli(['import:workflow', '--separate', `--input=${wfDir}`]);
+	for (const id of workflowIds(workflows)) cli(['publish:workflow', `--id=${id}`]);
 
 	const setupMs = Date.now() - setupStarted;
 	const logFile = join(userFolder, 'n8n.log');
@@ -291,14 +311,14 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 	const launch = async () => {
 		exited = undefined;
 		const fd = openSync(logFile, 'a');
-		child = spawn(node, [n8n, 'start'], { env, detached: true, stdio: ['ignore', fd, fd] });
+		child = spawn(node, [n8n, ...command], { env, detached: true, stdio: ['ignore', fd, fd] });
 		child.on('exit', (code, signal) => (exited = `n8n exited (${code ?? signal})`));
 		await waitFor(
-			`n8n on ${baseUrl}`,
+			`n8n ${role} on ${baseUrl}`,
 			async () => {
 				const res = await fetch(`${baseUrl}/healthz`);
 				if (res.status !== 200) return undefined;
-				if (options.ready && !(await options.ready(instance))) return undefined;
+				if (role === 'main' && options.ready && !(await options.ready(instance))) return undefined;
 				return true;
 			},
 			{
@@ -319,7 +339,7 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 		await launch();
 		// Measured on every start, so CI logs show what the bench costs.
 		process.stderr.write(
-			`[n8n] ${options.workflows.length} workflows imported and published in ${(setupMs / 1000).toFixed(1)} s; started and answering in ${((Date.now() - launched) / 1000).toFixed(1)} s\n`,
+			`[n8n${role === 'main' ? '' : ` ${role}`}] ${workflows.length} workflows imported and published in ${(setupMs / 1000).toFixed(1)} s; started and answering in ${((Date.now() - launched) / 1000).toFixed(1)} s\n`,
 		);
 	} catch (error) {
 		await instance.kill('SIGKILL');

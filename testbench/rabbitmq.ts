@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type ChannelModel } from 'amqplib';
 
+import { partitionQueues } from '../lib/amqp/partitions';
 import { DEFAULT_TOPOLOGY, type Topology } from '../lib/amqp/topology';
 
 export const RABBITMQ_URL = process.env.CR_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -99,10 +100,17 @@ export async function drainQueue(
 	return out;
 }
 
-export async function deleteTopology(connection: ChannelModel, t: Topology): Promise<void> {
+/** Deletes a test topology, with the queues of the partition counts it was used with. */
+export async function deleteTopology(
+	connection: ChannelModel,
+	t: Topology,
+	partitions: number[] = [1],
+): Promise<void> {
 	const channel = await connection.createChannel();
 	channel.on('error', () => undefined);
-	for (const q of [t.queue, t.deadLetterQueue]) await channel.deleteQueue(q).catch(() => undefined);
+	const queues = [...new Set(partitions.flatMap((n) => partitionQueues(t, n).map((p) => p.queue)))];
+	for (const q of [...queues, t.queue, t.deadLetterQueue])
+		await channel.deleteQueue(q).catch(() => undefined);
 	for (const x of [t.exchange, t.deadLetterExchange])
 		await channel.deleteExchange(x).catch(() => undefined);
 	await channel.close().catch(() => undefined);

@@ -33,6 +33,8 @@ export function exportedWorkflowForTest(
 		retryDelaySeconds?: number;
 		pauseProbeSeconds?: number;
 		keepSuccessfulExecutions?: boolean;
+		/** Per-lead partitions of the sweep's relay and the processor's trigger. */
+		partitions?: number;
 	},
 ): string {
 	const wf = JSON.parse(readFileSync(join(EXPORTED_WORKFLOWS, file), 'utf8')) as Workflow;
@@ -49,6 +51,8 @@ export function exportedWorkflowForTest(
 			node.parameters.notificationUrl = patch.notificationUrl;
 		if (node.type === 'n8n-nodes-checkout-recovery.webhookArchive') {
 			if (patch.prefix) node.parameters.prefix = patch.prefix;
+			if (patch.partitions && node.parameters.operation === 'relay')
+				node.parameters.partitions = patch.partitions;
 			if (patch.topology && node.parameters.operation === 'relay') {
 				const { exchange, routingKey, queue, deadLetterExchange, deadLetterQueue } = patch.topology;
 				Object.assign(node.parameters, {
@@ -61,6 +65,7 @@ export function exportedWorkflowForTest(
 			}
 		}
 		if (node.type === 'n8n-nodes-checkout-recovery.checkoutQueueTrigger') {
+			if (patch.partitions) node.parameters.partitions = patch.partitions;
 			if (patch.topology) {
 				const { exchange, routingKey, queue, deadLetterExchange, deadLetterQueue } = patch.topology;
 				Object.assign(node.parameters, {

@@ -9,6 +9,7 @@
 import type { ChannelModel, ConsumeMessage } from 'amqplib';
 
 import { ConfirmPublisher } from './confirmPublisher';
+import { routingKeyForBody } from './partitions';
 import type { Topology } from './topology';
 
 export interface RedriveOptions {
@@ -19,6 +20,8 @@ export interface RedriveOptions {
 	/** The run ends when the dead-letter queue has delivered nothing for this long. */
 	idleMs?: number;
 	confirmTimeoutMs?: number;
+	/** The main queue's partitions (lib/amqp/partitions.ts): each message goes back to its lead's. */
+	partitions?: number;
 }
 
 export interface RedriveReport {
@@ -75,7 +78,13 @@ export async function redriveDeadLetters(
 					([name]) => !BROKER_HEADERS.test(name),
 				),
 			);
-			const { confirmed } = await publisher.publish(topology.exchange, topology.routingKey, {
+			const routingKey = routingKeyForBody(
+				topology.routingKey,
+				options.partitions ?? 1,
+				message.content,
+				id ?? '',
+			);
+			const { confirmed } = await publisher.publish(topology.exchange, routingKey, {
 				content: message.content,
 				messageId: id ?? '',
 				contentType: message.properties.contentType ?? 'application/json',

@@ -7,6 +7,8 @@
  */
 import type { ChannelModel } from 'amqplib';
 
+import { partitionQueues } from './partitions';
+
 export interface Topology {
 	exchange: string;
 	routingKey: string;
@@ -41,7 +43,11 @@ export function queueArguments(t: Topology): Record<string, unknown> {
  * exchange (406 PRECONDITION_FAILED) closes the channel it was sent on, and the error then names what
  * differs instead of leaving a dead channel behind.
  */
-export async function declareTopology(connection: ChannelModel, t: Topology): Promise<void> {
+export async function declareTopology(
+	connection: ChannelModel,
+	t: Topology,
+	partitions = 1,
+): Promise<void> {
 	const channel = await connection.createChannel();
 	let closedWith: Error | undefined;
 	channel.on('error', (error: Error) => {
@@ -55,8 +61,11 @@ export async function declareTopology(connection: ChannelModel, t: Topology): Pr
 			arguments: { 'x-queue-type': 'quorum' },
 		});
 		await channel.bindQueue(t.deadLetterQueue, t.deadLetterExchange, t.deadLetterQueue);
-		await channel.assertQueue(t.queue, { durable: true, arguments: queueArguments(t) });
-		await channel.bindQueue(t.queue, t.exchange, t.routingKey);
+		// One queue per partition (lib/amqp/partitions.ts); one partition is the topology's own queue.
+		for (const { queue, routingKey } of partitionQueues(t, partitions)) {
+			await channel.assertQueue(queue, { durable: true, arguments: queueArguments(t) });
+			await channel.bindQueue(queue, t.exchange, routingKey);
+		}
 	} catch (error) {
 		const reason =
 			(closedWith ?? error) instanceof Error

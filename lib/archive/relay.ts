@@ -4,6 +4,7 @@
  * publishes a time range of relayed objects again. No n8n imports.
  */
 import type { OutgoingMessage } from '../amqp/confirmPublisher';
+import { routingKeyForBody } from '../amqp/partitions';
 import type { ArchivedObject, ListedObject, S3Archive } from './archive';
 import type { Lease } from './lease';
 import { mapInOrder } from '../util/concurrency';
@@ -19,6 +20,13 @@ export interface Publisher {
 export interface PublishTarget {
 	exchange: string;
 	routingKey: string;
+	/** Per-lead partitions (lib/amqp/partitions.ts): each message goes to its lead's; 1 (the default) is the one queue. */
+	partitions?: number;
+}
+
+/** The routing key a message goes out with: the target's own, or its lead's partition's. */
+function routingKeyFor(target: PublishTarget, object: ArchivedObject): string {
+	return routingKeyForBody(target.routingKey, target.partitions ?? 1, object.body, object.eventId);
 }
 
 export interface RelayLimits {
@@ -130,7 +138,7 @@ async function publishPage(
 			if (!object) continue;
 			const { confirmed } = await publisher.publish(
 				target.exchange,
-				target.routingKey,
+				routingKeyFor(target, object),
 				messageFor(object, replay),
 			);
 			pending.push({ key: object.key, confirmed });

@@ -31,6 +31,12 @@ export interface NormalisedEvent {
 	 * carrying it.
 	 */
 	confirm?: { paymentId?: string; leadRef?: string };
+	/**
+	 * Routing only, never an effect: the lead a claim whose lead is not known yet belongs to, as the
+	 * intake was told (a Mercado Pago notification URL carries `lead`), so that the relay puts it in its
+	 * lead's partition (lib/amqp/partitions.ts). Unsigned: a wrong one only routes a message elsewhere.
+	 */
+	partitionKey?: string;
 	raw: unknown;
 }
 

@@ -24,8 +24,10 @@ import {
 	exponentialBackoff,
 	parseBody,
 	runConsumer,
+	type HandlerOutcome,
 	type QueueMessage,
 } from '../../lib/amqp/consumer';
+import { partitionQueues } from '../../lib/amqp/partitions';
 import { declareTopology } from '../../lib/amqp/topology';
 import { readTopology, topologyFields } from '../shared/topology';
 import { AMQP_CREDENTIAL, amqpSettingsFromCredential } from '../shared/transport/amqp';
@@ -126,7 +128,7 @@ export class CheckoutQueueTrigger implements INodeType {
 
 	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
 		const settings = amqpSettingsFromCredential(await this.getCredentials(AMQP_CREDENTIAL));
-		const { topology, declare } = readTopology(
+		const { topology, declare, partitions } = readTopology(
 			(name, fallback) => this.getNodeParameter(name, fallback) as typeof fallback,
 		);
 		const maxAttempts = Math.max(1, Number(this.getNodeParameter('maxAttempts', 5)));
@@ -146,40 +148,44 @@ export class CheckoutQueueTrigger implements INodeType {
 			// A test run in the editor shows the next message and puts it back: it must not consume the
 			// production queue's events.
 			const connection = await connectAmqp(settings);
-			if (declare) await declareTopology(connection, topology);
+			if (declare) await declareTopology(connection, topology, partitions);
 			const channel = await connection.createChannel();
 			await channel.prefetch(1);
+			// The first message of any partition is shown; every message seen goes back to its queue.
 			const manualTriggerFunction = async () =>
 				await new Promise<void>((resolve, reject) => {
-					channel
-						.consume(topology.queue, (message) => {
-							if (!message)
-								return reject(
-									new NodeOperationError(node, `The queue "${topology.queue}" went away`),
-								);
-							const body = parseBody(message.content);
-							channel.nack(message, false, true);
-							this.emit([
-								[
-									typeof body === 'string'
-										? {
-												json: {
-													error: body,
-													content: message.content.toString('utf8').slice(0, 2000),
-												},
-											}
-										: itemOf({
-												body,
-												messageId: message.properties.messageId,
-												deliveryCount: 0,
-												redelivered: message.fields.redelivered,
-												headers: message.properties.headers ?? {},
-											}),
-								],
-							]);
-							resolve();
-						})
-						.catch(reject);
+					let shown = false;
+					for (const { queue } of partitionQueues(topology, partitions)) {
+						channel
+							.consume(queue, (message) => {
+								if (!message)
+									return reject(new NodeOperationError(node, `The queue "${queue}" went away`));
+								channel.nack(message, false, true);
+								if (shown) return;
+								shown = true;
+								const body = parseBody(message.content);
+								this.emit([
+									[
+										typeof body === 'string'
+											? {
+													json: {
+														error: body,
+														content: message.content.toString('utf8').slice(0, 2000),
+													},
+												}
+											: itemOf({
+													body,
+													messageId: message.properties.messageId,
+													deliveryCount: 0,
+													redelivered: message.fields.redelivered,
+													headers: message.properties.headers ?? {},
+												}),
+									],
+								]);
+								resolve();
+							})
+							.catch(reject);
+					}
 				});
 			return {
 				manualTriggerFunction,
@@ -187,48 +193,58 @@ export class CheckoutQueueTrigger implements INodeType {
 			};
 		}
 
-		const consumer = runConsumer(
-			async () => await connectAmqp(settings),
-			{
-				queue: topology.queue,
-				deadLetterQueue: topology.deadLetterQueue,
-				maxAttempts,
-				retryDelayMs: exponentialBackoff(retryDelayMs, 300_000),
-				handlerTimeoutMs,
-				pauseProbeMs: Math.max(1, Number(this.getNodeParameter('pauseProbeSeconds', 60))) * 1000,
-				prepare: declare
-					? async (connection) => await declareTopology(connection, topology)
-					: undefined,
-				log: (level, message) => {
-					this.logger[level](`[Checkout Queue Trigger] ${message}`);
-					// Dead-lettered messages are also shown as failed executions, where people look.
-					if (
-						level === 'error' &&
-						message.includes('dead-letter') &&
-						typeof this.saveFailedExecution === 'function'
-					) {
-						this.saveFailedExecution(new NodeOperationError(node, message));
-					}
+		// One consumer per partition, each with one message in flight: a lead's events in order, different
+		// leads' at the same time (lib/amqp/partitions.ts).
+		const handle = async (message: QueueMessage): Promise<HandlerOutcome> => {
+			const done = this.helpers.createDeferredPromise<IRun>();
+			this.emit([[itemOf(message)]], undefined, done);
+			const run = await done.promise;
+			if (!run) return { ok: false, error: 'n8n reported no execution for the message' };
+			const error = run.data.resultData.error;
+			if (error) return { ok: false, error: error.message };
+			if (run.status === 'error' || run.status === 'crashed' || run.status === 'canceled')
+				return { ok: false, error: `execution ${run.status}` };
+			return { ok: true };
+		};
+		const consumers = partitionQueues(topology, partitions).map(({ queue }) =>
+			runConsumer(
+				async () => await connectAmqp(settings),
+				{
+					queue,
+					deadLetterQueue: topology.deadLetterQueue,
+					maxAttempts,
+					retryDelayMs: exponentialBackoff(retryDelayMs, 300_000),
+					handlerTimeoutMs,
+					pauseProbeMs: Math.max(1, Number(this.getNodeParameter('pauseProbeSeconds', 60))) * 1000,
+					prepare: declare
+						? async (connection) => await declareTopology(connection, topology, partitions)
+						: undefined,
+					log: (level, message) => {
+						this.logger[level](
+							`[Checkout Queue Trigger${partitions > 1 ? ` ${queue}` : ''}] ${message}`,
+						);
+						// Dead-lettered messages are also shown as failed executions, where people look.
+						if (
+							level === 'error' &&
+							message.includes('dead-letter') &&
+							typeof this.saveFailedExecution === 'function'
+						) {
+							this.saveFailedExecution(new NodeOperationError(node, message));
+						}
+					},
 				},
-			},
-			async (message) => {
-				const done = this.helpers.createDeferredPromise<IRun>();
-				this.emit([[itemOf(message)]], undefined, done);
-				const run = await done.promise;
-				if (!run) return { ok: false, error: 'n8n reported no execution for the message' };
-				const error = run.data.resultData.error;
-				if (error) return { ok: false, error: error.message };
-				if (run.status === 'error' || run.status === 'crashed' || run.status === 'canceled')
-					return { ok: false, error: `execution ${run.status}` };
-				return { ok: true };
-			},
+				handle,
+			),
 		);
 		// A broker that is down at activation is retried in the background rather than failing activation
 		// (n8n gives up on a trigger whose activation failed a few times).
 		await Promise.race([
-			consumer.ready.catch(() => undefined),
+			Promise.all(consumers.map(async (c) => await c.ready)).catch(() => undefined),
 			new Promise((resolve) => setTimeout(resolve, 10_000)),
 		]);
-		return { closeFunction: async () => await consumer.stop() };
+		return {
+			closeFunction: async () =>
+				void (await Promise.all(consumers.map(async (c) => await c.stop()))),
+		};
 	}
 }

@@ -1,5 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { checkPartitions } from '../../lib/amqp/partitions';
 import { DEFAULT_TOPOLOGY, type Topology } from '../../lib/amqp/topology';
 
 // Literal defaults (the lint rule wants literals); lib/amqp/topology.ts holds the same values for callers
@@ -19,6 +20,15 @@ export const topologyFields: INodeProperties[] = [
 		name: 'routingKey',
 		type: 'string',
 		default: 'checkout.event',
+	},
+	{
+		displayName: 'Partitions',
+		name: 'partitions',
+		type: 'number',
+		default: 1,
+		typeOptions: { minValue: 1, maxValue: 64 },
+		description:
+			"Queues the events are spread over by lead: each lead's events stay in one queue, in order, while different leads' run at the same time. Use the same number in the sweep, the processor's trigger and re-drive; drain the queues before changing it.",
 	},
 	{
 		displayName: 'Declare Topology',
@@ -64,9 +74,11 @@ export const topologyFields: INodeProperties[] = [
 export function readTopology(get: <T>(name: string, fallback: T) => T): {
 	topology: Topology;
 	declare: boolean;
+	partitions: number;
 } {
 	return {
 		declare: get('declareTopology', true),
+		partitions: checkPartitions(Number(get('partitions', 1))),
 		topology: {
 			exchange: get('exchange', DEFAULT_TOPOLOGY.exchange),
 			routingKey: get('routingKey', DEFAULT_TOPOLOGY.routingKey),

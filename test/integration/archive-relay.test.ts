@@ -11,6 +11,8 @@ import {
 import type { ChannelModel } from 'amqplib';
 
 import { ConfirmPublisher } from '../../lib/amqp/confirmPublisher';
+import { partitionOf, partitionQueues } from '../../lib/amqp/partitions';
+import { redriveDeadLetters } from '../../lib/amqp/redrive';
 import { connectAmqp } from '../../lib/amqp/connection';
 import { declareTopology, type Topology } from '../../lib/amqp/topology';
 import { ArchiveWriteError, S3Archive } from '../../lib/archive/archive';
@@ -28,6 +30,7 @@ import {
 	connectBroker,
 	deleteTopology,
 	drainQueue,
+	publishConfirmed,
 	uniqueTopology,
 } from '../../testbench/rabbitmq';
 import { startS3Server, type S3Server } from '../../testbench/s3';
@@ -46,8 +49,11 @@ beforeAll(async () => {
 	s3 = await startS3Server();
 	broker = await connectBroker();
 });
+const partitioned: Topology[] = [];
+
 afterAll(async () => {
 	for (const t of topologies) await deleteTopology(broker, t);
+	for (const t of partitioned) await deleteTopology(broker, t, [3, 4]);
 	await broker?.close();
 	for (const c of clients) c.destroy();
 	await s3?.destroy();
@@ -222,6 +228,92 @@ describe('store', () => {
 			await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${folder}/new-${round}` }));
 		}
 		expect({ crashed: s3.crashed(), missing }).toEqual({ crashed: undefined, missing: [] });
+	});
+});
+
+describe('partitions', () => {
+	it("relays each lead's messages to one of N queues, in their order, and spreads the leads over all of them", async () => {
+		const archive = await freshArchive();
+		const t = uniqueTopology('partitions');
+		partitioned.push(t);
+		await declareTopology(broker, t, 4);
+		const base = Date.UTC(2026, 11, 1, 12, 0, 0);
+		const sent: Array<{ lead: string; id: string }> = [];
+		for (let k = 0; k < 4; k++)
+			for (let lead = 0; lead < 30; lead++) {
+				const id = `p-${lead}-${k}`;
+				const body =
+					k === 0
+						? { leadId: `L${lead}`, eventId: id, type: 'lead.captured' }
+						: { eventId: id, leadRef: `L${lead}`, type: 'paid' };
+				await archive.store({
+					body: Buffer.from(JSON.stringify(body)),
+					eventId: id,
+					source: 'test',
+					receivedAtMs: base + sent.length,
+				});
+				sent.push({ lead: `L${lead}`, id });
+			}
+		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const publisher = await ConfirmPublisher.open(connection);
+		const report = await relayPending(
+			archive,
+			publisher,
+			{ ...t, partitions: 4 },
+			{ ...DEFAULT_LIMITS, pageSize: 50 },
+		);
+		await connection.close();
+		expect(report).toMatchObject({ published: sent.length, stoppedBy: 'empty' });
+		const byQueue = await Promise.all(
+			partitionQueues(t, 4).map(async ({ queue }) => await drainQueue(broker, queue, 500, 1000)),
+		);
+		expect(byQueue.map((q) => q.length > 0)).toEqual([true, true, true, true]);
+		expect(byQueue.flat()).toHaveLength(sent.length);
+		const leadOf = (m: { content: Buffer }) => {
+			const b = JSON.parse(m.content.toString('utf8')) as { leadId?: string; leadRef?: string };
+			return b.leadId ?? b.leadRef!;
+		};
+		for (let lead = 0; lead < 30; lead++) {
+			const holding = byQueue.filter((q) => q.some((m) => leadOf(m) === `L${lead}`));
+			expect({ lead, queues: holding.length }).toEqual({ lead, queues: 1 });
+			// In the order they were received.
+			expect(holding[0].filter((m) => leadOf(m) === `L${lead}`).map((m) => m.messageId)).toEqual(
+				sent.filter((s) => s.lead === `L${lead}`).map((s) => s.id),
+			);
+		}
+	});
+
+	it("re-drives each dead letter to its lead's partition", async () => {
+		const t = uniqueTopology('partitions-redrive');
+		partitioned.push(t);
+		await declareTopology(broker, t, 3);
+		const leads = ['A', 'B', 'C', 'D', 'E', 'F'];
+		await publishConfirmed(
+			broker,
+			{ exchange: t.deadLetterExchange, routingKey: t.deadLetterQueue },
+			leads.map((lead) => ({
+				body: { eventId: `dl-${lead}`, leadRef: lead, type: 'paid' },
+				messageId: `dl-${lead}`,
+			})),
+		);
+		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const report = await redriveDeadLetters(connection, t, {
+			max: 100,
+			idleMs: 500,
+			partitions: 3,
+		});
+		await connection.close();
+		expect(report.moved).toBe(leads.length);
+		const byQueue = await Promise.all(
+			partitionQueues(t, 3).map(async ({ queue }) => await drainQueue(broker, queue, 50, 1000)),
+		);
+		for (const lead of leads) {
+			const expected = partitionOf(`lead:${lead}`, 3);
+			expect({
+				lead,
+				queue: byQueue.findIndex((q) => q.some((m) => m.messageId === `dl-${lead}`)),
+			}).toEqual({ lead, queue: expected });
+		}
 	});
 });
 

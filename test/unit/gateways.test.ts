@@ -524,7 +524,8 @@ describe('payment link requests', () => {
 				identification: { type: 'CPF', number: '52998224725' },
 			},
 			external_reference: req.leadRef,
-			notification_url: 'https://n8n.example/webhook/mp',
+			// The lead rides in the notification URL: it routes the notification to its lead's partition.
+			notification_url: 'https://n8n.example/webhook/mp?lead=0192f0c4-lead',
 			expires: true,
 		});
 	});

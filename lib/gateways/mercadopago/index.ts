@@ -141,6 +141,22 @@ function phoneParts(e164: string | undefined): { area_code: string; number: stri
 	return m ? { area_code: m[1], number: m[2] } : undefined;
 }
 
+/**
+ * The notification URL of one checkout: the intake's, with our lead id in `lead`. Mercado Pago adds its
+ * own parameters to it; the lead only routes the notification to its lead's partition (the payment's
+ * record decides the effect, see NormalisedEvent.partitionKey).
+ */
+export function notificationUrlFor(notificationUrl: string, leadRef: string): string {
+	const url = new URL(notificationUrl);
+	url.searchParams.set('lead', leadRef);
+	return url.toString();
+}
+
+/** A routing lead from the query, when it looks like one (a lead id is short and plain). */
+function routedLead(value: string | undefined): string | undefined {
+	return value && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : undefined;
+}
+
 export const mercadoPagoProvider: GatewayProvider = {
 	id: 'mercadopago',
 
@@ -170,7 +186,9 @@ export const mercadoPagoProvider: GatewayProvider = {
 			},
 			external_reference: req.leadRef,
 			metadata: { lead_id: req.leadRef },
-			notification_url: req.notificationUrl,
+			notification_url: req.notificationUrl
+				? notificationUrlFor(req.notificationUrl, req.leadRef)
+				: undefined,
 			back_urls: { success: req.successUrl, pending: req.successUrl, failure: req.cancelUrl },
 			auto_return: 'approved',
 			...(req.expiresAt ? { expires: true, expiration_date_to: req.expiresAt.toISOString() } : {}),
@@ -275,6 +293,7 @@ export const mercadoPagoProvider: GatewayProvider = {
 				provider: 'mercadopago',
 				providerEventType: body.action ?? body.type ?? 'unknown',
 				...(body.type === 'payment' && signedId ? { confirm: { paymentId: signedId } } : {}),
+				...(routedLead(input.query.lead) ? { partitionKey: routedLead(input.query.lead) } : {}),
 				raw: body,
 			},
 		};

@@ -58,7 +58,7 @@ export const description = updateDisplayOptions(
 );
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const { topology, declare } = readTopology(
+	const { topology, declare, partitions } = readTopology(
 		(name, fallback) => this.getNodeParameter(name, 0, fallback) as typeof fallback,
 	);
 	const byId = this.getNodeParameter('redriveWhich', 0, 'all') === 'byId';
@@ -75,8 +75,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		await runOnce(this, async () => {
 			const connection = await connectAmqp(await nodeAmqpSettings(this));
 			try {
-				if (declare) await declareTopology(connection, topology);
-				const report = await redriveDeadLetters(connection, topology, { messageIds, max });
+				if (declare) await declareTopology(connection, topology, partitions);
+				const report = await redriveDeadLetters(connection, topology, {
+					messageIds,
+					max,
+					partitions,
+				});
 				return [
 					{ json: { ...report, deadLetterQueue: topology.deadLetterQueue, queue: topology.queue } },
 				];

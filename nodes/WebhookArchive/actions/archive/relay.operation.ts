@@ -39,7 +39,7 @@ const LEASE_TTL_MS = 60_000;
 const LEASE_SETTLE_MS = 750;
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const { topology, declare } = readTopology(
+	const { topology, declare, partitions } = readTopology(
 		(name, fallback) => this.getNodeParameter(name, 0, fallback) as typeof fallback,
 	);
 	const limits = readLimits(this);
@@ -48,7 +48,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		withNodeArchive(this, async (archive) => {
 			const connection = await connectAmqp(await nodeAmqpSettings(this));
 			try {
-				if (declare) await declareTopology(connection, topology);
+				if (declare) await declareTopology(connection, topology, partitions);
 				const publisher = await ConfirmPublisher.open(connection);
 				const lease = useLease
 					? new Lease(archive.leaseStore('relay'), {
@@ -57,7 +57,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						})
 					: undefined;
 				try {
-					const report = await relayPending(archive, publisher, topology, limits, lease);
+					const report = await relayPending(
+						archive,
+						publisher,
+						{ ...topology, partitions },
+						limits,
+						lease,
+					);
 					return [{ json: { ...report } }];
 				} finally {
 					await publisher.close();

@@ -48,7 +48,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			itemIndex: 0,
 		});
 	const toMs = readTime(this, 'to') ?? Date.now();
-	const { topology, declare } = readTopology(
+	const { topology, declare, partitions } = readTopology(
 		(name, fallback) => this.getNodeParameter(name, 0, fallback) as typeof fallback,
 	);
 	const limits = readLimits(this);
@@ -57,13 +57,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			withNodeArchive(this, async (archive) => {
 				const connection = await connectAmqp(await nodeAmqpSettings(this));
 				try {
-					if (declare) await declareTopology(connection, topology);
+					if (declare) await declareTopology(connection, topology, partitions);
 					const publisher = await ConfirmPublisher.open(connection);
 					try {
 						const report = await replayRange(
 							archive,
 							publisher,
-							topology,
+							{ ...topology, partitions },
 							{ fromMs, toMs },
 							limits,
 						);

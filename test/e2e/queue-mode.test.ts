@@ -1,0 +1,401 @@
+/**
+ * The whole story in n8n's queue mode, the shape shops scale out to: one main (the schedules and the
+ * Checkout Queue Trigger), two workers that run the executions, one webhook processor that takes the
+ * public posts, on the machine's PostgreSQL and Redis (a database and a key prefix of this run's own),
+ * each process with the pack installed as a user installs it.
+ *  - the form → 303 to the prefilled payment page, and the pay link, answered through the webhook processor;
+ *  - signed webhooks on the webhook processor, through the fast intake (its handler runs there) and the
+ *    visual intake (an execution on a worker);
+ *  - the sweep and the queue trigger on the main, their executions on the workers, over two per-lead
+ *    partitions (each lead's events in one queue, two leads at a time); deals won in Pipedrive;
+ *  - the follow-up rules on their schedule, an activity for a failed payment;
+ *  - a worker SIGKILLed while it runs an execution, and the webhook processor SIGKILLed while senders
+ *    post: nothing lost, nothing doubled; the stall until n8n gives the dead worker's job up is measured
+ *    with the shortened lock settings this suite runs with (see README, "Scaling out").
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+
+import type { ChannelModel } from 'amqplib';
+
+import { signStripePayload } from '../../lib/gateways/stripe';
+import { STATUS_LABELS } from '../../lib/pipedrive/fields';
+import {
+	GATEWAY_KEYS,
+	gatewayCredentials,
+	linksCredential,
+	pipedriveCredential,
+	rabbitCredential,
+	s3Credential,
+} from '../../testbench/credentials';
+import { executionRow, startQueueCluster, type QueueCluster } from '../../testbench/n8nQueue';
+import { freePort, waitFor } from '../../testbench/ports';
+import { connectBroker, deleteTopology, uniqueTopology } from '../../testbench/rabbitmq';
+import { startS3Server, type S3Server } from '../../testbench/s3';
+import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
+import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
+import { exportedWorkflowForTest } from '../../testbench/workflows';
+
+jest.setTimeout(900_000);
+
+const BUCKET = 'queue-mode';
+const PREFIX = 'queue-mode';
+const PRICE = 19990;
+/** Lock and stall check as this suite sets them (n8n's defaults: 60 s lock, 30 s stall check). */
+const STALL_SETTINGS = {
+	QUEUE_WORKER_LOCK_DURATION: '10000',
+	QUEUE_WORKER_LOCK_RENEW_TIME: '2000',
+	QUEUE_WORKER_STALLED_INTERVAL: '5000',
+};
+const topology = uniqueTopology('e2e-queue-mode');
+/** Two per-lead partitions: the two workers run two leads' events at the same time. */
+const PARTITIONS = 2;
+let s3: S3Server;
+let broker: ChannelModel;
+let gateways: GatewayStandIn;
+let pd: PipedriveStandIn;
+let cluster: QueueCluster;
+
+/** The exported follow-up rules, with "Payment failed" firing at once and the schedule every 3 s. */
+function rulesWorkflow(): string {
+	const file = exportedWorkflowForTest('followup-rules.json', { scheduleSeconds: 3 });
+	const wf = JSON.parse(readFileSync(file, 'utf8')) as {
+		nodes: Array<{ parameters: { rules?: { rule: Array<Record<string, unknown>> } } }>;
+	};
+	for (const node of wf.nodes)
+		for (const rule of node.parameters.rules?.rule ?? [])
+			if (rule.when === 'failed')
+				Object.assign(rule, { after: 0, afterUnit: 'minutes', useBusinessHours: false });
+	writeFileSync(file, JSON.stringify(wf));
+	return file;
+}
+
+beforeAll(async () => {
+	s3 = await startS3Server();
+	await s3.createBucket(BUCKET);
+	broker = await connectBroker();
+	pd = await startPipedriveStandIn();
+	gateways = await startGatewayStandIn({
+		stripe: GATEWAY_KEYS.stripe,
+		mercadopago: GATEWAY_KEYS.mercadopago,
+		asaas: GATEWAY_KEYS.asaas,
+	});
+	// The pay links point at the webhook processor, where a returning buyer's request goes.
+	const webhookPort = await freePort();
+	cluster = await startQueueCluster({
+		workers: 2,
+		webhookProcessors: 1,
+		webhookPorts: [webhookPort],
+		workflows: [
+			exportedWorkflowForTest('checkout-lead-capture.json', { prefix: PREFIX }),
+			exportedWorkflowForTest('payment-webhook-fast-intake.json', { prefix: PREFIX }),
+			exportedWorkflowForTest('payment-webhook-intake.json', { prefix: PREFIX }),
+			exportedWorkflowForTest('archive-sweep.json', {
+				prefix: PREFIX,
+				topology,
+				scheduleSeconds: 2,
+			}),
+			exportedWorkflowForTest('payment-event-processor.json', {
+				prefix: PREFIX,
+				topology,
+				retryDelaySeconds: 1,
+			}),
+			rulesWorkflow(),
+		],
+		credentials: [
+			s3Credential(s3.settings(BUCKET)),
+			rabbitCredential(),
+			...gatewayCredentials(gateways.baseUrl),
+			pipedriveCredential(pd.baseUrl, pd.token),
+			linksCredential(`http://127.0.0.1:${webhookPort}/webhook/checkout/pay`),
+		],
+		env: STALL_SETTINGS,
+		// Ready when a form post is answered through a worker's execution, and the fast intake answers.
+		ready: async (c) =>
+			(
+				await fetch(c.webhookUrl('checkout/lead'), {
+					method: 'POST',
+					headers: { accept: 'application/json' },
+				}).catch(() => undefined)
+			)?.status === 422 &&
+			(
+				await fetch(c.webhookUrl('checkout/fast/stripe'), { method: 'POST', body: '{}' }).catch(
+					() => undefined,
+				)
+			)?.status === 401,
+	});
+});
+
+afterAll(async () => {
+	await cluster?.stop();
+	await gateways?.close();
+	await pd?.close();
+	if (broker) {
+		await deleteTopology(broker, topology, [PARTITIONS]);
+		await broker.close();
+	}
+	await s3?.destroy();
+});
+
+/** Posts until answered as expected, as browsers (the buyer posts again) and gateways (they resend) do. */
+async function sendUntil(
+	url: () => string,
+	init: RequestInit,
+	accept: (res: Response) => boolean,
+	retryForMs = 180_000,
+): Promise<Response> {
+	const started = Date.now();
+	for (let attempt = 1; ; attempt++) {
+		const res = await fetch(url(), { ...init, redirect: 'manual' }).catch(() => undefined);
+		if (res && accept(res)) return res;
+		await res?.text().catch(() => undefined);
+		if (Date.now() - started > retryForMs)
+			throw new Error(`${url()} answered ${res?.status ?? 'nothing'} for ${retryForMs / 1000} s`);
+		await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
+	}
+}
+
+/** A buyer's form post → the lead id the gateway's checkout carries (from the 303's payment page). */
+async function captureLead(n: number): Promise<{ leadId: string; location: string }> {
+	const res = await sendUntil(
+		() => cluster.webhookUrl('checkout/lead'),
+		{
+			method: 'POST',
+			headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+			body: new URLSearchParams({
+				nome: `Compradora ${n}`,
+				email: `buyer${n}@queue.example`,
+				produto: 'curso-de-fotografia',
+				lgpd: 'on',
+			}).toString(),
+		},
+		(r) => r.status === 303,
+	);
+	const location = res.headers.get('location')!;
+	const checkout = gateways.checkouts.get(decodeURIComponent(location.split('/').pop()!));
+	return { leadId: checkout!.leadRef!, location };
+}
+
+function stripeEventBody(
+	leadId: string,
+	id: string,
+	kind: 'paid' | 'failed',
+	createdSec: number,
+): string {
+	const session = {
+		id: `cs_${id}`,
+		object: 'checkout.session',
+		client_reference_id: leadId,
+		amount_total: PRICE,
+		currency: 'brl',
+		payment_status: kind === 'paid' ? 'paid' : 'unpaid',
+	};
+	return JSON.stringify({
+		id,
+		object: 'event',
+		type:
+			kind === 'paid'
+				? 'checkout.session.async_payment_succeeded'
+				: 'checkout.session.async_payment_failed',
+		created: createdSec,
+		data: { object: session },
+	});
+}
+
+async function sendStripe(path: string, body: string): Promise<void> {
+	await sendUntil(
+		() => cluster.webhookUrl(path),
+		{
+			method: 'POST',
+			headers: {
+				'content-type': 'application/json',
+				'stripe-signature': signStripePayload(
+					body,
+					GATEWAY_KEYS.stripe.webhookSecret,
+					Math.floor(Date.now() / 1000),
+				),
+			},
+			body,
+		},
+		(r) => r.status === 200,
+	);
+}
+
+const fieldKey = (name: string) =>
+	pd.state.dealFields.find((f) => f.name === name)?.key as string | undefined;
+function statusOf(deal: Record<string, unknown>): string | undefined {
+	const field = pd.state.dealFields.find((f) => f.name === 'Checkout status');
+	const id = (deal.custom_fields as Record<string, unknown>)?.[field?.key as string];
+	return (field?.options as Array<{ id: number; label: string }> | undefined)?.find(
+		(o) => o.id === id,
+	)?.label;
+}
+function dealsOf(leadId: string): Array<Record<string, unknown>> {
+	const key = fieldKey('Checkout lead id');
+	return key
+		? pd.state.deals.filter((d) => (d.custom_fields as Record<string, unknown>)?.[key] === leadId)
+		: [];
+}
+
+/** Every lead has exactly one deal with its person, in the wanted status. */
+function settled(wanted: Map<string, string>): boolean {
+	return [...wanted].every(([leadId, status]) => {
+		const deals = dealsOf(leadId);
+		return deals.length === 1 && Boolean(deals[0].person_id) && statusOf(deals[0]) === status;
+	});
+}
+
+const WON = STATUS_LABELS.paid;
+const FAILED = STATUS_LABELS.failed;
+
+it('form, pay link, both intakes, sweep, queue trigger and rules run across main, workers and the webhook processor', async () => {
+	const leads = await Promise.all(Array.from({ length: 12 }, (_, n) => captureLead(n)));
+	expect(new Set(leads.map((l) => l.leadId)).size).toBe(12);
+	for (const { location } of leads) expect(location.startsWith(gateways.baseUrl)).toBe(true);
+
+	const now = Math.floor(Date.now() / 1000);
+	const wanted = new Map<string, string>();
+	await Promise.all(
+		leads.map(async ({ leadId }, n) => {
+			if (n < 10) {
+				// Paid: most through the fast intake, two through the visual intake (an execution on a worker).
+				wanted.set(leadId, WON);
+				await sendStripe(
+					n < 8 ? 'checkout/fast/stripe' : 'checkout/payment-webhook/stripe',
+					stripeEventBody(leadId, `evt_qm_paid_${n}`, 'paid', now),
+				);
+			} else {
+				wanted.set(leadId, FAILED);
+				await sendStripe(
+					'checkout/fast/stripe',
+					stripeEventBody(leadId, `evt_qm_failed_${n}`, 'failed', now),
+				);
+			}
+		}),
+	);
+	await waitFor(
+		'every lead in its state in Pipedrive',
+		async () => (settled(wanted) ? true : undefined),
+		{
+			timeoutMs: 240_000,
+			intervalMs: 500,
+		},
+	);
+
+	// The failed checkouts got the "Payment failed" follow-up, once each, from the schedule on the main.
+	await waitFor(
+		'a follow-up activity on each failed checkout',
+		async () => {
+			const failedDeals = leads.slice(10).map(({ leadId }) => dealsOf(leadId)[0].id);
+			return failedDeals.every((id) => pd.state.activities.some((a) => a.deal_id === id))
+				? true
+				: undefined;
+		},
+		{ timeoutMs: 120_000, intervalMs: 500 },
+	);
+	for (const { leadId } of leads.slice(10)) {
+		const dealId = dealsOf(leadId)[0].id;
+		expect(
+			pd.state.activities.filter((a) => a.deal_id === dealId && a.is_deleted !== true),
+		).toHaveLength(1);
+	}
+
+	// The pay link in a failed checkout's deal brings the buyer back to a payment page, through the
+	// webhook processor (Open Checkout Link runs on a worker); a paid one's gives the neutral answer.
+	const linkOf = (leadId: string) =>
+		String(
+			(dealsOf(leadId)[0].custom_fields as Record<string, unknown>)[
+				fieldKey('Checkout payment link')!
+			],
+		);
+	expect(linkOf(leads[10].leadId).startsWith(cluster.webhooks[0].baseUrl)).toBe(true);
+	const back = await fetch(linkOf(leads[10].leadId), { redirect: 'manual' });
+	expect({
+		status: back.status,
+		to: back.headers.get('location')?.startsWith(gateways.baseUrl),
+	}).toEqual({ status: 303, to: true });
+	const paid = await fetch(linkOf(leads[0].leadId), { redirect: 'manual' });
+	expect(paid.status).toBe(404);
+
+	// The executions ran on the workers: each worker's log has executions of its own, the main's none.
+	const ran = (log: string) =>
+		(log.match(/Worker started execution|Worker finished execution/g) ?? []).length;
+	for (const worker of cluster.workers) expect(ran(worker.log())).toBeGreaterThan(0);
+	expect(ran(cluster.main.log())).toBe(0);
+});
+
+it('a worker SIGKILLed mid-execution and the webhook processor SIGKILLed mid-post: nothing lost, nothing doubled', async () => {
+	const personsBefore = pd.state.persons.length;
+	const base = 100;
+	const count = 16;
+	// Slow Pipedrive answers keep executions running long enough to be killed in the middle of one.
+	pd.faults.delayMs = 400;
+	let webhookKilled = false;
+	const leads: Array<{ leadId: string }> = [];
+	const posting = Promise.all(
+		Array.from({ length: count }, async (_, k) => {
+			await new Promise((r) => setTimeout(r, k * 150));
+			if (k === count / 2 && !webhookKilled) {
+				webhookKilled = true;
+				await cluster.webhooks[0].kill('SIGKILL');
+				setTimeout(() => void cluster.webhooks[0].restart(), 3000);
+			}
+			const lead = await captureLead(base + k);
+			leads.push(lead);
+			await sendStripe(
+				'checkout/fast/stripe',
+				stripeEventBody(lead.leadId, `evt_qm_kill_${k}`, 'paid', Math.floor(Date.now() / 1000)),
+			);
+		}),
+	);
+
+	// Kill the worker that holds a running execution (its log says it started one it has not finished),
+	// once the new leads are being processed.
+	const started = (log: string) =>
+		(log.match(/Worker started execution (\d+)/g) ?? []).map((l) => l.split(' ').pop()!);
+	const finished = (log: string) =>
+		new Set((log.match(/Worker finished execution (\d+)/g) ?? []).map((l) => l.split(' ').pop()!));
+	const busy = await waitFor(
+		'a worker in the middle of an execution',
+		async () => {
+			for (const worker of cluster.workers) {
+				const log = worker.log();
+				const done = finished(log);
+				const running = started(log).find((id) => !done.has(id));
+				if (running) return { worker, executionId: running };
+			}
+			return undefined;
+		},
+		{ timeoutMs: 120_000, intervalMs: 100 },
+	);
+	const killedAt = Date.now();
+	await busy.worker.kill('SIGKILL');
+	await posting;
+	await busy.worker.restart();
+	const wanted = new Map(leads.map((l) => [l.leadId, WON]));
+	try {
+		await waitFor(
+			'every lead won after the kills',
+			async () => (settled(wanted) ? true : undefined),
+			{
+				timeoutMs: 420_000,
+				intervalMs: 500,
+			},
+		);
+	} finally {
+		pd.faults.delayMs = 0;
+	}
+	// How long n8n took to give the dead worker's execution up: its partition stood still that long (the
+	// other partition went on). The execution's end as n8n recorded it.
+	const killed = executionRow(cluster.database, busy.executionId);
+	expect(killed.status).not.toBe('success');
+	const stallSec = (killed.stoppedAtMs - killedAt) / 1000;
+	expect(Number.isFinite(stallSec)).toBe(true);
+	process.stderr.write(
+		`[queue mode] worker SIGKILLed mid-execution: n8n gave execution ${busy.executionId} up after ${stallSec.toFixed(1)} s (status ${killed.status}; lock ${STALL_SETTINGS.QUEUE_WORKER_LOCK_DURATION} ms, stall check ${STALL_SETTINGS.QUEUE_WORKER_STALLED_INTERVAL} ms)\n`,
+	);
+	// Nothing doubled: one person per buyer, one deal per lead, one "won" per deal.
+	expect(pd.state.persons.length - personsBefore).toBe(count);
+	for (const { leadId } of leads) expect(dealsOf(leadId)).toHaveLength(1);
+	// The stall is bounded by the lock settings, not by n8n's defaults (which gave 2 min 20 s here).
+	expect(stallSec).toBeLessThan(60);
+});
