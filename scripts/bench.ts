@@ -9,7 +9,7 @@
  */
 import { execSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
 	CopyObjectCommand,
@@ -36,6 +36,7 @@ import { startS3Server } from '../testbench/s3';
 import { exportedWorkflowForTest } from '../testbench/workflows';
 import { startLeadCaptureBench } from '../testbench/leadCaptureBench';
 import { GATEWAY_KEYS, gatewayCredentials } from '../testbench/credentials';
+import { formatPartitions, partitionBench, type PartitionRow } from './benchPartitions';
 import { formatProcessor, processorBench, PROCESSOR_LEADS } from './benchProcessor';
 
 const INTAKE_REQUESTS = Number(process.env.BENCH_INTAKE_REQUESTS ?? 300);
@@ -463,6 +464,42 @@ function formatRelay(r: RelayResult): string {
 	return `| ${r.label} | ${r.objects} | ${r.seconds.toFixed(2)} | ${f1(r.perSecond)} |`;
 }
 
+const PARTITION_HEADING = '## Queue mode: payment events by partitions';
+
+/** The last section of BENCHMARKS.md (a partial run, BENCH_ONLY=partitions, replaces it alone). */
+function partitionSection(rows: PartitionRow[], started: Date): string {
+	return `${PARTITION_HEADING}
+
+Run: ${started.toISOString()}, on the machine above. n8n 2.41.1 in queue mode: one main (the triggers)
+and two workers (\`--concurrency=5\`), on the machine's PostgreSQL ${postgresVersion()} and Redis; no
+webhook processor (nothing here is a webhook). ${PROCESSOR_LEADS} leads with open deals per target, each in its
+own Pipedrive stand-in (burst limit raised, its 10 searches per 2 s kept); the four workflows are active
+together and measured one after the other, each phase as in the table above. The CPU columns are the
+cores each part kept busy on average during the phase (from /proc), on a machine of ${cpus().length} cores.
+
+${rows.length ? formatPartitions(rows) : 'not measured in this run'}
+
+Reading it: a lead's first event goes at Pipedrive's search pace (10 per 2 s) whatever the partitions.
+For the second, what flattens the curve is not CPU, Postgres or Redis (see their columns) but the lead
+→ deal cache, which each n8n process keeps for itself: with one partition the events run one at a time
+and mostly on the worker that just ran the lead's first event, so the deal id is known (2 calls per
+event); with two or more, both workers run them, and a worker that has not met a lead finds its deal by a
+search again, at the search pace (the calls per event rise above 2). Partitions pay where executions wait
+on Pipedrive's answers rather than on its search limit; a lead → deal map that every process shares would
+take the searches away (not built yet).
+`;
+}
+
+function postgresVersion(): string {
+	try {
+		return execSync('psql -h 127.0.0.1 -U postgres -d postgres -Atc "show server_version"', {
+			encoding: 'utf8',
+		}).trim();
+	} catch {
+		return '(version unknown)';
+	}
+}
+
 async function main(): Promise<void> {
 	const started = new Date();
 	const only = process.env.BENCH_ONLY;
@@ -471,6 +508,7 @@ async function main(): Promise<void> {
 	leads.forEach((r) => console.log(formatLoad(r)));
 	const relay = only && only !== 'relay' ? [] : await relayBench();
 	const processor = only && only !== 'processor' ? [] : await processorBench();
+	const partitions = only && only !== 'partitions' ? [] : await partitionBench();
 	const cpu = cpus()[0]?.model ?? 'unknown CPU';
 	const rabbit = (() => {
 		try {
@@ -538,7 +576,20 @@ once the deal id is known, n8n's cost per execution (an execution record and its
 message) is what separates (a) and (b) from (c). The pack's trigger costs what the built-in one costs
 (one node fewer: it parses the body itself) while adding ordered retries with backoff, dead-lettering of
 poison messages and a guard on executions that never end.
-`;
+
+${partitionSection(partitions, started)}`;
+	if (only === 'partitions') {
+		// A run of this table alone replaces its section and leaves the others as they were measured.
+		const file = join(REPO_ROOT, 'BENCHMARKS.md');
+		const current = readFileSync(file, 'utf8');
+		const at = current.indexOf(PARTITION_HEADING);
+		writeFileSync(
+			file,
+			`${at >= 0 ? current.slice(0, at) : `${current.trimEnd()}\n\n`}${partitionSection(partitions, started)}`,
+		);
+		console.log('\nwrote the partitions section of BENCHMARKS.md');
+		return;
+	}
 	if (only) {
 		console.log(`\nBENCH_ONLY=${only}: a partial run, BENCHMARKS.md left as it is`);
 		return;

@@ -14,6 +14,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 import { connectAmqp } from '../lib/amqp/connection';
+import { routingKeyForBody } from '../lib/amqp/partitions';
 import { declareTopology, type Topology } from '../lib/amqp/topology';
 import { PipedriveClient, fetchTransport } from '../lib/pipedrive/client';
 import { applyEvent, clearCaches, setupFields, upsertLead } from '../lib/pipedrive/operations';
@@ -41,7 +42,7 @@ export interface ProcessorResult {
 
 const LEADS = Number(process.env.BENCH_PROCESSOR_LEADS ?? 100);
 
-async function standInWithLeads(): Promise<{ pd: PipedriveStandIn; leadIds: string[] }> {
+export async function standInWithLeads(): Promise<{ pd: PipedriveStandIn; leadIds: string[] }> {
 	// A high burst limit: this measures the processors, not Pipedrive's rate limits.
 	const pd = await startPipedriveStandIn({ burstLimit: 100_000 });
 	const client = new PipedriveClient(
@@ -76,7 +77,7 @@ async function standInWithLeads(): Promise<{ pd: PipedriveStandIn; leadIds: stri
 	return { pd, leadIds };
 }
 
-function events(leadIds: string[], type: 'pending' | 'paid'): Array<{ eventId: string }> {
+export function events(leadIds: string[], type: 'pending' | 'paid'): Array<{ eventId: string }> {
 	const base = Date.now() - 1800_000 + (type === 'paid' ? 500 : 0);
 	return leadIds.map((leadRef, i) => ({
 		eventId: `bench:${leadRef}:${type}`,
@@ -98,20 +99,38 @@ const wonCount = (pd: PipedriveStandIn) => pd.state.deals.filter((d) => d.status
  * lead id, and Pipedrive allows 10 searches per 2 s), then every lead's second event (`paid`: the deal id
  * is known, two calls). Each phase is timed until its last deal is written.
  */
-async function measure(
+export async function measure(
 	label: string,
 	broker: ChannelModel,
 	t: Topology,
 	pd: PipedriveStandIn,
 	leadIds: string[],
+	options: {
+		partitions?: number;
+		sample?: () => Record<string, number>;
+		onPhase?: (phase: string, used: Record<string, number>, seconds: number) => void;
+	} = {},
 ): Promise<ProcessorResult[]> {
 	const out: ProcessorResult[] = [];
 	for (const phase of ['pending', 'paid'] as const) {
 		const messages = events(leadIds, phase).map((body) => ({ body, messageId: body.eventId }));
 		const callsBefore = totalCalls(pd);
 		const patchesBefore = dealPatches(pd);
+		const before = options.sample?.();
 		const t0 = performance.now();
-		await publishConfirmed(broker, t, messages);
+		// Each message to its lead's partition, as the relay sends it.
+		const byRoute = new Map<string, typeof messages>();
+		for (const m of messages) {
+			const route = routingKeyForBody(
+				t.routingKey,
+				options.partitions ?? 1,
+				JSON.stringify(m.body),
+				m.messageId,
+			);
+			byRoute.set(route, [...(byRoute.get(route) ?? []), m]);
+		}
+		for (const [routingKey, group] of byRoute)
+			await publishConfirmed(broker, { exchange: t.exchange, routingKey }, group);
 		const done = () =>
 			phase === 'paid'
 				? wonCount(pd) >= leadIds.length
@@ -119,6 +138,14 @@ async function measure(
 		const deadline = Date.now() + 600_000;
 		while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 		const seconds = (performance.now() - t0) / 1000;
+		if (before && options.sample && options.onPhase) {
+			const after = options.sample();
+			options.onPhase(
+				phase,
+				Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)])),
+				seconds,
+			);
+		}
 		const result: ProcessorResult = {
 			label: `${label}, ${phase === 'pending' ? 'first event per lead (deal search)' : 'second event per lead (deal known)'}`,
 			events: messages.length,

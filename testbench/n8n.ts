@@ -158,6 +158,8 @@ export interface N8nInstance {
 	restart(): Promise<void>;
 	/** Resident memory of n8n and its task runner now (the process group), in MiB; 0 when not running. */
 	memoryMiB(): number;
+	/** CPU time n8n and its task runner have used so far (the process group), in seconds; 0 when not running. */
+	cpuSeconds(): number;
 	stop(): Promise<void>;
 }
 
@@ -301,6 +303,11 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 			const kib = out.stdout.split('\n').reduce((sum, line) => sum + (Number(line.trim()) || 0), 0);
 			return Math.round(kib / 1024);
 		},
+		cpuSeconds() {
+			const pid = child?.pid;
+			if (!pid || child?.exitCode !== null) return 0;
+			return processGroupCpuSeconds(pid);
+		},
 		async stop() {
 			await instance.kill('SIGTERM');
 			if (!keepUserFolder && !process.env.CR_KEEP_N8N)
@@ -346,6 +353,27 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 		throw error;
 	}
 	return instance;
+}
+
+/** user + system CPU seconds of the processes of a group (from /proc; clock ticks of 100 Hz). */
+export function processGroupCpuSeconds(pgid: number): number {
+	const out = spawnSync('ps', ['-o', 'pid=', '-g', String(pgid)], { encoding: 'utf8' });
+	return out.stdout
+		.split('\n')
+		.reduce((sum, line) => sum + processCpuSeconds(Number(line.trim())), 0);
+}
+
+/** user + system CPU seconds of one process (and its waited-for children), 0 when it is gone. */
+export function processCpuSeconds(pid: number): number {
+	if (!pid) return 0;
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+		// utime, stime, cutime, cstime are fields 14-17 of stat(5); here from index 11 (after pid, comm, state).
+		return fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0) / 100;
+	} catch {
+		return 0;
+	}
 }
 
 /** Executions recorded in an instance's sqlite database (read with n8n's own sqlite3 on Node 24). */

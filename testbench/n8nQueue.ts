@@ -87,12 +87,12 @@ export function executionStatuses(database: string): Record<string, number> {
 	);
 }
 
-/** One execution of the cluster's database: how it ended and when n8n recorded its end (epoch ms; NaN if not yet). */
+/** One execution of the cluster's database: its workflow, how it ended and when n8n recorded its end (epoch ms; NaN if not yet). */
 export function executionRow(
 	database: string,
 	id: string,
-): { status: string; stoppedAtMs: number } {
-	const sql = `select status, round(extract(epoch from "stoppedAt") * 1000) from execution_entity where id = ${Number(id)}`;
+): { workflowId: string; status: string; stoppedAtMs: number } {
+	const sql = `select "workflowId", status, round(extract(epoch from "stoppedAt") * 1000) from execution_entity where id = ${Number(id)}`;
 	const out = execFileSync(
 		'psql',
 		['-h', '127.0.0.1', '-U', 'postgres', '-d', database, '-Atc', sql],
@@ -100,8 +100,12 @@ export function executionRow(
 			encoding: 'utf8',
 		},
 	).trim();
-	const [status, stoppedAt] = out.split('|');
-	return { status: status ?? '', stoppedAtMs: stoppedAt ? Number(stoppedAt) : Number.NaN };
+	const [workflowId, status, stoppedAt] = out.split('|');
+	return {
+		workflowId: workflowId ?? '',
+		status: status ?? '',
+		stoppedAtMs: stoppedAt ? Number(stoppedAt) : Number.NaN,
+	};
 }
 
 export async function startQueueCluster(options: QueueClusterOptions): Promise<QueueCluster> {
@@ -119,7 +123,12 @@ export async function startQueueCluster(options: QueueClusterOptions): Promise<Q
 		EXECUTIONS_MODE: 'queue',
 		QUEUE_BULL_REDIS_HOST: '127.0.0.1',
 		QUEUE_BULL_REDIS_PORT: '6379',
-		QUEUE_BULL_PREFIX: redisPrefix,
+		// Every Redis name of the run under its own prefix: Bull's queue, and n8n's own keys and pub/sub
+		// channels (n8n.commands, the leader key, the cache), which are "n8n:…" for every install otherwise
+		// and would mix with another n8n on the same Redis.
+		QUEUE_BULL_PREFIX: `${redisPrefix}-bull`,
+		N8N_REDIS_KEY_PREFIX: `${redisPrefix}-n8n`,
+		N8N_CACHE_REDIS_KEY_PREFIX: `${redisPrefix}-cache`,
 		OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
 		N8N_ENCRYPTION_KEY: randomBytes(24).toString('hex'),
 		...options.env,
