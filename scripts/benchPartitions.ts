@@ -10,18 +10,21 @@
  */
 import type { ChannelModel } from 'amqplib';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 import { partitionQueues } from '../lib/amqp/partitions';
 import { declareTopology, type Topology } from '../lib/amqp/topology';
 import { pipedriveCredential, rabbitCredential } from '../testbench/credentials';
-import { processCpuSeconds, REPO_ROOT } from '../testbench/n8n';
+import { processCpuSeconds } from '../testbench/n8n';
 import { startQueueCluster } from '../testbench/n8nQueue';
 import { connectBroker, deleteTopology, uniqueTopology } from '../testbench/rabbitmq';
 import { exportedWorkflowForTest } from '../testbench/workflows';
-import { measure, standInWithLeads, type ProcessorResult } from './benchProcessor';
+import {
+	builtinProcessor,
+	measure,
+	standInWithLeads,
+	type ProcessorResult,
+} from './benchProcessor';
 
 export interface PartitionRow extends ProcessorResult {
 	/** CPU cores busy on average during the phase, by process. */
@@ -78,21 +81,14 @@ export async function partitionBench(): Promise<PartitionRow[]> {
 	]);
 	const builtinStandIn = standIns[targets.length];
 
-	const builtinFile = join(
-		mkdtempSync(join(tmpdir(), 'cr-wf-')),
-		'builtin-rabbitmq-processor.json',
-	);
-	writeFileSync(
-		builtinFile,
-		readFileSync(
-			join(REPO_ROOT, 'benchmarks/workflows/builtin-rabbitmq-processor.json'),
-			'utf8',
-		).replace('BENCH_QUEUE', builtinTopology.queue),
-	);
+	const builtinPath = builtinProcessor(builtinTopology.queue, builtinStandIn.pd);
 	const cluster = await startQueueCluster({
 		workers: 2,
 		webhookProcessors: 0,
-		workflows: [...targets.map((t) => processorCopy(t.n, t.topology, t.credentialId)), builtinFile],
+		workflows: [
+			...targets.map((t) => processorCopy(t.n, t.topology, t.credentialId)),
+			builtinPath.workflow,
+		],
 		credentials: [
 			rabbitCredential(),
 			...targets.map((t, i) => ({
@@ -100,29 +96,7 @@ export async function partitionBench(): Promise<PartitionRow[]> {
 				id: t.credentialId,
 				name: `Bench Pipedrive ${t.n}`,
 			})),
-			{
-				id: 'crBenchRabbitMq1',
-				name: 'Bench RabbitMQ (built-in)',
-				type: 'rabbitmq',
-				data: {
-					hostname: '127.0.0.1',
-					port: 5672,
-					username: 'guest',
-					password: 'guest',
-					vhost: '/',
-					ssl: false,
-				},
-			},
-			{
-				id: 'crBenchPipedrive',
-				name: 'Bench Pipedrive (built-in path)',
-				type: 'checkoutPipedriveApi',
-				data: {
-					apiToken: builtinStandIn.pd.token,
-					companyDomain: '',
-					baseUrl: builtinStandIn.pd.baseUrl,
-				},
-			},
+			...builtinPath.credentials,
 		],
 		ready: async () => {
 			const channel = await broker.createChannel();

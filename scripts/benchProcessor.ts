@@ -18,7 +18,7 @@ import { routingKeyForBody } from '../lib/amqp/partitions';
 import { declareTopology, type Topology } from '../lib/amqp/topology';
 import { PipedriveClient, fetchTransport } from '../lib/pipedrive/client';
 import { applyEvent, clearCaches, setupFields, upsertLead } from '../lib/pipedrive/operations';
-import { REPO_ROOT, startN8n } from '../testbench/n8n';
+import { REPO_ROOT, startN8n, type CredentialSpec } from '../testbench/n8n';
 import {
 	RABBITMQ_URL,
 	connectBroker,
@@ -160,37 +160,22 @@ export async function measure(
 	return out;
 }
 
-export async function processorBench(): Promise<ProcessorResult[]> {
-	const broker = await connectBroker();
-	const topologies = {
-		ours: uniqueTopology('bench-proc-ours'),
-		builtin: uniqueTopology('bench-proc-builtin'),
-		raw: uniqueTopology('bench-proc-raw'),
-	};
-	for (const t of Object.values(topologies)) await declareTopology(broker, t);
-	const ours = await standInWithLeads();
-	const builtin = await standInWithLeads();
-	const raw = await standInWithLeads();
-
-	const builtinFile = join(
-		mkdtempSync(join(tmpdir(), 'cr-wf-')),
-		'builtin-rabbitmq-processor.json',
-	);
+/** n8n's built-in path of the benchmarks: its workflow on `queue`, and the credentials it names (the RabbitMQ Trigger's, and the Pipedrive stand-in's). */
+export function builtinProcessor(
+	queue: string,
+	pd: PipedriveStandIn,
+): { workflow: string; credentials: CredentialSpec[] } {
+	const workflow = join(mkdtempSync(join(tmpdir(), 'cr-wf-')), 'builtin-rabbitmq-processor.json');
 	writeFileSync(
-		builtinFile,
+		workflow,
 		readFileSync(
 			join(REPO_ROOT, 'benchmarks/workflows/builtin-rabbitmq-processor.json'),
 			'utf8',
-		).replace('BENCH_QUEUE', topologies.builtin.queue),
+		).replace('BENCH_QUEUE', queue),
 	);
-	const n8n = await startN8n({
-		workflows: [
-			exportedWorkflowForTest('payment-event-processor.json', { topology: topologies.ours }),
-			builtinFile,
-		],
+	return {
+		workflow,
 		credentials: [
-			rabbitCredential(),
-			pipedriveCredential(ours.pd.baseUrl, ours.pd.token),
 			{
 				id: 'crBenchRabbitMq1',
 				name: 'Bench RabbitMQ (built-in)',
@@ -208,8 +193,34 @@ export async function processorBench(): Promise<ProcessorResult[]> {
 				id: 'crBenchPipedrive',
 				name: 'Bench Pipedrive (built-in path)',
 				type: 'checkoutPipedriveApi',
-				data: { apiToken: builtin.pd.token, companyDomain: '', baseUrl: builtin.pd.baseUrl },
+				data: { apiToken: pd.token, companyDomain: '', baseUrl: pd.baseUrl },
 			},
+		],
+	};
+}
+
+export async function processorBench(): Promise<ProcessorResult[]> {
+	const broker = await connectBroker();
+	const topologies = {
+		ours: uniqueTopology('bench-proc-ours'),
+		builtin: uniqueTopology('bench-proc-builtin'),
+		raw: uniqueTopology('bench-proc-raw'),
+	};
+	for (const t of Object.values(topologies)) await declareTopology(broker, t);
+	const ours = await standInWithLeads();
+	const builtin = await standInWithLeads();
+	const raw = await standInWithLeads();
+
+	const builtinPath = builtinProcessor(topologies.builtin.queue, builtin.pd);
+	const n8n = await startN8n({
+		workflows: [
+			exportedWorkflowForTest('payment-event-processor.json', { topology: topologies.ours }),
+			builtinPath.workflow,
+		],
+		credentials: [
+			rabbitCredential(),
+			pipedriveCredential(ours.pd.baseUrl, ours.pd.token),
+			...builtinPath.credentials,
 		],
 		ready: async () => {
 			const channel = await broker.createChannel();

@@ -19,7 +19,6 @@
  * dead-letter queue holding exactly the poisoned messages, each with its reason.
  * Repeatable: the event mix and the faults come from a seeded generator.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import type { ChannelModel } from 'amqplib';
 
 import { S3Archive } from '../lib/archive/archive';
@@ -45,7 +44,7 @@ import {
 	rabbitCredential,
 	s3Credential,
 } from './credentials';
-import { exportedWorkflowForTest } from './workflows';
+import { exportedWorkflowForTest, rulesWorkflowFailedAtOnce } from './workflows';
 
 export interface FaultMatrixOptions {
 	leads: number;
@@ -186,20 +185,6 @@ async function inParallel<T>(
 	);
 }
 
-/** The exported follow-up rules with "Payment failed" firing at once, so the matrix sees activities made and closed. */
-function rulesWorkflow(): string {
-	const file = exportedWorkflowForTest('followup-rules.json', { scheduleSeconds: 5 });
-	const wf = JSON.parse(readFileSync(file, 'utf8')) as {
-		nodes: Array<{ parameters: { rules?: { rule: Array<Record<string, unknown>> } } }>;
-	};
-	for (const node of wf.nodes)
-		for (const rule of node.parameters.rules?.rule ?? [])
-			if (rule.when === 'failed')
-				Object.assign(rule, { after: 0, afterUnit: 'minutes', useBusinessHours: false });
-	writeFileSync(file, JSON.stringify(wf));
-	return file;
-}
-
 export async function runFaultMatrix(options: FaultMatrixOptions): Promise<FaultMatrixReport> {
 	const log = options.log ?? (() => undefined);
 	const random = seeded(options.seed);
@@ -264,7 +249,7 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 					retryDelaySeconds: 1,
 					pauseProbeSeconds: 2,
 				}),
-				rulesWorkflow(),
+				rulesWorkflowFailedAtOnce(5),
 			],
 			credentials: [
 				s3Credential({ ...s3.settings(bucket), endpoint: s3Proxy.endpoint }),

@@ -101,6 +101,23 @@ export function exportedWorkflowForTest(
 	return out;
 }
 
+/**
+ * The exported follow-up rules on a schedule of `scheduleSeconds`, with "Payment failed" firing at once
+ * (no wait, no business hours), so that a test sees its activities made (and closed on payment).
+ */
+export function rulesWorkflowFailedAtOnce(scheduleSeconds: number): string {
+	const file = exportedWorkflowForTest('followup-rules.json', { scheduleSeconds });
+	const wf = JSON.parse(readFileSync(file, 'utf8')) as {
+		nodes: Array<{ parameters: { rules?: { rule: Array<Record<string, unknown>> } } }>;
+	};
+	for (const node of wf.nodes)
+		for (const rule of node.parameters.rules?.rule ?? [])
+			if (rule.when === 'failed')
+				Object.assign(rule, { after: 0, afterUnit: 'minutes', useBusinessHours: false });
+	writeFileSync(file, JSON.stringify(wf));
+	return file;
+}
+
 /** A test workflow "Webhook (POST {path}) → {node} → Respond with its first item", written to a temp file. */
 export function webhookThroughNode(
 	id: string,

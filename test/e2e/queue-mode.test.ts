@@ -13,7 +13,7 @@
  *    post: nothing lost, nothing doubled; the stall until n8n gives the dead worker's job up is measured
  *    with the shortened lock settings this suite runs with (see README, "Scaling out").
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { ChannelModel } from 'amqplib';
@@ -35,7 +35,7 @@ import { connectBroker, deleteTopology, uniqueTopology } from '../../testbench/r
 import { startS3Server, type S3Server } from '../../testbench/s3';
 import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
-import { exportedWorkflowForTest } from '../../testbench/workflows';
+import { exportedWorkflowForTest, rulesWorkflowFailedAtOnce } from '../../testbench/workflows';
 
 jest.setTimeout(900_000);
 
@@ -67,20 +67,6 @@ let gateways: GatewayStandIn;
 let pd: PipedriveStandIn;
 let cluster: QueueCluster;
 
-/** The exported follow-up rules, with "Payment failed" firing at once and the schedule every 3 s. */
-function rulesWorkflow(): string {
-	const file = exportedWorkflowForTest('followup-rules.json', { scheduleSeconds: 3 });
-	const wf = JSON.parse(readFileSync(file, 'utf8')) as {
-		nodes: Array<{ parameters: { rules?: { rule: Array<Record<string, unknown>> } } }>;
-	};
-	for (const node of wf.nodes)
-		for (const rule of node.parameters.rules?.rule ?? [])
-			if (rule.when === 'failed')
-				Object.assign(rule, { after: 0, afterUnit: 'minutes', useBusinessHours: false });
-	writeFileSync(file, JSON.stringify(wf));
-	return file;
-}
-
 beforeAll(async () => {
 	s3 = await startS3Server();
 	await s3.createBucket(BUCKET);
@@ -111,7 +97,7 @@ beforeAll(async () => {
 				topology,
 				retryDelaySeconds: 1,
 			}),
-			rulesWorkflow(),
+			rulesWorkflowFailedAtOnce(3),
 		],
 		credentials: [
 			s3Credential(s3.settings(BUCKET)),

@@ -41,20 +41,10 @@ import {
 	type FakeExecuteContext,
 } from './nodeContext';
 
+import { GATEWAY_KEYS } from '../../testbench/credentials';
+
 jest.setTimeout(180_000);
 
-// The keys the gateway stand-ins accept (copied from the test helpers' GATEWAY_KEYS).
-const GATEWAY_KEYS = {
-	stripe: { secretKey: 'sk_test_local_standin', webhookSecret: 'whsec_local_standin' },
-	mercadopago: {
-		accessToken: 'TEST-local-standin-token',
-		webhookSecret: 'mp-local-standin-secret',
-	},
-	asaas: {
-		apiKey: '$aact_local_standin',
-		webhookToken: 'asaas-local-standin-token-0123456789abcdef',
-	},
-};
 const LINKS = {
 	secret: 'in-process-test-links-secret-0123456789',
 	payUrl: 'https://shop.example/webhook/checkout/pay',
