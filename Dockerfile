@@ -22,4 +22,6 @@ RUN mkdir -p /home/node/.n8n/nodes \
  && chown -R node:node /home/node/.n8n
 COPY workflows /workflows
 COPY deploy /deploy
+# The init service's state volume takes this folder's owner on its first mount.
+RUN mkdir -p /init-state && chown node:node /init-state
 USER node

@@ -3,17 +3,30 @@
  * The compose stack's init service: on the first start of a database, imports the pack's credentials
  * (their secrets read from the environment, which compose fills from .env; nothing secret is in any file
  * of the repository) and the exported workflows, and publishes the workflows, so that `docker compose up`
- * ends with every workflow active against MinIO and RabbitMQ. On later starts it changes nothing: a shop
- * owner's edits in the editor stay. Runs with the n8n image's own node and n8n CLI.
+ * ends with every workflow active against MinIO and RabbitMQ. It never overwrites a credential or a
+ * workflow that is there already, finishes a first start that stopped half way, and on every start after
+ * a complete one changes nothing: a shop owner's edits in the editor stay. Runs with the n8n image's own
+ * node and n8n CLI.
  */
 'use strict';
 
 const { execFileSync } = require('node:child_process');
-const { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const {
+	copyFileSync,
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	rmSync,
+	writeFileSync,
+} = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
 const WORKFLOWS = process.env.CHECKOUT_WORKFLOWS_DIR || '/workflows';
+/** A volume of the init service's own (docker-compose.yml), where it notes that the first start is done. */
+const STATE_DIR = process.env.CHECKOUT_INIT_STATE_DIR || '/init-state';
 const env = (name, fallback = '') => process.env[name] ?? fallback;
 const n8n = (args) =>
 	execFileSync('n8n', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -107,32 +120,69 @@ function credentials() {
 	];
 }
 
-function main() {
-	const files = readdirSync(WORKFLOWS).filter((f) => f.endsWith('.json'));
-	const ids = files.map((f) => JSON.parse(readFileSync(join(WORKFLOWS, f), 'utf8')).id);
-	// `n8n list:workflow` prints "id|name" lines: a database that has the shipped workflows was set up before.
-	const known = new Set(
-		n8n(['list:workflow'])
+/** The workflow ids an `n8n list:workflow --onlyId` prints, one a line. */
+function idsIn(text) {
+	return new Set(
+		text
 			.split('\n')
-			.map((line) => line.split('|')[0].trim()),
+			.map((line) => line.trim())
+			.filter((line) => /^[A-Za-z0-9]{16}$/.test(line)),
 	);
-	if (ids.every((id) => known.has(id))) {
-		console.log(`[init] the ${ids.length} workflows are there already: nothing to do`);
+}
+
+function existingCredentialIds() {
+	let out;
+	try {
+		out = n8n(['export:credentials', '--all']);
+	} catch {
+		return new Set(); // n8n refuses to export when there is none
+	}
+	const json = out.slice(out.indexOf('['));
+	return new Set(JSON.parse(json).map((c) => c.id));
+}
+
+function main() {
+	// Written once everything below has succeeded: a later start changes nothing, whatever the shop
+	// owner did since (a workflow edited, unpublished or deleted, a credential changed in the editor).
+	const marker = join(STATE_DIR, 'checkout-recovery-initialised');
+	if (existsSync(marker)) {
+		console.log('[init] set up on an earlier start: nothing to do');
 		return;
 	}
 	if (!env('CHECKOUT_LINKS_SECRET'))
 		throw new Error(
 			'Set CHECKOUT_LINKS_SECRET in .env (any long random string): it signs the pay links',
 		);
+	const files = readdirSync(WORKFLOWS).filter((f) => f.endsWith('.json'));
+	const shipped = files.map((f) => ({
+		file: f,
+		id: JSON.parse(readFileSync(join(WORKFLOWS, f), 'utf8')).id,
+	}));
+	// A first start that stopped half way is finished, never redone: what is there already stays as it is.
+	const haveWorkflows = idsIn(n8n(['list:workflow', '--onlyId']));
+	const haveCredentials = existingCredentialIds();
 	const dir = mkdtempSync(join(tmpdir(), 'checkout-init-'));
 	try {
-		const file = join(dir, 'credentials.json');
-		writeFileSync(file, JSON.stringify(credentials()), { mode: 0o600 });
-		n8n(['import:credentials', `--input=${file}`]);
-		n8n(['import:workflow', '--separate', `--input=${WORKFLOWS}`]);
-		for (const id of ids) n8n(['publish:workflow', `--id=${id}`]);
+		const missingCredentials = credentials().filter((c) => !haveCredentials.has(c.id));
+		if (missingCredentials.length) {
+			const file = join(dir, 'credentials.json');
+			writeFileSync(file, JSON.stringify(missingCredentials), { mode: 0o600 });
+			n8n(['import:credentials', `--input=${file}`]);
+		}
+		const missingWorkflows = shipped.filter((w) => !haveWorkflows.has(w.id));
+		if (missingWorkflows.length) {
+			const wfDir = join(dir, 'workflows');
+			mkdirSync(wfDir);
+			for (const w of missingWorkflows) copyFileSync(join(WORKFLOWS, w.file), join(wfDir, w.file));
+			n8n(['import:workflow', '--separate', `--input=${wfDir}`]);
+		}
+		const active = idsIn(n8n(['list:workflow', '--active=true', '--onlyId']));
+		const toPublish = shipped.filter((w) => !active.has(w.id));
+		for (const w of toPublish) n8n(['publish:workflow', `--id=${w.id}`]);
+		mkdirSync(STATE_DIR, { recursive: true });
+		writeFileSync(marker, `${new Date().toISOString()}\n`);
 		console.log(
-			`[init] imported ${credentials().length} credentials and published ${ids.length} workflows`,
+			`[init] imported ${missingCredentials.length} credentials and ${missingWorkflows.length} workflows, published ${toPublish.length} workflows`,
 		);
 	} finally {
 		rmSync(dir, { recursive: true, force: true });

@@ -24,7 +24,8 @@ function redis(args: string[]): string {
 
 /** Removes this run's Redis keys (and only those), by prefix. */
 function dropRedisKeys(prefix: string): number {
-	const keys = redis(['--scan', '--pattern', `${prefix}:*`])
+	// The run's prefixes are `${prefix}-bull`, `-n8n` and `-cache`, each followed by ':'.
+	const keys = redis(['--scan', '--pattern', `${prefix}-*`])
 		.split('\n')
 		.filter(Boolean);
 	for (let i = 0; i < keys.length; i += 500) redis(['del', ...keys.slice(i, i + 500)]);

@@ -416,6 +416,12 @@ export function runConsumer(
 					log('warn', `RabbitMQ channel error: ${error.message}`),
 				);
 				await channel.prefetch(1);
+				// stop() may have come while connecting: it closed no connection yet, so close this one now
+				// rather than consume on it (it would hold a message and the single-active-consumer slot).
+				if (state.stopped) {
+					await connection.close().catch(() => undefined);
+					break;
+				}
 				await channel.consume(options.queue, (message) => {
 					if (!message) {
 						log(

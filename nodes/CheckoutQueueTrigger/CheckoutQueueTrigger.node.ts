@@ -148,21 +148,36 @@ export class CheckoutQueueTrigger implements INodeType {
 			// A test run in the editor shows the next message and puts it back: it must not consume the
 			// production queue's events.
 			const connection = await connectAmqp(settings);
-			if (declare) await declareTopology(connection, topology, partitions);
-			const channel = await connection.createChannel();
-			await channel.prefetch(1);
-			// The first message of any partition is shown; every message seen goes back to its queue.
+			let channel: Awaited<ReturnType<typeof connection.createChannel>>;
+			try {
+				if (declare) await declareTopology(connection, topology, partitions);
+				channel = await connection.createChannel();
+				await channel.prefetch(1);
+			} catch (error) {
+				await connection.close().catch(() => undefined);
+				throw error;
+			}
+			// The first message of any partition is shown and every message seen goes back to its queue,
+			// once: the consumers are cancelled at the first message, so the broker does not redeliver the
+			// heads in a loop (each redelivery counts towards the queue's delivery limit).
 			const manualTriggerFunction = async () =>
 				await new Promise<void>((resolve, reject) => {
 					let shown = false;
+					const tags: string[] = [];
+					const stopConsuming = async () => {
+						for (const tag of tags.splice(0)) await channel.cancel(tag).catch(() => undefined);
+					};
 					for (const { queue } of partitionQueues(topology, partitions)) {
 						channel
 							.consume(queue, (message) => {
 								if (!message)
 									return reject(new NodeOperationError(node, `The queue "${queue}" went away`));
-								channel.nack(message, false, true);
-								if (shown) return;
+								if (shown) {
+									channel.nack(message, false, true);
+									return;
+								}
 								shown = true;
+								void stopConsuming().then(() => channel.nack(message, false, true));
 								const body = parseBody(message.content);
 								this.emit([
 									[
@@ -183,6 +198,10 @@ export class CheckoutQueueTrigger implements INodeType {
 									],
 								]);
 								resolve();
+							})
+							.then(({ consumerTag }) => {
+								if (shown) void channel.cancel(consumerTag).catch(() => undefined);
+								else tags.push(consumerTag);
 							})
 							.catch(reject);
 					}

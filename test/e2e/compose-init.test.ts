@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import {
 	chmodSync,
+	copyFileSync,
 	mkdirSync,
 	mkdtempSync,
 	readdirSync,
@@ -75,6 +76,7 @@ function n8nHome(): { userFolder: string; env: Record<string, string> } {
 		N8N_DIAGNOSTICS_ENABLED: 'false',
 		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
 		CHECKOUT_WORKFLOWS_DIR: join(REPO_ROOT, 'workflows'),
+		CHECKOUT_INIT_STATE_DIR: join(userFolder, 'init-state'),
 	});
 	return { userFolder, env };
 }
@@ -100,7 +102,9 @@ it('imports the credentials from the environment and publishes every workflow on
 		status: 0,
 		err: '',
 	});
-	expect(first.out).toContain(`published ${shippedIds.length} workflows`);
+	expect(first.out).toContain(
+		`${shippedIds.length} workflows, published ${shippedIds.length} workflows`,
+	);
 	expect(idsOf(run('n8n', ['list:workflow', '--active=true', '--onlyId'], env).out)).toEqual(
 		shippedIds,
 	);
@@ -139,7 +143,27 @@ it('imports the credentials from the environment and publishes every workflow on
 	expect(idsOf(run('n8n', ['list:workflow', '--active=true', '--onlyId'], env).out)).toEqual(
 		shippedIds.slice(1),
 	);
-	run('n8n', ['publish:workflow', `--id=${shippedIds[0]}`], env);
+	// A first start that stopped before its note (a workflow left unpublished) is finished on the next:
+	// the workflow is published, and nothing that was there is imported again (the credential keeps its
+	// secret, though the environment now says another).
+	rmSync(join(env.CHECKOUT_INIT_STATE_DIR, 'checkout-recovery-initialised'));
+	const stripeBefore = dataOf('checkoutStripeApi');
+	const third = init({ ...env, STRIPE_SECRET_KEY: 'sk_test_changed' });
+	expect({ status: third.status, out: third.out }).toEqual({
+		status: 0,
+		out: expect.stringContaining('imported 0 credentials and 0 workflows, published 1 workflows'),
+	});
+	expect(idsOf(run('n8n', ['list:workflow', '--active=true', '--onlyId'], env).out)).toEqual(
+		shippedIds,
+	);
+	const after = run('n8n', ['export:credentials', '--all', '--decrypted'], env).out;
+	const stripeAfter = (
+		JSON.parse(after.slice(after.indexOf('['))) as Array<{
+			type: string;
+			data: Record<string, unknown>;
+		}>
+	).find((c) => c.type === 'checkoutStripeApi')?.data;
+	expect(stripeAfter).toEqual(stripeBefore);
 
 	// n8n on that database comes up with the workflows active: their webhooks answer.
 	const n8n = await startN8n({
@@ -170,6 +194,30 @@ it('imports the credentials from the environment and publishes every workflow on
 	} finally {
 		await n8n.stop();
 	}
+});
+
+it('finishes a first start that imported only some workflows, importing only the missing ones', () => {
+	const { env } = n8nHome();
+	Object.assign(env, SECRETS);
+	// The first start saw half the workflows (it stopped half way), and left no note that it finished.
+	const half = mkdtempSync(join(tmpdir(), 'cr-init-wf-'));
+	folders.push(half);
+	const files = readdirSync(join(REPO_ROOT, 'workflows'))
+		.filter((f) => f.endsWith('.json'))
+		.sort();
+	for (const f of files.slice(0, 3)) copyFileSync(join(REPO_ROOT, 'workflows', f), join(half, f));
+	expect(init({ ...env, CHECKOUT_WORKFLOWS_DIR: half }).status).toBe(0);
+	rmSync(join(env.CHECKOUT_INIT_STATE_DIR, 'checkout-recovery-initialised'));
+	const rest = init(env);
+	expect({ status: rest.status, out: rest.out }).toEqual({
+		status: 0,
+		out: expect.stringContaining(
+			`imported 0 credentials and ${files.length - 3} workflows, published ${files.length - 3} workflows`,
+		),
+	});
+	expect(idsOf(run('n8n', ['list:workflow', '--active=true', '--onlyId'], env).out)).toEqual(
+		shippedIds,
+	);
 });
 
 it('refuses a first start without the pay links secret, and imports nothing', () => {

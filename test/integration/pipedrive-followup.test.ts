@@ -876,6 +876,76 @@ it("the API token credential's test: GET /v1/users/me on the configured base URL
 	expect((await call('wrong')).status).toBe(401);
 });
 
+// Found by the fault matrix: a payment applied while a rules run made the deal's follow-up left it open
+// on the won deal. Each side now closes what the other may have missed; both interleavings are run here.
+describe('a payment while the rules make its follow-up', () => {
+	const paidEvent = (leadId: string) => ({
+		eventId: `${leadId}:paid`,
+		type: 'paid' as const,
+		occurredAt: '2026-11-27T13:30:00Z',
+		leadRef: leadId,
+		provider: 'mercadopago',
+		amount: 19790,
+		currency: 'BRL',
+	});
+	const rules = [rule({ name: 'Abandoned race', when: 'abandoned', afterMinutes: 60 })];
+	const now = new Date('2026-11-27T14:00:00Z');
+	/** A client whose transport runs `meanwhile` once, right after the first answer to `when`. */
+	const interleaved = (
+		when: (r: { method: string; path: string; body?: unknown }) => boolean,
+		meanwhile: () => Promise<void>,
+	) => {
+		const inner = fetchTransport(pd.baseUrl, { apiToken: pd.token });
+		let done = false;
+		return new PipedriveClient(
+			async (request) => {
+				const answer = await inner(request);
+				if (!done && when(request)) {
+					done = true;
+					await meanwhile();
+				}
+				return answer;
+			},
+			pd.baseUrl,
+			fastPolicy,
+		);
+	};
+
+	it('paid after the activity was made and before its id was on the deal: the rules run closes it', async () => {
+		const input = lead();
+		const { dealId } = await upsertLead(client(), pd.baseUrl, input, options);
+		const c = interleaved(
+			(r) =>
+				r.method === 'POST' &&
+				r.path === '/api/v2/activities' &&
+				(r.body as { deal_id?: number } | undefined)?.deal_id === dealId,
+			async () => void (await applyEvent(client(), pd.baseUrl, paidEvent(input.leadId))),
+		);
+		const ran = await runRules(c, pd.baseUrl, rules, { now });
+		expect(ran.created.filter((a) => a.dealId === dealId)).toHaveLength(1);
+		expect(dealOf(dealId).status).toBe('won');
+		const open = pd.state.activities.filter(
+			(a) => a.deal_id === dealId && !a.done && a.is_deleted !== true,
+		);
+		expect(open).toEqual([]);
+	});
+
+	it('paid with the deal read before the rules ran and written after: the payment closes the activity', async () => {
+		const input = lead();
+		const { dealId } = await upsertLead(client(), pd.baseUrl, input, options);
+		clearCaches();
+		const c = interleaved(
+			(r) => r.method === 'GET' && r.path === `/api/v2/deals/${dealId}`,
+			async () => void (await runRules(client(), pd.baseUrl, rules, { now })),
+		);
+		const applied = await applyEvent(c, pd.baseUrl, paidEvent(input.leadId));
+		expect(applied).toMatchObject({ status: 'paid', followUpsCompleted: 1 });
+		const made = pd.state.activities.filter((a) => a.deal_id === dealId && a.is_deleted !== true);
+		expect(made).toHaveLength(1);
+		expect(made[0].done).toBe(true);
+	});
+});
+
 describe('the ambiguous failure: Pipedrive did the work and the answer was lost', () => {
 	const leadIdOf = (d: Record<string, unknown>) =>
 		(d.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')];

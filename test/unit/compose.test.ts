@@ -21,6 +21,7 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { 
 			command?: string;
 			entrypoint?: string[];
 			healthcheck?: { test: string[] };
+			volumes?: string[];
 			depends_on?: Record<string, { condition: string }>;
 		}
 	>;
@@ -66,6 +67,8 @@ it('runs n8n with the pack, RabbitMQ, MinIO with its bucket, Postgres, and a que
 	expect(s['n8n-init'].build).toBe('.');
 	// The init service runs before the main, after the stores it needs are up and the bucket exists.
 	expect(s['n8n-init'].entrypoint).toEqual(['node', '/deploy/n8n-init.js']);
+	// It notes a finished first start in a volume of its own, so later starts leave the editor's changes.
+	expect(s['n8n-init'].volumes).toEqual(['n8n-init-state:/init-state']);
 	expect(s.n8n.depends_on).toEqual({ 'n8n-init': { condition: 'service_completed_successfully' } });
 	expect(s['n8n-init'].depends_on?.['minio-setup']).toEqual({
 		condition: 'service_completed_successfully',

@@ -144,15 +144,20 @@ export async function applyEvent(
 	// the deal back (found by the fault matrix: failed, failed, then a late pending).
 	const timeMoved = current !== undefined && transition.next.lastEventAt !== current.lastEventAt;
 	if (!effects.length && !timeMoved) return result;
-	await client.updateDeal(deal.id, {
+	const updated = await client.updateDeal(deal.id, {
 		...(won ? { status: 'won', ...money } : {}),
 		custom_fields: { ...extra, ...writeCheckoutState(transition.next, fields) },
 	});
 	if (effects.includes('completeFollowUps')) {
-		for (const applied of parseFollowUps(deal.custom_fields?.[fields.keys.followUps])) {
-			if (applied.activityId && (await client.updateActivity(applied.activityId, { done: true })))
-				result.followUpsCompleted++;
-		}
+		// The follow-ups as the deal had them when it was read, and as it has them now that it is won: a
+		// rules run that created an activity in between wrote its id after our read (runRules.ts closes
+		// the activities of a deal it finds won when it writes them; between the two, none stays open).
+		const ids = new Set<number>();
+		for (const custom of [deal.custom_fields, updated?.custom_fields])
+			for (const applied of parseFollowUps(custom?.[fields.keys.followUps]))
+				if (applied.activityId) ids.add(applied.activityId);
+		for (const id of ids)
+			if (await client.updateActivity(id, { done: true })) result.followUpsCompleted++;
 	}
 	for (const effect of transition.effects) {
 		if (effect.kind !== 'addNote') continue;

@@ -234,9 +234,19 @@ async function runRulesNow(
 				result.errors.push({ dealId, rule: activity.rule, message: (error as Error).message });
 			}
 		}
-		await client.updateDeal(dealId, {
+		const written = await client.updateDeal(dealId, {
 			custom_fields: { [fields.keys.followUps]: formatFollowUps(done) },
 		});
+		// Paid while the activities were being made: the payment's Apply read the deal before their ids
+		// were written, so it could not close them; the deal as this write left it says so, and they are
+		// closed here (applyEvent.ts closes those whose ids it sees; between the two, none stays open).
+		const stateNow = written ? readCheckoutState(written.custom_fields, fields) : undefined;
+		if (written && (written.status !== 'open' || stateNow?.status === 'paid')) {
+			for (const activity of done.filter(
+				(a) => a.activityId && !applied.some((p) => p.rule === a.rule),
+			))
+				await client.updateActivity(activity.activityId!, { done: true });
+		}
 	}
 	return result;
 }
