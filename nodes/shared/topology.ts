@@ -28,7 +28,7 @@ export const topologyFields: INodeProperties[] = [
 		default: 1,
 		typeOptions: { minValue: 1, maxValue: 64 },
 		description:
-			"Queues the events are spread over by lead: each lead's events stay in one queue, in order, while different leads' run at the same time. Use the same number in the sweep, the processor's trigger and re-drive; drain the queues before changing it.",
+			"Queues the events are spread over by lead: each lead's events stay in one queue, in order, while different leads' run at the same time. Use the same number in the sweep, the processor's trigger and re-drive; drain the queues before changing it. Above 1, Mercado Pago notifications must come through the Notification URL of Create Payment Link (it carries the lead).",
 	},
 	{
 		displayName: 'Declare Topology',
