@@ -878,6 +878,33 @@ it("the API token credential's test: GET /v1/users/me on the configured base URL
 
 // Found by the fault matrix: a payment applied while a rules run made the deal's follow-up left it open
 // on the won deal. Each side now closes what the other may have missed; both interleavings are run here.
+// Found by the fault matrix: a refund note lost when Pipedrive refused the note (a 401 spell) after the
+// deal's state already held the event, so the redelivery was a duplicate that added nothing.
+it('a refund whose note Pipedrive refuses once gets its note on the redelivery, once', async () => {
+	const input = lead();
+	const { dealId } = await upsertLead(client(), pd.baseUrl, input, options);
+	const ev = (type: 'paid' | 'refunded', at: string) => ({
+		eventId: `${input.leadId}:${type}`,
+		type,
+		occurredAt: at,
+		leadRef: input.leadId,
+		provider: 'stripe',
+		amount: 19790,
+		currency: 'BRL',
+	});
+	await applyEvent(client(), pd.baseUrl, ev('paid', '2026-11-27T12:10:00Z'));
+	pd.faults.badRequests = { 'POST /v1/notes': 1 };
+	await expect(
+		applyEvent(client(), pd.baseUrl, ev('refunded', '2026-11-27T13:00:00Z')),
+	).rejects.toThrow();
+	const again = await applyEvent(client(), pd.baseUrl, ev('refunded', '2026-11-27T13:00:00Z'));
+	expect(again.status).toBe('paid');
+	const notes = pd.state.notes.filter(
+		(n) => n.deal_id === dealId && String(n.content).includes('Payment refunded'),
+	);
+	expect(notes).toHaveLength(1);
+});
+
 describe('a payment while the rules make its follow-up', () => {
 	const paidEvent = (leadId: string) => ({
 		eventId: `${leadId}:paid`,

@@ -144,21 +144,10 @@ export async function applyEvent(
 	// the deal back (found by the fault matrix: failed, failed, then a late pending).
 	const timeMoved = current !== undefined && transition.next.lastEventAt !== current.lastEventAt;
 	if (!effects.length && !timeMoved) return result;
-	const updated = await client.updateDeal(deal.id, {
-		...(won ? { status: 'won', ...money } : {}),
-		custom_fields: { ...extra, ...writeCheckoutState(transition.next, fields) },
-	});
-	if (effects.includes('completeFollowUps')) {
-		// The follow-ups as the deal had them when it was read, and as it has them now that it is won: a
-		// rules run that created an activity in between wrote its id after our read (runRules.ts closes
-		// the activities of a deal it finds won when it writes them; between the two, none stays open).
-		const ids = new Set<number>();
-		for (const custom of [deal.custom_fields, updated?.custom_fields])
-			for (const applied of parseFollowUps(custom?.[fields.keys.followUps]))
-				if (applied.activityId) ids.add(applied.activityId);
-		for (const id of ids)
-			if (await client.updateActivity(id, { done: true })) result.followUpsCompleted++;
-	}
+	// The effects that are not the deal's own fields go first, each safe to repeat (notes by marker,
+	// activities marked done): the deal's state is written last, because once it holds this event's id a
+	// redelivery is a duplicate that does nothing, so an effect still missing then would stay missing
+	// (found by the fault matrix: a refund note lost to a 401 spell between the state and the note).
 	for (const effect of transition.effects) {
 		if (effect.kind !== 'addNote') continue;
 		const source = `${escapeHtml(event.provider ?? 'gateway')}, event ${escapeHtml(event.eventId)}, ${escapeHtml(event.occurredAt)}`;
@@ -173,5 +162,24 @@ export async function applyEvent(
 			effectMarker(effect.reason, deal.id, event.eventId),
 		);
 	}
+	const completeFollowUps = effects.includes('completeFollowUps');
+	const closed = new Set<number>();
+	const close = async (custom: Record<string, unknown> | undefined) => {
+		for (const applied of parseFollowUps(custom?.[fields.keys.followUps])) {
+			if (!applied.activityId || closed.has(applied.activityId)) continue;
+			closed.add(applied.activityId);
+			if (await client.updateActivity(applied.activityId, { done: true }))
+				result.followUpsCompleted++;
+		}
+	};
+	if (completeFollowUps) await close(deal.custom_fields);
+	const updated = await client.updateDeal(deal.id, {
+		...(won ? { status: 'won', ...money } : {}),
+		custom_fields: { ...extra, ...writeCheckoutState(transition.next, fields) },
+	});
+	// And the follow-ups the deal has now that it is won: a rules run that created an activity since our
+	// read wrote its id after it (runRules.ts closes the activities of a deal it finds won when it writes
+	// them; between the two, none stays open).
+	if (completeFollowUps) await close(updated?.custom_fields);
 	return result;
 }
