@@ -69,6 +69,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
 	clearCaches();
+	pd.faults.unauthorized = false;
 	pd.faults.rateLimitStorm = false;
 	pd.faults.blockPage = false;
 	pd.faults.serverErrors = 0;
@@ -955,6 +956,28 @@ describe('a payment while the rules make its follow-up', () => {
 			(a) => a.deal_id === dealId && !a.done && a.is_deleted !== true,
 		);
 		expect(open).toEqual([]);
+	});
+
+	it('a rules run that stopped after making the activity, before writing its id: the payment finds it by its marker and closes it', async () => {
+		const input = lead();
+		const { dealId } = await upsertLead(client(), pd.baseUrl, input, options);
+		// Pipedrive refuses the run's last write (the activity's id on the deal), as in a 401 spell.
+		const c = interleaved(
+			(r) =>
+				r.method === 'POST' &&
+				r.path === '/api/v2/activities' &&
+				(r.body as { deal_id?: number } | undefined)?.deal_id === dealId,
+			async () => {
+				pd.faults.unauthorized = true;
+			},
+		);
+		await expect(runRules(c, pd.baseUrl, rules, { now })).rejects.toThrow();
+		pd.faults.unauthorized = false;
+		const made = pd.state.activities.filter((a) => a.deal_id === dealId && a.is_deleted !== true);
+		expect(made.map((a) => a.done)).toEqual([false]);
+		const applied = await applyEvent(client(), pd.baseUrl, paidEvent(input.leadId));
+		expect(applied).toMatchObject({ status: 'paid', followUpsCompleted: 1 });
+		expect(pd.state.activities.find((a) => a.id === made[0].id)?.done).toBe(true);
 	});
 
 	it('paid with the deal read before the rules ran and written after: the payment closes the activity', async () => {

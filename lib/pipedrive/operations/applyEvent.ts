@@ -4,7 +4,7 @@ import { escapeHtml } from '../../forms/responses';
 import { toMajorUnits, toMinorUnits } from '../../gateways/money';
 import type { Deal, PipedriveClient } from '../client';
 import { parseFollowUps, readCheckoutState, writeCheckoutState } from '../fields';
-import { effectMarker } from '../markers';
+import { effectMarker, hasMarker } from '../markers';
 import { leadDealCache, leadKey, rememberDeal } from './caches';
 import { addNoteOnce } from './notes';
 import { checkoutFields } from './setup';
@@ -164,12 +164,27 @@ export async function applyEvent(
 	}
 	const completeFollowUps = effects.includes('completeFollowUps');
 	const closed = new Set<number>();
+	let looked = false;
 	const close = async (custom: Record<string, unknown> | undefined) => {
-		for (const applied of parseFollowUps(custom?.[fields.keys.followUps])) {
-			if (!applied.activityId || closed.has(applied.activityId)) continue;
-			closed.add(applied.activityId);
-			if (await client.updateActivity(applied.activityId, { done: true }))
-				result.followUpsCompleted++;
+		const followUps = parseFollowUps(custom?.[fields.keys.followUps]);
+		const ids = followUps.flatMap((f) => (f.activityId ? [f.activityId] : []));
+		// A rule marked without its activity's id: the run that made the activity stopped before it wrote
+		// the id (n8n killed, Pipedrive refusing the write). Its activity carries the rule's marker: found
+		// by it, once (one listing, only for such a deal).
+		const unknown = followUps.filter((f) => !f.activityId);
+		if (unknown.length && !looked) {
+			looked = true;
+			const activities = await client.dealActivities(deal.id);
+			for (const f of unknown) {
+				const marker = effectMarker('follow-up', deal.id, f.rule);
+				for (const a of activities)
+					if (a.is_deleted !== true && a.done !== true && hasMarker(a.note, marker)) ids.push(a.id);
+			}
+		}
+		for (const id of ids) {
+			if (closed.has(id)) continue;
+			closed.add(id);
+			if (await client.updateActivity(id, { done: true })) result.followUpsCompleted++;
 		}
 	};
 	if (completeFollowUps) await close(deal.custom_fields);
