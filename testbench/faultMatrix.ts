@@ -23,7 +23,6 @@ import type { ChannelModel } from 'amqplib';
 
 import { S3Archive } from '../lib/archive/archive';
 import { applyCheckoutEvent, type DealCheckoutState } from '../lib/checkout/state';
-import type { EventType } from '../lib/gateways/types';
 import { signStripePayload } from '../lib/gateways/stripe';
 import { STATUS_LABELS } from '../lib/pipedrive/fields';
 import { createS3Client } from '../lib/s3/client';
@@ -44,6 +43,7 @@ import {
 	rabbitCredential,
 	s3Credential,
 } from './credentials';
+import { stripeEventBody, type StripeStep } from './stripeEvents';
 import { exportedWorkflowForTest, rulesWorkflowFailedAtOnce } from './workflows';
 
 export interface FaultMatrixOptions {
@@ -95,7 +95,7 @@ export function seeded(seed: number): () => number {
 	};
 }
 
-type Step = Exclude<EventType, 'other'>;
+type Step = StripeStep;
 /** What a checkout goes through, as a gateway reports it. */
 const STORIES: Step[][] = [
 	['pending', 'failed', 'pending', 'paid'],
@@ -127,43 +127,19 @@ function stripeEvent(
 	createdSec: number,
 ): PlannedEvent & { leadIndex: number } {
 	const id = `evt_fm_${i}_${k}`;
-	const session = (status: 'paid' | 'unpaid') => ({
-		id: `cs_fm_${i}`,
-		object: 'checkout.session',
-		client_reference_id: leadId,
-		amount_total: PRICE,
-		currency: 'brl',
-		payment_status: status,
-	});
-	const byType: Record<Step, { type: string; object: unknown }> = {
-		pending: { type: 'checkout.session.completed', object: session('unpaid') },
-		paid: { type: 'checkout.session.async_payment_succeeded', object: session('paid') },
-		failed: { type: 'checkout.session.async_payment_failed', object: session('unpaid') },
-		expired: { type: 'checkout.session.expired', object: session('unpaid') },
-		refunded: {
-			type: 'charge.refunded',
-			object: {
-				id: `ch_fm_${i}`,
-				object: 'charge',
-				amount: PRICE,
-				amount_refunded: PRICE,
-				currency: 'brl',
-				metadata: { lead_id: leadId },
-			},
-		},
-	};
-	const chosen = byType[type];
 	return {
 		leadIndex: i,
 		eventId: id,
 		type,
 		createdSec,
-		body: JSON.stringify({
+		body: stripeEventBody({
 			id,
-			object: 'event',
-			type: chosen.type,
-			created: createdSec,
-			data: { object: chosen.object },
+			leadId,
+			step: type,
+			createdSec,
+			amount: PRICE,
+			sessionId: `cs_fm_${i}`,
+			chargeId: `ch_fm_${i}`,
 		}),
 	};
 }

@@ -58,36 +58,6 @@ export interface QueueCluster {
 	stop(): Promise<void>;
 }
 
-/** Executions of the cluster's database by status (for a test's assertions on where they ran and how they ended). */
-export function executionStatuses(database: string): Record<string, number> {
-	const out = execFileSync(
-		'psql',
-		[
-			'-h',
-			'127.0.0.1',
-			'-U',
-			'postgres',
-			'-d',
-			database,
-			'-Atc',
-			'select status, count(*) from execution_entity group by status',
-		],
-		{
-			encoding: 'utf8',
-		},
-	);
-	return Object.fromEntries(
-		out
-			.trim()
-			.split('\n')
-			.filter(Boolean)
-			.map((line) => {
-				const [status, count] = line.split('|');
-				return [status, Number(count)];
-			}),
-	);
-}
-
 /** One execution of the cluster's database: its workflow, how it ended and when n8n recorded its end (epoch ms; NaN if not yet). */
 export function executionRow(
 	database: string,

@@ -36,6 +36,7 @@ import { connectBroker, deleteTopology, uniqueTopology } from '../../testbench/r
 import { startS3Server, type S3Server } from '../../testbench/s3';
 import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
+import { stripeEventBody } from '../../testbench/stripeEvents';
 import { exportedWorkflowForTest, rulesWorkflowFailedAtOnce } from '../../testbench/workflows';
 
 jest.setTimeout(900_000);
@@ -176,29 +177,21 @@ async function captureLead(n: number): Promise<{ leadId: string; location: strin
 	return { leadId: checkout!.leadRef!, location };
 }
 
-function stripeEventBody(
+/** A paid or failed checkout of a lead, as Stripe sends it. */
+function checkoutEvent(
 	leadId: string,
 	id: string,
-	kind: 'paid' | 'failed',
+	step: 'paid' | 'failed',
 	createdSec: number,
 ): string {
-	const session = {
-		id: `cs_${id}`,
-		object: 'checkout.session',
-		client_reference_id: leadId,
-		amount_total: PRICE,
-		currency: 'brl',
-		payment_status: kind === 'paid' ? 'paid' : 'unpaid',
-	};
-	return JSON.stringify({
+	return stripeEventBody({
 		id,
-		object: 'event',
-		type:
-			kind === 'paid'
-				? 'checkout.session.async_payment_succeeded'
-				: 'checkout.session.async_payment_failed',
-		created: createdSec,
-		data: { object: session },
+		leadId,
+		step,
+		createdSec,
+		amount: PRICE,
+		sessionId: `cs_${id}`,
+		chargeId: `ch_${id}`,
 	});
 }
 
@@ -297,13 +290,13 @@ it('form, pay link, both intakes, sweep, queue trigger and rules run across main
 				wanted.set(leadId, WON);
 				await sendStripe(
 					n < 8 ? 'checkout/fast/stripe' : 'checkout/payment-webhook/stripe',
-					stripeEventBody(leadId, `evt_qm_paid_${n}`, 'paid', now),
+					checkoutEvent(leadId, `evt_qm_paid_${n}`, 'paid', now),
 				);
 			} else {
 				wanted.set(leadId, FAILED);
 				await sendStripe(
 					'checkout/fast/stripe',
-					stripeEventBody(leadId, `evt_qm_failed_${n}`, 'failed', now),
+					checkoutEvent(leadId, `evt_qm_failed_${n}`, 'failed', now),
 				);
 			}
 		}),
@@ -384,7 +377,7 @@ it('a worker SIGKILLed mid-execution and the webhook processor SIGKILLed mid-pos
 			leads.push(lead);
 			await sendStripe(
 				'checkout/fast/stripe',
-				stripeEventBody(lead.leadId, `evt_qm_kill_${k}`, 'paid', Math.ceil(Date.now() / 1000) + 1),
+				checkoutEvent(lead.leadId, `evt_qm_kill_${k}`, 'paid', Math.ceil(Date.now() / 1000) + 1),
 			);
 		}),
 	);

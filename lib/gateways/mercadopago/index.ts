@@ -282,6 +282,7 @@ export const mercadoPagoProvider: GatewayProvider = {
 				return { ok: false, reason: 'data.id in the body differs from the signed one' };
 		}
 		const requestId = input.headers['x-request-id'];
+		const routeBy = routedLead(input.query.lead);
 		return {
 			ok: true,
 			event: {
@@ -293,7 +294,7 @@ export const mercadoPagoProvider: GatewayProvider = {
 				provider: 'mercadopago',
 				providerEventType: body.action ?? body.type ?? 'unknown',
 				...(body.type === 'payment' && signedId ? { confirm: { paymentId: signedId } } : {}),
-				...(routedLead(input.query.lead) ? { partitionKey: routedLead(input.query.lead) } : {}),
+				...(routeBy ? { partitionKey: routeBy } : {}),
 				raw: body,
 			},
 		};
