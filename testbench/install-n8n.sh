@@ -26,7 +26,9 @@ export npm_config_nodedir="$n24"
 echo "[bench] installing n8n into $dest/n8n-host (scripts off: several would try to download binaries)" >&2
 (cd "$dest/n8n-host" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >&2)
 echo "[bench] building sqlite3 for Node $(node --version) (its prebuilt download is not reachable)" >&2
-(cd "$dest/n8n-host" && npm rebuild sqlite3 >&2)
+# ignore-scripts=false: a caller run through `npm run` passes the project's ignore-scripts=true down in
+# npm_config_ignore_scripts, and `npm rebuild` would then report success without building anything.
+(cd "$dest/n8n-host" && npm rebuild sqlite3 --ignore-scripts=false >&2)
 "$n24/bin/node" "$dest/n8n-host/node_modules/n8n/bin/n8n" --version >&2
 "$n24/bin/node" -e "require('$dest/n8n-host/node_modules/sqlite3')" >&2
 touch "$dest/.complete"
