@@ -12,6 +12,7 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 
 import { S3Archive } from '../lib/archive/archive';
 import { createS3Client, type S3Settings } from '../lib/s3/client';
+import { processCpuSeconds, REPO_ROOT } from './n8n';
 import { freePort, waitFor } from './ports';
 
 export interface S3Server {
@@ -26,12 +27,15 @@ export interface S3Server {
 	start(): Promise<void>;
 	/** Stops it and removes its data. */
 	destroy(): Promise<void>;
+	/** CPU seconds the server process has used so far (0 when it is not running). */
+	cpuSeconds(): number;
 	/** Why the server process ended on its own (a crash), or undefined while it runs or after `stop`. */
 	crashed(): string | undefined;
 }
 
 const S3RVER_BIN = require.resolve('s3rver/bin/s3rver.js');
-const S3RVER_PATCH = join(__dirname, 's3rver-patch.js');
+// From the sources: the compiled copy of this file in build/ has no copy of the plain JavaScript patch.
+const S3RVER_PATCH = join(REPO_ROOT, 'testbench/s3rver-patch.js');
 
 export async function startS3Server(
 	opts: { port?: number; directory?: string } = {},
@@ -107,6 +111,7 @@ export async function startS3Server(
 		endpoint,
 		port,
 		settings,
+		cpuSeconds: () => processCpuSeconds(child?.pid ?? 0),
 		async createBucket(bucket) {
 			const client = createS3Client(settings(bucket));
 			try {
