@@ -22,7 +22,7 @@ import {
 	openSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 import { freePort, waitFor } from './ports';
 
@@ -41,6 +41,8 @@ function findRepoRoot(): string {
 	throw new Error(`No ${PACKAGE_NAME} package.json above ${__dirname}`);
 }
 export const REPO_ROOT = findRepoRoot();
+/** The bench-only floor trigger's package (n8n's own floor for a webhook), installed beside the pack by the benchmarks. */
+export const FLOOR_PACKAGE = join(REPO_ROOT, 'testbench/bench-nodes/n8n-nodes-bench-floor');
 
 let benchDir: string | undefined;
 let packDir: string | undefined;
@@ -133,6 +135,8 @@ export interface StartOptions {
 	ready?: (n8n: N8nInstance) => Promise<boolean>;
 	/** Leave out the pack (to prove a test fails without it). */
 	withoutPack?: boolean;
+	/** Folders of bench-only node packages (testbench/bench-nodes) to install beside the pack. */
+	benchPackages?: string[];
 	port?: number;
 	/** A user folder to keep (the local pipeline); a fresh temporary one otherwise. */
 	userFolder?: string;
@@ -181,6 +185,11 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 	rmSync(join(nodesDir, PACKAGE_NAME), { recursive: true, force: true });
 	if (!options.withoutPack)
 		symlinkSync(join(packInstall(), 'node_modules', PACKAGE_NAME), join(nodesDir, PACKAGE_NAME));
+	for (const dir of options.benchPackages ?? []) {
+		const link = join(nodesDir, basename(dir));
+		rmSync(link, { recursive: true, force: true });
+		symlinkSync(dir, link);
+	}
 
 	const port = options.port ?? (await freePort());
 	const brokerPort = await freePort();

@@ -41,6 +41,8 @@ export interface QueueClusterOptions {
 	env?: Record<string, string>;
 	/** Main ports, when the workflows must know them before the start (pay links): webhook processors' first. */
 	webhookPorts?: number[];
+	/** Bench-only node packages for every process (see StartOptions.benchPackages). */
+	benchPackages?: string[];
 	/** Resolves true once the cluster answers as the test expects (asked after every process is up). */
 	ready?: (cluster: QueueCluster) => Promise<boolean>;
 }
@@ -124,10 +126,17 @@ export async function startQueueCluster(options: QueueClusterOptions): Promise<Q
 			credentials: options.credentials,
 			env,
 			role: 'main',
+			benchPackages: options.benchPackages,
 		});
 		started.push(main);
 		const addWorker = async () => {
-			const worker = await startN8n({ workflows: [], env, role: 'worker', skipImport: true });
+			const worker = await startN8n({
+				workflows: [],
+				env,
+				role: 'worker',
+				skipImport: true,
+				benchPackages: options.benchPackages,
+			});
 			started.push(worker);
 			workers.push(worker);
 			return worker;
@@ -139,6 +148,7 @@ export async function startQueueCluster(options: QueueClusterOptions): Promise<Q
 				env,
 				role: 'webhook',
 				skipImport: true,
+				benchPackages: options.benchPackages,
 				port: options.webhookPorts?.[i],
 			});
 			started.push(webhook);
