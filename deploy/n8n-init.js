@@ -117,6 +117,13 @@ function credentials() {
 				validDays: Number(env('CHECKOUT_LINKS_VALID_DAYS', '7')),
 			},
 		},
+		{
+			// n8n's Header Auth for the report page: a request without this header and key gets 403.
+			id: 'crReportHeaderAu',
+			name: 'Checkout report key',
+			type: 'httpHeaderAuth',
+			data: { name: 'X-Report-Key', value: env('CHECKOUT_REPORT_KEY') },
+		},
 	];
 }
 
@@ -152,6 +159,10 @@ function main() {
 	if (!env('CHECKOUT_LINKS_SECRET'))
 		throw new Error(
 			'Set CHECKOUT_LINKS_SECRET in .env (any long random string): it signs the pay links',
+		);
+	if (!env('CHECKOUT_REPORT_KEY'))
+		throw new Error(
+			'Set CHECKOUT_REPORT_KEY in .env (any long random string): the report page asks for it in X-Report-Key',
 		);
 	const files = readdirSync(WORKFLOWS).filter((f) => f.endsWith('.json'));
 	const shipped = files.map((f) => ({

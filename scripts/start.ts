@@ -13,11 +13,14 @@ import { startS3Server } from '../testbench/s3';
 import { startGatewayStandIn } from '../testbench/standins/gateways';
 import { startPipedriveStandIn } from '../testbench/standins/pipedrive';
 import { startShopPage } from '../testbench/standins/shopPage';
+import { writeLocalWorkflows } from '../testbench/demo';
 import {
 	GATEWAY_KEYS,
 	gatewayCredentials,
 	linksCredential,
+	LOCAL_REPORT_KEY,
 	pipedriveCredential,
+	reportKeyCredential,
 } from '../testbench/credentials';
 
 const LOCAL = resolve(REPO_ROOT, '.artifacts/local');
@@ -53,9 +56,16 @@ async function main(): Promise<void> {
 	console.log(
 		`[start] Pipedrive stand-in on ${pipedrive.baseUrl} (deals, activities and notes: ${pipedrive.baseUrl}/__standin/)`,
 	);
-	const workflows = readdirSync(join(REPO_ROOT, 'workflows'))
-		.filter((f) => f.endsWith('.json'))
-		.map((f) => join(REPO_ROOT, 'workflows', f));
+	const shopPort = Number(process.env.CR_SHOP_PORT ?? 8080);
+	// The demo clock: the follow-up rules every 30 s, a day of theirs lasting a minute (testbench/demo.ts).
+	const demoClock = process.env.CHECKOUT_DEMO_CLOCK === '1';
+	const workflows = writeLocalWorkflows(
+		readdirSync(join(REPO_ROOT, 'workflows'))
+			.filter((f) => f.endsWith('.json'))
+			.map((f) => join(REPO_ROOT, 'workflows', f)),
+		join(LOCAL, 'workflows'),
+		{ shopOrigin: `http://127.0.0.1:${shopPort}`, demoClock },
+	);
 	const n8n = await startN8n({
 		port: n8nPort,
 		userFolder: join(LOCAL, 'n8n'),
@@ -84,6 +94,7 @@ async function main(): Promise<void> {
 			...gatewayCredentials(gateways.baseUrl),
 			pipedriveCredential(pipedrive.baseUrl, pipedrive.token),
 			linksCredential(`http://127.0.0.1:${n8nPort}/webhook/checkout/pay`),
+			reportKeyCredential(),
 		],
 		// The fast-intake trigger answers without an execution; lazy isolate acquisition lets it skip the expression sandbox too.
 		env: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
@@ -102,7 +113,8 @@ async function main(): Promise<void> {
 	});
 	const shop = await startShopPage(
 		n8n.webhookUrl('checkout/lead'),
-		Number(process.env.CR_SHOP_PORT ?? 8080),
+		shopPort,
+		n8n.webhookUrl('checkout/pay'),
 	);
 	console.log(`[start] n8n is ready with the pack loaded and ${workflows.length} workflows active`);
 	console.log(
@@ -127,7 +139,12 @@ async function main(): Promise<void> {
 		`[start]   payment event processor: queue "checkout.events" → Pipedrive (stand-in): ${pipedrive.baseUrl}/__standin/`,
 	);
 	console.log(
-		`[start]   follow-up rules:         every 15 min → activities for abandoned, failed, expired and pending checkouts`,
+		demoClock
+			? `[start]   follow-up rules:         DEMO CLOCK: every 30 s, a day of the rules lasting a minute (abandoned, refused card and expired after 1 min)`
+			: `[start]   follow-up rules:         every 15 min → activities for abandoned, failed, expired and pending checkouts (CHECKOUT_DEMO_CLOCK=1 npm start: within minutes)`,
+	);
+	console.log(
+		`[start]   recovery report:         curl -H 'X-Report-Key: ${LOCAL_REPORT_KEY}' ${n8n.webhookUrl('checkout/report')}  (HTML; ?period=last30Days|thisMonth|lastMonth)`,
 	);
 	console.log('[start] Ctrl-C stops everything; data stays in .artifacts/local');
 

@@ -60,6 +60,8 @@ export interface Deal extends Row {
 	owner_id: number;
 	value: number;
 	currency: string;
+	add_time?: string;
+	won_time?: string | null;
 	custom_fields?: Record<string, unknown>;
 }
 

@@ -14,7 +14,8 @@ export type CheckoutFieldId =
 	| 'followUps'
 	| 'eventIds'
 	| 'product'
-	| 'earlierLeadId';
+	| 'earlierLeadId'
+	| 'source';
 
 export interface CheckoutFieldSpec {
 	id: CheckoutFieldId;
@@ -46,6 +47,8 @@ export const CHECKOUT_FIELDS: CheckoutFieldSpec[] = [
 	// The lead id the deal had before a second submit took it over: a payment through the first link (its
 	// gateway checkout carries that id) still finds this deal, also after a restart.
 	{ id: 'earlierLeadId', name: 'Checkout earlier lead id', type: 'varchar' },
+	// The lead's UTM source, for the recovery report by source from the deal listing alone.
+	{ id: 'source', name: 'Checkout source', type: 'varchar' },
 ];
 
 export interface FieldKeys {

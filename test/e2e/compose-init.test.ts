@@ -36,6 +36,7 @@ const SECRETS = {
 	MINIO_ROOT_PASSWORD: 'minio-secret-from-env',
 	RABBITMQ_PASSWORD: 'rabbit-secret-from-env',
 	CHECKOUT_LINKS_SECRET: 'links-secret-from-env-0123456789',
+	CHECKOUT_REPORT_KEY: 'report-key-from-env-0123456789',
 	STRIPE_SECRET_KEY: 'sk_test_from_env',
 	STRIPE_WEBHOOK_SECRET: 'whsec_from_env',
 	PIPEDRIVE_API_TOKEN: 'pipedrive-token-from-env',
@@ -130,6 +131,10 @@ it('imports the credentials from the environment and publishes every workflow on
 		webhookSecret: SECRETS.STRIPE_WEBHOOK_SECRET,
 	});
 	expect(dataOf('checkoutLinksApi')).toMatchObject({ secret: SECRETS.CHECKOUT_LINKS_SECRET });
+	expect(dataOf('httpHeaderAuth')).toEqual({
+		name: 'X-Report-Key',
+		value: SECRETS.CHECKOUT_REPORT_KEY,
+	});
 	expect(dataOf('checkoutPipedriveApi')).toMatchObject({ apiToken: SECRETS.PIPEDRIVE_API_TOKEN });
 	// Nothing secret is printed.
 	for (const secret of Object.values(SECRETS).filter((s) => s.length > 12))
@@ -220,11 +225,14 @@ it('finishes a first start that imported only some workflows, importing only the
 	);
 });
 
-it('refuses a first start without the pay links secret, and imports nothing', () => {
-	const { env } = n8nHome();
-	Object.assign(env, { ...SECRETS, CHECKOUT_LINKS_SECRET: '' });
-	const result = init(env);
-	expect(result.status).not.toBe(0);
-	expect(result.err).toContain('Set CHECKOUT_LINKS_SECRET');
-	expect(idsOf(run('n8n', ['list:workflow', '--onlyId'], env).out)).toEqual([]);
-});
+it.each(['CHECKOUT_LINKS_SECRET', 'CHECKOUT_REPORT_KEY'])(
+	'refuses a first start without %s, and imports nothing',
+	(name) => {
+		const { env } = n8nHome();
+		Object.assign(env, { ...SECRETS, [name]: '' });
+		const result = init(env);
+		expect(result.status).not.toBe(0);
+		expect(result.err).toContain(`Set ${name}`);
+		expect(idsOf(run('n8n', ['list:workflow', '--onlyId'], env).out)).toEqual([]);
+	},
+);

@@ -125,6 +125,7 @@ describe('docker-compose config', () => {
 		'RABBITMQ_PASSWORD',
 		'MINIO_ROOT_PASSWORD',
 		'CHECKOUT_LINKS_SECRET',
+		'CHECKOUT_REPORT_KEY',
 	];
 	const config = (values: Record<string, string>, profiles?: string) => {
 		const dir = mkdtempSync(join(tmpdir(), 'cr-compose-'));

@@ -530,11 +530,16 @@ export async function startPipedriveStandIn(
 			const statuses = (url.searchParams.get('status') ?? 'open,won,lost').split(',');
 			const pipelineId = url.searchParams.get('pipeline_id');
 			const personId = url.searchParams.get('person_id');
+			// updated_since / updated_until: RFC 3339, compared as instants, the first inclusive, the second not.
+			const since = Date.parse(url.searchParams.get('updated_since') ?? '');
+			const until = Date.parse(url.searchParams.get('updated_until') ?? '');
 			const rows = state.deals.filter(
 				(d) =>
 					statuses.includes(String(d.status)) &&
 					(!pipelineId || d.pipeline_id === Number(pipelineId)) &&
-					(!personId || d.person_id === Number(personId)),
+					(!personId || d.person_id === Number(personId)) &&
+					(Number.isNaN(since) || Date.parse(String(d.update_time)) >= since) &&
+					(Number.isNaN(until) || Date.parse(String(d.update_time)) < until),
 			);
 			return send(res, 200, page(sorted(rows, url), url), charge('list'));
 		}

@@ -16,18 +16,55 @@ export function shopPageHtml(action: string): string {
 <button id="comprar" type="submit">Comprar</button></form></div></body></html>`;
 }
 
+const escape = (text: string) =>
+	text.replace(
+		/[&<>"']/g,
+		(c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+	);
+
+/** The shop's thank-you page, where the gateway sends the buyer after paying. */
+export function thankYouHtml(): string {
+	return `<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><title>Loja — Obrigado</title></head>
+<body><h1 id="thanks">Obrigado pela compra!</h1><p>Seu pagamento foi recebido. Você recebe a confirmação por e-mail.</p></body></html>`;
+}
+
+/**
+ * The page the gateway sends the buyer to when the payment was not finished, with the buyer's own pay
+ * link to try again. Only a link to this shop's n8n pay URL is offered: the page never links elsewhere.
+ */
+export function notFinishedHtml(retry: string | null, payUrl: string | undefined): string {
+	const usable = retry && payUrl && retry.startsWith(`${payUrl}?`) ? retry : undefined;
+	return `<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><title>Loja — Pagamento não concluído</title></head>
+<body><h1 id="not-finished">Pagamento não concluído</h1><p>Nada foi cobrado. Seus dados estão guardados: você pode tentar de novo.</p>
+${usable ? `<p><a id="retry" href="${escape(usable)}">Tentar pagar de novo</a></p>` : '<p><a href="/checkout/">Voltar ao checkout</a></p>'}</body></html>`;
+}
+
+/**
+ * The local shop: its checkout form (posting to n8n), and the thank-you and "not finished" pages the
+ * gateways return to (testbench/demo.ts points the workflows' return URLs here).
+ */
 export async function startShopPage(
 	action: string,
 	port = 0,
-): Promise<{ url: string; close: () => Promise<void> }> {
-	const server: Server = createServer((_req, res) => {
+	payUrl?: string,
+): Promise<{ url: string; origin: string; close: () => Promise<void> }> {
+	const server: Server = createServer((req, res) => {
+		const url = new URL(req.url ?? '/', 'http://shop.local');
+		const html =
+			url.pathname === '/obrigado'
+				? thankYouHtml()
+				: url.pathname === '/pagamento-nao-concluido'
+					? notFinishedHtml(url.searchParams.get('retry'), payUrl)
+					: shopPageHtml(action);
 		res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-		res.end(shopPageHtml(action));
+		res.end(html);
 	});
 	await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
 	const address = server.address();
+	const origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 	return {
-		url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/checkout/`,
+		url: `${origin}/checkout/`,
+		origin,
 		close: () => new Promise<void>((resolve) => server.close(() => resolve())),
 	};
 }

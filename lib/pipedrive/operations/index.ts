@@ -19,3 +19,4 @@ export {
 } from './upsertLead';
 export { applyEvent, type ApplyEventResult, type CheckoutEventInput } from './applyEvent';
 export { runRules, type RunRulesOptions, type RunRulesResult } from './runRules';
+export { checkoutReport, type ReportOptions, type ReportResult } from './report';

@@ -253,6 +253,7 @@ export async function upsertLead(
 	const leadFields: Record<string, unknown> = {
 		[fields.keys.leadId]: lead.leadId,
 		...(lead.product ? { [fields.keys.product]: lead.product } : {}),
+		...(lead.utm?.utm_source ? { [fields.keys.source]: lead.utm.utm_source } : {}),
 		...(lead.paymentLink ? { [fields.keys.paymentLink]: lead.paymentLink } : {}),
 		...(lead.gateway ? { [fields.keys.gateway]: lead.gateway } : {}),
 	};

@@ -4,10 +4,12 @@ import { dispatch, type NodeOperation } from '../../shared/operation';
 import * as followUp from './followUp';
 
 /** The Pipedrive Follow-Up's operations. */
-export type FollowUpOperation = 'applyCheckoutEvent' | 'runFollowUpRules' | 'setup' | 'upsertLead';
+export type FollowUpOperation =
+	'applyCheckoutEvent' | 'checkoutReport' | 'runFollowUpRules' | 'setup' | 'upsertLead';
 
 const operations = {
 	applyCheckoutEvent: followUp.applyCheckoutEvent,
+	checkoutReport: followUp.checkoutReport,
 	runFollowUpRules: followUp.runFollowUpRules,
 	setup: followUp.setup,
 	upsertLead: followUp.upsertLead,

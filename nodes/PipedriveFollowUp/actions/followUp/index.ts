@@ -1,11 +1,12 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import * as applyCheckoutEvent from './applyCheckoutEvent.operation';
+import * as checkoutReport from './checkoutReport.operation';
 import * as runFollowUpRules from './runFollowUpRules.operation';
 import * as setup from './setup.operation';
 import * as upsertLead from './upsertLead.operation';
 
-export { applyCheckoutEvent, runFollowUpRules, setup, upsertLead };
+export { applyCheckoutEvent, checkoutReport, runFollowUpRules, setup, upsertLead };
 
 export const description: INodeProperties[] = [
 	{
@@ -21,6 +22,13 @@ export const description: INodeProperties[] = [
 				action: 'Apply a checkout event to its deal',
 				description:
 					"Move the deal's checkout state by a payment event: won on payment, never backwards",
+			},
+			{
+				name: 'Checkout Report',
+				value: 'checkoutReport',
+				action: 'Report the recovered checkouts',
+				description:
+					'Leads, paid, recovered by follow-ups, revenue recovered and time to pay for a period, by source and product',
 			},
 			{
 				name: 'Run Follow-Up Rules',
@@ -47,4 +55,5 @@ export const description: INodeProperties[] = [
 	...upsertLead.description,
 	...applyCheckoutEvent.description,
 	...runFollowUpRules.description,
+	...checkoutReport.description,
 ];

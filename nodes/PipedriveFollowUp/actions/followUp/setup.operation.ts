@@ -12,7 +12,7 @@ import { pipedriveClientFor } from '../../transport';
 const properties: INodeProperties[] = [
 	{
 		displayName:
-			'Creates the deal fields this pack keeps the checkout state in (status, lead ID, payment link, gateway, last event time, follow-ups applied, events applied, product) where they are missing, and outputs their keys. Running it again changes nothing. The other operations do the same on first use.',
+			'Creates the deal fields this pack keeps the checkout state in (status, lead ID, payment link, gateway, last event time, follow-ups applied, events applied, product, earlier lead ID, UTM source) where they are missing, and outputs their keys. Running it again changes nothing. The other operations do the same on first use.',
 		name: 'setupNotice',
 		type: 'notice',
 		default: '',

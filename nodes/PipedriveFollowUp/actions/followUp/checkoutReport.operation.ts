@@ -1,0 +1,128 @@
+import {
+	NodeOperationError,
+	updateDisplayOptions,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
+
+import { periodRange, summaryText, type ReportPeriod } from '../../../../lib/checkout/report';
+import { renderReportHtml } from '../../../../lib/checkout/reportHtml';
+import { checkoutReport } from '../../../../lib/pipedrive/operations';
+import { runOnce } from '../../../shared/operation';
+import { pipedriveClientFor } from '../../transport';
+
+const properties: INodeProperties[] = [
+	{
+		displayName:
+			'Counts the checkout deals whose lead was captured in the period: paid without help, recovered (paid after a follow-up), abandoned, failed, expired, revenue recovered and the median time to pay, in all and by UTM source and product. One listing of the deals updated since the period began (10 Pipedrive tokens per 500 deals), no call per deal.',
+		name: 'reportNotice',
+		type: 'notice',
+		default: '',
+	},
+	{
+		displayName: 'Period',
+		name: 'period',
+		type: 'options',
+		default: 'last7Days',
+		options: [
+			{ name: 'Custom', value: 'custom' },
+			{ name: 'Last 30 Days', value: 'last30Days' },
+			{ name: 'Last 7 Days', value: 'last7Days' },
+			{ name: 'Last Month', value: 'lastMonth' },
+			{ name: 'This Month', value: 'thisMonth' },
+		],
+		description: 'Leads captured in this period (UTC)',
+	},
+	{
+		displayName: 'From',
+		name: 'from',
+		type: 'dateTime',
+		default: '',
+		required: true,
+		displayOptions: { show: { period: ['custom'] } },
+	},
+	{
+		displayName: 'To',
+		name: 'to',
+		type: 'dateTime',
+		default: '',
+		description: 'Empty for now',
+		displayOptions: { show: { period: ['custom'] } },
+	},
+	{
+		displayName: 'Pipeline Name or ID',
+		name: 'pipelineId',
+		type: 'options',
+		typeOptions: { loadOptionsMethod: 'getPipelines' },
+		default: '',
+		description:
+			'Only deals of this pipeline; empty for all. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+	},
+	{
+		displayName: 'Options',
+		name: 'reportOptions',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Include HTML Page',
+				name: 'includeHtml',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether to add the report as a self-contained HTML page with a chart (in "html"), for a Respond to Webhook node',
+			},
+			{
+				displayName: 'Locale for Amounts',
+				name: 'locale',
+				type: 'string',
+				default: 'pt-BR',
+				description: 'How amounts are written, e.g. pt-BR gives R$ 197,90',
+			},
+		],
+	},
+];
+
+export const description = updateDisplayOptions(
+	{ show: { operation: ['checkoutReport'] } },
+	properties,
+);
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const period = this.getNodeParameter('period', 0, 'last7Days') as ReportPeriod;
+	const options = this.getNodeParameter('reportOptions', 0, {}) as IDataObject;
+	const locale = (options.locale as string) || 'pt-BR';
+	let range: { from: Date; to: Date };
+	try {
+		range = periodRange(period, new Date(), {
+			from: period === 'custom' ? String(this.getNodeParameter('from', 0, '')) : undefined,
+			to: period === 'custom' ? String(this.getNodeParameter('to', 0, '')) || undefined : undefined,
+		});
+	} catch (error) {
+		throw new NodeOperationError(this.getNode(), (error as Error).message);
+	}
+	const pipelineId = Number(this.getNodeParameter('pipelineId', 0, '')) || undefined;
+	return [
+		await runOnce(this, async () => {
+			const { client, account } = await pipedriveClientFor(this);
+			const { report, dealsListed } = await checkoutReport(client, account, {
+				period: range,
+				pipelineId,
+			});
+			return [
+				{
+					json: {
+						...(report as unknown as IDataObject),
+						summary: summaryText(report, locale),
+						...(options.includeHtml ? { html: renderReportHtml(report, locale) } : {}),
+						dealsListed,
+						pipedriveCalls: client.callCount,
+					},
+				},
+			];
+		}),
+	];
+}
