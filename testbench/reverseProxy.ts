@@ -61,8 +61,14 @@ ${upstreamPorts.map((p) => `		server 127.0.0.1:${p};`).join('\n')}
 		{ stdio: 'ignore', detached: true },
 	);
 	let exited: number | null = null;
+	// Detached (its own process group, for its CPU time): stopped with the bench even when the bench ends early.
+	const stopOnExit = () => {
+		if (exited === null && child.pid) process.kill(-child.pid, 'SIGTERM');
+	};
+	process.once('exit', stopOnExit);
 	child.once('exit', (code) => {
 		exited = code ?? -1;
+		process.removeListener('exit', stopOnExit);
 	});
 	const errorLog = () => {
 		try {

@@ -65,6 +65,18 @@ const LEADS = {
 type LeadName = keyof typeof LEADS;
 const amountOf = (name: LeadName) => (LEADS[name].product === 'Mentoria' ? 49700 : 19790);
 
+async function consumerCount(): Promise<number> {
+	const channel = await broker.createChannel();
+	channel.on('error', () => undefined);
+	try {
+		return (await channel.checkQueue(topology.queue)).consumerCount;
+	} catch {
+		return 0;
+	} finally {
+		await channel.close().catch(() => undefined);
+	}
+}
+
 async function publish(body: object, source: string, messageId: string): Promise<void> {
 	await publishConfirmed(broker, topology, [
 		{ body, messageId, headers: { 'x-source': source, 'x-received-at': new Date().toISOString() } },
@@ -132,7 +144,26 @@ const followUpsOf = (name: LeadName) =>
 	pd.state.activities.filter((a) => a.deal_id === dealOf(name)?.id).length;
 
 async function until(what: string, check: () => boolean): Promise<void> {
-	await waitFor(what, async () => (check() ? true : undefined), { timeoutMs: 120_000 });
+	try {
+		await waitFor(what, async () => (check() ? true : undefined), { timeoutMs: 120_000 });
+	} catch (error) {
+		// What the stand-in holds and what n8n said, to read a failure from.
+		throw new Error(
+			`${(error as Error).message}\nfields: ${pd.state.dealFields.map((f) => f.name).join(', ')}\ndeals: ${JSON.stringify(
+				(Object.keys(LEADS) as LeadName[]).map((n) => [
+					n,
+					dealOf(n)?.status,
+					statusOf(n),
+					followUpsOf(n),
+				]),
+			)}\n${n8n
+				.log()
+				.split('\n')
+				.filter((l) => /rror|Checkout/.test(l))
+				.slice(-30)
+				.join('\n')}`,
+		);
+	}
 }
 
 beforeAll(async () => {
@@ -171,8 +202,10 @@ beforeAll(async () => {
 			linksCredential('https://shop-n8n.example/webhook/checkout/pay'),
 			reportKeyCredential(),
 		],
+		// Ready once the report page answers (403 without its key) and the trigger consumes (it declares the queue).
 		ready: async (instance) =>
-			(await fetch(instance.webhookUrl('checkout/report')).catch(() => undefined))?.status === 403,
+			(await fetch(instance.webhookUrl('checkout/report')).catch(() => undefined))?.status ===
+				403 && (await consumerCount()) > 0,
 	});
 });
 

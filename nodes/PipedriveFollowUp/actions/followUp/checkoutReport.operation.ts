@@ -40,7 +40,9 @@ const properties: INodeProperties[] = [
 		name: 'from',
 		type: 'dateTime',
 		default: '',
-		required: true,
+		// Not "required": with the period set by an expression, n8n would flag an empty From as an issue and
+		// refuse to run the workflow. A custom period without it is refused when the node runs.
+		description: 'Needed for a custom period',
 		displayOptions: { show: { period: ['custom'] } },
 	},
 	{
