@@ -56,6 +56,69 @@ interface IntakeRow extends LoadResult {
 	cores: { n8n: number; s3: number; loadGenerator: number };
 }
 
+interface S3CallCost {
+	call: string;
+	clientCpuMs: number;
+	serverCpuMs: number;
+	wallMs: number;
+}
+
+/** CPU per call of the S3 client and of the S3 server, for the calls the fast intake makes per event. */
+async function s3CallCost(
+	settings: ReturnType<Awaited<ReturnType<typeof startS3Server>>['settings']>,
+	serverCpuSeconds: () => number,
+): Promise<S3CallCost[]> {
+	const client = createS3Client(settings);
+	const archive = new S3Archive(client, { bucket: settings.bucket, prefix: 'cost' });
+	const body = Buffer.from(eventBody(0, 'cost'));
+	const calls: Array<[string, (i: number) => Promise<unknown>]> = [
+		[
+			'PUT an object',
+			(i) =>
+				client.send(
+					new PutObjectCommand({ Bucket: settings.bucket, Key: `cost/put/${i}`, Body: body }),
+				),
+		],
+		[
+			'GET a missing object (the duplicate check of a new event)',
+			(i) =>
+				client
+					.send(new GetObjectCommand({ Bucket: settings.bucket, Key: `cost/none/${i}` }))
+					.catch(() => undefined),
+		],
+		[
+			'Store of a new event (object ‖ duplicate check, then id marker)',
+			(i) => archive.store({ body, eventId: `evt_cost_${i}`, source: 'stripe' }),
+		],
+		[
+			'Close the links of a paid lead (one PUT)',
+			(i) => archive.closeLead(`lead-cost-${i}`, { eventId: `e${i}` }),
+		],
+	];
+	const out: S3CallCost[] = [];
+	const n = 300;
+	try {
+		for (const [call, run] of calls) {
+			for (let i = 0; i < 20; i++) await run(-1 - i);
+			const cpu0 = process.cpuUsage();
+			const server0 = serverCpuSeconds();
+			const t0 = performance.now();
+			for (let i = 0; i < n; i++) await run(i);
+			const cpu = process.cpuUsage(cpu0);
+			out.push({
+				call,
+				clientCpuMs: (cpu.user + cpu.system) / 1000 / n,
+				serverCpuMs: ((serverCpuSeconds() - server0) * 1000) / n,
+				wallMs: (performance.now() - t0) / n,
+			});
+		}
+	} finally {
+		client.destroy();
+	}
+	return out;
+}
+const s3CallCosts: S3CallCost[] = [];
+
 interface IntakeReport {
 	rows: IntakeRow[];
 	correctness: string[];
@@ -233,6 +296,8 @@ async function intakeBench(): Promise<IntakeReport> {
 			`(a) answered 200: ${fastOk}; archived objects for those events: ${found}; raw payload equal to the body sent: ${equal}; executions started by (a): ${countExecutions(n8n, 'crFastIntake0001')}`,
 		);
 		console.log(correctness[0]);
+		// Where (a)'s time goes: the S3 client's CPU per call, in this process, one call at a time, with n8n idle.
+		s3CallCosts.push(...(await s3CallCost(s3.settings('bench-raw'), () => s3.cpuSeconds())));
 	} finally {
 		rawClient.destroy();
 		await n8n.stop();
@@ -595,6 +660,13 @@ ${intake.rows.map(formatIntake).join('\n')}
 ${ratios(intake.rows)}
 
 Correctness under that load: ${intake.correctness.join('; ') || 'not measured in this run'}.
+
+Where (a)'s time goes: the S3 client (@aws-sdk/client-s3, the one n8n's process runs for the pack) and the
+S3 server, CPU per call, one call at a time in the bench's own process (n8n idle):
+
+| call | S3 client CPU ms | S3 server CPU ms | wall ms |
+|---|---|---|---|
+${s3CallCosts.map((c) => `| ${c.call} | ${c.clientCpuMs.toFixed(2)} | ${c.serverCpuMs.toFixed(2)} | ${c.wallMs.toFixed(2)} |`).join('\n') || '| not measured in this run | | | |'}
 
 (b) and (c) pay n8n's per-execution cost (an execution record and its data in the database, an
 expression isolate per execution) on every request; (a) answers from the webhook handler and starts no

@@ -2,5 +2,5 @@
 # The fault matrix (results in RELIABILITY.md). Installs what it needs like the other scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/prepare.sh
+bash scripts/prepare.sh --queue
 exec node build/scripts/faults.js

@@ -4,6 +4,7 @@
  * what cannot be reached from here (payment gateways, Pipedrive). Data is kept in .artifacts/local between
  * runs (the Pipedrive stand-in's is not). Stops cleanly on Ctrl-C.
  */
+import '../testbench/quietWarnings';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -26,15 +27,19 @@ import {
 const LOCAL = resolve(REPO_ROOT, '.artifacts/local');
 const BUCKET = 'checkout-archive';
 
+const startedAt = Date.now();
+/** One line per step, with the time since the start. */
+function step(message: string): void {
+	console.log(`[start] ${message} (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`);
+}
+
 async function main(): Promise<void> {
 	mkdirSync(join(LOCAL, 's3'), { recursive: true });
 	const s3Port = Number(process.env.CR_S3_PORT ?? 4568);
 	const n8nPort = Number(process.env.CR_N8N_PORT ?? 5678);
 	const s3 = await startS3Server({ port: s3Port, directory: join(LOCAL, 's3') });
 	await s3.createBucket(BUCKET).catch(() => undefined); // exists from an earlier run
-	console.log(
-		`[start] S3-compatible server (s3rver) on ${s3.endpoint}, bucket "${BUCKET}", keys S3RVER/S3RVER`,
-	);
+	step(`S3-compatible server (s3rver) on ${s3.endpoint}, bucket "${BUCKET}"`);
 
 	const settings = s3.settings(BUCKET);
 	const intake = (p: string) => `http://127.0.0.1:${n8nPort}/webhook/checkout/payment-webhook/${p}`;
@@ -45,17 +50,14 @@ async function main(): Promise<void> {
 		mercadopago: GATEWAY_KEYS.mercadopago,
 		asaas: { ...GATEWAY_KEYS.asaas, webhookUrl: intake('asaas') },
 	});
-	console.log(
-		`[start] payment gateway stand-ins (Stripe, Mercado Pago, Asaas) on ${gateways.baseUrl}`,
-	);
+	step(`payment gateway stand-ins (Stripe, Mercado Pago, Asaas) on ${gateways.baseUrl}`);
 	// Pipedrive cannot be reached from here: its stand-in (state in memory, empty at each start).
 	const pipedrive = await startPipedriveStandIn({
 		port: Number(process.env.CR_PIPEDRIVE_PORT ?? 8090),
 		token: 'local-pipedrive-token',
 	});
-	console.log(
-		`[start] Pipedrive stand-in on ${pipedrive.baseUrl} (deals, activities and notes: ${pipedrive.baseUrl}/__standin/)`,
-	);
+	step(`Pipedrive stand-in on ${pipedrive.baseUrl}`);
+	step('n8n: importing the workflows and starting (RabbitMQ on 127.0.0.1:5672)');
 	const shopPort = Number(process.env.CR_SHOP_PORT ?? 8080);
 	// The demo clock: the follow-up rules every 30 s, a day of theirs lasting a minute (testbench/demo.ts).
 	const demoClock = process.env.CHECKOUT_DEMO_CLOCK === '1';
@@ -116,37 +118,19 @@ async function main(): Promise<void> {
 		shopPort,
 		n8n.webhookUrl('checkout/pay'),
 	);
-	console.log(`[start] n8n is ready with the pack loaded and ${workflows.length} workflows active`);
-	console.log(
-		`[start]   try it: open ${shop.url} (a WordPress-like checkout form), fill it, and pay or abandon on the gateway page`,
-	);
-	console.log(
-		`[start]   lead capture:            POST ${n8n.webhookUrl('checkout/lead')} (HTML form), POST …/checkout/lead/elementor, GET …/checkout/pay?lead=… (signed links) or ?token=… (Elementor Redirect)`,
-	);
-	console.log(
-		`[start]   editor:                  ${n8n.baseUrl}/   (first visit: create the owner account)`,
-	);
-	console.log(
-		`[start]   payment webhooks (fast intake, recommended): POST ${n8n.webhookUrl('checkout/fast/{stripe|mercadopago|asaas}')}`,
-	);
-	console.log(
-		`[start]   payment webhooks (visual intake):            POST ${n8n.webhookUrl('checkout/payment-webhook/{stripe|mercadopago|asaas}')}`,
-	);
-	console.log(
-		`[start]   archive sweep:           every 30 s → RabbitMQ exchange "checkout.events", queue "checkout.events"`,
-	);
-	console.log(
-		`[start]   payment event processor: queue "checkout.events" → Pipedrive (stand-in): ${pipedrive.baseUrl}/__standin/`,
-	);
-	console.log(
+	step(`n8n is ready with the pack loaded and ${workflows.length} workflows active`);
+	const tryIt = [
+		`1. The shop: ${shop.url} – fill the form; on the payment page press Pagar, Cartão recusado or Abandonar`,
+		`2. The deals, activities and notes in Pipedrive (a stand-in): ${pipedrive.baseUrl}/__standin/`,
 		demoClock
-			? `[start]   follow-up rules:         DEMO CLOCK: every 30 s, a day of the rules lasting a minute (abandoned, refused card and expired after 1 min)`
-			: `[start]   follow-up rules:         every 15 min → activities for abandoned, failed, expired and pending checkouts (CHECKOUT_DEMO_CLOCK=1 npm start: within minutes)`,
-	);
-	console.log(
-		`[start]   recovery report:         curl -H 'X-Report-Key: ${LOCAL_REPORT_KEY}' ${n8n.webhookUrl('checkout/report')}  (HTML; ?period=last30Days|thisMonth|lastMonth)`,
-	);
-	console.log('[start] Ctrl-C stops everything; data stays in .artifacts/local');
+			? '   Demo clock on: the follow-up rules run every 30 s and fire after a minute'
+			: '   Follow-up rules run every 15 min and wait hours: CHECKOUT_DEMO_CLOCK=1 npm start shows them within minutes',
+		`3. The editor: ${n8n.baseUrl}/ (first visit: create the owner account); the rules are in "Run follow-up rules"`,
+		`4. The recovery report: curl -H 'X-Report-Key: ${LOCAL_REPORT_KEY}' ${n8n.webhookUrl('checkout/report')}`,
+		`Webhook URLs for a real shop: ${n8n.webhookUrl('checkout/lead')} (form), ${n8n.webhookUrl('checkout/fast/{stripe|mercadopago|asaas}')} (gateways)`,
+		'Ctrl-C stops everything; the data stays in .artifacts/local',
+	];
+	console.log(`\nTry it:\n${tryIt.map((line) => `  ${line}`).join('\n')}\n`);
 
 	let stopping = false;
 	const stop = async () => {

@@ -2,12 +2,17 @@
 # Installs the test bench's Node 24 and pinned n8n from the npm registry, from the lockfiles in
 # testbench/node24 and testbench/n8n-host, into a cache folder keyed by those lockfiles, so that a second
 # run (or a second clone on the same machine) reuses the install. Prints the install folder on stdout.
-# Everything else goes to stderr. Safe to run concurrently (flock).
+# Everything else goes to stderr. Safe to run concurrently (flock). With --cached, only says whether it is there.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${CR_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/n8n-nodes-checkout-recovery}
 key=$(cat "$here/node24/package-lock.json" "$here/n8n-host/package-lock.json" | sha256sum | cut -c1-16)
 dest="$cache/bench-$key"
+# --cached: print the install folder if the install is complete, nothing otherwise; never install.
+if [ "${1:-}" = "--cached" ]; then
+  if [ -f "$dest/.complete" ]; then echo "$dest"; fi
+  exit 0
+fi
 mkdir -p "$cache"
 exec 9>"$cache/.install.lock"
 flock 9

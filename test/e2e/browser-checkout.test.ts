@@ -6,8 +6,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 
+import { launchChromium } from '../../testbench/browser';
 import { REPO_ROOT } from '../../testbench/n8n';
 import { startShopPage } from '../../testbench/standins/shopPage';
 import { startLeadCaptureBench, type LeadCaptureBench } from '../../testbench/leadCaptureBench';
@@ -25,19 +26,7 @@ beforeAll(async () => {
 	bench = await startLeadCaptureBench();
 	site = await startShopPage(bench.n8n.webhookUrl('checkout/lead'));
 	siteUrl = site.url;
-	browser = await chromium.launch({
-		executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-		headless: true,
-		args: [
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-quic',
-			'--no-first-run',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync',
-		],
-	});
+	browser = await launchChromium();
 });
 afterAll(async () => {
 	await browser?.close();

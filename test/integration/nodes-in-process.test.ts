@@ -5,6 +5,8 @@
  * Each test also checks the node contract: output items are paired with the input item they came from,
  * and with "continue on fail" a failing item becomes `{ json: { error } }` instead of failing the run.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 
 import type { ChannelModel } from 'amqplib';
@@ -13,6 +15,8 @@ import {
 	NodeOperationError,
 	type ICredentialDataDecryptedObject,
 	type IDataObject,
+	type ILoadOptionsFunctions,
+	type INodeProperties,
 	type INodeExecutionData,
 	type INodeType,
 } from 'n8n-workflow';
@@ -42,6 +46,7 @@ import {
 } from './nodeContext';
 
 import { GATEWAY_KEYS } from '../../testbench/credentials';
+import { REPO_ROOT } from '../../testbench/n8n';
 
 jest.setTimeout(180_000);
 
@@ -1281,6 +1286,105 @@ describe('Pipedrive Follow-Up', () => {
 		await expect(twice).rejects.toBeInstanceOf(NodeOperationError);
 		await expect(twice).rejects.toThrow(/Two rules are named "Abandoned"/);
 		expect(fresh.state.activities).toHaveLength(2);
+	});
+
+	it('dropdowns: each list offers the empty value the shipped workflows use, so the editor flags none of them', async () => {
+		const methods = pipedriveNode.methods!.loadOptions!;
+		const ctx = Object.assign(
+			executeContext({ node: pipedriveNode, parameters: {}, credentials: credentialsOf(pd) }),
+			{ getCurrentNodeParameter: () => undefined },
+		) as unknown as ILoadOptionsFunctions;
+		const lists = Object.fromEntries(
+			await Promise.all(
+				Object.entries(methods).map(async ([name, load]) => [name, await load.call(ctx)] as const),
+			),
+		);
+		const values = (name: string) => lists[name].map((o) => o.value);
+		// Where an empty value means something, the list says what; round robin picks users only.
+		expect(lists.getPipelines[0]).toEqual({ name: 'All Pipelines', value: '' });
+		expect(lists.getPipelinesForNewDeals[0]).toMatchObject({ value: '' });
+		expect(lists.getStages[0]).toMatchObject({ value: '' });
+		expect(lists.getOwnersOfNewDeals[0]).toMatchObject({ value: '' });
+		expect(lists.getChosenUsers[0]).toMatchObject({ value: '' });
+		expect(values('getUsers')).not.toContain('');
+		expect(values('getPipelines').slice(1)).toEqual(values('getPipelinesForNewDeals').slice(1));
+		expect(
+			values('getPipelines')
+				.slice(1)
+				.every((v) => typeof v === 'number'),
+		).toBe(true);
+		expect(values('getPipelines').length).toBeGreaterThan(1);
+		expect(values('getActivityTypes')).toContain('call');
+		// Every dropdown of the shipped workflows holds a value its list offers.
+		const dropdowns = pipedriveNode.description.properties.flatMap(function walk(
+			p: INodeProperties,
+		): INodeProperties[] {
+			const nested = (p.options ?? []).flatMap((o) =>
+				'values' in o ? (o.values as INodeProperties[]).flatMap(walk) : [],
+			);
+			return [p, ...nested];
+		});
+		const methodOf = new Map(
+			dropdowns
+				.filter((p) => p.type === 'options' && p.typeOptions?.loadOptionsMethod)
+				.map((p) => [p.name, p.typeOptions!.loadOptionsMethod as string]),
+		);
+		for (const file of readdirSync(join(REPO_ROOT, 'workflows')).filter((f) => f.endsWith('.json')))
+			for (const node of (
+				JSON.parse(readFileSync(join(REPO_ROOT, 'workflows', file), 'utf8')) as {
+					nodes: Array<{ type: string; parameters: IDataObject }>;
+				}
+			).nodes.filter((n) => n.type.endsWith('.pipedriveFollowUp'))) {
+				const rows = [
+					node.parameters,
+					...(((node.parameters.rules as IDataObject)?.rule as IDataObject[]) ?? []),
+				];
+				for (const row of rows)
+					for (const [name, value] of Object.entries(row)) {
+						const method = methodOf.get(name);
+						if (!method || (typeof value === 'string' && value.startsWith('='))) continue;
+						expect({ file, name, offered: values(method).includes(value as string) }).toEqual({
+							file,
+							name,
+							offered: true,
+						});
+					}
+			}
+	});
+
+	it('checkoutReport: counts what the deals say, from one listing, by source', async () => {
+		const fresh = await freshStandIn();
+		const credentials = credentialsOf(fresh);
+		const upsert = (extra: IDataObject) =>
+			run(pipedriveNode, {
+				parameters: { operation: 'upsertLead' },
+				items: [lead(extra)],
+				credentials,
+			});
+		await upsert({ utm: { utm_source: 'instagram' } });
+		await upsert({ utm: { utm_source: 'google' } });
+		const [report] = await run(pipedriveNode, {
+			parameters: {
+				operation: 'checkoutReport',
+				period: 'last7Days',
+				reportOptions: { includeHtml: true },
+			},
+			credentials,
+		});
+		expect(report.json).toMatchObject({ leads: 2, abandoned: 2, paid: 0, dealsListed: 2 });
+		expect((report.json.bySource as IDataObject[]).map((g) => g.source).sort()).toEqual([
+			'google',
+			'instagram',
+		]);
+		expect(report.json.html).toEqual(expect.stringContaining('<svg'));
+		// The field keys are cached from the upserts: the listing is the one call.
+		expect(report.json.pipedriveCalls).toBe(1);
+		await expect(
+			run(pipedriveNode, {
+				parameters: { operation: 'checkoutReport', period: 'custom', from: '' },
+				credentials,
+			}),
+		).rejects.toThrow(/valid "From" date/);
 	});
 });
 

@@ -1,0 +1,162 @@
+/**
+ * The README's pictures, taken from the real thing (npm run screenshots): it runs the local pipeline
+ * (scripts/start.ts, as `npm start` does, with the demo clock), and Debian's headless Chromium photographs
+ * each exported workflow in the real n8n editor, the rules table, the shop form, the prefilled payment
+ * page, the shop's pages after paying and after a refused card, the Pipedrive stand-in once the deals are
+ * won and followed up, and the recovery report. The pictures go to docs/images/, replacing the old ones.
+ */
+import '../testbench/quietWarnings';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { BrowserContext, Page } from 'playwright-core';
+
+import { launchChromium, LOCAL_OWNER } from '../testbench/browser';
+import { LOCAL_REPORT_KEY } from '../testbench/credentials';
+import { REPO_ROOT } from '../testbench/n8n';
+import { waitFor } from '../testbench/ports';
+
+const OUT = join(REPO_ROOT, 'docs/images');
+const N8N = `http://127.0.0.1:${process.env.CR_N8N_PORT ?? 5678}`;
+const SHOP = `http://127.0.0.1:${process.env.CR_SHOP_PORT ?? 8080}`;
+const PIPEDRIVE = `http://127.0.0.1:${process.env.CR_PIPEDRIVE_PORT ?? 8090}`;
+
+function log(message: string): void {
+	console.log(`[screenshots] ${message}`);
+}
+
+/** The local pipeline as `npm start` runs it, until it says it is ready. */
+async function startPipeline(): Promise<{ stop: () => Promise<void> }> {
+	const child = spawn(process.execPath, [join(REPO_ROOT, 'build/scripts/start.js')], {
+		env: { ...process.env, CHECKOUT_DEMO_CLOCK: '1' },
+		stdio: ['ignore', 'pipe', 'inherit'],
+	});
+	let output = '';
+	child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+	await waitFor(
+		'the local pipeline to be ready',
+		async () => (output.includes('[start] n8n is ready') ? true : undefined),
+		{
+			timeoutMs: 600_000,
+			intervalMs: 500,
+			abort: () => (child.exitCode !== null ? `start.js exited:\n${output}` : undefined),
+		},
+	);
+	return {
+		stop: async () => {
+			if (child.exitCode !== null) return;
+			const gone = new Promise<void>((r) => child.once('exit', () => r()));
+			child.kill('SIGTERM');
+			await gone;
+		},
+	};
+}
+
+/** Owner set up on a fresh user folder, or logged in on one kept from an earlier start. */
+async function signIn(context: BrowserContext): Promise<void> {
+	const setup = await context.request.post(`${N8N}/rest/owner/setup`, { data: LOCAL_OWNER });
+	if (setup.ok()) return;
+	const login = await context.request.post(`${N8N}/rest/login`, {
+		data: { emailOrLdapLoginId: LOCAL_OWNER.email, password: LOCAL_OWNER.password },
+	});
+	if (!login.ok())
+		throw new Error(
+			`Cannot sign in to the local n8n as ${LOCAL_OWNER.email}: its owner was made by hand. Remove .artifacts/local/n8n to start afresh.`,
+		);
+}
+
+async function shot(page: Page, name: string, fullPage = false): Promise<void> {
+	await page.screenshot({ path: join(OUT, `${name}.png`), fullPage });
+	log(`docs/images/${name}.png`);
+}
+
+async function buyer(page: Page, name: string, email: string): Promise<void> {
+	await page.goto(`${SHOP}/checkout/`);
+	await page.fill('#nome', name);
+	await page.fill('#email', email);
+	await page.fill('#telefone', '11 98765 4321');
+	await page.fill('#cpf', '529.982.247-25');
+	await page.check('#lgpd');
+}
+
+async function main(): Promise<void> {
+	mkdirSync(OUT, { recursive: true });
+	const pipeline = await startPipeline();
+	const browser = await launchChromium();
+	try {
+		const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+		await signIn(context);
+		const page = await context.newPage();
+
+		for (const file of readdirSync(join(REPO_ROOT, 'workflows')).filter((f) =>
+			f.endsWith('.json'),
+		)) {
+			const wf = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows', file), 'utf8')) as {
+				id: string;
+				nodes: Array<{ name: string }>;
+			};
+			await page.goto(`${N8N}/workflow/${wf.id}`);
+			for (const node of wf.nodes)
+				await page
+					.locator(`[data-test-id="canvas-node"][data-node-name="${node.name}"]`)
+					.waitFor({ timeout: 60_000 });
+			await page.waitForLoadState('networkidle');
+			await shot(page, `workflow-${file.replace(/\.json$/, '')}`);
+			if (file === 'followup-rules.json') {
+				await page
+					.locator('[data-test-id="canvas-node"][data-node-name="Run follow-up rules"]')
+					.dblclick();
+				await page.locator('[data-test-id="ndv"]').waitFor();
+				await page.waitForLoadState('networkidle');
+				await shot(page, 'rules-table');
+				await page.keyboard.press('Escape');
+			}
+		}
+
+		// A buyer who pays, and one whose card is refused.
+		await buyer(page, 'Ana Clara Souza', 'ana.clara@example.com');
+		await shot(page, 'shop-form', true);
+		await Promise.all([page.waitForURL(/\/pay\//), page.click('#comprar')]);
+		await shot(page, 'payment-page', true);
+		await Promise.all([page.waitForURL(/\/obrigado/), page.click('#pay')]);
+		await shot(page, 'shop-thank-you', true);
+		await buyer(page, 'Bruno Lima', 'bruno.lima@example.com');
+		await Promise.all([page.waitForURL(/\/pay\//), page.click('#comprar')]);
+		await Promise.all([page.waitForURL(/pagamento-nao-concluido/), page.click('#fail')]);
+		await shot(page, 'shop-not-finished', true);
+
+		// The deals in the Pipedrive stand-in: won, and followed up under the demo clock.
+		log('waiting for the won deal and the follow-up activity (demo clock: a few minutes)');
+		await waitFor(
+			'a won deal and a follow-up activity in the Pipedrive stand-in',
+			async () => {
+				const state = (await (await fetch(`${PIPEDRIVE}/__standin/state`)).json()) as {
+					deals: Array<{ id: number; status: string }>;
+					activities: Array<{ deal_id: number }>;
+				};
+				const open = new Set(state.deals.filter((d) => d.status === 'open').map((d) => d.id));
+				return state.deals.some((d) => d.status === 'won') &&
+					state.activities.some((a) => open.has(a.deal_id))
+					? true
+					: undefined;
+			},
+			{ timeoutMs: 300_000, intervalMs: 5000 },
+		);
+		await page.goto(`${PIPEDRIVE}/__standin/`);
+		await shot(page, 'pipedrive-standin', true);
+
+		const report = await context.newPage();
+		await report.setExtraHTTPHeaders({ 'X-Report-Key': LOCAL_REPORT_KEY });
+		await report.goto(`${N8N}/webhook/checkout/report`);
+		await shot(report, 'recovery-report', true);
+	} finally {
+		await browser.close();
+		await pipeline.stop();
+	}
+}
+
+main().catch((error: unknown) => {
+	console.error('[screenshots] failed:', error instanceof Error ? error.message : error);
+	process.exit(1);
+});
