@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 
-import { launchChromium, LOCAL_OWNER } from '../testbench/browser';
+import { dismissPopovers, launchChromium, signInToEditor } from '../testbench/browser';
 import { LOCAL_REPORT_KEY } from '../testbench/credentials';
 import { REPO_ROOT } from '../testbench/n8n';
 import { waitFor } from '../testbench/ports';
@@ -53,19 +53,6 @@ async function startPipeline(): Promise<{ stop: () => Promise<void> }> {
 	};
 }
 
-/** Owner set up on a fresh user folder, or logged in on one kept from an earlier start. */
-async function signIn(context: BrowserContext): Promise<void> {
-	const setup = await context.request.post(`${N8N}/rest/owner/setup`, { data: LOCAL_OWNER });
-	if (setup.ok()) return;
-	const login = await context.request.post(`${N8N}/rest/login`, {
-		data: { emailOrLdapLoginId: LOCAL_OWNER.email, password: LOCAL_OWNER.password },
-	});
-	if (!login.ok())
-		throw new Error(
-			`Cannot sign in to the local n8n as ${LOCAL_OWNER.email}: its owner was made by hand. Remove .artifacts/local/n8n to start afresh.`,
-		);
-}
-
 async function shot(page: Page, name: string, fullPage = false): Promise<void> {
 	await page.screenshot({ path: join(OUT, `${name}.png`), fullPage });
 	log(`docs/images/${name}.png`);
@@ -86,7 +73,7 @@ async function main(): Promise<void> {
 	const browser = await launchChromium();
 	try {
 		const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
-		await signIn(context);
+		await signInToEditor(context, N8N);
 		const page = await context.newPage();
 
 		for (const file of readdirSync(join(REPO_ROOT, 'workflows')).filter((f) =>
@@ -102,6 +89,7 @@ async function main(): Promise<void> {
 					.locator(`[data-test-id="canvas-node"][data-node-name="${node.name}"]`)
 					.waitFor({ timeout: 60_000 });
 			await page.waitForLoadState('networkidle');
+			await dismissPopovers(page);
 			await shot(page, `workflow-${file.replace(/\.json$/, '')}`);
 			if (file === 'followup-rules.json') {
 				await page

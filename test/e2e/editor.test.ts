@@ -19,7 +19,7 @@ import {
 	reportKeyCredential,
 	s3Credential,
 } from '../../testbench/credentials';
-import { launchChromium, LOCAL_OWNER } from '../../testbench/browser';
+import { dismissPopovers, launchChromium, signInToEditor } from '../../testbench/browser';
 import { REPO_ROOT, startN8n, type N8nInstance } from '../../testbench/n8n';
 import { connectBroker, deleteTopology, uniqueTopology } from '../../testbench/rabbitmq';
 import { startS3Server, type S3Server } from '../../testbench/s3';
@@ -85,10 +85,7 @@ beforeAll(async () => {
 	browser = await launchChromium();
 	context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
 	// The owner account, made through the context so that its auth cookie is the browser's.
-	const setup = await context.request.post(`${n8n.baseUrl}/rest/owner/setup`, {
-		data: LOCAL_OWNER,
-	});
-	expect(setup.status()).toBe(200);
+	await signInToEditor(context, n8n.baseUrl);
 	page = await context.newPage();
 });
 
@@ -114,6 +111,7 @@ async function openWorkflow(id: string, nodes: string[]): Promise<void> {
 	// The editor works the issues out after the canvas mounted.
 	await page.waitForLoadState('networkidle');
 	await page.waitForTimeout(1000);
+	await dismissPopovers(page);
 }
 
 async function canvasIssues(): Promise<string[]> {

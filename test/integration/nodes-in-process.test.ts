@@ -1355,14 +1355,15 @@ describe('Pipedrive Follow-Up', () => {
 	it('checkoutReport: counts what the deals say, from one listing, by source', async () => {
 		const fresh = await freshStandIn();
 		const credentials = credentialsOf(fresh);
-		const upsert = (extra: IDataObject) =>
+		// As the exported processor sets it: the lead's UTM data from the message.
+		const upsert = (utm: IDataObject) =>
 			run(pipedriveNode, {
-				parameters: { operation: 'upsertLead' },
-				items: [lead(extra)],
+				parameters: { operation: 'upsertLead', options: { utm } },
+				items: [lead({ utm })],
 				credentials,
 			});
-		await upsert({ utm: { utm_source: 'instagram' } });
-		await upsert({ utm: { utm_source: 'google' } });
+		await upsert({ utm_source: 'instagram' });
+		await upsert({ utm_source: 'google' });
 		const [report] = await run(pipedriveNode, {
 			parameters: {
 				operation: 'checkoutReport',

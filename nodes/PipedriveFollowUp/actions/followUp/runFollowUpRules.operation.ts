@@ -145,7 +145,7 @@ const properties: INodeProperties[] = [
 						displayName: 'User Name or ID',
 						name: 'userId',
 						type: 'options',
-						typeOptions: { loadOptionsMethod: 'getUsers' },
+						typeOptions: { loadOptionsMethod: 'getChosenUsers' },
 						default: '',
 						description:
 							'For "A Chosen User". Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',

@@ -61,7 +61,7 @@ const properties: INodeProperties[] = [
 		displayName: 'Pipeline Name or ID',
 		name: 'pipelineId',
 		type: 'options',
-		typeOptions: { loadOptionsMethod: 'getPipelines' },
+		typeOptions: { loadOptionsMethod: 'getPipelinesForNewDeals' },
 		default: '',
 		description:
 			'Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>',
@@ -79,7 +79,7 @@ const properties: INodeProperties[] = [
 		displayName: 'Owner Name or ID',
 		name: 'ownerId',
 		type: 'options',
-		typeOptions: { loadOptionsMethod: 'getUsers' },
+		typeOptions: { loadOptionsMethod: 'getOwnersOfNewDeals' },
 		default: '',
 		description:
 			'Owner of new persons and deals; empty for the credential\'s user. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
