@@ -58,8 +58,8 @@ async function shot(page: Page, name: string, fullPage = false): Promise<void> {
 	log(`docs/images/${name}.png`);
 }
 
-async function buyer(page: Page, name: string, email: string): Promise<void> {
-	await page.goto(`${SHOP}/checkout/`);
+async function buyer(page: Page, name: string, email: string, source: string): Promise<void> {
+	await page.goto(`${SHOP}/checkout/?utm_source=${source}&utm_medium=social`);
 	await page.fill('#nome', name);
 	await page.fill('#email', email);
 	await page.fill('#telefone', '11 98765 4321');
@@ -103,16 +103,17 @@ async function main(): Promise<void> {
 		}
 
 		// A buyer who pays, and one whose card is refused.
-		await buyer(page, 'Ana Clara Souza', 'ana.clara@example.com');
+		await buyer(page, 'Ana Clara Souza', 'ana.clara@example.com', 'instagram');
 		await shot(page, 'shop-form', true);
 		await Promise.all([page.waitForURL(/\/pay\//), page.click('#comprar')]);
 		await shot(page, 'payment-page', true);
 		await Promise.all([page.waitForURL(/\/obrigado/), page.click('#pay')]);
 		await shot(page, 'shop-thank-you', true);
-		await buyer(page, 'Bruno Lima', 'bruno.lima@example.com');
+		await buyer(page, 'Bruno Lima', 'bruno.lima@example.com', 'facebook');
 		await Promise.all([page.waitForURL(/\/pay\//), page.click('#comprar')]);
 		await Promise.all([page.waitForURL(/pagamento-nao-concluido/), page.click('#fail')]);
 		await shot(page, 'shop-not-finished', true);
+		const retryPage = page.url();
 
 		// The deals in the Pipedrive stand-in: won, and followed up under the demo clock.
 		log('waiting for the won deal and the follow-up activity (demo clock: a few minutes)');
@@ -133,6 +134,24 @@ async function main(): Promise<void> {
 		);
 		await page.goto(`${PIPEDRIVE}/__standin/`);
 		await shot(page, 'pipedrive-standin', true);
+
+		// Bruno comes back through the "try again" link and pays: a checkout recovered after its follow-up.
+		await page.goto(retryPage);
+		await Promise.all([page.waitForURL(/\/pay\//), page.click('#retry')]);
+		await Promise.all([page.waitForURL(/\/obrigado/), page.click('#pay')]);
+		log('waiting for the recovered deal to be won');
+		await waitFor(
+			'both deals won',
+			async () => {
+				const state = (await (await fetch(`${PIPEDRIVE}/__standin/state`)).json()) as {
+					deals: Array<{ status: string }>;
+				};
+				return state.deals.length >= 2 && state.deals.every((d) => d.status === 'won')
+					? true
+					: undefined;
+			},
+			{ timeoutMs: 180_000, intervalMs: 3000 },
+		);
 
 		const report = await context.newPage();
 		await report.setExtraHTTPHeaders({ 'X-Report-Key': LOCAL_REPORT_KEY });

@@ -5,11 +5,11 @@
  * runs (the Pipedrive stand-in's is not). Stops cleanly on Ctrl-C.
  */
 import '../testbench/quietWarnings';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import { REPO_ROOT, startN8n } from '../testbench/n8n';
-import { freePort } from '../testbench/ports';
+import { REPO_ROOT, startN8n, type CredentialSpec } from '../testbench/n8n';
 import { startS3Server } from '../testbench/s3';
 import { startGatewayStandIn } from '../testbench/standins/gateways';
 import { startPipedriveStandIn } from '../testbench/standins/pipedrive';
@@ -44,7 +44,8 @@ async function main(): Promise<void> {
 	const settings = s3.settings(BUCKET);
 	const intake = (p: string) => `http://127.0.0.1:${n8nPort}/webhook/checkout/payment-webhook/${p}`;
 	const gateways = await startGatewayStandIn({
-		port: Number(process.env.CR_GATEWAY_PORT ?? (await freePort())),
+		// A fixed port: the gateway credentials hold it, and unchanged credentials let a second start skip the import.
+		port: Number(process.env.CR_GATEWAY_PORT ?? 8070),
 		stripe: { ...GATEWAY_KEYS.stripe, webhookUrl: intake('stripe') },
 		// (the stand-ins deliver to the visual intake; point a gateway at checkout/fast/… to use the trigger)
 		mercadopago: GATEWAY_KEYS.mercadopago,
@@ -57,7 +58,6 @@ async function main(): Promise<void> {
 		token: 'local-pipedrive-token',
 	});
 	step(`Pipedrive stand-in on ${pipedrive.baseUrl}`);
-	step('n8n: importing the workflows and starting (RabbitMQ on 127.0.0.1:5672)');
 	const shopPort = Number(process.env.CR_SHOP_PORT ?? 8080);
 	// The demo clock: the follow-up rules every 30 s, a day of theirs lasting a minute (testbench/demo.ts).
 	const demoClock = process.env.CHECKOUT_DEMO_CLOCK === '1';
@@ -68,36 +68,52 @@ async function main(): Promise<void> {
 		join(LOCAL, 'workflows'),
 		{ shopOrigin: `http://127.0.0.1:${shopPort}`, demoClock },
 	);
+	const credentials: CredentialSpec[] = [
+		{
+			id: 'crTestS3Cred0001',
+			name: 'Checkout S3',
+			type: 'checkoutS3Api',
+			data: { ...settings, serverSideEncryption: 'none' },
+		},
+		{
+			id: 'crTestAmqpCred01',
+			name: 'Checkout RabbitMQ',
+			type: 'checkoutRabbitMqApi',
+			data: {
+				connectWith: 'fields',
+				host: '127.0.0.1',
+				port: 5672,
+				vhost: '/',
+				username: 'guest',
+				password: 'guest',
+				tls: false,
+			},
+		},
+		...gatewayCredentials(gateways.baseUrl),
+		pipedriveCredential(pipedrive.baseUrl, pipedrive.token),
+		linksCredential(`http://127.0.0.1:${n8nPort}/webhook/checkout/pay`),
+		reportKeyCredential(),
+	];
+	// A second start with the same workflows and credentials finds them in n8n's database already: it skips
+	// the import (a CLI run per workflow, the slow part of a start).
+	const importMark = join(LOCAL, 'n8n', '.imported');
+	const importHash = createHash('sha256')
+		.update(JSON.stringify(credentials))
+		.update(workflows.map((f) => readFileSync(f, 'utf8')).join('\n'))
+		.digest('hex');
+	const alreadyImported =
+		existsSync(importMark) && readFileSync(importMark, 'utf8').trim() === importHash;
+	step(
+		alreadyImported
+			? 'n8n: starting (workflows and credentials unchanged since the last start: no import)'
+			: 'n8n: importing the workflows and credentials, then starting (RabbitMQ on 127.0.0.1:5672)',
+	);
 	const n8n = await startN8n({
 		port: n8nPort,
 		userFolder: join(LOCAL, 'n8n'),
 		workflows,
-		credentials: [
-			{
-				id: 'crTestS3Cred0001',
-				name: 'Checkout S3',
-				type: 'checkoutS3Api',
-				data: { ...settings, serverSideEncryption: 'none' },
-			},
-			{
-				id: 'crTestAmqpCred01',
-				name: 'Checkout RabbitMQ',
-				type: 'checkoutRabbitMqApi',
-				data: {
-					connectWith: 'fields',
-					host: '127.0.0.1',
-					port: 5672,
-					vhost: '/',
-					username: 'guest',
-					password: 'guest',
-					tls: false,
-				},
-			},
-			...gatewayCredentials(gateways.baseUrl),
-			pipedriveCredential(pipedrive.baseUrl, pipedrive.token),
-			linksCredential(`http://127.0.0.1:${n8nPort}/webhook/checkout/pay`),
-			reportKeyCredential(),
-		],
+		skipImport: alreadyImported,
+		credentials,
 		// The fast-intake trigger answers without an execution; lazy isolate acquisition lets it skip the expression sandbox too.
 		env: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
 		ready: async (instance) =>
@@ -113,6 +129,7 @@ async function main(): Promise<void> {
 		await pipedrive.close();
 		throw error;
 	});
+	writeFileSync(importMark, importHash);
 	const shop = await startShopPage(
 		n8n.webhookUrl('checkout/lead'),
 		shopPort,

@@ -11,9 +11,13 @@ export function shopPageHtml(action: string): string {
 <label>Telefone <input name="telefone" id="telefone"></label>
 <label>CPF <input name="cpf" id="cpf"></label>
 <input type="hidden" name="produto" value="curso-de-fotografia">
+<input type="hidden" name="utm_source" id="utm_source"><input type="hidden" name="utm_medium" id="utm_medium"><input type="hidden" name="utm_campaign" id="utm_campaign">
 <div style="position:absolute;left:-9999px" aria-hidden="true"><input name="website" tabindex="-1" autocomplete="off"></div>
 <label><input type="checkbox" name="lgpd" id="lgpd"> Aceito a política de privacidade</label>
-<button id="comprar" type="submit">Comprar</button></form></div></body></html>`;
+<button id="comprar" type="submit">Comprar</button></form></div>
+<script>/* As a WordPress page carries a campaign's UTM parameters into the form: from the page's address. */
+for (const [k, v] of new URLSearchParams(location.search)) { const f = document.getElementById(k); if (f && k.startsWith('utm_')) f.value = v; }</script>
+</body></html>`;
 }
 
 const escape = (text: string) =>
