@@ -67,6 +67,8 @@ async function buyer(page: Page, name: string, email: string, source: string): P
 	await page.check('#lgpd');
 }
 
+const startedAt = Date.now();
+
 async function main(): Promise<void> {
 	mkdirSync(OUT, { recursive: true });
 	const pipeline = await startPipeline();
@@ -114,6 +116,11 @@ async function main(): Promise<void> {
 		await Promise.all([page.waitForURL(/pagamento-nao-concluido/), page.click('#fail')]);
 		await shot(page, 'shop-not-finished', true);
 		const retryPage = page.url();
+		// And one who gives up on the payment page.
+		await buyer(page, 'Carla Dias', 'carla.dias@example.com', 'google');
+		await Promise.all([page.waitForURL(/\/pay\//), page.click('#comprar')]);
+		await Promise.all([page.waitForURL(/pagamento-nao-concluido/), page.click('#abandon')]);
+		const buyersDone = Date.now();
 
 		// The deals in the Pipedrive stand-in: won, and followed up under the demo clock.
 		log('waiting for the won deal and the follow-up activity (demo clock: a few minutes)');
@@ -125,12 +132,17 @@ async function main(): Promise<void> {
 					activities: Array<{ deal_id: number }>;
 				};
 				const open = new Set(state.deals.filter((d) => d.status === 'open').map((d) => d.id));
+				// The won deal, and a follow-up on each of the two open ones (refused card, abandoned).
 				return state.deals.some((d) => d.status === 'won') &&
-					state.activities.some((a) => open.has(a.deal_id))
+					new Set(state.activities.filter((a) => open.has(a.deal_id)).map((a) => a.deal_id)).size >=
+						2
 					? true
 					: undefined;
 			},
 			{ timeoutMs: 300_000, intervalMs: 5000 },
+		);
+		log(
+			`a won deal and the refused-card and abandoned-checkout follow-ups ${((Date.now() - buyersDone) / 1000).toFixed(0)} s after the last buyer, ${((Date.now() - startedAt) / 1000).toFixed(0)} s after the start`,
 		);
 		await page.goto(`${PIPEDRIVE}/__standin/`);
 		await shot(page, 'pipedrive-standin', true);
