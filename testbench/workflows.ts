@@ -32,6 +32,8 @@ export function exportedWorkflowForTest(
 		notificationUrl?: string;
 		retryDelaySeconds?: number;
 		pauseProbeSeconds?: number;
+		/** The queue trigger's guard: an execution not reported ended after this long counts as failed. */
+		executionTimeoutSeconds?: number;
 		keepSuccessfulExecutions?: boolean;
 		/** Per-lead partitions of the sweep's relay and the processor's trigger. */
 		partitions?: number;
@@ -80,6 +82,8 @@ export function exportedWorkflowForTest(
 				node.parameters.retryDelaySeconds = patch.retryDelaySeconds;
 			if (patch.pauseProbeSeconds !== undefined)
 				node.parameters.pauseProbeSeconds = patch.pauseProbeSeconds;
+			if (patch.executionTimeoutSeconds !== undefined)
+				node.parameters.executionTimeoutSeconds = patch.executionTimeoutSeconds;
 		}
 		// The retention schedule (daily Purge) keeps its rhythm: only the sweep and the rules run faster.
 		if (
