@@ -37,15 +37,16 @@ else
   skip "npm dependencies" "up to date"
 fi
 sources=(nodes credentials lib package.json tsconfig.json tsconfig.build.json gulpfile.js)
-if up_to_date dist/.built "${sources[@]}"; then
+# The stamps live in .artifacts, not in dist/ (which npm publishes) or build/.
+if [ -d dist ] && up_to_date .artifacts/built-dist "${sources[@]}"; then
   skip "the pack (dist/)" "up to date"
 else
-  step "the pack (tsc + icons into dist/)" bash -c 'npm run --silent build && touch dist/.built'
+  step "the pack (tsc + icons into dist/)" bash -c 'npm run --silent build && touch .artifacts/built-dist'
 fi
-if up_to_date build/.built "${sources[@]}" testbench scripts tsconfig.tools.json; then
+if [ -d build ] && up_to_date .artifacts/built-tools "${sources[@]}" testbench scripts tsconfig.tools.json; then
   skip "the local pipeline's tools (build/)" "up to date"
 else
-  step "the local pipeline's tools (build/)" bash -c 'npx tsc -p tsconfig.tools.json && touch build/.built'
+  step "the local pipeline's tools (build/)" bash -c 'npx tsc -p tsconfig.tools.json && touch .artifacts/built-tools'
 fi
 step "RabbitMQ on 127.0.0.1:5672" bash scripts/ensure-rabbitmq.sh
 if [ "${1:-}" = "--queue" ]; then
