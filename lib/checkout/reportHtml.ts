@@ -3,14 +3,10 @@
  * chart: the shop owner opens it from a bookmark. Pure. Every text that came from a buyer (UTM sources,
  * product names) is HTML-escaped: anyone can post a form with `utm_source=<script>`.
  */
+import { escapeHtml } from '../forms/responses';
 import { formatMinutes, NONE, type CheckoutReport, type ReportCounts } from './report';
 
-export function escapeHtml(text: string): string {
-	return text.replace(
-		/[&<>"']/g,
-		(c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-	);
-}
+export { escapeHtml };
 
 function money(amounts: Record<string, number>, locale: string): string {
 	const parts = Object.entries(amounts).map(([currency, value]) =>

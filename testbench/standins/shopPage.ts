@@ -1,6 +1,8 @@
 /** A WordPress-like checkout page with a plain HTML form posting to n8n (browser test and local pipeline). */
 import { createServer, type Server } from 'node:http';
 
+import { escapeHtml } from '../../lib/forms/responses';
+
 export function shopPageHtml(action: string): string {
 	return `<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><title>Loja — Checkout</title>
 <style>body{font-family:sans-serif;max-width:30rem;margin:2rem auto}label{display:block;margin:.5rem 0}input{display:block;width:100%}</style></head>
@@ -20,12 +22,6 @@ for (const [k, v] of new URLSearchParams(location.search)) { const f = document.
 </body></html>`;
 }
 
-const escape = (text: string) =>
-	text.replace(
-		/[&<>"']/g,
-		(c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-	);
-
 /** The shop's thank-you page, where the gateway sends the buyer after paying. */
 export function thankYouHtml(): string {
 	return `<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><title>Loja — Obrigado</title></head>
@@ -40,7 +36,7 @@ export function notFinishedHtml(retry: string | null, payUrl: string | undefined
 	const usable = retry && payUrl && retry.startsWith(`${payUrl}?`) ? retry : undefined;
 	return `<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><title>Loja — Pagamento não concluído</title></head>
 <body><h1 id="not-finished">Pagamento não concluído</h1><p>Nada foi cobrado. Seus dados estão guardados: você pode tentar de novo.</p>
-${usable ? `<p><a id="retry" href="${escape(usable)}">Tentar pagar de novo</a></p>` : '<p><a href="/checkout/">Voltar ao checkout</a></p>'}</body></html>`;
+${usable ? `<p><a id="retry" href="${escapeHtml(usable)}">Tentar pagar de novo</a></p>` : '<p><a href="/checkout/">Voltar ao checkout</a></p>'}</body></html>`;
 }
 
 /**
