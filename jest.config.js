@@ -1,8 +1,10 @@
-// Three projects: unit (pure modules, no I/O), integration (real S3 server and real RabbitMQ),
-// e2e (the real n8n running the built pack). scripts/test.sh runs them in that order.
+// Three projects: unit (pure modules, no I/O), integration (real S3 server and real RabbitMQ, child
+// processes), e2e (the real n8n running the built pack; the compose stack on a Docker engine). One jest run
+// takes them in that order, the compose suite last (testbench/jestSequencer.js).
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
 module.exports = {
+	testSequencer: '<rootDir>/testbench/jestSequencer.js',
 	projects: [
 		{
 			displayName: 'unit',

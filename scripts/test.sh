@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, in the order a failure is cheapest to find: lint, types, build, unit tests,
 # then integration tests (real S3 server, real RabbitMQ) and end-to-end tests (the real n8n running the
-# built pack). Installs what it needs from the npm registry and Debian's packages.
+# built pack), the compose stack on a Docker engine last (its images are built in the background
+# meanwhile). Installs what it needs from the npm registry and Debian's packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -16,22 +17,33 @@ step "lint";      npm run --silent lint
 step "typecheck"; npm run --silent typecheck
 step "build";     npm run --silent build
 
-step "services: RabbitMQ"
-bash scripts/ensure-rabbitmq.sh
-step "browser: Debian's Chromium (for the browser test)"
-if ! command -v chromium >/dev/null 2>&1; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+step "packages from Debian: Chromium (browser test), Docker engine, docker-compose and debootstrap (compose suite)"
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ -x /usr/sbin/dockerd ] && [ -x /usr/bin/docker ] || missing+=(docker.io)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 chromium --version
+docker-compose version --short
+
+# The compose suite runs last and waits for this (a run given test paths leaves it to the suite itself).
+if [ "$#" -eq 0 ]; then
+  step "docker: engine, stand-in images and the project's image, in the background (log: .artifacts/docker-prepare.log)"
+  mkdir -p .artifacts
+  setsid bash testbench/docker/prepare.sh > .artifacts/docker-prepare.log 2>&1 < /dev/null &
+  prepare_pid=$!
+  # Only what this run started is stopped: the background build, and the engine if it was this run's.
+  trap 'kill -- -"$prepare_pid" 2>/dev/null || true; bash testbench/docker/engine.sh stop' EXIT
+fi
+
+step "services: RabbitMQ"
+bash scripts/ensure-rabbitmq.sh
 step "services: PostgreSQL and Redis (n8n's queue mode)"
 bash scripts/ensure-queue-services.sh
-step "docker-compose (Debian's; it checks docker-compose.yml with \`config\`, no Docker engine needed)"
-if ! command -v docker-compose >/dev/null 2>&1; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null
-fi
-docker-compose version --short
 step "services: n8n (pinned, Node 24, from the npm registry)"
 bash testbench/install-n8n.sh >/dev/null
 

@@ -49,18 +49,19 @@ export async function prepareDocker(): Promise<void> {
 		throw new Error(`testbench/docker/prepare.sh failed:\n${(r.out + r.err).slice(-4000)}`);
 }
 
-/** The address of the Docker bridge's gateway on this machine: what the containers reach the host by. */
+/** The host's address on Docker's default bridge (docker0): what the containers reach the host by. */
 export function bridgeGateway(): string {
-	const r = docker(
-		'network',
-		'inspect',
-		'bridge',
-		'--format',
-		'{{(index .IPAM.Config 0).Gateway}}',
-	);
-	const ip = r.out.trim();
-	if (r.status !== 0 || !/^\d+\.\d+\.\d+\.\d+$/.test(ip))
-		throw new Error(`no Docker bridge gateway: ${r.err || r.out}`);
+	const name =
+		docker(
+			'network',
+			'inspect',
+			'bridge',
+			'--format',
+			'{{index .Options "com.docker.network.bridge.name"}}',
+		).out.trim() || 'docker0';
+	const r = spawnSync('ip', ['-4', '-o', 'addr', 'show', name], { encoding: 'utf8' });
+	const ip = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(r.stdout ?? '')?.[1];
+	if (!ip) throw new Error(`no address on the Docker bridge ${name}: ${r.stderr || r.stdout}`);
 	return ip;
 }
 

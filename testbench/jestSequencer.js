@@ -1,0 +1,23 @@
+/**
+ * The order of the test files in one jest run: unit, then integration, then end-to-end (a failure is
+ * cheapest to find in that order), jest's own order within each, and the compose suite last: the images it
+ * needs are built in the background while everything else runs (scripts/test.sh).
+ */
+'use strict';
+const Sequencer = require('@jest/test-sequencer').default;
+
+const rank = (path) => {
+	if (/[\\/]compose-stack\.test\.ts$/.test(path)) return 3;
+	if (/[\\/]test[\\/]unit[\\/]/.test(path)) return 0;
+	if (/[\\/]test[\\/]integration[\\/]/.test(path)) return 1;
+	return 2;
+};
+
+class ProjectOrderSequencer extends Sequencer {
+	sort(tests) {
+		const sorted = super.sort(tests);
+		return [...sorted].sort((a, b) => rank(a.path) - rank(b.path));
+	}
+}
+
+module.exports = ProjectOrderSequencer;
