@@ -6,7 +6,7 @@
 import { DateTime } from 'luxon';
 
 import type { CheckoutStatus } from './state';
-import { escapeHtml } from '../forms/responses';
+import { escapeHtml } from '../html/escape';
 
 export type RuleTrigger = 'abandoned' | 'failed' | 'expired' | 'pending_payment' | 'underpaid';
 export type OwnerChoice =

@@ -1,4 +1,5 @@
 /** What the buyer's browser (or an API caller) gets back from the lead capture. No I/O. */
+import { escapeHtml } from '../html/escape';
 import type { FieldError } from './lead';
 
 const LABELS: Record<string, string> = {
@@ -19,13 +20,6 @@ const LABELS: Record<string, string> = {
 	checkoutToken: 'Token do checkout',
 	body: 'Formulário',
 };
-
-export function escapeHtml(text: string): string {
-	return text.replace(
-		/[&<>"']/g,
-		(c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-	);
-}
 
 export interface HttpAnswer {
 	status: number;
