@@ -1,6 +1,6 @@
 /** What the buyer's browser (or an API caller) gets back from the lead capture. No I/O. */
 import { escapeHtml } from '../html/escape';
-import type { FieldError } from './lead';
+import type { FieldError } from './fieldError';
 
 const LABELS: Record<string, string> = {
 	name: 'Nome',
