@@ -69,7 +69,7 @@ module.exports = [
 		plugins,
 		rules: {
 			...n8nNodesBase.configs.credentials.rules,
-			// The documentation URL is our README (a full URL), not an n8n docs slug.
+			// The documentation URL is a page of our docs/ on GitHub (a full URL), not an n8n docs slug.
 			'n8n-nodes-base/cred-class-field-documentation-url-miscased': 'off',
 		},
 	},

@@ -13,7 +13,7 @@ export class CheckoutLinksApi implements ICredentialType {
 	icon: Icon = { light: 'file:icons/link.svg', dark: 'file:icons/link.dark.svg' };
 
 	documentationUrl =
-		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#payment-links-that-reveal-nothing';
+		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery/blob/main/docs/lead-capture.md#the-checkout-links-api-credential';
 
 	properties: INodeProperties[] = [
 		{

@@ -14,7 +14,7 @@ export class CheckoutPipedriveOAuth2Api implements ICredentialType {
 	icon: Icon = { light: 'file:icons/pipedrive.svg', dark: 'file:icons/pipedrive.dark.svg' };
 
 	documentationUrl =
-		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#pipedrive-follow-up';
+		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery/blob/main/docs/pipedrive.md#credentials';
 
 	properties: INodeProperties[] = [
 		{ displayName: 'Grant Type', name: 'grantType', type: 'hidden', default: 'authorizationCode' },

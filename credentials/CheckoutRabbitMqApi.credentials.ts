@@ -12,7 +12,7 @@ export class CheckoutRabbitMqApi implements ICredentialType {
 	icon: Icon = { light: 'file:icons/rabbitmq.svg', dark: 'file:icons/rabbitmq.dark.svg' };
 
 	documentationUrl =
-		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#credentials';
+		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery/blob/main/docs/archive.md#credentials';
 
 	properties: INodeProperties[] = [
 		{

@@ -13,7 +13,7 @@ export class CheckoutS3Api implements ICredentialType {
 	icon: Icon = { light: 'file:icons/s3.svg', dark: 'file:icons/s3.dark.svg' };
 
 	documentationUrl =
-		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#credentials';
+		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery/blob/main/docs/archive.md#credentials';
 
 	properties: INodeProperties[] = [
 		{

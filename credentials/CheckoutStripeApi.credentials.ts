@@ -14,7 +14,7 @@ export class CheckoutStripeApi implements ICredentialType {
 	icon: Icon = { light: 'file:icons/card.svg', dark: 'file:icons/card.dark.svg' };
 
 	documentationUrl =
-		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery#payment-gateway';
+		'https://github.com/n8n-nodes-checkout-recovery/n8n-nodes-checkout-recovery/blob/main/docs/payment-webhooks.md#gateway-credentials';
 
 	properties: INodeProperties[] = [
 		{

@@ -6,12 +6,16 @@
  * its first payment event must not both create its deal).
  *
  * N = 1 is the single queue of before, with its own name and routing key, so nothing changes for a
- * pipeline that does not ask for partitions. Changing N moves leads between queues: drain first (README,
- * "Scaling out").
+ * pipeline that does not ask for partitions. Changing N moves leads between queues: drain first
+ * (docs/scaling.md, "Partitions").
  */
 import { createHash } from 'node:crypto';
 
-import type { Topology } from './topology';
+/** A queue and the routing key that binds it: all a partition needs of the topology (lib/amqp/topology.ts). */
+export interface QueueRoute {
+	queue: string;
+	routingKey: string;
+}
 
 export const MAX_PARTITIONS = 64;
 
@@ -33,11 +37,7 @@ export function partitionRoutingKey(routingKey: string, i: number, n: number): s
 }
 
 /** The queue and routing key of partition `i` of `n`; partition 0 of 1 is the topology's own queue. */
-export function partitionQueue(
-	t: Topology,
-	i: number,
-	n: number,
-): { queue: string; routingKey: string } {
+export function partitionQueue(t: QueueRoute, i: number, n: number): QueueRoute {
 	return {
 		queue: n === 1 ? t.queue : `${t.queue}.p${i}-of-${n}`,
 		routingKey: partitionRoutingKey(t.routingKey, i, n),
@@ -56,10 +56,7 @@ export function routingKeyForBody(
 		: partitionRoutingKey(routingKey, partitionOf(partitionKeyOf(body, eventId), n), n);
 }
 
-export function partitionQueues(
-	t: Topology,
-	n: number,
-): Array<{ queue: string; routingKey: string }> {
+export function partitionQueues(t: QueueRoute, n: number): QueueRoute[] {
 	return Array.from({ length: checkPartitions(n) }, (_, i) => partitionQueue(t, i, n));
 }
 

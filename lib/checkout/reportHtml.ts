@@ -3,10 +3,8 @@
  * chart: the shop owner opens it from a bookmark. Pure. Every text that came from a buyer (UTM sources,
  * product names) is HTML-escaped: anyone can post a form with `utm_source=<script>`.
  */
-import { escapeHtml } from '../forms/responses';
+import { escapeHtml } from '../html/escape';
 import { formatMinutes, NONE, type CheckoutReport, type ReportCounts } from './report';
-
-export { escapeHtml };
 
 function money(amounts: Record<string, number>, locale: string): string {
 	const parts = Object.entries(amounts).map(([currency, value]) =>

@@ -3,7 +3,7 @@
  * hands it over) → the rule engine's rules. A rule that cannot work is an error that names it, so a shop
  * owner who edits the table sees what to fix before any deal is touched.
  */
-import type { FollowUpRule, OwnerChoice, RuleTrigger } from './rules';
+import { isRuleTrigger, RULE_TRIGGERS, type FollowUpRule, type OwnerChoice } from './rules';
 
 /** One row of the table: the editor's values, of whatever type an expression gave. */
 export type RuleTableRow = Record<string, unknown>;
@@ -35,12 +35,17 @@ export function rulesFromTable(rows: RuleTableRow[]): FollowUpRule[] {
 			if (!userIds.length) throw new Error(`${label} uses round robin, but lists no users`);
 			owner = { kind: 'roundRobin', userIds };
 		}
+		const when: unknown = row.when ?? 'abandoned';
+		if (!isRuleTrigger(when))
+			throw new Error(
+				`${label} waits for "${String(when)}", which is not a checkout state (one of: ${RULE_TRIGGERS.map((t) => t.value).join(', ')})`,
+			);
 		const days = ((row.days as Array<string | number>) ?? []).map(Number);
 		if (row.useBusinessHours !== false && !days.length)
 			throw new Error(`${label} uses business hours without open days`);
 		return {
 			name,
-			when: (row.when as RuleTrigger) ?? 'abandoned',
+			when,
 			afterMinutes:
 				Number(row.after ?? 0) * MINUTES[(row.afterUnit as keyof typeof MINUTES) ?? 'hours'],
 			activityType: String(row.activityType || 'call'),

@@ -6,9 +6,25 @@
 import { DateTime } from 'luxon';
 
 import type { CheckoutStatus } from './state';
-import { escapeHtml } from '../forms/responses';
+import { escapeHtml } from '../html/escape';
 
-export type RuleTrigger = 'abandoned' | 'failed' | 'expired' | 'pending_payment' | 'underpaid';
+/**
+ * The states a rule can wait on, with the name the editor shows for each (sorted by name, as the editor
+ * lists options): the one list the rules table's choices and the RuleTrigger type come from.
+ */
+export const RULE_TRIGGERS = [
+	{ name: 'Abandoned (Form Sent, No Payment Started)', value: 'abandoned' },
+	{ name: 'Expired', value: 'expired' },
+	{ name: 'Payment Failed', value: 'failed' },
+	{ name: 'Pending Payment', value: 'pending_payment' },
+	{ name: 'Underpaid (Paid Less Than Expected)', value: 'underpaid' },
+] as const;
+
+export type RuleTrigger = (typeof RULE_TRIGGERS)[number]['value'];
+
+export function isRuleTrigger(value: unknown): value is RuleTrigger {
+	return RULE_TRIGGERS.some((trigger) => trigger.value === value);
+}
 export type OwnerChoice =
 	| { kind: 'dealOwner' }
 	| { kind: 'user'; userId: number }

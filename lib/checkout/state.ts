@@ -1,7 +1,8 @@
 /**
- * The checkout state of one deal, moved by leads and normalised payment events. Pure: it says what to
- * change; the Pipedrive node does it. Decisions compare event times, never arrival order, because the
- * queue may redeliver and gateways send out of order:
+ * The checkout state of one deal, moved by normalised payment events (a lead only starts it: Upsert Lead
+ * writes `started` on the deal it creates). Pure: it says what to change, and Apply Checkout Event
+ * (lib/pipedrive/operations/applyEvent.ts) does it. Decisions compare event times, never arrival order,
+ * because the queue may redeliver and gateways send out of order:
  *  - an event older than the last one applied never moves the state back;
  *  - the same event twice changes nothing;
  *  - paid is final (only a refund, recorded as a note, comes after it);

@@ -5,7 +5,7 @@
  * takes the amount from the form, within its minimum. Pure, no n8n.
  */
 import { toMinorUnits } from '../gateways/money';
-import type { FieldError } from './lead';
+import type { FieldError } from './fieldError';
 
 export interface CatalogRow {
 	/** What a form's product field may carry (compared without case, accents or punctuation), e.g. `curso-foto`. */

@@ -14,6 +14,7 @@ import {
 import { isCheckoutToken } from '../links/checkoutLinks';
 import { priceFromCatalog, type CatalogRow } from './catalog';
 import { parseDocument, type DocumentKind } from './documents';
+import type { FieldError } from './fieldError';
 import { toE164 } from './phone';
 
 export type AddressField =
@@ -106,11 +107,6 @@ export interface Lead {
 }
 
 export type FormKind = 'elementor-advanced' | 'elementor-simple' | 'fields';
-
-export interface FieldError {
-	field: string;
-	message: string;
-}
 
 /** `status`: 422 for fields to fix; 413 for a body too large, 415 for one that is not a form or JSON. */
 export type LeadResult =

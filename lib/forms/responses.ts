@@ -1,5 +1,6 @@
 /** What the buyer's browser (or an API caller) gets back from the lead capture. No I/O. */
-import type { FieldError } from './lead';
+import { escapeHtml } from '../html/escape';
+import type { FieldError } from './fieldError';
 
 const LABELS: Record<string, string> = {
 	name: 'Nome',
@@ -19,13 +20,6 @@ const LABELS: Record<string, string> = {
 	checkoutToken: 'Token do checkout',
 	body: 'Formulário',
 };
-
-export function escapeHtml(text: string): string {
-	return text.replace(
-		/[&<>"']/g,
-		(c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-	);
-}
 
 export interface HttpAnswer {
 	status: number;

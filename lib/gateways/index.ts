@@ -1,4 +1,10 @@
-/** The providers. Adding one: a folder beside these with a GatewayProvider, and one line here. */
+/**
+ * The payment gateways. Each folder beside this file exports one GatewayProvider, whose descriptor (name,
+ * credential type, webhook-secret field) is all the nodes need: the Provider option, the credentials they
+ * ask for and the secret lookup are derived from PROVIDERS. Adding a gateway: its folder, its id in
+ * ProviderId (types.ts; the compiler then asks for its line here), and its n8n credential class
+ * (credentials/, listed in package.json: n8n loads credentials only from there).
+ */
 import { textRecord } from '../http/untrusted';
 import { asaasProvider } from './asaas';
 import { mercadoPagoProvider } from './mercadopago';
@@ -17,8 +23,11 @@ export const PROVIDERS: Record<ProviderId, GatewayProvider> = {
 	asaas: asaasProvider,
 };
 
+/** Every gateway, in PROVIDERS' order. */
+export const GATEWAYS: readonly GatewayProvider[] = Object.values(PROVIDERS);
+
 export function providerFor(id: string): GatewayProvider {
-	const provider = PROVIDERS[id as ProviderId];
+	const provider = Object.hasOwn(PROVIDERS, id) ? PROVIDERS[id as ProviderId] : undefined;
 	if (!provider)
 		throw new Error(
 			`Unknown payment provider "${id}" (known: ${Object.keys(PROVIDERS).join(', ')})`,
@@ -83,9 +92,7 @@ export function webhookSecretOf(
 	provider: ProviderId,
 	credentials: Record<string, unknown>,
 ): string {
-	return String(
-		(provider === 'asaas' ? credentials.webhookToken : credentials.webhookSecret) ?? '',
-	);
+	return String(credentials[providerFor(provider).webhookSecretField] ?? '');
 }
 
 /** The archived form of a verified event: what the intake workflow's Store writes and the trigger writes. */

@@ -117,8 +117,21 @@ export interface WebhookInput {
 
 export type VerifyOutcome = { ok: false; reason: string } | { ok: true; event: NormalisedEvent };
 
-export interface GatewayProvider {
+/**
+ * What the nodes derive a gateway's place in the editor from: the Provider option, the credential asked
+ * for when it is chosen, and where in that credential its webhooks' secret is.
+ */
+export interface GatewayDescriptor {
 	id: ProviderId;
+	/** The Provider option's name in the editor. */
+	displayName: string;
+	/** The n8n credential type holding its keys (credentials/, registered in package.json). */
+	credentialType: string;
+	/** The field of that credential its webhooks are checked with. */
+	webhookSecretField: string;
+}
+
+export interface GatewayProvider extends GatewayDescriptor {
 	createPaymentLink(
 		req: PaymentLinkRequest,
 		options: Record<string, string | undefined>,

@@ -8,7 +8,7 @@ import {
 
 import * as payment from './actions/payment';
 import { router } from './actions/router';
-import { providerProperty } from '../shared/gatewayDescriptions';
+import { gatewayCredentialDescriptions, providerProperty } from '../shared/gatewayDescriptions';
 
 export class PaymentGateway implements INodeType {
 	description: INodeTypeDescription = {
@@ -26,24 +26,7 @@ export class PaymentGateway implements INodeType {
 		// Verify has a second output for rejected webhooks; the other operations have one, so that an error
 		// output (Settings → On Error) comes right after it.
 		outputs: `={{ $parameter["operation"] === "verifyWebhook" ? [{ "type": "${NodeConnectionTypes.Main}", "displayName": "Verified" }, { "type": "${NodeConnectionTypes.Main}", "displayName": "Rejected" }] : ["${NodeConnectionTypes.Main}"] }}`,
-		credentials: [
-			// Listed here, not spread from a shared list: the n8n lint rules read this array literally.
-			{
-				name: 'checkoutStripeApi',
-				required: true,
-				displayOptions: { show: { provider: ['stripe'] } },
-			},
-			{
-				name: 'checkoutMercadoPagoApi',
-				required: true,
-				displayOptions: { show: { provider: ['mercadopago'] } },
-			},
-			{
-				name: 'checkoutAsaasApi',
-				required: true,
-				displayOptions: { show: { provider: ['asaas'] } },
-			},
-		],
+		credentials: gatewayCredentialDescriptions,
 		properties: [providerProperty, ...payment.description],
 	};
 

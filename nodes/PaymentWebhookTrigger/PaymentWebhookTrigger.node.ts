@@ -27,8 +27,7 @@ import { redactPersonalData } from '../../lib/util/redact';
 import { leadClosedBy } from '../../lib/links/checkoutLinks';
 import { lowerCaseHeaders, providerFor, serialiseEvent, webhookSecretOf } from '../../lib/gateways';
 import type { ProviderId } from '../../lib/gateways/types';
-import { providerProperty } from '../shared/gatewayDescriptions';
-import { GATEWAY_CREDENTIAL } from '../shared/transport/gateway';
+import { gatewayCredentialDescriptions, providerProperty } from '../shared/gatewayDescriptions';
 import { cachedArchive, S3_CREDENTIAL, s3SettingsFromCredential } from '../shared/transport/s3';
 
 /**
@@ -63,25 +62,7 @@ export class PaymentWebhookTrigger implements INodeType {
 		defaults: { name: 'Payment Webhook Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [
-			{ name: 'checkoutS3Api', required: true },
-			// Listed here, not spread from a shared list: the n8n lint rules read this array literally.
-			{
-				name: 'checkoutStripeApi',
-				required: true,
-				displayOptions: { show: { provider: ['stripe'] } },
-			},
-			{
-				name: 'checkoutMercadoPagoApi',
-				required: true,
-				displayOptions: { show: { provider: ['mercadopago'] } },
-			},
-			{
-				name: 'checkoutAsaasApi',
-				required: true,
-				displayOptions: { show: { provider: ['asaas'] } },
-			},
-		],
+		credentials: [{ name: 'checkoutS3Api', required: true }, ...gatewayCredentialDescriptions],
 		webhooks: [
 			{
 				name: 'default',
@@ -162,7 +143,7 @@ export class PaymentWebhookTrigger implements INodeType {
 			const provider = this.getNodeParameter('provider') as ProviderId;
 			const gatewayCredentials = (await cachedCredentials(
 				this,
-				GATEWAY_CREDENTIAL[provider],
+				providerFor(provider).credentialType,
 			)) as IDataObject;
 			const input = {
 				rawBody: req.rawBody ?? Buffer.alloc(0),

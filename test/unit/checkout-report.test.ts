@@ -6,7 +6,8 @@ import {
 	summaryText,
 	type ReportDeal,
 } from '../../lib/checkout/report';
-import { escapeHtml, renderReportHtml } from '../../lib/checkout/reportHtml';
+import { renderReportHtml } from '../../lib/checkout/reportHtml';
+import { escapeHtml } from '../../lib/html/escape';
 
 const T0 = Date.parse('2026-11-20T12:00:00Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();

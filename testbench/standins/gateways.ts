@@ -8,7 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
-import { escapeHtml } from '../../lib/forms/responses';
+import { escapeHtml } from '../../lib/html/escape';
 import { signMercadoPago } from '../../lib/gateways/mercadopago';
 import { signStripePayload } from '../../lib/gateways/stripe';
 import { parseNestedForm } from './formBody';

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
-import { escapeHtml } from '../../lib/forms/responses';
+import { escapeHtml } from '../../lib/html/escape';
 import { readBody } from './http';
 
 export interface PipedriveFaults {

@@ -1,7 +1,7 @@
 /** A WordPress-like checkout page with a plain HTML form posting to n8n (browser test and local pipeline). */
 import { createServer, type Server } from 'node:http';
 
-import { escapeHtml } from '../../lib/forms/responses';
+import { escapeHtml } from '../../lib/html/escape';
 
 export function shopPageHtml(action: string): string {
 	return `<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><title>Loja — Checkout</title>

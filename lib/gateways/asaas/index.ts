@@ -163,6 +163,10 @@ export function confirmAsaasEvent(event: NormalisedEvent, answer: unknown): Norm
 
 export const asaasProvider: GatewayProvider = {
 	id: 'asaas',
+	displayName: 'Asaas',
+	credentialType: 'checkoutAsaasApi',
+	// Asaas signs nothing: its webhooks carry the static token set on the webhook in Asaas.
+	webhookSecretField: 'webhookToken',
 
 	createPaymentLink(req, options) {
 		if (req.items.length === 0) throw new GatewayError('at least one item is required');

@@ -159,6 +159,9 @@ function routedLead(value: string | undefined): string | undefined {
 
 export const mercadoPagoProvider: GatewayProvider = {
 	id: 'mercadopago',
+	displayName: 'Mercado Pago',
+	credentialType: 'checkoutMercadoPagoApi',
+	webhookSecretField: 'webhookSecret',
 
 	createPaymentLink(req) {
 		if (req.items.length === 0) throw new GatewayError('at least one item is required');

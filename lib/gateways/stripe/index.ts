@@ -158,6 +158,9 @@ export function prefilledPaymentLinkUrl(
 
 export const stripeProvider: GatewayProvider = {
 	id: 'stripe',
+	displayName: 'Stripe',
+	credentialType: 'checkoutStripeApi',
+	webhookSecretField: 'webhookSecret',
 
 	staticPaymentLink: prefilledPaymentLinkUrl,
 

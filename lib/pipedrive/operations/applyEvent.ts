@@ -1,6 +1,6 @@
 /** Apply Checkout Event: a payment event moves its lead's deal through the checkout state machine (won on payment, never backwards). */
 import { applyCheckoutEvent, type CheckoutEvent, type ExpectedPayment } from '../../checkout/state';
-import { escapeHtml } from '../../forms/responses';
+import { escapeHtml } from '../../html/escape';
 import { toMajorUnits, toMinorUnits } from '../../gateways/money';
 import type { Deal, PipedriveClient } from '../client';
 import { parseFollowUps, readCheckoutState, writeCheckoutState } from '../fields';

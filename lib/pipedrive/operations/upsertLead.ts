@@ -1,7 +1,7 @@
 /** Upsert Lead: the person by e-mail, one deal per lead (or the open checkout a second submit belongs to), and a note of its source. */
 import type { DealCheckoutState } from '../../checkout/state';
 import { renderTemplate } from '../../checkout/rules';
-import { escapeHtml } from '../../forms/responses';
+import { escapeHtml } from '../../html/escape';
 import { toMajorUnits } from '../../gateways/money';
 import type { PipedriveClient, Person } from '../client';
 import { textField, writeCheckoutState } from '../fields';

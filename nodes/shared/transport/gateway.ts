@@ -13,6 +13,7 @@ import {
 	type JsonObject,
 } from 'n8n-workflow';
 
+import { providerFor } from '../../../lib/gateways';
 import type { HttpRequestSpec, ProviderId } from '../../../lib/gateways/types';
 import { checkedBaseUrl } from '../../../lib/http/baseUrl';
 import { isNodeApiError } from '../errors';
@@ -20,18 +21,11 @@ import { isNodeApiError } from '../errors';
 /** Both node kinds that talk to gateways: operations (execute) and the fast-intake trigger (webhook). */
 type GatewayContext = IExecuteFunctions | IWebhookFunctions;
 
-/** The credential type of each provider. */
-export const GATEWAY_CREDENTIAL: Record<ProviderId, string> = {
-	stripe: 'checkoutStripeApi',
-	mercadopago: 'checkoutMercadoPagoApi',
-	asaas: 'checkoutAsaasApi',
-};
-
 export async function gatewayCredentials(
 	ctx: GatewayContext,
 	provider: ProviderId,
 ): Promise<IDataObject> {
-	return (await ctx.getCredentials(GATEWAY_CREDENTIAL[provider])) as IDataObject;
+	return (await ctx.getCredentials(providerFor(provider).credentialType)) as IDataObject;
 }
 
 export async function gatewayRequest(
@@ -67,7 +61,7 @@ export async function gatewayRequest(
 		return await (
 			ctx.helpers
 				.httpRequestWithAuthentication as IExecuteFunctions['helpers']['httpRequestWithAuthentication']
-		).call(ctx as IExecuteFunctions, GATEWAY_CREDENTIAL[provider], options);
+		).call(ctx as IExecuteFunctions, providerFor(provider).credentialType, options);
 	} catch (error) {
 		const what = `${provider} ${spec.method} ${spec.path} failed`;
 		// n8n's helper throws a NodeApiError already, and wrapping one hands back the original: name the

@@ -8,7 +8,7 @@ import {
 } from 'n8n-workflow';
 
 import { rulesFromTable } from '../../../../lib/checkout/ruleTable';
-import type { FollowUpRule } from '../../../../lib/checkout/rules';
+import { RULE_TRIGGERS, type FollowUpRule } from '../../../../lib/checkout/rules';
 import { payLinkFor, type LinkSettings } from '../../../../lib/links/checkoutLinks';
 import { runRules } from '../../../../lib/pipedrive/operations';
 import { CHECKOUT_LINKS_CREDENTIAL, linkSettingsFrom } from '../../../shared/checkoutLinks';
@@ -64,13 +64,7 @@ const properties: INodeProperties[] = [
 						name: 'when',
 						type: 'options',
 						default: 'abandoned',
-						options: [
-							{ name: 'Abandoned (Form Sent, No Payment Started)', value: 'abandoned' },
-							{ name: 'Expired', value: 'expired' },
-							{ name: 'Payment Failed', value: 'failed' },
-							{ name: 'Pending Payment', value: 'pending_payment' },
-							{ name: 'Underpaid (Paid Less Than Expected)', value: 'underpaid' },
-						],
+						options: RULE_TRIGGERS.map(({ name, value }) => ({ name, value })),
 					},
 					{
 						displayName: 'After',
