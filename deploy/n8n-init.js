@@ -362,7 +362,10 @@ async function main() {
 		writeState('credentials.json', state);
 
 		if (!firstStartDone) {
-			const active = idsIn(await n8n(['list:workflow', '--active=true', '--onlyId']));
+			// Workflows imported just now are unpublished; only those that were there may be published already.
+			const active = shipped.some((w) => haveWorkflows.has(w.id))
+				? idsIn(await n8n(['list:workflow', '--active=true', '--onlyId']))
+				: new Set();
 			const toPublish = shipped.filter((w) => !active.has(w.id));
 			// Side by side on PostgreSQL (compose); one at a time on SQLite, which takes one writer.
 			await pooled(

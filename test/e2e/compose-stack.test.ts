@@ -11,6 +11,7 @@
  * mode; and the ports the stack publishes. Timings are printed (first start, restarts, the kill).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 
@@ -78,14 +79,39 @@ function portFree(port: number): Promise<boolean> {
 	});
 }
 
-async function postForm(base: string, fields: Record<string, string>) {
-	const res = await fetch(`${base}/webhook/checkout/lead`, {
+/**
+ * One HTTP request on a connection of its own: the stack's n8n closes idle connections after 5 s, and a
+ * pooled connection closed at the moment a request goes out fails with "other side closed".
+ */
+function request(
+	url: string,
+	options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; location: string | null; text: string }> {
+	return new Promise((resolve, reject) => {
+		const req = httpRequest(
+			url,
+			{ method: options.method ?? 'GET', headers: options.headers, agent: false },
+			(res) => {
+				let text = '';
+				res.setEncoding('utf8');
+				res.on('data', (chunk: string) => (text += chunk));
+				res.on('end', () =>
+					resolve({ status: res.statusCode ?? 0, location: res.headers.location ?? null, text }),
+				);
+				res.on('error', reject);
+			},
+		);
+		req.on('error', reject);
+		req.end(options.body);
+	});
+}
+
+function postForm(base: string, fields: Record<string, string>) {
+	return request(`${base}/webhook/checkout/lead`, {
 		method: 'POST',
 		headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
 		body: new URLSearchParams(fields).toString(),
-		redirect: 'manual',
 	});
-	return { status: res.status, location: res.headers.get('location'), text: await res.text() };
 }
 
 const buyer = (email: string) => ({
@@ -128,7 +154,7 @@ function queueDepths(): Record<string, number> {
 
 async function publish(routingKey: string, payload: string, messageId: string): Promise<void> {
 	const auth = Buffer.from(`checkout:${REQUIRED.RABBITMQ_PASSWORD}`).toString('base64');
-	const res = await fetch('http://127.0.0.1:15672/api/exchanges/%2F/checkout.events/publish', {
+	const res = await request('http://127.0.0.1:15672/api/exchanges/%2F/checkout.events/publish', {
 		method: 'POST',
 		headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' },
 		body: JSON.stringify({
@@ -138,8 +164,8 @@ async function publish(routingKey: string, payload: string, messageId: string): 
 			payload_encoding: 'string',
 		}),
 	});
-	const body = (await res.json()) as { routed?: boolean };
-	if (!res.ok || !body.routed) throw new Error(`publish: ${res.status} ${JSON.stringify(body)}`);
+	const body = JSON.parse(res.text) as { routed?: boolean };
+	if (res.status !== 200 || !body.routed) throw new Error(`publish: ${res.status} ${res.text}`);
 }
 
 function n8nCli(service: string, args: string[]): string {
@@ -240,13 +266,16 @@ describe('docker compose up, as an operator runs it', () => {
 		expect(depths['checkout.events']).toBeGreaterThanOrEqual(1);
 
 		// The report page says what is missing instead of a bare 500.
-		const report = await fetch(`${MAIN}/webhook/checkout/report`, {
+		const report = await request(`${MAIN}/webhook/checkout/report`, {
 			headers: { 'x-report-key': REQUIRED.CHECKOUT_REPORT_KEY },
 		});
-		const page = await report.text();
 		expect(report.status).toBe(503);
-		expect(page).toContain('Pipedrive is not set up');
-		expect(page).toContain('PIPEDRIVE_API_TOKEN');
+		expect(report.text).toContain('Pipedrive is not set up');
+		expect(report.text).toContain('PIPEDRIVE_API_TOKEN');
+		// Nothing above restarted n8n (a crash would be hidden by the restart policy).
+		expect(
+			docker('inspect', '--format', '{{.RestartCount}}', project.containers('n8n')[0]).out.trim(),
+		).toBe('0');
 	});
 
 	it('takes Pipedrive and the gateway from .env on the next up, and a lead and a signed payment end in a won deal', async () => {
@@ -387,24 +416,13 @@ describe('docker compose up, as an operator runs it', () => {
 				),
 			{ timeoutMs: 180_000, intervalMs: 500 },
 		);
-		// n8n's own record of giving the job up, in the main's log.
-		const mainLog = docker('logs', '-t', project.containers('n8n')[0]);
-		const gaveUp = (mainLog.out + mainLog.err)
-			.split('\n')
-			.filter((line) => /stalled/i.test(line))
-			.map((line) => Date.parse(line.slice(0, line.indexOf(' '))))
-			.find((at) => at > killedAt);
-		timings['worker killed mid-execution: n8n gave its job up after'] = gaveUp
-			? seconds(gaveUp - killedAt)
-			: 'no "stalled" line in the main\'s log';
-		timings['worker killed mid-execution: message taken again after'] = seconds(
+		timings['worker killed mid-execution: message taken again by another worker after'] = seconds(
 			retried.at - killedAt,
 		);
-		// docs/scaling.md: n8n gives the job up within about 30 s with the compose settings (lock 20 s,
-		// stalled check every 10 s), and the trigger retries the message after its retry delay (5 s).
-		expect(gaveUp).toBeDefined();
-		expect(gaveUp! - killedAt).toBeLessThan(45_000);
-		expect(retried.at - killedAt).toBeLessThan(90_000);
+		// docs/docker.md: n8n gives the job up when its lock runs out and the next stall check runs (20 s +
+		// up to 10 s with the compose settings), and the trigger takes the message again after its retry
+		// delay (5 s): about 30 s, within a minute.
+		expect(retried.at - killedAt).toBeLessThan(60_000);
 		await waitFor(
 			'the killed worker back (restart policy)',
 			async () => (project.health(victimId) === 'healthy' ? true : undefined),
