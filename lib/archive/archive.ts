@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 
 import { isNotFound, isPreconditionFailed, type ServerSideEncryption } from '../s3/client';
+import { isConditionalConflict } from '../s3/conditional';
 import type { LeaseStore } from './lease';
 import { mapInOrder } from '../util/concurrency';
 import {
@@ -243,23 +244,25 @@ export class S3Archive {
 		}
 
 		try {
-			await this.s3.send(
-				new PutObjectCommand({
-					Bucket: this.bucket,
-					Key: markerKey,
-					Body: JSON.stringify({
-						key,
-						eventId,
-						source: input.source,
-						sha256,
-						receivedAt,
-						bodyFormat,
+			await retryOnConflict(() =>
+				this.s3.send(
+					new PutObjectCommand({
+						Bucket: this.bucket,
+						Key: markerKey,
+						Body: JSON.stringify({
+							key,
+							eventId,
+							source: input.source,
+							sha256,
+							receivedAt,
+							bodyFormat,
+						}),
+						ContentType: 'application/json',
+						IfNoneMatch: '*',
+						Metadata: { 'object-key': encodeMeta(key) },
+						...this.encryption(),
 					}),
-					ContentType: 'application/json',
-					IfNoneMatch: '*',
-					Metadata: { 'object-key': encodeMeta(key) },
-					...this.encryption(),
-				}),
+				),
 			);
 		} catch (error) {
 			if (isPreconditionFailed(error)) {
@@ -585,6 +588,21 @@ export class S3Archive {
 		} catch (error) {
 			if (isNotFound(error)) return undefined;
 			throw error;
+		}
+	}
+}
+
+/**
+ * A conditional write, sent again while S3 answers 409 ConditionalRequestConflict (another write of the
+ * key was under way: S3 asks for a retry); the retry then gets the real answer (done, or 412).
+ */
+async function retryOnConflict<T>(write: () => Promise<T>, attempts = 5): Promise<T> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await write();
+		} catch (error) {
+			if (!isConditionalConflict(error) || attempt >= attempts) throw error;
+			await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30));
 		}
 	}
 }
