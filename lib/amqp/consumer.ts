@@ -10,13 +10,16 @@
  *
  * Never two handlings at once, also across reconnects and timeouts: a handler still running after its
  * connection dropped, or after its timeout, holds back the next message (the same one, redelivered) until
- * it ends. A failure that retrying cannot heal (Pipedrive refusing the credentials, its block page, the
- * daily budget spent) pauses the queue instead of spending the message's attempts: the message is held
- * and tried again every `pauseProbeMs` until it goes through. A message whose id this consumer acked a
+ * it ends. What a failure means is said by its kind (lib/util/failure.ts), set where the error was made
+ * and never read from its message: a `lasting` failure (Pipedrive refusing the credentials, its block
+ * page, the daily budget spent, a gateway down) pauses the queue instead of spending the message's
+ * attempts: the message is held and tried again every `pauseProbeMs` until it goes through; a `poison`
+ * one is dead-lettered at once. A message whose id this consumer acked a
  * moment ago (a duplicate from a relay retry) is dropped without running again, unless it is a replay. Dead-lettering by our own nack (not by the queue's delivery limit) also keeps
  * one message in flight on RabbitMQ 3.10, whose quorum queues grant an extra credit after a
  * delivery-limit dead-letter.
  */
+import { failureOf, type Failure } from '../util/failure';
 import { redactPersonalData } from '../util/redact';
 import { QUEUE_MESSAGE_LIMITS, UntrustedInputError, parseJsonSafely } from '../http/untrusted';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
@@ -33,7 +36,7 @@ export interface QueueMessage {
 	timestamp?: number;
 }
 
-export type HandlerOutcome = { ok: true } | { ok: false; error: string };
+export type HandlerOutcome = { ok: true } | { ok: false; failure: Failure };
 
 export interface ConsumerOptions {
 	queue: string;
@@ -65,6 +68,8 @@ export interface ConsumerOptions {
 	 * exchange takes it, with the broker's death record but no reason.
 	 */
 	deadLetterQueue?: string;
+	/** Told of every message this consumer dead-letters, with why (the trigger shows it as a failed execution). */
+	onDeadLetter?: (deadLetter: { messageId?: string; reason: string }) => void;
 }
 
 /** Headers the consumer adds to a message it dead-letters itself (removed again by a re-drive). */
@@ -72,26 +77,6 @@ export const DEAD_LETTER_REASON_HEADER = 'x-dead-letter-reason';
 export const DEAD_LETTERED_AT_HEADER = 'x-dead-lettered-at';
 
 export type Settlement = 'ack' | 'retry' | 'dead-letter';
-
-/**
- * Failures that will not heal by retrying the message a few seconds later: they would send message after
- * message to the dead-letter queue. Known by the Pipedrive client's messages (lib/pipedrive/retry.ts).
- */
-export function isLastingFailure(error: string): boolean {
-	return PIPEDRIVE_LASTING.test(error) || GATEWAY_LASTING.test(error);
-}
-
-const PIPEDRIVE_LASTING =
-	/refused the credentials \(401\)|with a block page|daily API token budget is used up|answered 401\b|Forbidden \(403\)/i;
-/**
- * A payment gateway down, refusing the credentials or rate-limiting (lib/gateways via the Payment Gateway
- * transport: "mercadopago GET /v1/payments/1 failed (HTTP 503): …", or no HTTP status when no answer
- * came): retrying a few seconds later cannot help, and dead-lettering would send every claim after it to
- * the dead-letter queue. A 404 (a payment the gateway does not know) is not lasting: it is retried and
- * then dead-lettered with its reason.
- */
-const GATEWAY_LASTING =
-	/^(stripe|mercadopago|asaas) (GET|POST) \S+ failed(?: \(HTTP (?:401|403|408|429|5\d\d)\))?:/;
 
 /** Message ids acked lately (bounded, insertion order): a redelivered duplicate is recognised and dropped. */
 export class RecentIds {
@@ -289,7 +274,14 @@ export function runConsumer(
 		const timeout = new Promise<HandlerOutcome>((resolve) => {
 			if (options.handlerTimeoutMs === undefined) return;
 			timer = setTimeout(
-				() => resolve({ ok: false, error: `no result within ${options.handlerTimeoutMs} ms` }),
+				() =>
+					resolve({
+						ok: false,
+						failure: {
+							kind: 'retryable',
+							reason: `no result within ${options.handlerTimeoutMs} ms`,
+						},
+					}),
 				options.handlerTimeoutMs,
 			);
 			// A guard, not a reason to keep the process alive once the consumer is stopped.
@@ -297,7 +289,7 @@ export function runConsumer(
 		});
 		const handling = handle(queueMessage).catch((error: unknown): HandlerOutcome => ({
 			ok: false,
-			error: error instanceof Error ? error.message : String(error),
+			failure: failureOf(error),
 		}));
 		const tracked = handling.finally(() => {
 			if (unfinished === tracked) unfinished = undefined;
@@ -315,6 +307,10 @@ export function runConsumer(
 		log('debug', `Message ${id} delivered (delivery ${deliveryCount + 1})`);
 		if (typeof body === 'string') {
 			await deadLetter(channel, message, `poison message: ${body}`);
+			options.onDeadLetter?.({
+				messageId: message.properties.messageId,
+				reason: `poison message: ${body}`,
+			});
 			return log('error', `Message ${id} goes to the dead-letter queue: ${body}`);
 		}
 		const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
@@ -353,7 +349,7 @@ export function runConsumer(
 		};
 		let outcome = await runHandler(queueMessage);
 		const heldSince = Date.now();
-		while (!outcome.ok && isLastingFailure(outcome.error) && !state.stopped) {
+		while (!outcome.ok && outcome.failure.kind === 'lasting' && !state.stopped) {
 			// Retrying in seconds cannot help, and dead-lettering would send every following message after it.
 			if (Date.now() - heldSince >= maxHoldMs) {
 				log(
@@ -364,31 +360,38 @@ export function runConsumer(
 			}
 			log(
 				'warn',
-				`Paused: ${outcome.error}. Message ${id} is tried again every ${Math.round(probeMs / 1000)} s; the queue goes on once it succeeds.`,
+				`Paused: ${outcome.failure.reason}. Message ${id} is tried again every ${Math.round(probeMs / 1000)} s; the queue goes on once it succeeds.`,
 			);
 			await sleep(probeMs, state);
 			if (state.stopped) return;
 			outcome = await runHandler(queueMessage);
 		}
 		if (state.stopped) return; // unacked: it returns to the queue when the channel closes
-		log('debug', `Message ${id} handled: ${outcome.ok ? 'ok' : outcome.error}`);
+		log('debug', `Message ${id} handled: ${outcome.ok ? 'ok' : outcome.failure.reason}`);
 		if (outcome.ok) return settle(channel, message, 'ack');
-		const how = settlementAfterFailure(deliveryCount, options.maxAttempts);
+		const { kind, reason } = outcome.failure;
+		const how =
+			kind === 'poison'
+				? 'dead-letter'
+				: settlementAfterFailure(deliveryCount, options.maxAttempts);
 		if (how === 'dead-letter') {
-			await deadLetter(
-				channel,
-				message,
-				`failed on ${deliveryCount + 1} deliveries; last error: ${outcome.error}`,
-			);
+			const why =
+				kind === 'poison'
+					? `poison message: ${reason}`
+					: `failed on ${deliveryCount + 1} deliveries; last error: ${reason}`;
+			await deadLetter(channel, message, why);
+			options.onDeadLetter?.({ messageId: message.properties.messageId, reason: why });
 			return log(
 				'error',
-				`Message ${id} failed on delivery ${deliveryCount + 1} of ${options.maxAttempts} and goes to the dead-letter queue: ${outcome.error}`,
+				kind === 'poison'
+					? `Message ${id} goes to the dead-letter queue: ${reason}`
+					: `Message ${id} failed on delivery ${deliveryCount + 1} of ${options.maxAttempts} and goes to the dead-letter queue: ${reason}`,
 			);
 		}
 		const delay = options.retryDelayMs(deliveryCount + 1);
 		log(
 			'warn',
-			`Message ${id} failed on delivery ${deliveryCount + 1} of ${options.maxAttempts}; it is tried again in ${delay} ms: ${outcome.error}`,
+			`Message ${id} failed on delivery ${deliveryCount + 1} of ${options.maxAttempts}; it is tried again in ${delay} ms: ${reason}`,
 		);
 		// Holding the message while waiting keeps the queue's order: with prefetch 1 nothing overtakes it.
 		await sleep(delay, state);

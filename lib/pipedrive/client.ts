@@ -4,6 +4,7 @@
  * (credentials, OAuth refresh, proxies), tests send with fetch. Every answer goes through the retry
  * policy, and every HTTP request is counted, so a caller can report calls per lead and per event.
  */
+import type { FailureKind, KindedError } from '../util/failure';
 import { redactPersonalData } from '../util/redact';
 import { DEFAULT_RETRY_POLICY, decide, decideNoAnswer, type RetryPolicy } from './retry';
 
@@ -26,12 +27,14 @@ export interface PipedriveResponse {
 
 export type PipedriveTransport = (request: PipedriveRequest) => Promise<PipedriveResponse>;
 
-export class PipedriveError extends Error {
+export class PipedriveError extends Error implements KindedError {
 	constructor(
 		message: string,
 		readonly status: number,
-		/** False for answers that a retry cannot fix (401, 400, a block page). */
+		/** False for answers that a retry of the request cannot fix (401, 400, a block page). */
 		readonly retryable: boolean,
+		/** What the failure means for the message being handled (lib/util/failure.ts). */
+		readonly failureKind: FailureKind = 'retryable',
 	) {
 		super(message);
 		this.name = 'PipedriveError';
@@ -149,6 +152,7 @@ export class PipedriveClient {
 						`${request.method} ${request.path}: no answer from Pipedrive after ${attempt} attempts (${reason})`,
 						0,
 						true,
+						noAnswer.action === 'fail' ? noAnswer.kind : 'retryable',
 					);
 				}
 				ambiguous = request.method !== 'GET';
@@ -174,6 +178,7 @@ export class PipedriveClient {
 					`${request.method} ${request.path}: ${decision.message}${detail}`,
 					answer.status,
 					decision.retryable,
+					decision.kind,
 				);
 			}
 			try {

@@ -29,7 +29,9 @@ import {
 } from '../../lib/amqp/consumer';
 import { partitionQueues } from '../../lib/amqp/partitions';
 import { declareTopology } from '../../lib/amqp/topology';
+import { redactPersonalData } from '../../lib/util/redact';
 import { readTopology, topologyFields } from '../shared/topology';
+import { outcomeOfRun } from './outcome';
 import { AMQP_CREDENTIAL, amqpSettingsFromCredential } from '../shared/transport/amqp';
 
 /** The queue is always shown here (the relay shows it only when declaring). */
@@ -217,13 +219,7 @@ export class CheckoutQueueTrigger implements INodeType {
 		const handle = async (message: QueueMessage): Promise<HandlerOutcome> => {
 			const done = this.helpers.createDeferredPromise<IRun>();
 			this.emit([[itemOf(message)]], undefined, done);
-			const run = await done.promise;
-			if (!run) return { ok: false, error: 'n8n reported no execution for the message' };
-			const error = run.data.resultData.error;
-			if (error) return { ok: false, error: error.message };
-			if (run.status === 'error' || run.status === 'crashed' || run.status === 'canceled')
-				return { ok: false, error: `execution ${run.status}` };
-			return { ok: true };
+			return outcomeOfRun(await done.promise);
 		};
 		const consumers = partitionQueues(topology, partitions).map(({ queue }) =>
 			runConsumer(
@@ -238,18 +234,21 @@ export class CheckoutQueueTrigger implements INodeType {
 					prepare: declare
 						? async (connection) => await declareTopology(connection, topology, partitions)
 						: undefined,
-					log: (level, message) => {
+					log: (level, message) =>
 						this.logger[level](
 							`[Checkout Queue Trigger${partitions > 1 ? ` ${queue}` : ''}] ${message}`,
-						);
-						// Dead-lettered messages are also shown as failed executions, where people look.
-						if (
-							level === 'error' &&
-							message.includes('dead-letter') &&
-							typeof this.saveFailedExecution === 'function'
-						) {
-							this.saveFailedExecution(new NodeOperationError(node, message));
-						}
+						),
+					// Dead-lettered messages are also shown as failed executions, where people look.
+					onDeadLetter: ({ messageId, reason }) => {
+						if (typeof this.saveFailedExecution === 'function')
+							this.saveFailedExecution(
+								new NodeOperationError(
+									node,
+									redactPersonalData(
+										`Message ${messageId ?? '(without id)'} went to the dead-letter queue: ${reason}`,
+									),
+								),
+							);
 					},
 				},
 				handle,

@@ -7,8 +7,9 @@
 import type { ChannelModel } from 'amqplib';
 
 import { connectAmqp } from '../../lib/amqp/connection';
+import type { IExecuteFunctions, INode, IRun } from 'n8n-workflow';
+
 import {
-	isLastingFailure,
 	runConsumer,
 	settlementAfterFailure,
 	type HandlerOutcome,
@@ -16,6 +17,11 @@ import {
 } from '../../lib/amqp/consumer';
 import { redriveDeadLetters } from '../../lib/amqp/redrive';
 import { declareTopology, type Topology } from '../../lib/amqp/topology';
+import { gatewayFailureKind } from '../../lib/gateways/failure';
+import { PipedriveClient, type PipedriveResponse } from '../../lib/pipedrive/client';
+import { failureOf } from '../../lib/util/failure';
+import { outcomeOfRun } from '../../nodes/CheckoutQueueTrigger/outcome';
+import { perItem } from '../../nodes/shared/operation';
 import {
 	connectBroker,
 	deleteTopology,
@@ -70,27 +76,28 @@ it('settlement: retry until the last attempt, then dead-letter', () => {
 	expect(settlementAfterFailure(0, 1)).toBe('dead-letter');
 });
 
-it('lasting failures: Pipedrive refusing or blocking, a gateway down or refusing; a payment the gateway does not know is not one', () => {
-	expect(
-		isLastingFailure(
-			'PATCH /api/v2/deals/1: Pipedrive refused the credentials (401): check the API token or reconnect OAuth',
-		),
-	).toBe(true);
-	expect(
-		isLastingFailure('mercadopago GET /v1/payments/123 failed (HTTP 503): Service unavailable'),
-	).toBe(true);
-	expect(
-		isLastingFailure('asaas GET /v3/payments/pay_1 failed (HTTP 401): Authorization failed'),
-	).toBe(true);
-	expect(
-		isLastingFailure('mercadopago GET /v1/payments/123 failed: connect ECONNREFUSED 127.0.0.1:1'),
-	).toBe(true);
-	expect(
-		isLastingFailure(
-			'mercadopago GET /v1/payments/123 failed (HTTP 404): The resource you are requesting could not be found',
-		),
-	).toBe(false);
-	expect(isLastingFailure('Pipedrive answered 400: bad request')).toBe(false);
+/** The error a Pipedrive call fails with when Pipedrive answers `status` (real client, real retry policy). */
+async function pipedriveFailure(status: number, bodyText = '{"success":false}'): Promise<Error> {
+	const answer: PipedriveResponse = { status, headers: {}, bodyText };
+	const client = new PipedriveClient(async () => answer, 'test-account', {
+		maxAttempts: 1,
+		baseDelayMs: 1,
+		maxDelayMs: 1,
+	});
+	return await client.getDeal(7).then(
+		() => new Error('no failure'),
+		(error: Error) => error,
+	);
+}
+
+it('lasting failures: Pipedrive refusing or blocking, a gateway down or refusing; a payment the gateway does not know is not one', async () => {
+	// The kind is set where the error is made (lib/util/failure.ts), not read from its message.
+	expect(failureOf(await pipedriveFailure(401)).kind).toBe('lasting');
+	expect(gatewayFailureKind(503)).toBe('lasting');
+	expect(gatewayFailureKind(401)).toBe('lasting');
+	expect(gatewayFailureKind(undefined)).toBe('lasting'); // no answer: connect ECONNREFUSED
+	expect(gatewayFailureKind(404)).toBe('retryable');
+	expect(failureOf(await pipedriveFailure(400, '{"error":"bad request"}')).kind).toBe('retryable');
 });
 
 it('handles messages in queue order, one at a time, and acks each after its handler succeeded', async () => {
@@ -134,7 +141,9 @@ it('a failing message is retried with backoff, holding its place, then dead-lett
 		},
 		async (m): Promise<HandlerOutcome> => {
 			log.push([m.body.seq as number, m.deliveryCount, Date.now() - started]);
-			return m.body.fail ? { ok: false, error: 'Pipedrive answered 500 3 times' } : { ok: true };
+			return m.body.fail
+				? { ok: false, failure: { kind: 'retryable', reason: 'Pipedrive answered 500 3 times' } }
+				: { ok: true };
 		},
 	);
 	await until(() => log.some(([seq]) => seq === 2));
@@ -388,8 +397,11 @@ it('a failure that retrying cannot heal (Pipedrive refuses the token) pauses the
 			if (broken)
 				return {
 					ok: false,
-					error:
-						'GET /api/v2/deals/7: Pipedrive refused the credentials (401): check the API token or reconnect OAuth',
+					failure: {
+						kind: 'lasting',
+						reason:
+							'GET /api/v2/deals/7: Pipedrive refused the credentials (401): check the API token or reconnect OAuth',
+					},
 				};
 			done.push(m.body.seq as number);
 			return { ok: true };
@@ -405,6 +417,101 @@ it('a failure that retrying cannot heal (Pipedrive refuses the token) pauses the
 	await consumer.stop();
 	expect(done).toEqual([0, 1, 2, 3, 4]);
 	expect(await drainQueue(broker, t.deadLetterQueue, 5, 500)).toEqual([]);
+});
+
+it('the queue pauses on a refused token whatever its message says: the kind travels from where the error was made, through the node and n8n, to the consumer', async () => {
+	// The error as Pipedrive's client makes it, then reworded (as a later release might): no text decides.
+	const refused = await pipedriveFailure(401);
+	refused.message = 'Das Token wurde abgelehnt';
+	const node: INode = {
+		id: 'n',
+		name: 'Upsert lead',
+		type: 'n8n-nodes-checkout-recovery.pipedriveFollowUp',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {},
+	};
+	const ctx = {
+		getInputData: () => [{ json: {} }],
+		continueOnFail: () => false,
+		getNode: () => node,
+	} as unknown as IExecuteFunctions;
+	const thrown = await perItem(ctx, async () => {
+		throw refused;
+	}).then(
+		() => undefined,
+		(error: unknown) => error,
+	);
+	// n8n stores the execution's error and, in queue mode, the main reads it back as JSON.
+	const stored = JSON.parse(JSON.stringify(thrown)) as IRun['data']['resultData']['error'];
+	const run = { status: 'error', data: { resultData: { error: stored, runData: {} } } } as IRun;
+	const outcome = outcomeOfRun(run);
+	expect(outcome).toEqual({
+		ok: false,
+		failure: { kind: 'lasting', reason: 'Das Token wurde abgelehnt' },
+	});
+
+	const t = await queueWith(
+		'pause-renamed',
+		Array.from({ length: 3 }, (_, i) => ({ seq: i })),
+	);
+	let broken = true;
+	const calls: number[] = [];
+	const done: number[] = [];
+	const consumer = runConsumer(
+		connect,
+		{
+			queue: t.queue,
+			deadLetterQueue: t.deadLetterQueue,
+			maxAttempts: 2,
+			retryDelayMs: () => 10,
+			pauseProbeMs: 100,
+		},
+		async (m): Promise<HandlerOutcome> => {
+			calls.push(m.body.seq as number);
+			if (broken) return outcomeOfRun(run);
+			done.push(m.body.seq as number);
+			return { ok: true };
+		},
+	);
+	await until(() => calls.length >= 5); // well past its 2 attempts: held, not dead-lettered
+	expect(new Set(calls)).toEqual(new Set([0]));
+	broken = false;
+	await until(() => done.length === 3);
+	await consumer.stop();
+	expect(done).toEqual([0, 1, 2]);
+	expect(await drainQueue(broker, t.deadLetterQueue, 5, 500)).toEqual([]);
+});
+
+it('a failure made as poison goes to the dead-letter queue at once, with its reason', async () => {
+	const t = await queueWith('poison-kind', [{ seq: 0 }, { seq: 1 }]);
+	const seen: number[] = [];
+	const deadLettered: Array<{ messageId?: string; reason: string }> = [];
+	const consumer = runConsumer(
+		connect,
+		{
+			queue: t.queue,
+			deadLetterQueue: t.deadLetterQueue,
+			maxAttempts: 5,
+			retryDelayMs: () => 10,
+			onDeadLetter: (d) => deadLettered.push(d),
+		},
+		async (m): Promise<HandlerOutcome> => {
+			seen.push(m.body.seq as number);
+			return m.body.seq === 0
+				? { ok: false, failure: { kind: 'poison', reason: 'not a checkout message' } }
+				: { ok: true };
+		},
+	);
+	await until(() => seen.includes(1));
+	await consumer.stop();
+	expect(seen).toEqual([0, 1]);
+	expect(deadLettered).toEqual([
+		{ messageId: 'm0', reason: 'poison message: not a checkout message' },
+	]);
+	const dead = await drainQueue(broker, t.deadLetterQueue, 5, 1000);
+	expect(dead.map((d) => d.messageId)).toEqual(['m0']);
+	expect(dead[0].headers['x-dead-letter-reason']).toBe('poison message: not a checkout message');
 });
 
 it("drops a message whose id it acked a moment ago (a relay retry's duplicate), but runs a replay again", async () => {
@@ -451,7 +558,10 @@ describe('re-drive dead letters', () => {
 		const failing = runConsumer(
 			connect,
 			{ queue: t.queue, maxAttempts: 1, retryDelayMs: () => 10 },
-			async () => ({ ok: false, error: 'Pipedrive answered 500 5 times' }),
+			async (): Promise<HandlerOutcome> => ({
+				ok: false,
+				failure: { kind: 'retryable', reason: 'Pipedrive answered 500 5 times' },
+			}),
 		);
 		const deadLetters = async () => {
 			const channel = await broker.createChannel();
