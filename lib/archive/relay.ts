@@ -4,7 +4,7 @@
  * publishes a time range of relayed objects again. No n8n imports.
  */
 import type { OutgoingMessage } from '../amqp/confirmPublisher';
-import { routingKeyForBody } from '../amqp/partitions';
+import { requireMessageKey, routingKeyForKey, type MessageKey } from '../amqp/partitions';
 import type { ArchivedObject, ListedObject, S3Archive } from './archive';
 import type { Lease } from './lease';
 import { mapInOrder } from '../util/concurrency';
@@ -22,11 +22,16 @@ export interface PublishTarget {
 	routingKey: string;
 	/** Per-lead partitions (lib/amqp/partitions.ts): each message goes to its lead's; 1 (the default) is the one queue. */
 	partitions?: number;
+	/** What a message is partitioned by (lib/checkout/message's partitionKeyOf); needed with partitions. */
+	partitionKey?: MessageKey;
 }
 
 /** The routing key a message goes out with: the target's own, or its lead's partition's. */
 function routingKeyFor(target: PublishTarget, object: ArchivedObject): string {
-	return routingKeyForBody(target.routingKey, target.partitions ?? 1, object.body, object.eventId);
+	const n = target.partitions ?? 1;
+	return routingKeyForKey(target.routingKey, n, () =>
+		requireMessageKey(n, target.partitionKey)(object.body, object.eventId),
+	);
 }
 
 export interface RelayLimits {

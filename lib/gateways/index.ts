@@ -87,8 +87,3 @@ export function webhookSecretOf(
 		(provider === 'asaas' ? credentials.webhookToken : credentials.webhookSecret) ?? '',
 	);
 }
-
-/** The archived form of a verified event: what the intake workflow's Store writes and the trigger writes. */
-export function serialiseEvent(event: NormalisedEvent): Buffer {
-	return Buffer.from(JSON.stringify(event), 'utf8');
-}

@@ -14,6 +14,7 @@
  *    dead-lettered with the reason.
  */
 import type { ChannelModel } from 'amqplib';
+import { LeadRegistry } from '../../lib/archive/leadRegistry';
 
 import { S3Archive } from '../../lib/archive/archive';
 import { normaliseAsaasEvent } from '../../lib/gateways/asaas';
@@ -617,7 +618,7 @@ it('claims change a deal only as the gateway\'s record says: a Mercado Pago noti
 		() => dealOfLead(leadM)?.status === 'won' && dealOfLead(leadM),
 	);
 	expect(statusLabel(marta)).toBe('Paid');
-	expect(await archive.isLeadClosed(leadM)).toBe(true);
+	expect(await new LeadRegistry(archive).isLeadClosed(leadM)).toBe(true);
 	const dead = await until(
 		'both unbacked claims dead-lettered',
 		async () => {
@@ -651,5 +652,5 @@ it('claims change a deal only as the gateway\'s record says: a Mercado Pago noti
 	const sergio = dealOfLead(leadS)!;
 	expect(sergio.status).toBe('open');
 	expect(statusLabel(sergio)).not.toBe('Paid');
-	expect(await archive.isLeadClosed(leadS)).toBe(false);
+	expect(await new LeadRegistry(archive).isLeadClosed(leadS)).toBe(false);
 });

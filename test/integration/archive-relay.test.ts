@@ -9,6 +9,7 @@ import {
 	type S3Client,
 } from '@aws-sdk/client-s3';
 import type { ChannelModel } from 'amqplib';
+import { LeadRegistry } from '../../lib/archive/leadRegistry';
 
 import { ConfirmPublisher } from '../../lib/amqp/confirmPublisher';
 import { partitionOf, partitionQueues } from '../../lib/amqp/partitions';
@@ -25,6 +26,7 @@ import {
 	replayRange,
 	type Publisher,
 } from '../../lib/archive/relay';
+import { partitionKeyOf } from '../../lib/checkout/message';
 import { createS3Client } from '../../lib/s3/client';
 import {
 	connectBroker,
@@ -259,7 +261,7 @@ describe('partitions', () => {
 		const report = await relayPending(
 			archive,
 			publisher,
-			{ ...t, partitions: 4 },
+			{ ...t, partitions: 4, partitionKey: partitionKeyOf },
 			{ ...DEFAULT_LIMITS, pageSize: 50 },
 		);
 		await connection.close();
@@ -301,6 +303,7 @@ describe('partitions', () => {
 			max: 100,
 			idleMs: 500,
 			partitions: 3,
+			partitionKey: partitionKeyOf,
 		});
 		await connection.close();
 		expect(report.moved).toBe(leads.length);
@@ -512,39 +515,45 @@ describe('lead revisions and closed checkouts', () => {
 			source: 'lead',
 			receivedAtMs: t + 9000,
 		});
-		expect(JSON.parse((await archive.findLatestRevision(leadId))!.body.toString()).product).toBe(
-			'B',
-		);
+		expect(
+			JSON.parse((await new LeadRegistry(archive).findLatestRevision(leadId))!.body.toString())
+				.product,
+		).toBe('B');
 		// After the sweep moved them to relayed/.
 		const pending: string[] = [];
 		for await (const page of archive.walk('pending')) pending.push(...page.map((o) => o.key));
 		await archive.move(pending, 'relayed');
-		expect(JSON.parse((await archive.findLatestRevision(leadId))!.body.toString()).product).toBe(
-			'B',
-		);
+		expect(
+			JSON.parse((await new LeadRegistry(archive).findLatestRevision(leadId))!.body.toString())
+				.product,
+		).toBe('B');
 		const older = '01938a6e-1f00-7000-8000-000000000def';
 		await archive.store({ body: Buffer.from('{"legacy":true}'), eventId: older, source: 'lead' });
-		expect(JSON.parse((await archive.findLatestRevision(older))!.body.toString())).toEqual({
+		expect(
+			JSON.parse((await new LeadRegistry(archive).findLatestRevision(older))!.body.toString()),
+		).toEqual({
 			legacy: true,
 		});
 		expect(
-			await archive.findLatestRevision('01938a6e-1f00-7000-8000-000000000fff'),
+			await new LeadRegistry(archive).findLatestRevision('01938a6e-1f00-7000-8000-000000000fff'),
 		).toBeUndefined();
 	});
 
 	it('closes a lead for good (idempotent), and fails loudly when the store is down', async () => {
 		const archive = await freshArchive();
-		expect(await archive.isLeadClosed(leadId)).toBe(false);
-		await archive.closeLead(leadId, { eventId: 'evt_1' });
-		await archive.closeLead(leadId, { eventId: 'evt_1' });
-		expect(await archive.isLeadClosed(leadId)).toBe(true);
-		expect(await archive.isLeadClosed('01938a6e-1f00-7000-8000-000000000123')).toBe(false);
+		expect(await new LeadRegistry(archive).isLeadClosed(leadId)).toBe(false);
+		await new LeadRegistry(archive).closeLead(leadId, { eventId: 'evt_1' });
+		await new LeadRegistry(archive).closeLead(leadId, { eventId: 'evt_1' });
+		expect(await new LeadRegistry(archive).isLeadClosed(leadId)).toBe(true);
+		expect(
+			await new LeadRegistry(archive).isLeadClosed('01938a6e-1f00-7000-8000-000000000123'),
+		).toBe(false);
 		await s3.stop();
 		try {
-			await expect(archive.closeLead(leadId, { eventId: 'evt_2' })).rejects.toBeInstanceOf(
-				ArchiveWriteError,
-			);
-			await expect(archive.isLeadClosed(leadId)).rejects.toThrow();
+			await expect(
+				new LeadRegistry(archive).closeLead(leadId, { eventId: 'evt_2' }),
+			).rejects.toBeInstanceOf(ArchiveWriteError);
+			await expect(new LeadRegistry(archive).isLeadClosed(leadId)).rejects.toThrow();
 		} finally {
 			await s3.start();
 		}
@@ -586,7 +595,7 @@ describe('ambiguous S3 failures (a fault-injecting proxy that answers 412 to If-
 			(await archive.store({ body: Buffer.from('{"a":1}'), eventId: 'evt_first', source: 'test' }))
 				.duplicate,
 		).toBe(true);
-		await archive.closeLead('lead-x', { eventId: 'e' });
+		await new LeadRegistry(archive).closeLead('lead-x', { eventId: 'e' });
 		expect(proxy.seen.some((r) => r.method === 'PUT' && r.headers['if-none-match'] === '*')).toBe(
 			true,
 		);

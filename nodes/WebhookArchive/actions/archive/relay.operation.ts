@@ -10,6 +10,7 @@ import { ConfirmPublisher } from '../../../../lib/amqp/confirmPublisher';
 import { declareTopology } from '../../../../lib/amqp/topology';
 import { Lease } from '../../../../lib/archive/lease';
 import { RelayError, relayPending } from '../../../../lib/archive/relay';
+import { partitionKeyOf } from '../../../../lib/checkout/message';
 import { runOnce } from '../../../shared/operation';
 import { readTopology, topologyFields } from '../../../shared/topology';
 import { nodeAmqpSettings } from '../../../shared/transport/amqp';
@@ -60,7 +61,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					const report = await relayPending(
 						archive,
 						publisher,
-						{ ...topology, partitions },
+						{ ...topology, partitions, partitionKey: partitionKeyOf },
 						limits,
 						lease,
 					);

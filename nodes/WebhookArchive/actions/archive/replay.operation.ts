@@ -10,6 +10,7 @@ import { connectAmqp } from '../../../../lib/amqp/connection';
 import { ConfirmPublisher } from '../../../../lib/amqp/confirmPublisher';
 import { declareTopology } from '../../../../lib/amqp/topology';
 import { replayRange } from '../../../../lib/archive/relay';
+import { partitionKeyOf } from '../../../../lib/checkout/message';
 import { runOnce } from '../../../shared/operation';
 import { readTopology, topologyFields } from '../../../shared/topology';
 import { nodeAmqpSettings } from '../../../shared/transport/amqp';
@@ -63,7 +64,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						const report = await replayRange(
 							archive,
 							publisher,
-							{ ...topology, partitions },
+							{ ...topology, partitions, partitionKey: partitionKeyOf },
 							{ fromMs, toMs },
 							limits,
 						);
