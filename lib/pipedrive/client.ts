@@ -95,6 +95,11 @@ export class PipedriveClient {
 		/** Identifies the account for the search limiter (the base URL is enough). */
 		private readonly account: string,
 		private readonly policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+		/**
+		 * Waits for a slot of the account's search budget (10 per 2 s). By default this process's own count;
+		 * lib/pipedrive/shared.ts gives one every n8n process of the install shares.
+		 */
+		private readonly searchSlot?: () => Promise<void>,
 	) {}
 
 	get callCount(): number {
@@ -139,7 +144,8 @@ export class PipedriveClient {
 				const found = await options.recover();
 				if (found !== undefined) return { data: found };
 			}
-			if (request.path.endsWith('/search')) await this.waitForSearchSlot();
+			if (request.path.endsWith('/search'))
+				await (this.searchSlot ? this.searchSlot() : this.waitForSearchSlot());
 			this.count(request);
 			let answer: PipedriveResponse;
 			try {
@@ -227,6 +233,15 @@ export class PipedriveClient {
 			answer.data.items.find((i) => (i.item.emails ?? []).some((e) => e.toLowerCase() === wanted))
 				?.item ?? answer.data.items[0]?.item
 		);
+	}
+
+	async getPerson(id: number): Promise<Person | undefined> {
+		try {
+			return (await this.request<Person>({ method: 'GET', path: `/api/v2/persons/${id}` })).data;
+		} catch (error) {
+			if (error instanceof PipedriveError && error.status === 404) return undefined;
+			throw error;
+		}
 	}
 
 	/** `recover`: how to find the person a create whose answer was lost may have made (see request). */

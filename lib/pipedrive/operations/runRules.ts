@@ -5,15 +5,17 @@ import {
 	type FollowUpRule,
 	type PlannedActivity,
 } from '../../checkout/rules';
-import type { PipedriveClient, Row } from '../client';
+import type { Deal, PipedriveClient, Row } from '../client';
 import {
 	checkRuleName,
 	formatFollowUps,
 	parseFollowUps,
 	readCheckoutState,
 	textField,
+	type FieldKeys,
 } from '../fields';
 import { effectMarker, hasMarker, survivorOf, withMarker } from '../markers';
+import { processLocalShared, type PipedriveShared } from '../shared';
 import { checkoutFields } from './setup';
 
 export interface RunRulesOptions {
@@ -29,6 +31,8 @@ export interface RunRulesOptions {
 	 * fires (lib/links); without it, or for a lead id it cannot sign, the deal's stored link is used.
 	 */
 	renewLink?: (leadId: string) => string | undefined;
+	/** The state every n8n process shares (lib/pipedrive/shared.ts); this process's own by default. */
+	shared?: PipedriveShared;
 }
 
 export interface RunRulesResult {
@@ -42,12 +46,12 @@ export interface RunRulesResult {
 }
 
 /**
- * One rules run at a time per account in this process: the schedule firing while the previous run still
- * waits on rate limits, or a test run from the editor during a scheduled one, would otherwise both plan
- * from the same listing and create the same follow-ups twice.
+ * One rules run at a time per account, across every n8n process sharing the state (two workers running
+ * the schedule, a test run from the editor during a scheduled one): two runs would otherwise plan from the
+ * same listing and create the same follow-ups twice. The run holds the account's rules record (renewed
+ * while it works), which also carries the round-robin counter: an explicit `roundRobinStart` wins, else
+ * the count continues where the last run of any process stopped.
  */
-const rulesRunsInFlight = new Map<string, Promise<unknown>>();
-
 export async function runRules(
 	client: PipedriveClient,
 	account: string,
@@ -55,16 +59,53 @@ export async function runRules(
 	options: RunRulesOptions = {},
 ): Promise<RunRulesResult> {
 	rules.forEach((r) => checkRuleName(r.name));
-	const previous = rulesRunsInFlight.get(account) ?? Promise.resolve();
-	const run = previous
-		.catch(() => undefined)
-		.then(async () => await runRulesNow(client, account, rules, options));
-	const settled = run.catch(() => undefined);
-	rulesRunsInFlight.set(account, settled);
-	void settled.then(() => {
-		if (rulesRunsInFlight.get(account) === settled) rulesRunsInFlight.delete(account);
+	const shared = options.shared ?? processLocalShared(account);
+	return await shared.withRules(async (held) => {
+		const roundRobinStart = options.roundRobinStart ?? held.data?.roundRobin ?? 0;
+		const result = await runRulesNow(
+			client,
+			account,
+			rules,
+			{ ...options, roundRobinStart },
+			shared,
+		);
+		if (!options.dryRun) await held.save({ roundRobin: result.nextRoundRobin });
+		return result;
 	});
-	return await run;
+}
+
+/**
+ * A run that stopped between marking a deal's rules and writing their activities' ids (a crash, n8n
+ * killed, Pipedrive refusing the last write) left marks without ids. Each is finished here from the deal's
+ * activities (a listing, consistent at once): the activity carrying the rule's marker is recorded (others
+ * made for it deleted); a rule whose activity was never made is unmarked, so the plan fires it again if it
+ * is still due. Changes the listed deals in place, so that the plan sees them as written.
+ */
+async function finishInterruptedRuns(
+	client: PipedriveClient,
+	fields: FieldKeys,
+	deals: Deal[],
+): Promise<void> {
+	for (const deal of deals) {
+		const applied = parseFollowUps(deal.custom_fields?.[fields.keys.followUps]);
+		if (!applied.some((f) => !f.activityId)) continue;
+		const activities = (await client.dealActivities(deal.id)).filter((a) => a.is_deleted !== true);
+		const finished: typeof applied = [];
+		for (const followUp of applied) {
+			if (followUp.activityId) {
+				finished.push(followUp);
+				continue;
+			}
+			const marker = effectMarker('follow-up', deal.id, followUp.rule);
+			const survivor = survivorOf(activities.filter((a) => hasMarker(a.note, marker)));
+			if (!survivor) continue;
+			for (const extra of survivor.extra) await client.deleteActivity(extra.id);
+			finished.push({ rule: followUp.rule, activityId: survivor.keep.id });
+		}
+		const value = formatFollowUps(finished);
+		await client.updateDeal(deal.id, { custom_fields: { [fields.keys.followUps]: value } });
+		deal.custom_fields = { ...(deal.custom_fields ?? {}), [fields.keys.followUps]: value };
+	}
 }
 
 /**
@@ -117,13 +158,15 @@ async function runRulesNow(
 	account: string,
 	rules: FollowUpRule[],
 	options: RunRulesOptions,
+	shared: PipedriveShared,
 ): Promise<RunRulesResult> {
-	const fields = await checkoutFields(client, account);
+	const fields = await checkoutFields(client, account, shared);
 	const now = options.now ?? new Date();
 	const deals = await client.listDeals({
 		status: 'open',
 		...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}),
 	});
+	if (!options.dryRun) await finishInterruptedRuns(client, fields, deals);
 	// What the listing said of each deal with a checkout state: its person, and what the rules saw.
 	const listed = new Map<number, { personId: number | null; candidate: DealForRules }>();
 	const formats = new Map<string, Intl.NumberFormat>();

@@ -38,7 +38,7 @@ export const description = updateDisplayOptions(
 );
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const { client, account } = await pipedriveClientFor(this);
+	const { client, account, shared } = await pipedriveClientFor(this);
 	return [
 		await perItem(this, async (i) => {
 			const event = eventParameter(this, i) as CheckoutEventInput;
@@ -48,6 +48,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const before = client.callCount;
 			const result = await applyEvent(client, account, event, {
 				titleTemplate: options.titleTemplate as string | undefined,
+				shared,
 			});
 			return {
 				json: {

@@ -180,7 +180,7 @@ export const description = updateDisplayOptions(
 );
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const { client, account } = await pipedriveClientFor(this);
+	const { client, account, shared } = await pipedriveClientFor(this);
 	return [
 		await perItem(this, async (i) => {
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
@@ -209,6 +209,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				dealLookup:
 					(options.dealLookup as UpsertLeadOptions['dealLookup']) ?? 'existingPersonsOnly',
 				addNote: options.addNote !== false,
+				shared,
 				reuseOpenDealHours:
 					typeof options.reuseOpenDealHours === 'number'
 						? options.reuseOpenDealHours
