@@ -6,7 +6,17 @@
 import type { OutgoingMessage } from '../amqp/confirmPublisher';
 import { requireMessageKey, routingKeyForKey, type MessageKey } from '../amqp/partitions';
 import type { ArchivedObject, ListedObject, S3Archive } from './archive';
-import type { Lease } from './lease';
+/**
+ * What keeps two relay runs from overlapping (lease.ts's write-wait-read lease for stores without
+ * conditional writes; lib/shared's conditional-write lease where the store honours them).
+ */
+export interface RelayLease {
+	readonly ttlMs: number;
+	acquire(): Promise<boolean>;
+	/** False when another run holds it now (stop working then). */
+	renew(): Promise<boolean>;
+	release(): Promise<void>;
+}
 import { mapInOrder } from '../util/concurrency';
 
 export interface Publisher {
@@ -164,7 +174,7 @@ export async function relayPending(
 	publisher: Publisher,
 	target: PublishTarget,
 	limits: RelayLimits,
-	lease?: Lease,
+	lease?: RelayLease,
 	now: () => number = Date.now,
 ): Promise<RelayReport> {
 	const started = now();

@@ -261,3 +261,44 @@ export async function updateRecord<T>(
 		await defaultSleep(5 + Math.random() * 20 * attempt);
 	}
 }
+
+/**
+ * A lease without data, taken without waiting, with the acquire/renew/release shape of the relay's lease:
+ * one conditional PUT takes it, one renews it.
+ */
+export class ConditionalLease {
+	private held?: HeldRecord<never>;
+
+	constructor(
+		private readonly store: ConditionalStore,
+		private readonly key: string,
+		readonly ttlMs: number,
+	) {}
+
+	async acquire(): Promise<boolean> {
+		try {
+			this.held = await holdRecord<never>(this.store, this.key, { ttlMs: this.ttlMs, waitMs: 0 });
+			return true;
+		} catch (error) {
+			if (error instanceof LeaseBusyError) return false;
+			throw error;
+		}
+	}
+
+	async renew(): Promise<boolean> {
+		if (!this.held) return false;
+		try {
+			await this.held.renew();
+			return true;
+		} catch (error) {
+			if (error instanceof LeaseLostError) return false;
+			throw error;
+		}
+	}
+
+	async release(): Promise<void> {
+		const held = this.held;
+		this.held = undefined;
+		await held?.release();
+	}
+}

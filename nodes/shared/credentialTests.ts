@@ -15,7 +15,7 @@ import { describeS3Error } from '../../lib/archive/archive';
 import { createS3Client } from '../../lib/s3/client';
 import { conditionalWritesHonoured, probeConditionalWrites } from '../../lib/s3/conditional';
 import { amqpSettingsFromCredential } from './transport/amqp';
-import { s3SettingsFromCredential } from './transport/s3';
+import { s3SettingsFromCredential, storeIdOf } from './transport/s3';
 
 /**
  * Lists one key of the bucket (proves endpoint, keys, bucket and path style together), then says whether
@@ -31,7 +31,7 @@ export async function checkoutS3ApiTest(
 	try {
 		await client.send(new ListObjectsV2Command({ Bucket: settings.bucket, MaxKeys: 1 }));
 		const honoured = await conditionalWritesHonoured(
-			`${settings.endpoint ?? 'aws'} ${settings.bucket}`,
+			storeIdOf(settings),
 			async () => await probeConditionalWrites(client, settings.bucket, 'checkout-recovery-probe/'),
 		);
 		return {

@@ -9,7 +9,7 @@ import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { conditionalWritesHonoured, probeConditionalWrites } from '../../lib/s3/conditional';
 import { S3ConditionalStore, type ConditionalStore } from '../../lib/shared/store';
-import { cachedArchive, S3_CREDENTIAL, s3SettingsFromCredential } from './transport/s3';
+import { cachedArchive, S3_CREDENTIAL, s3SettingsFromCredential, storeIdOf } from './transport/s3';
 
 /** The parameter naming the archive prefix the shared state lives under (shown with the S3 credential). */
 export const sharedPrefixProperty: INodeProperties = {
@@ -37,7 +37,7 @@ export async function nodeSharedStore(
 			const { archive } = cachedArchive(settings, prefix);
 			const root = archive.prefix ? `${archive.prefix}/shared/` : 'shared/';
 			const honoured = await conditionalWritesHonoured(
-				`${settings.endpoint ?? 'aws'} ${settings.bucket}`,
+				storeIdOf(settings),
 				async () => await probeConditionalWrites(archive.s3, archive.bucket, root),
 			);
 			if (!honoured) {

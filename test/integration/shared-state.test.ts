@@ -22,6 +22,7 @@ import { PipedriveShared } from '../../lib/pipedrive/shared';
 import { effectMarker, hasMarker } from '../../lib/pipedrive/markers';
 import { createS3Client } from '../../lib/s3/client';
 import {
+	ConditionalLease,
 	holdRecord,
 	LeaseBusyError,
 	LeaseLostError,
@@ -174,6 +175,21 @@ describe('leases and records on S3 conditional writes', () => {
 		const after = await holdRecord<{ step: string }>(store, 'job', { ttlMs: 500, waitMs: 0 });
 		expect(after.data).toEqual({ step: 'finished' });
 		await after.release();
+	});
+
+	it("the relay's lease on conditional writes: one run holds it, an overlapping one is told busy, renewals keep it, a release frees it", async () => {
+		const store = await freshStore();
+		const one = new ConditionalLease(store, 'locks/relay.json', 2000);
+		const two = new ConditionalLease(store, 'locks/relay.json', 2000);
+		const [a, b] = await Promise.all([one.acquire(), two.acquire()]);
+		expect([a, b].filter(Boolean)).toHaveLength(1);
+		const [holder, other] = a ? [one, two] : [two, one];
+		expect(await holder.renew()).toBe(true);
+		expect(await other.acquire()).toBe(false);
+		expect(await other.renew()).toBe(false);
+		await holder.release();
+		expect(await other.acquire()).toBe(true);
+		await other.release();
 	});
 
 	it('a counter updated by compare-and-swap from many writers at once counts every update', async () => {

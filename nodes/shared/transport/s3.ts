@@ -43,6 +43,15 @@ export function openArchive(settings: S3Settings, prefix: string): OpenArchive {
 	return { archive, leads: new LeadRegistry(archive), close: () => client.destroy() };
 }
 
+/** Names the store behind an executing node's S3 credential (what lib/s3/conditional probes once). */
+export async function s3StoreId(ctx: IExecuteFunctions): Promise<string> {
+	return storeIdOf(s3SettingsFromCredential(await ctx.getCredentials(S3_CREDENTIAL)));
+}
+
+export function storeIdOf(settings: S3Settings): string {
+	return `${settings.endpoint ?? 'aws'} ${settings.bucket}`;
+}
+
 /** The archive of an executing node: its S3 credential and its "Key Prefix" parameter. */
 export async function openNodeArchive(ctx: IExecuteFunctions): Promise<OpenArchive> {
 	const settings = s3SettingsFromCredential(await ctx.getCredentials(S3_CREDENTIAL));
