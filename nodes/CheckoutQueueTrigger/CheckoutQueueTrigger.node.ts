@@ -28,11 +28,18 @@ import {
 	type QueueMessage,
 } from '../../lib/amqp/consumer';
 import { partitionQueues } from '../../lib/amqp/partitions';
+import { partitionKeyOf } from '../../lib/checkout/message';
 import { declareTopology } from '../../lib/amqp/topology';
 import { redactPersonalData } from '../../lib/util/redact';
 import { readTopology, topologyFields } from '../shared/topology';
 import { outcomeOfRun } from './outcome';
 import { AMQP_CREDENTIAL, amqpSettingsFromCredential } from '../shared/transport/amqp';
+
+/**
+ * Messages each partition's consumer holds at once: how far past a lead that waits for its retry the
+ * other leads' messages still flow (one execution at a time still).
+ */
+const MESSAGES_HELD = 32;
 
 /** The queue is always shown here (the relay shows it only when declaring). */
 const queueFields: INodeProperties[] = [
@@ -96,7 +103,7 @@ export class CheckoutQueueTrigger implements INodeType {
 				default: 5,
 				typeOptions: { minValue: 1 },
 				description:
-					'Executions of one message (crashes included) before it goes to the dead-letter queue; keep it at or below the delivery limit',
+					"Failed executions of one message before it goes to the dead-letter queue (counted by the trigger, whatever the RabbitMQ version counts); a message that kept n8n crashing is dead-lettered by the queue's delivery limit",
 			},
 			{
 				displayName: 'Execution Timeout (Seconds)',
@@ -114,7 +121,7 @@ export class CheckoutQueueTrigger implements INodeType {
 				default: 5,
 				typeOptions: { minValue: 0 },
 				description:
-					'Doubles on each retry, up to 5 minutes. The message waits at the head of the queue, so later events do not overtake it.',
+					'Doubles on each retry, up to 5 minutes. The later events of its lead wait behind it, so they do not overtake it; other leads go on meanwhile.',
 			},
 			{
 				displayName: 'Pause Probe Every (Seconds)',
@@ -227,6 +234,9 @@ export class CheckoutQueueTrigger implements INodeType {
 				{
 					queue,
 					deadLetterQueue: topology.deadLetterQueue,
+					// A lead's messages in their order; a lead waiting for a retry holds no other lead.
+					keyOf: partitionKeyOf,
+					window: MESSAGES_HELD,
 					maxAttempts,
 					retryDelayMs: exponentialBackoff(retryDelayMs, 300_000),
 					handlerTimeoutMs,

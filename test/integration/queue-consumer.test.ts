@@ -17,6 +17,7 @@ import {
 } from '../../lib/amqp/consumer';
 import { redriveDeadLetters } from '../../lib/amqp/redrive';
 import { declareTopology, type Topology } from '../../lib/amqp/topology';
+import { partitionKeyOf } from '../../lib/checkout/message';
 import { gatewayFailureKind } from '../../lib/gateways/failure';
 import { PipedriveClient, type PipedriveResponse } from '../../lib/pipedrive/client';
 import { failureOf } from '../../lib/util/failure';
@@ -542,6 +543,155 @@ it("drops a message whose id it acked a moment ago (a relay retry's duplicate), 
 	await consumer.stop();
 	expect(seen).toEqual(['evt_dup', 'evt_other', 'evt_dup']);
 	expect(await drainQueue(broker, t.queue, 10, 300)).toEqual([]);
+});
+
+describe('one stuck lead holds only itself', () => {
+	it("a lead's failing message waits for its retry without holding other leads; its own later messages wait behind it, in order", async () => {
+		const bodies = [
+			{ leadRef: 'L1', n: 1 },
+			{ leadRef: 'L2', n: 1 },
+			{ leadRef: 'L1', n: 2 },
+			{ leadRef: 'L3', n: 1 },
+			{ leadRef: 'L2', n: 2 },
+			{ leadRef: 'L1', n: 3 },
+			{ leadRef: 'L3', n: 2 },
+		];
+		const t = await queueWith('stuck-lead', bodies);
+		const started = Date.now();
+		const done: Array<{ lead: string; n: number; at: number }> = [];
+		let inFlight = 0;
+		let maxInFlight = 0;
+		let l1Failures = 0;
+		const consumer = runConsumer(
+			connect,
+			{
+				queue: t.queue,
+				deadLetterQueue: t.deadLetterQueue,
+				maxAttempts: 5,
+				retryDelayMs: () => 700,
+				keyOf: partitionKeyOf,
+				window: 16,
+			},
+			async (m): Promise<HandlerOutcome> => {
+				inFlight++;
+				maxInFlight = Math.max(maxInFlight, inFlight);
+				await new Promise((r) => setTimeout(r, 10));
+				inFlight--;
+				const { leadRef, n } = m.body as { leadRef: string; n: number };
+				// L1's first message fails twice (a Pipedrive 5xx on its deal), then goes through.
+				if (leadRef === 'L1' && n === 1 && l1Failures < 2) {
+					l1Failures++;
+					return {
+						ok: false,
+						failure: { kind: 'retryable', reason: 'Pipedrive answered 502 5 times' },
+					};
+				}
+				done.push({ lead: leadRef, n, at: Date.now() - started });
+				return { ok: true };
+			},
+		);
+		await until(() => done.length === bodies.length, 30_000);
+		await consumer.stop();
+		expect(maxInFlight).toBe(1);
+		// Each lead in its own order.
+		for (const lead of ['L1', 'L2', 'L3'])
+			expect(done.filter((d) => d.lead === lead).map((d) => d.n)).toEqual(
+				bodies.filter((b) => b.leadRef === lead).map((b) => b.n),
+			);
+		// The others did not wait for L1's retries (1.4 s of backoff): all done before L1's first went through.
+		const l1First = done.find((d) => d.lead === 'L1' && d.n === 1)!.at;
+		const others = done.filter((d) => d.lead !== 'L1');
+		expect(others).toHaveLength(4);
+		expect(Math.max(...others.map((d) => d.at))).toBeLessThan(l1First);
+		expect(Math.max(...others.map((d) => d.at))).toBeLessThan(1000);
+		expect(await drainQueue(broker, t.deadLetterQueue, 5, 300)).toEqual([]);
+	});
+
+	it("a claim the gateway keeps answering 404 for goes to the dead-letter queue with that reason after its attempts; its lead's next message then runs, other leads never waited", async () => {
+		const t = await queueWith('stuck-claim', [
+			{ leadRef: 'Lmp', n: 1, unknownPayment: true },
+			{ leadRef: 'Lok', n: 1 },
+			{ leadRef: 'Lmp', n: 2 },
+			{ leadRef: 'Lok', n: 2 },
+		]);
+		const done: string[] = [];
+		const consumer = runConsumer(
+			connect,
+			{
+				queue: t.queue,
+				deadLetterQueue: t.deadLetterQueue,
+				maxAttempts: 3,
+				retryDelayMs: (n) => 150 * n,
+				keyOf: partitionKeyOf,
+				window: 16,
+			},
+			async (m): Promise<HandlerOutcome> => {
+				const { leadRef, n, unknownPayment } = m.body as {
+					leadRef: string;
+					n: number;
+					unknownPayment?: boolean;
+				};
+				if (unknownPayment)
+					return {
+						ok: false,
+						failure: {
+							kind: 'retryable',
+							reason:
+								'mercadopago GET /v1/payments/77 failed (HTTP 404): The resource you are requesting could not be found',
+						},
+					};
+				done.push(`${leadRef}/${n}`);
+				return { ok: true };
+			},
+		);
+		await until(() => done.length === 3, 20_000);
+		await consumer.stop();
+		expect(done).toEqual(['Lok/1', 'Lok/2', 'Lmp/2']);
+		const dead = await drainQueue(broker, t.deadLetterQueue, 5, 1000);
+		expect(dead.map((d) => d.messageId)).toEqual(['m0']);
+		expect(dead[0].headers['x-dead-letter-reason']).toBe(
+			'failed on 3 deliveries; last error: mercadopago GET /v1/payments/77 failed (HTTP 404): The resource you are requesting could not be found',
+		);
+	});
+
+	it("attempts are counted by the consumer, not read from the broker's x-delivery-count (whose counting changed in RabbitMQ 4.3)", async () => {
+		const t = uniqueTopology('own-count');
+		topologies.push(t);
+		await declareTopology(broker, t);
+		// A header no broker of ours would trust: a consumer that counted from it would dead-letter at once.
+		await publishConfirmed(broker, t, [
+			{ body: { leadRef: 'L' }, messageId: 'counted', headers: { 'x-delivery-count': 7 } },
+		]);
+		const handlings: number[] = [];
+		const consumer = runConsumer(
+			connect,
+			{
+				queue: t.queue,
+				deadLetterQueue: t.deadLetterQueue,
+				maxAttempts: 3,
+				retryDelayMs: () => 20,
+				keyOf: partitionKeyOf,
+				window: 8,
+			},
+			async (m): Promise<HandlerOutcome> => {
+				handlings.push(m.deliveryCount);
+				return { ok: false, failure: { kind: 'retryable', reason: 'still failing' } };
+			},
+		);
+		const dead = await waitFor(
+			'the dead letter',
+			async () => {
+				const got = await drainQueue(broker, t.deadLetterQueue, 5, 200);
+				return got.length ? got : undefined;
+			},
+			{ timeoutMs: 20_000 },
+		);
+		await consumer.stop();
+		expect(handlings).toEqual([0, 1, 2]);
+		expect(dead[0].headers['x-dead-letter-reason']).toBe(
+			'failed on 3 deliveries; last error: still failing',
+		);
+	});
 });
 
 describe('re-drive dead letters', () => {
