@@ -17,6 +17,7 @@ import { redriveDeadLetters } from '../../lib/amqp/redrive';
 import { connectAmqp } from '../../lib/amqp/connection';
 import { declareTopology, type Topology } from '../../lib/amqp/topology';
 import { ArchiveWriteError, S3Archive } from '../../lib/archive/archive';
+import { RelayFailures } from '../../lib/archive/aside';
 import { idMarkerKey, parseKey } from '../../lib/archive/keys';
 import { Lease } from '../../lib/archive/lease';
 import {
@@ -587,6 +588,69 @@ describe('ambiguous S3 failures (a fault-injecting proxy that answers 412 to If-
 		for await (const page of archive.walk('pending')) keys.push(...page.map((o) => o.key));
 		return keys;
 	};
+
+	it('one object whose GET is always denied does not stop the relay: skipped and tried on later runs, moved aside with its reason after its tries, sent once brought back', async () => {
+		const { archive, direct } = await proxiedArchive();
+		const t = await freshTopology('aside');
+		const ids = ['evt_a1', 'evt_bad', 'evt_a2', 'evt_a3'];
+		for (const [i, id] of ids.entries())
+			await direct.store({
+				body: Buffer.from(JSON.stringify({ id })),
+				eventId: id,
+				source: 'test',
+				receivedAtMs: Date.parse('2026-12-01T10:00:00Z') + i,
+			});
+		const badKey = (await pendingKeys(direct)).find((k) => k.includes('evt_bad'))!;
+		const lift = proxy.deny((r) => r.method === 'GET' && r.path.endsWith(badKey));
+		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const publisher = await ConfirmPublisher.open(connection);
+		const failures = new RelayFailures(archive, 2);
+		const run = async () =>
+			await relayPending(archive, publisher, t, DEFAULT_LIMITS, undefined, Date.now, failures);
+		const first = await run();
+		expect(first).toMatchObject({
+			published: 3,
+			stoppedBy: 'empty',
+			movedAside: [],
+			skippedAside: 0,
+		});
+		expect(first.failedObjects).toEqual([
+			{ key: badKey, tries: 1, reason: expect.stringMatching(/^GET: AccessDenied \(HTTP 403\)/) },
+		]);
+		// New events keep flowing past it, run after run.
+		await direct.store({ body: Buffer.from('{"id":"evt_b1"}'), eventId: 'evt_b1', source: 'test' });
+		const second = await run();
+		expect(second.published).toBe(1);
+		expect(second.movedAside).toEqual([
+			expect.objectContaining({
+				key: badKey,
+				tries: 2,
+				reason: expect.stringMatching(/AccessDenied/),
+			}),
+		]);
+		const third = await run();
+		expect(third).toMatchObject({ published: 0, skippedAside: 1, failedObjects: [] });
+		expect(proxy.seen.filter((r) => r.method === 'GET' && r.path.endsWith(badKey))).toHaveLength(2); // moved aside: not tried again
+		// What List shows.
+		expect(await failures.listAside()).toEqual([
+			expect.objectContaining({ key: badKey, tries: 2, asideAt: expect.any(String) }),
+		]);
+		// The cause fixed (the key policy), it is brought back and the next run sends it.
+		lift();
+		expect((await failures.bringBack(['evt_bad'])).map((r) => r.key)).toEqual([badKey]);
+		const fourth = await run();
+		await connection.close();
+		expect(fourth).toMatchObject({ published: 1, failedObjects: [], movedAside: [] });
+		const sent = await drainQueue(broker, t.queue, 20);
+		expect(sent.map((m) => m.messageId)).toEqual([
+			'evt_a1',
+			'evt_a2',
+			'evt_a3',
+			'evt_b1',
+			'evt_bad',
+		]);
+		expect(await failures.current()).toEqual({ trying: new Set(), aside: new Set() });
+	});
 
 	it('the proxy does what AWS does: a second If-None-Match write of a key is refused', async () => {
 		const { archive } = await proxiedArchive();

@@ -10,6 +10,7 @@ import { ConfirmPublisher } from '../../../../lib/amqp/confirmPublisher';
 import { declareTopology } from '../../../../lib/amqp/topology';
 import { Lease } from '../../../../lib/archive/lease';
 import { RelayError, relayPending, type RelayLease } from '../../../../lib/archive/relay';
+import { DEFAULT_TRIES_BEFORE_ASIDE, RelayFailures } from '../../../../lib/archive/aside';
 import { leaseKey } from '../../../../lib/archive/keys';
 import { conditionalWritesHonoured, probeConditionalWrites } from '../../../../lib/s3/conditional';
 import { ConditionalLease } from '../../../../lib/shared/record';
@@ -25,6 +26,15 @@ import { limitFields, readLimits } from '../common.descriptions';
 const properties: INodeProperties[] = [
 	...topologyFields,
 	...limitFields,
+	{
+		displayName: 'Tries Before Moving Aside',
+		name: 'triesBeforeAside',
+		type: 'number',
+		default: DEFAULT_TRIES_BEFORE_ASIDE,
+		typeOptions: { minValue: 1 },
+		description:
+			'An object that keeps failing on its own (its GET refused, its message refused by the broker) is skipped and tried again on the next runs; after this many tries it is moved aside with its reason (List → Moved Aside) and skipped until Re-Drive brings it back. The other objects go on meanwhile.',
+	},
 	{
 		displayName: 'Use Lease',
 		name: 'useLease',
@@ -69,6 +79,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	);
 	const limits = readLimits(this);
 	const useLease = this.getNodeParameter('useLease', 0, true) as boolean;
+	const triesBeforeAside = Math.max(
+		1,
+		Number(this.getNodeParameter('triesBeforeAside', 0, DEFAULT_TRIES_BEFORE_ASIDE)),
+	);
 	const run = async () =>
 		withNodeArchive(this, async (archive) => {
 			const connection = await connectAmqp(await nodeAmqpSettings(this));
@@ -83,7 +97,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						{ ...topology, partitions, partitionKey: partitionKeyOf },
 						limits,
 						lease,
+						Date.now,
+						new RelayFailures(archive, triesBeforeAside),
 					);
+					for (const aside of report.movedAside ?? [])
+						this.logger.warn(
+							`Relay: ${aside.key} moved aside after ${aside.tries} tries: ${aside.reason}`,
+						);
 					return [{ json: { ...report } }];
 				} finally {
 					await publisher.close();
