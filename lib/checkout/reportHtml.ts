@@ -110,3 +110,22 @@ ${table('By product', byProduct, locale)}
 </body></html>
 `;
 }
+
+/**
+ * The report page when the report cannot be made (Pipedrive not set up, refusing the credential, down):
+ * what is missing and where to set it, so that a shop owner opening the page is not left with a bare
+ * "Error in workflow". The reason is the pack's own error text (redacted of personal data).
+ */
+export function renderReportUnavailableHtml(reason: string): string {
+	return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex">
+<title>Checkout recovery report: not available</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1f2933}.reason{border-left:4px solid #d64545;padding:.5rem 1rem;background:#fff5f5}</style>
+</head><body>
+<h1>Checkout recovery report: not available</h1>
+<p>The report reads the checkout deals from Pipedrive, and that did not work:</p>
+<p class="reason" id="reason">${escapeHtml(reason)}</p>
+<p>Set the Pipedrive API token and company domain in n8n (Credentials, "Checkout Pipedrive"), or in <code>.env</code> (PIPEDRIVE_API_TOKEN, PIPEDRIVE_COMPANY_DOMAIN) followed by <code>docker compose up -d</code>, then open this page again.</p>
+</body></html>`;
+}

@@ -1,9 +1,10 @@
 /**
  * The compose stack's init service (deploy/n8n-init.js), run here as the image runs it: the same script
- * with the pinned n8n's CLI on the PATH, against a fresh n8n database. There is no Docker engine on this
- * machine, so this is how the first start of `docker compose up` is tried: credentials from the
- * environment, every exported workflow imported and published, nothing changed on a second start, a
- * missing secret refused; then n8n started on that database answers on the workflows' webhooks.
+ * with the pinned n8n's CLI on the PATH, against a fresh n8n database, without Docker (the stack itself
+ * runs in compose-stack.test.ts): credentials from the environment (an empty variable as unset), the
+ * shop's address in the workflows, every exported workflow imported and published, no workflow changed on
+ * a later start, a changed setting in .env applied to a credential nobody edited and not to one edited in
+ * n8n, a missing setting refused; then n8n started on that database answers on the workflows' webhooks.
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -40,6 +41,9 @@ const SECRETS = {
 	STRIPE_SECRET_KEY: 'sk_test_from_env',
 	STRIPE_WEBHOOK_SECRET: 'whsec_from_env',
 	PIPEDRIVE_API_TOKEN: 'pipedrive-token-from-env',
+	CHECKOUT_SHOP_URL: 'https://minha-loja.example',
+	// As compose passes an optional variable left out of .env: an empty string, which means "the default".
+	CHECKOUT_PAY_URL: '',
 };
 const shippedIds = readdirSync(join(REPO_ROOT, 'workflows'))
 	.filter((f) => f.endsWith('.json'))
@@ -95,7 +99,17 @@ const idsOf = (out: string) =>
 		.filter((l) => /^[A-Za-z0-9]{16}$/.test(l))
 		.sort();
 
-it('imports the credentials from the environment and publishes every workflow once; a second start changes nothing', async () => {
+const credentialsIn = (env: Record<string, string>) => {
+	const out = run('n8n', ['export:credentials', '--all', '--decrypted'], env).out;
+	return JSON.parse(out.slice(out.indexOf('['))) as Array<{
+		id: string;
+		name: string;
+		type: string;
+		data: Record<string, unknown>;
+	}>;
+};
+
+it('imports the credentials from the environment and publishes every workflow once; later starts change no workflow and apply .env to credentials nobody edited', async () => {
 	const { userFolder, env } = n8nHome();
 	Object.assign(env, SECRETS);
 	const first = init(env);
@@ -104,19 +118,15 @@ it('imports the credentials from the environment and publishes every workflow on
 		err: '',
 	});
 	expect(first.out).toContain(
-		`${shippedIds.length} workflows, published ${shippedIds.length} workflows`,
+		`wrote 8 credentials, imported ${shippedIds.length} workflows, published ${shippedIds.length} workflows`,
 	);
 	expect(idsOf(run('n8n', ['list:workflow', '--active=true', '--onlyId'], env).out)).toEqual(
 		shippedIds,
 	);
 
 	// The secrets are the environment's, in n8n's encrypted store.
-	const exported = run('n8n', ['export:credentials', '--all', '--decrypted'], env).out;
-	const credentials = JSON.parse(exported.slice(exported.indexOf('['))) as Array<{
-		type: string;
-		data: Record<string, unknown>;
-	}>;
-	const dataOf = (type: string) => credentials.find((c) => c.type === type)?.data;
+	const credentials = credentialsIn(env);
+	const dataOf = (type: string, list = credentials) => list.find((c) => c.type === type)?.data;
 	expect(dataOf('checkoutS3Api')).toMatchObject({
 		endpoint: 'http://minio:9000',
 		secretAccessKey: SECRETS.MINIO_ROOT_PASSWORD,
@@ -130,45 +140,83 @@ it('imports the credentials from the environment and publishes every workflow on
 		secretKey: SECRETS.STRIPE_SECRET_KEY,
 		webhookSecret: SECRETS.STRIPE_WEBHOOK_SECRET,
 	});
-	expect(dataOf('checkoutLinksApi')).toMatchObject({ secret: SECRETS.CHECKOUT_LINKS_SECRET });
+	// CHECKOUT_PAY_URL="" (compose's `${CHECKOUT_PAY_URL:-}`) is the default, not an empty pay URL.
+	expect(dataOf('checkoutLinksApi')).toMatchObject({
+		secret: SECRETS.CHECKOUT_LINKS_SECRET,
+		payUrl: 'http://localhost:5678/webhook/checkout/pay',
+	});
 	expect(dataOf('httpHeaderAuth')).toEqual({
 		name: 'X-Report-Key',
 		value: SECRETS.CHECKOUT_REPORT_KEY,
 	});
 	expect(dataOf('checkoutPipedriveApi')).toMatchObject({ apiToken: SECRETS.PIPEDRIVE_API_TOKEN });
+	// The shop's own return pages, not the shipped placeholder.
+	const leadCapture = run('n8n', ['export:workflow', '--id=crLeadCapture001'], env).out;
+	expect(leadCapture).toContain('https://minha-loja.example/obrigado');
+	expect(leadCapture).not.toContain('https://loja.example');
 	// Nothing secret is printed.
 	for (const secret of Object.values(SECRETS).filter((s) => s.length > 12))
 		expect(first.out + first.err).not.toContain(secret);
 
-	// A shop owner's change in the editor survives a restart of the stack: the second start imports nothing.
+	// A shop owner's change in the editor survives a restart of the stack: no workflow is imported again.
 	run('n8n', ['unpublish:workflow', `--id=${shippedIds[0]}`], env);
-	const second = init({ ...env, STRIPE_SECRET_KEY: 'sk_test_changed' });
+	const second = init(env);
 	expect(second.status).toBe(0);
 	expect(second.out).toContain('nothing to do');
 	expect(idsOf(run('n8n', ['list:workflow', '--active=true', '--onlyId'], env).out)).toEqual(
 		shippedIds.slice(1),
 	);
+
+	// A setting changed in .env reaches the credential that nobody edited...
+	const changed = init({ ...env, STRIPE_SECRET_KEY: 'sk_test_changed' });
+	expect(changed.out).toContain('wrote 1 credentials, imported 0 workflows, published 0 workflows');
+	expect(dataOf('checkoutStripeApi', credentialsIn(env))).toMatchObject({
+		secretKey: 'sk_test_changed',
+	});
+	// ...and not the one a shop owner edited in n8n since: that one stays as edited, with a warning.
+	const pipedrive = credentialsIn(env).find((c) => c.type === 'checkoutPipedriveApi')!;
+	const edited = join(userFolder, 'edited-credential.json');
+	writeFileSync(
+		edited,
+		JSON.stringify([
+			{ ...pipedrive, data: { ...pipedrive.data, apiToken: 'token-set-in-editor' } },
+		]),
+	);
+	expect(run('n8n', ['import:credentials', `--input=${edited}`], env).status).toBe(0);
+	const kept = init({
+		...env,
+		STRIPE_SECRET_KEY: 'sk_test_changed',
+		PIPEDRIVE_API_TOKEN: 'token-changed-in-env',
+	});
+	expect(kept.status).toBe(0);
+	expect(kept.err).toContain('"Checkout Pipedrive" was edited in n8n');
+	expect(dataOf('checkoutPipedriveApi', credentialsIn(env))).toMatchObject({
+		apiToken: 'token-set-in-editor',
+	});
+	// Once told, the same .env does not warn again.
+	expect(
+		init({
+			...env,
+			STRIPE_SECRET_KEY: 'sk_test_changed',
+			PIPEDRIVE_API_TOKEN: 'token-changed-in-env',
+		}).out,
+	).toContain('nothing to do');
+	env.STRIPE_SECRET_KEY = 'sk_test_changed';
+	env.PIPEDRIVE_API_TOKEN = 'token-changed-in-env';
+
 	// A first start that stopped before its note (a workflow left unpublished) is finished on the next:
-	// the workflow is published, and nothing that was there is imported again (the credential keeps its
-	// secret, though the environment now says another).
+	// the workflow is published, and nothing that was there is imported again.
 	rmSync(join(env.CHECKOUT_INIT_STATE_DIR, 'checkout-recovery-initialised'));
-	const stripeBefore = dataOf('checkoutStripeApi');
-	const third = init({ ...env, STRIPE_SECRET_KEY: 'sk_test_changed' });
+	const third = init(env);
 	expect({ status: third.status, out: third.out }).toEqual({
 		status: 0,
-		out: expect.stringContaining('imported 0 credentials and 0 workflows, published 1 workflows'),
+		out: expect.stringContaining(
+			'wrote 0 credentials, imported 0 workflows, published 1 workflows',
+		),
 	});
 	expect(idsOf(run('n8n', ['list:workflow', '--active=true', '--onlyId'], env).out)).toEqual(
 		shippedIds,
 	);
-	const after = run('n8n', ['export:credentials', '--all', '--decrypted'], env).out;
-	const stripeAfter = (
-		JSON.parse(after.slice(after.indexOf('['))) as Array<{
-			type: string;
-			data: Record<string, unknown>;
-		}>
-	).find((c) => c.type === 'checkoutStripeApi')?.data;
-	expect(stripeAfter).toEqual(stripeBefore);
 
 	// n8n on that database comes up with the workflows active: their webhooks answer.
 	const n8n = await startN8n({
@@ -217,7 +265,7 @@ it('finishes a first start that imported only some workflows, importing only the
 	expect({ status: rest.status, out: rest.out }).toEqual({
 		status: 0,
 		out: expect.stringContaining(
-			`imported 0 credentials and ${files.length - 3} workflows, published ${files.length - 3} workflows`,
+			`wrote 0 credentials, imported ${files.length - 3} workflows, published ${files.length - 3} workflows`,
 		),
 	});
 	expect(idsOf(run('n8n', ['list:workflow', '--active=true', '--onlyId'], env).out)).toEqual(
@@ -225,14 +273,17 @@ it('finishes a first start that imported only some workflows, importing only the
 	);
 });
 
-it.each(['CHECKOUT_LINKS_SECRET', 'CHECKOUT_REPORT_KEY'])(
-	'refuses a first start without %s, and imports nothing',
-	(name) => {
-		const { env } = n8nHome();
-		Object.assign(env, { ...SECRETS, [name]: '' });
-		const result = init(env);
-		expect(result.status).not.toBe(0);
-		expect(result.err).toContain(`Set ${name}`);
-		expect(idsOf(run('n8n', ['list:workflow', '--onlyId'], env).out)).toEqual([]);
-	},
-);
+it.each([
+	['CHECKOUT_LINKS_SECRET', ''],
+	['CHECKOUT_REPORT_KEY', ''],
+	['CHECKOUT_SHOP_URL', ''],
+	['CHECKOUT_SHOP_URL', 'https://minha-loja.example/checkout'],
+	['CHECKOUT_PAY_URL', 'ftp://n8n.example/pay'],
+])('refuses a first start with %s=%j, naming it, and imports nothing', (name, value) => {
+	const { env } = n8nHome();
+	Object.assign(env, { ...SECRETS, [name]: value });
+	const result = init(env);
+	expect(result.status).not.toBe(0);
+	expect(result.err).toContain(name);
+	expect(idsOf(run('n8n', ['list:workflow', '--onlyId'], env).out)).toEqual([]);
+});

@@ -19,6 +19,11 @@ export interface GatewayStandInOptions {
 	mercadopago: { accessToken: string; webhookSecret: string };
 	asaas: { apiKey: string; webhookToken: string; webhookUrl?: string };
 	port?: number;
+	/**
+	 * Where a notification for `url` is really sent: the way DNS and the shop's reverse proxy lead a public
+	 * address (https://n8n.shop.example/...) to the instance under test. As is when not given.
+	 */
+	route?: (url: string) => string;
 }
 
 type Provider = 'stripe' | 'mercadopago' | 'asaas';
@@ -100,7 +105,7 @@ export async function startGatewayStandIn(options: GatewayStandInOptions): Promi
 		if (!url) return undefined;
 		let status = 0; // the receiver did not answer: a real gateway would retry later
 		try {
-			const res = await fetch(url, {
+			const res = await fetch(options.route ? options.route(url) : url, {
 				method: 'POST',
 				headers: { 'content-type': 'application/json', ...headers },
 				body,

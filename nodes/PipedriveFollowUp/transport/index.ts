@@ -13,6 +13,7 @@ import type {
 import { checkedBaseUrl, pipedriveCompanyUrl } from '../../../lib/http/baseUrl';
 import {
 	PipedriveClient,
+	PipedriveError,
 	REQUEST_TIMEOUT_MS,
 	type PipedriveResponse,
 	type PipedriveTransport,
@@ -69,6 +70,14 @@ export async function pipedriveClientFor(
 		'apiToken';
 	const credentialType = PIPEDRIVE_CREDENTIAL[authentication];
 	const credentials = await ctx.getCredentials(credentialType);
+	// A blank token (compose's .env leaves it empty until the shop has one) is a set-up to finish, not a
+	// network failure to retry: the queue pauses on it, as on a refused token, instead of dead-lettering.
+	if (authentication === 'apiToken' && !String(credentials.apiToken ?? '').trim())
+		throw new PipedriveError(
+			'Pipedrive is not set up: the "Checkout Pipedrive" credential has no API token (PIPEDRIVE_API_TOKEN in .env), so Pipedrive refused the credentials (401)',
+			401,
+			false,
+		);
 	const baseUrl = baseUrlOf(credentials);
 	const transport: PipedriveTransport = async (request) => {
 		const options: IHttpRequestOptions = {

@@ -8,6 +8,7 @@ import {
 
 import { parseBuyerAddress, type BuyerAddress } from '../../../../lib/gateways/address';
 import { toMinorUnits } from '../../../../lib/gateways/money';
+import { resolveNotificationUrl } from '../../../../lib/gateways/notificationUrl';
 import type { LineItem, PaymentLinkRequest } from '../../../../lib/gateways/types';
 import { perItem } from '../../../shared/operation';
 import { gatewayCredentials, gatewayRequest } from '../../../shared/transport/gateway';
@@ -119,7 +120,8 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		displayOptions: { show: { provider: ['mercadopago'] } },
-		description: "Where Mercado Pago sends this payment's webhooks (the intake workflow's URL)",
+		description:
+			"Where Mercado Pago sends this payment's webhooks. Empty: this instance's fast intake at n8n's public webhook address (N8N_WEBHOOK_URL + webhook/checkout/fast/mercadopago). A loopback address is refused unless the gateway's Base URL is on this machine too (a local stand-in).",
 	},
 ];
 
@@ -169,9 +171,18 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				expiresAt: new Date(
 					Date.now() + (this.getNodeParameter('expiresInMinutes', i) as number) * 60_000,
 				),
-				notificationUrl:
-					provider === 'mercadopago' ? str('notificationUrl') || undefined : undefined,
 			};
+			if (provider === 'mercadopago') {
+				try {
+					request.notificationUrl = resolveNotificationUrl({
+						configured: str('notificationUrl'),
+						restApiUrl: this.getRestApiUrl(),
+						gatewayBaseUrl: String(credentials.baseUrl ?? ''),
+					});
+				} catch (error) {
+					throw new NodeOperationError(this.getNode(), (error as Error).message, { itemIndex: i });
+				}
+			}
 			if (!request.leadRef)
 				throw new NodeOperationError(this.getNode(), 'Lead Reference is empty', { itemIndex: i });
 			// The parameter is shown for Stripe only, the one gateway with prefillable static links today.

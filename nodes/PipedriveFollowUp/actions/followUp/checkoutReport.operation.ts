@@ -8,7 +8,7 @@ import {
 } from 'n8n-workflow';
 
 import { periodRange, summaryText, type ReportPeriod } from '../../../../lib/checkout/report';
-import { renderReportHtml } from '../../../../lib/checkout/reportHtml';
+import { renderReportHtml, renderReportUnavailableHtml } from '../../../../lib/checkout/reportHtml';
 import { checkoutReport } from '../../../../lib/pipedrive/operations';
 import { runOnce } from '../../../shared/operation';
 import { pipedriveClientFor } from '../../transport';
@@ -109,19 +109,41 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const pipelineId = Number(this.getNodeParameter('pipelineId', 0, '')) || undefined;
 	return [
 		await runOnce(this, async () => {
-			const { client, account } = await pipedriveClientFor(this);
-			const { report, dealsListed } = await checkoutReport(client, account, {
-				period: range,
-				pipelineId,
-			});
+			let made: Awaited<ReturnType<typeof checkoutReport>>;
+			let pipedriveCalls = 0;
+			try {
+				const { client, account } = await pipedriveClientFor(this);
+				try {
+					made = await checkoutReport(client, account, { period: range, pipelineId });
+				} finally {
+					pipedriveCalls = client.callCount;
+				}
+			} catch (error) {
+				// The page says what is missing (503); the weekly summary fails as before, so an error
+				// workflow sees it.
+				if (!options.includeHtml) throw error;
+				const reason = error instanceof Error ? error.message : String(error);
+				return [
+					{
+						json: {
+							error: reason,
+							statusCode: 503,
+							html: renderReportUnavailableHtml(reason),
+							pipedriveCalls,
+						},
+					},
+				];
+			}
+			const { report, dealsListed } = made;
 			return [
 				{
 					json: {
 						...(report as unknown as IDataObject),
+						statusCode: 200,
 						summary: summaryText(report, locale),
 						...(options.includeHtml ? { html: renderReportHtml(report, locale) } : {}),
 						dealsListed,
-						pipedriveCalls: client.callCount,
+						pipedriveCalls,
 					},
 				},
 			];

@@ -1,6 +1,7 @@
 /**
- * docker-compose.yml cannot run here (no Docker engine): check it against the Compose specification's
- * JSON schema and against what the pipeline needs, and the image's n8n against the bench's pinned n8n.
+ * docker-compose.yml read as files: against the Compose specification's JSON schema, against what the
+ * pipeline needs, and through Debian's docker-compose `config` (a child process, hence an integration
+ * test). The stack itself runs in test/e2e/compose-stack.test.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,9 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { 
 			entrypoint?: string[];
 			healthcheck?: { test: string[] };
 			volumes?: string[];
+			restart?: string;
+			hostname?: string;
+			ports?: string[];
 			depends_on?: Record<string, { condition: string }>;
 		}
 	>;
@@ -101,6 +105,26 @@ it('runs n8n with the pack, RabbitMQ, MinIO with its bucket, Postgres, and a que
 		}
 });
 
+it("restarts what keeps running, keeps the broker's node name, and publishes ports on loopback only", () => {
+	const s = compose.services;
+	for (const [name, svc] of Object.entries(s))
+		expect({ name, restart: svc.restart }).toEqual({
+			name,
+			restart: ['minio-setup', 'n8n-init'].includes(name) ? 'no' : 'unless-stopped',
+		});
+	// RabbitMQ names its node, and the folder of its data, after the host name.
+	expect(s.rabbitmq.hostname).toBe('rabbitmq');
+	const published = Object.entries(s).flatMap(([name, svc]) =>
+		(svc.ports ?? []).map((p) => ({ name, port: p })),
+	);
+	expect(published).toEqual([
+		{ name: 'rabbitmq', port: '127.0.0.1:15672:15672' },
+		{ name: 'minio', port: '127.0.0.1:9001:9001' },
+		{ name: 'n8n', port: '${N8N_BIND_ADDRESS:-127.0.0.1}:5678:5678' },
+		{ name: 'n8n-webhook', port: '${N8N_BIND_ADDRESS:-127.0.0.1}:5679:5678' },
+	]);
+});
+
 it('ships the init script and the workflows in the image', () => {
 	const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
 	expect(dockerfile).toContain('COPY workflows /workflows\n');
@@ -126,6 +150,7 @@ describe('docker-compose config', () => {
 		'MINIO_ROOT_PASSWORD',
 		'CHECKOUT_LINKS_SECRET',
 		'CHECKOUT_REPORT_KEY',
+		'CHECKOUT_SHOP_URL',
 	];
 	const config = (values: Record<string, string>, profiles?: string) => {
 		const dir = mkdtempSync(join(tmpdir(), 'cr-compose-'));
@@ -133,7 +158,7 @@ describe('docker-compose config', () => {
 		const example = readFileSync(join(root, '.env.example'), 'utf8');
 		writeFileSync(
 			envFile,
-			example.replace(/^([A-Z0-9_]+)=$/gm, (line, name: string) =>
+			example.replace(/^([A-Z0-9_]+)=.*$/gm, (line, name: string) =>
 				name in values ? `${name}=${values[name]}` : line,
 			),
 		);
@@ -152,7 +177,10 @@ describe('docker-compose config', () => {
 			);
 		return { status: run.status, out: run.stdout, err: run.stderr };
 	};
-	const filled = Object.fromEntries(secrets.map((name) => [name, `test-${name.toLowerCase()}`]));
+	const filled = {
+		...Object.fromEntries(secrets.map((name) => [name, `test-${name.toLowerCase()}`])),
+		CHECKOUT_SHOP_URL: 'https://shop.test',
+	};
 	const modes = (out: string) => {
 		const services = (
 			parse(out) as { services: Record<string, { environment?: Record<string, string> }> }
