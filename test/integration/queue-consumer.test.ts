@@ -22,6 +22,7 @@ import { gatewayFailureKind } from '../../lib/gateways/failure';
 import { PipedriveClient, type PipedriveResponse } from '../../lib/pipedrive/client';
 import { failureOf } from '../../lib/util/failure';
 import { outcomeOfRun } from '../../nodes/CheckoutQueueTrigger/outcome';
+import { pipedriveClientFor } from '../../nodes/PipedriveFollowUp/transport';
 import { perItem } from '../../nodes/shared/operation';
 import {
 	connectBroker,
@@ -99,6 +100,16 @@ it('lasting failures: Pipedrive refusing or blocking, a gateway down or refusing
 	expect(gatewayFailureKind(undefined)).toBe('lasting'); // no answer: connect ECONNREFUSED
 	expect(gatewayFailureKind(404)).toBe('retryable');
 	expect(failureOf(await pipedriveFailure(400, '{"error":"bad request"}')).kind).toBe('retryable');
+	// A Pipedrive credential with a blank token (compose's .env before the shop has one): lasting too.
+	const blank = await pipedriveClientFor({
+		getNodeParameter: () => 'apiToken',
+		getCredentials: async () => ({ apiToken: ' ' }),
+		getNode: () => ({ credentials: {} }),
+	} as unknown as IExecuteFunctions).then(
+		() => undefined,
+		(error: unknown) => error,
+	);
+	expect(failureOf(blank).kind).toBe('lasting');
 });
 
 it('handles messages in queue order, one at a time, and acks each after its handler succeeded', async () => {

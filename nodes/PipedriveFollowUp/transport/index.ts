@@ -77,6 +77,7 @@ export async function pipedriveClientFor(
 			'Pipedrive is not set up: the "Checkout Pipedrive" credential has no API token (PIPEDRIVE_API_TOKEN in .env), so Pipedrive refused the credentials (401)',
 			401,
 			false,
+			'lasting',
 		);
 	const baseUrl = baseUrlOf(credentials);
 	const transport: PipedriveTransport = async (request) => {
