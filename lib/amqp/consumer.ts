@@ -69,8 +69,13 @@ export interface ConsumerOptions {
 	handlerTimeoutMs?: number;
 	/** Reconnect waits grow to this. */
 	maxReconnectDelayMs?: number;
-	/** While paused on a lasting failure, the held message is tried again this often (a probe). */
+	/** While paused on a lasting failure, the failed service is probed this often. */
 	pauseProbeMs?: number;
+	/**
+	 * How to probe while paused: one cheap call that tells whether the failed service answers again (the
+	 * held message is then run again). Without it, the held message itself is run again as the probe.
+	 */
+	probe?: (message: QueueMessage, failure: Failure) => Promise<HandlerOutcome>;
 	/**
 	 * Held messages are returned to the queue (and taken again) after being held this long while paused:
 	 * brokers close a channel that holds a delivery longer than their consumer timeout (30 min by default).
@@ -217,8 +222,14 @@ export function runConsumer(
 		release(h);
 	}
 
-	/** One run of the handler, bounded by the timeout; a run that outlives it stays `unfinished`. */
-	async function runHandler(queueMessage: QueueMessage): Promise<HandlerOutcome> {
+	/**
+	 * One run of the handler (or of `run`, a probe), bounded by the timeout; a run that outlives it stays
+	 * `unfinished`.
+	 */
+	async function runHandler(
+		queueMessage: QueueMessage,
+		run: () => Promise<HandlerOutcome> = () => handle(queueMessage),
+	): Promise<HandlerOutcome> {
 		if (unfinished) {
 			// The previous handling (before a reconnect or a timeout) is still running: two at once could
 			// double its effect. Wait for it, up to another timeout (then it counts as lost).
@@ -251,7 +262,7 @@ export function runConsumer(
 			// A guard, not a reason to keep the process alive once the consumer is stopped.
 			timer.unref();
 		});
-		const handling = handle(queueMessage).catch((error: unknown): HandlerOutcome => ({
+		const handling = run().catch((error: unknown): HandlerOutcome => ({
 			ok: false,
 			failure: failureOf(error),
 		}));
@@ -301,7 +312,17 @@ export function runConsumer(
 			);
 			await nap.sleep(probeMs);
 			if (state.stopped || settled(h)) return undefined;
-			outcome = await runHandler(queueMessageOf(h, body));
+			const failure = outcome.failure;
+			const probed = options.probe
+				? await runHandler(queueMessageOf(h, body), () =>
+						options.probe!(queueMessageOf(h, body), failure),
+					)
+				: undefined;
+			// Still down: paused on; back (or a probe that says nothing): the held message runs again.
+			outcome =
+				probed && !probed.ok && probed.failure.kind === 'lasting'
+					? probed
+					: await runHandler(queueMessageOf(h, body));
 		}
 		return outcome;
 	}

@@ -39,6 +39,9 @@ export class PipedriveError extends Error implements KindedError {
 		super(message);
 		this.name = 'PipedriveError';
 	}
+
+	/** The service that failed, for a paused queue's probe. */
+	readonly failureService = 'pipedrive';
 }
 
 export type Row = Record<string, unknown> & { id: number };

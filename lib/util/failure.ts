@@ -18,6 +18,8 @@ export interface Failure {
 	kind: FailureKind;
 	/** Why, in words for people (a log line, a dead letter's reason); never parsed. */
 	reason: string;
+	/** The service that failed (`pipedrive`, a gateway's id), when known: what a paused queue probes. */
+	service?: string;
 }
 
 /** Where an n8n error's `context` carries the failure (nodes/shared/operation.ts puts it there). */
@@ -32,11 +34,30 @@ function isKind(value: unknown): value is FailureKind {
 /** An error that knows its kind: thrown by lib/ modules (PipedriveError) and the pack's transports. */
 export interface KindedError extends Error {
 	failureKind: FailureKind;
+	failureService?: string;
 }
 
 /** Marks `error` with its kind (returned, for `throw markFailure(new Error(…), 'lasting')`). */
-export function markFailure<E extends Error>(error: E, kind: FailureKind): E & KindedError {
-	return Object.assign(error, { failureKind: kind });
+export function markFailure<E extends Error>(
+	error: E,
+	kind: FailureKind,
+	service?: string,
+): E & KindedError {
+	return Object.assign(error, { failureKind: kind }, service ? { failureService: service } : {});
+}
+
+/** The service an error names as the one that failed (see Failure.service), wherever it carries it. */
+export function failureServiceOf(error: unknown, depth = 0): string | undefined {
+	if (!error || typeof error !== 'object' || depth > 4) return undefined;
+	const e = error as {
+		failureService?: unknown;
+		context?: Record<string, unknown>;
+		cause?: unknown;
+	};
+	if (typeof e.failureService === 'string') return e.failureService;
+	const carried = e.context?.[FAILURE_CONTEXT_KEY] as { service?: unknown } | undefined;
+	if (typeof carried?.service === 'string') return carried.service;
+	return failureServiceOf(e.cause, depth + 1);
 }
 
 /**
@@ -64,5 +85,6 @@ export function failureOf(error: unknown): Failure {
 			: error && typeof error === 'object' && typeof (error as Error).message === 'string'
 				? (error as Error).message
 				: String(error);
-	return { kind: failureKindOf(error) ?? 'retryable', reason };
+	const service = failureServiceOf(error);
+	return { kind: failureKindOf(error) ?? 'retryable', reason, ...(service ? { service } : {}) };
 }

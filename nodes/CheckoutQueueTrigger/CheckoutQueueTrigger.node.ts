@@ -32,6 +32,8 @@ import { partitionKeyOf } from '../../lib/checkout/message';
 import { declareTopology } from '../../lib/amqp/topology';
 import { redactPersonalData } from '../../lib/util/redact';
 import { readTopology, topologyFields } from '../shared/topology';
+import type { Failure } from '../../lib/util/failure';
+import { probeItem, probeOutcome } from '../shared/probe';
 import { outcomeOfRun } from './outcome';
 import { AMQP_CREDENTIAL, amqpSettingsFromCredential } from '../shared/transport/amqp';
 
@@ -130,7 +132,7 @@ export class CheckoutQueueTrigger implements INodeType {
 				default: 60,
 				typeOptions: { minValue: 1 },
 				description:
-					'When an execution fails for a reason retrying cannot heal soon (Pipedrive refuses the credentials, blocks the integration, or the daily budget is spent), the queue pauses: the message is held and run again this often, instead of sending message after message to the dead-letter queue',
+					"When an execution fails for a reason retrying cannot heal soon (Pipedrive refuses the credentials, blocks the integration, the daily budget is spent, a gateway is down), the queue pauses instead of sending message after message to the dead-letter queue: this often, a probe execution without any message data asks the failed service with one call (the pack's nodes answer it), and the held message runs again once the service answers",
 			},
 		],
 	};
@@ -228,6 +230,12 @@ export class CheckoutQueueTrigger implements INodeType {
 			this.emit([[itemOf(message)]], undefined, done);
 			return outcomeOfRun(await done.promise);
 		};
+		// While paused: an execution of a probe item (no message data) asks the failed service (probe.ts).
+		const probe = async (message: QueueMessage, failure: Failure): Promise<HandlerOutcome> => {
+			const done = this.helpers.createDeferredPromise<IRun>();
+			this.emit([[{ json: probeItem(failure, message.messageId) }]], undefined, done);
+			return probeOutcome(await done.promise, failure);
+		};
 		const consumers = partitionQueues(topology, partitions).map(({ queue }) =>
 			runConsumer(
 				async () => await connectAmqp(settings),
@@ -237,6 +245,7 @@ export class CheckoutQueueTrigger implements INodeType {
 					// A lead's messages in their order; a lead waiting for a retry holds no other lead.
 					keyOf: partitionKeyOf,
 					window: MESSAGES_HELD,
+					probe,
 					maxAttempts,
 					retryDelayMs: exponentialBackoff(retryDelayMs, 300_000),
 					handlerTimeoutMs,

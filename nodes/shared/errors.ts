@@ -1,6 +1,11 @@
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
-import { FAILURE_CONTEXT_KEY, failureKindOf, type FailureKind } from '../../lib/util/failure';
+import {
+	FAILURE_CONTEXT_KEY,
+	failureKindOf,
+	failureServiceOf,
+	type FailureKind,
+} from '../../lib/util/failure';
 
 /**
  * n8n's own error types, recognised also when they come from another copy of n8n-workflow than the
@@ -30,7 +35,12 @@ export function isN8nNodeError(error: unknown): error is NodeApiError | NodeOper
 export function withFailureKind<E extends NodeApiError | NodeOperationError>(
 	error: E,
 	kind: FailureKind | undefined = failureKindOf(error),
+	service: string | undefined = failureServiceOf(error),
 ): E {
-	if (kind) error.context = { ...(error.context ?? {}), [FAILURE_CONTEXT_KEY]: { kind } };
+	if (kind)
+		error.context = {
+			...(error.context ?? {}),
+			[FAILURE_CONTEXT_KEY]: { kind, ...(service ? { service } : {}) },
+		};
 	return error;
 }

@@ -13,7 +13,7 @@ import {
 	type IPairedItemData,
 } from 'n8n-workflow';
 
-import { failureKindOf } from '../../lib/util/failure';
+import { failureKindOf, failureServiceOf } from '../../lib/util/failure';
 import { isN8nNodeError, withFailureKind } from './errors';
 
 export interface NodeOperation {
@@ -52,6 +52,7 @@ function asNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex?: number)
 			itemIndex === undefined ? {} : { itemIndex },
 		),
 		failureKindOf(error),
+		failureServiceOf(error),
 	);
 }
 
@@ -120,6 +121,7 @@ export async function runOnce(
 				extra ? { description: JSON.stringify(extra) } : {},
 			),
 			failureKindOf(error),
+			failureServiceOf(error),
 		);
 	}
 }

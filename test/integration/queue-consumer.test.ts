@@ -460,7 +460,7 @@ it('the queue pauses on a refused token whatever its message says: the kind trav
 	const outcome = outcomeOfRun(run);
 	expect(outcome).toEqual({
 		ok: false,
-		failure: { kind: 'lasting', reason: 'Das Token wurde abgelehnt' },
+		failure: { kind: 'lasting', reason: 'Das Token wurde abgelehnt', service: 'pipedrive' },
 	});
 
 	const t = await queueWith(
@@ -493,6 +493,45 @@ it('the queue pauses on a refused token whatever its message says: the kind trav
 	await consumer.stop();
 	expect(done).toEqual([0, 1, 2]);
 	expect(await drainQueue(broker, t.deadLetterQueue, 5, 500)).toEqual([]);
+});
+
+it('while paused the queue asks the failed service with a cheap probe, and runs the held message again only once it answers', async () => {
+	const t = await queueWith('probe', [{ seq: 0 }, { seq: 1 }]);
+	let down = true;
+	const handled: number[] = [];
+	const probes: Array<{ messageId?: string; service?: string }> = [];
+	const consumer = runConsumer(
+		connect,
+		{
+			queue: t.queue,
+			maxAttempts: 2,
+			retryDelayMs: () => 10,
+			pauseProbeMs: 80,
+			probe: async (m, failure) => {
+				probes.push({ messageId: m.messageId, service: failure.service });
+				return down
+					? {
+							ok: false,
+							failure: { kind: 'lasting', reason: 'still refused', service: 'pipedrive' },
+						}
+					: { ok: true };
+			},
+		},
+		async (m): Promise<HandlerOutcome> => {
+			handled.push(m.body.seq as number);
+			return down
+				? { ok: false, failure: { kind: 'lasting', reason: 'refused (401)', service: 'pipedrive' } }
+				: { ok: true };
+		},
+	);
+	await until(() => probes.length >= 4);
+	// The message ran once; since then only probes (no message data) went out.
+	expect(handled).toEqual([0]);
+	expect(probes[0]).toEqual({ messageId: 'm0', service: 'pipedrive' });
+	down = false;
+	await until(() => handled.includes(1));
+	await consumer.stop();
+	expect(handled).toEqual([0, 0, 1]);
 });
 
 it('a failure made as poison goes to the dead-letter queue at once, with its reason', async () => {

@@ -76,11 +76,12 @@ export async function gatewayRequest(
 		// What the failure means for the queue is said here, by the HTTP status (lib/gateways/failure.ts).
 		if (isNodeApiError(error)) {
 			error.message = `${what}${error.httpCode ? ` (HTTP ${error.httpCode})` : ''}: ${error.message}`;
-			throw withFailureKind(error, gatewayFailureKind(httpStatusOf(error)));
+			throw withFailureKind(error, gatewayFailureKind(httpStatusOf(error)), provider);
 		}
 		throw withFailureKind(
 			new NodeApiError(ctx.getNode(), error as JsonObject, { itemIndex, message: what }),
 			gatewayFailureKind(httpStatusOf(error)),
+			provider,
 		);
 	}
 }

@@ -14,6 +14,7 @@ import {
 	type UpsertLeadOptions,
 } from '../../../../lib/pipedrive/operations';
 import { perItem } from '../../../shared/operation';
+import { answerProbe, probeOf } from '../../../shared/probe';
 import { pipedriveClientFor } from '../../transport';
 
 const properties: INodeProperties[] = [
@@ -183,6 +184,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const { client, account, shared } = await pipedriveClientFor(this);
 	return [
 		await perItem(this, async (i) => {
+			const item = this.getInputData()[i];
+			if (probeOf(item.json)) return await answerProbe(this, item, 'pipedrive', () => client.me());
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
 			const lead = leadInputFrom({
 				leadId: this.getNodeParameter('leadId', i),
