@@ -205,8 +205,20 @@ export class PipedriveClient {
 		}
 	}
 
-	/** Every page of a v2 list (cursor pagination ends with `next_cursor: null`). */
-	async listAll<T>(path: string, query: Query = {}, maxPages = 100): Promise<T[]> {
+	/** Every page of a v2 list, to its end (cursor pagination ends with `next_cursor: null`). */
+	async listAll<T>(path: string, query: Query = {}): Promise<T[]> {
+		return (await this.listUpTo<T>(path, query, Number.POSITIVE_INFINITY)).rows;
+	}
+
+	/**
+	 * The pages of a v2 list up to `maxPages`: the rows, and whether the list went on past them (the caller
+	 * says so: nothing is cut silently).
+	 */
+	async listUpTo<T>(
+		path: string,
+		query: Query,
+		maxPages: number,
+	): Promise<{ rows: T[]; truncated: boolean }> {
 		const rows: T[] = [];
 		let cursor: string | undefined;
 		for (let pageNo = 0; pageNo < maxPages; pageNo++) {
@@ -217,10 +229,41 @@ export class PipedriveClient {
 			});
 			rows.push(...(page.data ?? []));
 			const next = page.additional_data?.next_cursor;
-			if (typeof next !== 'string' || next === '') return rows;
+			if (typeof next !== 'string' || next === '') return { rows, truncated: false };
 			cursor = next;
 		}
-		return rows;
+		return { rows, truncated: true };
+	}
+
+	/**
+	 * Every page of a v1 list (`start` pagination, `more_items_in_collection`), or until `stop` finds what
+	 * the caller looks for (it gets each page's rows and returns a hit).
+	 */
+	async listAllV1<T>(
+		path: string,
+		query: Query,
+		stop?: (rows: T[]) => T | undefined,
+	): Promise<{ rows: T[]; found?: T }> {
+		const rows: T[] = [];
+		let start = 0;
+		for (;;) {
+			const page = await this.request<T[]>({
+				method: 'GET',
+				path,
+				query: { ...query, start, limit: query.limit ?? 500 },
+			});
+			const data = page.data ?? [];
+			rows.push(...data);
+			const found = stop?.(data);
+			if (found !== undefined) return { rows, found };
+			const pagination = (page.additional_data?.pagination ?? {}) as {
+				more_items_in_collection?: boolean;
+				next_start?: number;
+			};
+			if (!pagination.more_items_in_collection || !data.length) return { rows };
+			start =
+				typeof pagination.next_start === 'number' ? pagination.next_start : start + data.length;
+		}
 	}
 
 	// ---- persons ----
@@ -299,9 +342,17 @@ export class PipedriveClient {
 		return await this.listAll<Deal>('/api/v2/deals', query);
 	}
 
-	/** The first page only: a person's most recent deals, where a lead looks for its deal. */
-	async listDealsPage(query: Query): Promise<Deal[]> {
-		return await this.listAll<Deal>('/api/v2/deals', query, 1);
+	/** A person's deals, every page (a person has a handful; a duplicate check must see them all). */
+	async personDeals(
+		personId: number,
+		sortBy: 'update_time' | 'add_time' = 'update_time',
+	): Promise<Deal[]> {
+		return await this.listAll<Deal>('/api/v2/deals', {
+			person_id: personId,
+			sort_by: sortBy,
+			sort_direction: 'desc',
+			limit: 100,
+		});
 	}
 
 	// ---- activities and notes ----
@@ -321,7 +372,6 @@ export class PipedriveClient {
 		return await this.listAll<Row & { note?: string | null; subject?: string }>(
 			'/api/v2/activities',
 			{ deal_id: dealId, sort_by: 'id', sort_direction: 'desc', limit: 500 },
-			4,
 		);
 	}
 
@@ -352,17 +402,29 @@ export class PipedriveClient {
 		return (await this.request<Row>({ method: 'POST', path: '/v1/notes', body }, { recover })).data;
 	}
 
-	/** A deal's notes, newest first (v1: notes have no v2 endpoint). */
+	/** A deal's notes, newest first, every page (v1: notes have no v2 endpoint). */
 	async dealNotes(dealId: number): Promise<Array<Row & { content?: string }>> {
 		return (
-			(
-				await this.request<Array<Row & { content?: string }>>({
-					method: 'GET',
-					path: '/v1/notes',
-					query: { deal_id: dealId, sort: 'id DESC', start: 0, limit: 100 },
-				})
-			).data ?? []
-		);
+			await this.listAllV1<Row & { content?: string }>('/v1/notes', {
+				deal_id: dealId,
+				sort: 'id DESC',
+				limit: 100,
+			})
+		).rows;
+	}
+
+	/** The newest note of a deal that `matches`, looking through its pages until found or to the end. */
+	async findDealNote(
+		dealId: number,
+		matches: (note: Row & { content?: string }) => boolean,
+	): Promise<(Row & { content?: string }) | undefined> {
+		return (
+			await this.listAllV1<Row & { content?: string }>(
+				'/v1/notes',
+				{ deal_id: dealId, sort: 'id DESC', limit: 100 },
+				(rows) => rows.find(matches),
+			)
+		).found;
 	}
 
 	// ---- account metadata ----
@@ -385,14 +447,10 @@ export class PipedriveClient {
 	/** The deal fields with their numeric ids (v1): the ids tell which of two same-named fields was made first. */
 	async dealFieldIds(): Promise<Array<{ id: number; key: string; name: string }>> {
 		return (
-			(
-				await this.request<Array<{ id: number; key: string; name: string }>>({
-					method: 'GET',
-					path: '/v1/dealFields',
-					query: { start: 0, limit: 500 },
-				})
-			).data ?? []
-		);
+			await this.listAllV1<{ id: number; key: string; name: string }>('/v1/dealFields', {
+				limit: 500,
+			})
+		).rows;
 	}
 
 	async deleteDealField(fieldCode: string): Promise<void> {

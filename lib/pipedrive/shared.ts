@@ -44,6 +44,14 @@ export interface BuyerRecord {
 export interface RulesRecord {
 	/** Where round robin continues (lib/checkout/rules). */
 	roundRobin?: number;
+	/** The last run that went through (wall-clock times, ms), for the next run's listing. */
+	lastRun?: {
+		at: number;
+		/** When a run last listed every open deal. */
+		fullAt: number;
+		/** The rules and pipeline it ran (a change lists everything again). */
+		rulesKey: string;
+	};
 }
 
 interface BudgetRecord {

@@ -413,6 +413,38 @@ describe('follow-up rules on several workers', () => {
 		expect(again.nextRoundRobin).toBe(created);
 	});
 
+	it('a run lists only the open deals a rule could fire on (updated since the last run minus the longest delay); a change of rules lists all again', async () => {
+		const store = await freshStore();
+		const a = processOn(store);
+		await setupFields(a.client, pd.baseUrl, a.shared);
+		const old = await upsertLead(a.client, pd.baseUrl, lead(), options(a.shared));
+		const rules = [rule(`Listing ${randomUUID().slice(0, 6)}`)];
+		const now = new Date();
+		const first = await runRules(a.client, pd.baseUrl, rules, { now, shared: a.shared });
+		expect(first.listedSince).toBeUndefined(); // the first run lists every open deal
+		expect(first.created.map((c) => c.dealId)).toContain(old.dealId);
+		// That deal's rule fired; say weeks ago, when Pipedrive last updated it.
+		const stale = pd.state.deals.find((d) => d.id === old.dealId)!;
+		stale.update_time = '2026-11-01T10:00:00Z';
+		await upsertLead(a.client, pd.baseUrl, lead(), options(a.shared));
+		const second = await runRules(a.client, pd.baseUrl, rules, { now, shared: a.shared });
+		expect(Date.parse(second.listedSince!)).toBeGreaterThan(Date.parse('2026-11-01T10:00:00Z'));
+		const openDeals = pd.state.deals.filter((d) => d.status === 'open').length;
+		expect(second.dealsChecked).toBeLessThan(openDeals);
+		expect(second.created).toHaveLength(1); // the new lead's deal, listed because it is new
+		// Other rules: everything is listed again.
+		const third = await runRules(
+			a.client,
+			pd.baseUrl,
+			[rule(`Other ${randomUUID().slice(0, 6)}`)],
+			{
+				now,
+				shared: a.shared,
+			},
+		);
+		expect(third.listedSince).toBeUndefined();
+	});
+
 	it('a run that died between marking a deal and recording its activity is finished by the next run on another worker', async () => {
 		const store = await freshStore();
 		const a = processOn(store);

@@ -195,11 +195,14 @@ async function applyHeldEvent(
 			effect.reason === 'refunded'
 				? `<p>Payment refunded${event.amount !== undefined ? ` ${moneyText(event.amount, event.currency)}` : ''} (${source})</p>`
 				: `<p><b>Payment below the expected amount</b>: ${moneyText(effect.paid.amount ?? 0, effect.paid.currency)} paid, ${moneyText(effect.expected.amount, effect.expected.currency)} expected (${source}). The deal stays open with Checkout status "Underpaid": check with the buyer before delivering.</p>`;
+		// The deal dropped old event ids: this event may be an old one again, so its note is looked for first.
 		await addNoteOnce(
 			client,
 			deal.id,
 			content,
 			effectMarker(effect.reason, deal.id, event.eventId),
+			undefined,
+			current?.olderIdsDropped === true,
 		);
 	}
 	const completeFollowUps = effects.includes('completeFollowUps');

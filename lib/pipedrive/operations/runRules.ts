@@ -15,7 +15,7 @@ import {
 	type FieldKeys,
 } from '../fields';
 import { effectMarker, hasMarker, survivorOf, withMarker } from '../markers';
-import { processLocalShared, type PipedriveShared } from '../shared';
+import { processLocalShared, type PipedriveShared, type RulesRecord } from '../shared';
 import { checkoutFields } from './setup';
 
 export interface RunRulesOptions {
@@ -43,6 +43,8 @@ export interface RunRulesResult {
 	/** Planned from the listing, then not created: the deal was paid, closed, or the rule fired meanwhile. */
 	skipped: Array<{ dealId: number; rule: string; reason: string }>;
 	nextRoundRobin: number;
+	/** The open deals updated since this time were listed (undefined: every open deal). */
+	listedSince?: string;
 }
 
 /**
@@ -62,16 +64,62 @@ export async function runRules(
 	const shared = options.shared ?? processLocalShared(account);
 	return await shared.withRules(async (held) => {
 		const roundRobinStart = options.roundRobinStart ?? held.data?.roundRobin ?? 0;
+		const rulesKey = JSON.stringify([rules, options.pipelineId ?? null]);
+		const startedAt = Date.now();
+		const since = listingStart(held.data?.lastRun, rulesKey, rules, startedAt);
 		const result = await runRulesNow(
 			client,
 			account,
 			rules,
 			{ ...options, roundRobinStart },
 			shared,
+			since,
 		);
-		if (!options.dryRun) await held.save({ roundRobin: result.nextRoundRobin });
-		return result;
+		if (!options.dryRun)
+			await held.save({
+				roundRobin: result.nextRoundRobin,
+				// A run with errors is not a base for the next one's listing: that one lists everything.
+				...(result.errors.length
+					? {}
+					: {
+							lastRun: {
+								at: startedAt,
+								fullAt: since === undefined ? startedAt : held.data!.lastRun!.fullAt,
+								rulesKey,
+							},
+						}),
+			});
+		return {
+			...result,
+			listedSince: since === undefined ? undefined : new Date(since).toISOString(),
+		};
 	});
+}
+
+/** Every open deal is listed again this often, whatever the last runs did (a safety net). */
+const FULL_LISTING_EVERY_MS = 24 * 3_600_000;
+/** Slack on the listing's start, for clocks and for deals written while the last run listed. */
+const LISTING_SLACK_MS = 10 * 60_000;
+
+/**
+ * From when (wall-clock ms) this run lists the open deals, or undefined for all of them. A rule fires on
+ * a deal once its checkout state has lasted the rule's delay, and the state's time is never later than
+ * the deal's update time; so a deal not updated since the last run's start minus the longest delay had
+ * every due rule fire on it in that run (which marks it, an update). Only the deals updated since then
+ * can need a rule now: a run lists those, not the shop's whole backlog of abandoned checkouts. Everything
+ * is listed again when there was no run that went through, when the rules or the pipeline changed, and
+ * once a day.
+ */
+function listingStart(
+	lastRun: RulesRecord['lastRun'],
+	rulesKey: string,
+	rules: FollowUpRule[],
+	now: number,
+): number | undefined {
+	if (!lastRun || lastRun.rulesKey !== rulesKey || now - lastRun.fullAt >= FULL_LISTING_EVERY_MS)
+		return undefined;
+	const longestDelayMs = Math.max(0, ...rules.map((r) => r.afterMinutes * 60_000));
+	return lastRun.at - longestDelayMs - LISTING_SLACK_MS;
 }
 
 /**
@@ -159,12 +207,18 @@ async function runRulesNow(
 	rules: FollowUpRule[],
 	options: RunRulesOptions,
 	shared: PipedriveShared,
+	/** List only the open deals updated since (wall-clock ms); all of them when undefined. */
+	updatedSince?: number,
 ): Promise<RunRulesResult> {
 	const fields = await checkoutFields(client, account, shared);
 	const now = options.now ?? new Date();
 	const deals = await client.listDeals({
 		status: 'open',
 		...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}),
+		// Pipedrive's updated_since takes RFC 3339 without fractions of a second.
+		...(updatedSince !== undefined
+			? { updated_since: new Date(updatedSince).toISOString().replace(/\.\d{3}Z$/, 'Z') }
+			: {}),
 	});
 	if (!options.dryRun) await finishInterruptedRuns(client, fields, deals);
 	// What the listing said of each deal with a checkout state: its person, and what the rules saw.

@@ -299,14 +299,9 @@ async function upsertHeldLead(
 	if (dealId === undefined && options.dealLookup === 'always')
 		await adopt(await client.findDealByCustomField(lead.leadId));
 	if (dealId === undefined && !personCreated) {
-		// One listing (not held to the search limit) finds the deal of this lead id and the open checkout
+		// One listing (not held to the search limit; every page) finds the deal of this lead id and the open checkout
 		// that a second submit, with a new lead id, belongs to.
-		const deals = await client.listDealsPage({
-			person_id: personId,
-			sort_by: 'update_time',
-			sort_direction: 'desc',
-			limit: 100,
-		});
+		const deals = await client.personDeals(personId, 'update_time');
 		const match = matchLeadDeal(
 			deals,
 			fields,
@@ -361,14 +356,9 @@ async function upsertHeldLead(
 				custom_fields: { ...leadFields, ...writeCheckoutState(state, fields) },
 			},
 			async () =>
-				(
-					await client.listDealsPage({
-						person_id: personId,
-						sort_by: 'add_time',
-						sort_direction: 'desc',
-						limit: 100,
-					})
-				).find((d) => d.custom_fields?.[fields.keys.leadId] === lead.leadId),
+				(await client.personDeals(personId, 'add_time')).find(
+					(d) => d.custom_fields?.[fields.keys.leadId] === lead.leadId,
+				),
 		);
 		dealId = deal.id;
 		dealCreated = true;
