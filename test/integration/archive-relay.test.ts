@@ -35,6 +35,9 @@ import {
 	drainQueue,
 	publishConfirmed,
 	uniqueTopology,
+	brokerUrlVia,
+	RABBITMQ_PORT,
+	RABBITMQ_URL,
 } from '../../testbench/rabbitmq';
 import { startS3Server, type S3Server } from '../../testbench/s3';
 import { startS3FaultProxy, type S3FaultProxy } from '../../testbench/s3FaultProxy';
@@ -118,7 +121,7 @@ describe('store', () => {
 		expect(new Set(results.map((r) => r.key)).size).toBe(1);
 		expect(await count(archive, 'pending')).toEqual([results[0].key]);
 
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const publisher = await ConfirmPublisher.open(connection);
 		const report = await relayPending(archive, publisher, t, DEFAULT_LIMITS);
 		await connection.close();
@@ -257,7 +260,7 @@ describe('partitions', () => {
 				});
 				sent.push({ lead: `L${lead}`, id });
 			}
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const publisher = await ConfirmPublisher.open(connection);
 		const report = await relayPending(
 			archive,
@@ -299,7 +302,7 @@ describe('partitions', () => {
 				messageId: `dl-${lead}`,
 			})),
 		);
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const report = await redriveDeadLetters(connection, t, {
 			max: 100,
 			idleMs: 500,
@@ -326,7 +329,7 @@ describe('relay', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('order');
 		const bodies = await storeMany(archive, 1100);
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const publisher = await ConfirmPublisher.open(connection);
 		const report = await relayPending(archive, publisher, t, { ...DEFAULT_LIMITS, pageSize: 300 });
 		await connection.close();
@@ -343,7 +346,7 @@ describe('relay', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('limit');
 		const bodies = await storeMany(archive, 50);
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const publisher = await ConfirmPublisher.open(connection);
 		const first = await relayPending(archive, publisher, t, {
 			...DEFAULT_LIMITS,
@@ -362,9 +365,9 @@ describe('relay', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('cut');
 		const bodies = await storeMany(archive, 400);
-		const proxy = await startTcpProxy(5672);
+		const proxy = await startTcpProxy(RABBITMQ_PORT);
 		try {
-			const connection = await connectAmqp({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
+			const connection = await connectAmqp({ url: brokerUrlVia(proxy.port) });
 			connection.on('error', () => undefined);
 			const inner = await ConfirmPublisher.open(connection);
 			let published = 0;
@@ -395,7 +398,7 @@ describe('relay', () => {
 
 			// The next run, with the broker reachable again, relays the rest.
 			proxy.restore();
-			const again = await connectAmqp({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
+			const again = await connectAmqp({ url: brokerUrlVia(proxy.port) });
 			const report = await relayPending(
 				archive,
 				await ConfirmPublisher.open(again),
@@ -418,7 +421,7 @@ describe('relay', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('unroutable');
 		await storeMany(archive, 3);
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const error = await relayPending(
 			archive,
 			await ConfirmPublisher.open(connection),
@@ -436,7 +439,7 @@ describe('relay', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('lease');
 		await storeMany(archive, 200);
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const run = async () =>
 			relayPending(
 				archive,
@@ -459,7 +462,7 @@ describe('relay', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('replay');
 		const bodies = await storeMany(archive, 30); // receive times base + i*37 ms
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const publisher = await ConfirmPublisher.open(connection);
 		await relayPending(archive, publisher, t, DEFAULT_LIMITS);
 		await drainQueue(broker, t.queue, 100, 500);
@@ -602,7 +605,7 @@ describe('ambiguous S3 failures (a fault-injecting proxy that answers 412 to If-
 			});
 		const badKey = (await pendingKeys(direct)).find((k) => k.includes('evt_bad'))!;
 		const lift = proxy.deny((r) => r.method === 'GET' && r.path.endsWith(badKey));
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const publisher = await ConfirmPublisher.open(connection);
 		const failures = new RelayFailures(archive, 2);
 		const run = async () =>
@@ -738,9 +741,9 @@ describe('relay under broker faults', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('no-confirms');
 		await storeMany(archive, 20);
-		const proxy = await startTcpProxy(5672);
+		const proxy = await startTcpProxy(RABBITMQ_PORT);
 		try {
-			const connection = await connectAmqp({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
+			const connection = await connectAmqp({ url: brokerUrlVia(proxy.port) });
 			connection.on('error', () => undefined);
 			const publisher = await ConfirmPublisher.open(connection, { confirmTimeoutMs: 800 });
 			proxy.freeze();
@@ -764,7 +767,7 @@ describe('relay under broker faults', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('slow-page');
 		await storeMany(archive, 10);
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		try {
 			const inner = await ConfirmPublisher.open(connection);
 			// A page whose confirms take 3 s, far longer than the lease's 600 ms.
@@ -796,7 +799,7 @@ describe('relay under broker faults', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('replay-mark');
 		await storeMany(archive, 3);
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		try {
 			const publisher = await ConfirmPublisher.open(connection);
 			await relayPending(archive, publisher, t, DEFAULT_LIMITS);

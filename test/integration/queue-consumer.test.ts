@@ -31,6 +31,8 @@ import {
 	publishConfirmed,
 	uniqueTopology,
 	RABBITMQ_URL,
+	brokerUrlVia,
+	RABBITMQ_PORT,
 } from '../../testbench/rabbitmq';
 import { waitFor } from '../../testbench/ports';
 import { startTcpProxy } from '../../testbench/tcpProxy';
@@ -262,11 +264,10 @@ it('reconnects after the connection is cut and finishes the queue, each message 
 		'cut',
 		Array.from({ length: 20 }, (_, i) => ({ seq: i })),
 	);
-	const proxy = await startTcpProxy(5672);
+	const proxy = await startTcpProxy(RABBITMQ_PORT);
 	const seen: number[] = [];
 	const consumer = runConsumer(
-		() =>
-			connectAmqp({ host: '127.0.0.1', port: proxy.port, username: 'guest', password: 'guest' }),
+		() => connectAmqp({ url: brokerUrlVia(proxy.port) }),
 		{ queue: t.queue, maxAttempts: 5, retryDelayMs: () => 10, maxReconnectDelayMs: 300 },
 		async (m) => {
 			await new Promise((r) => setTimeout(r, 20));
@@ -324,15 +325,14 @@ it('a handling that never reports back counts as failed after the timeout: the m
 describe('never two handlings of one message at once', () => {
 	it('after a connection cut, the redelivered message waits for its first handling to end', async () => {
 		const t = await queueWith('cut-running', [{ seq: 0 }, { seq: 1 }]);
-		const proxy = await startTcpProxy(5672);
+		const proxy = await startTcpProxy(RABBITMQ_PORT);
 		let inFlight = 0;
 		let maxInFlight = 0;
 		const seen: number[] = [];
 		let release!: () => void;
 		const firstHandling = new Promise<void>((resolve) => (release = resolve));
 		const consumer = runConsumer(
-			() =>
-				connectAmqp({ host: '127.0.0.1', port: proxy.port, username: 'guest', password: 'guest' }),
+			() => connectAmqp({ url: brokerUrlVia(proxy.port) }),
 			{ queue: t.queue, maxAttempts: 5, retryDelayMs: () => 10, maxReconnectDelayMs: 200 },
 			async (m) => {
 				inFlight++;
