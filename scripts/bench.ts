@@ -20,6 +20,7 @@ import {
 	type S3Client,
 } from '@aws-sdk/client-s3';
 import { connect } from 'amqplib';
+import { LeadRegistry } from '../lib/archive/leadRegistry';
 
 import { ConfirmPublisher } from '../lib/amqp/confirmPublisher';
 import { connectAmqp } from '../lib/amqp/connection';
@@ -92,7 +93,7 @@ async function s3CallCost(
 		],
 		[
 			'Close the links of a paid lead (one PUT)',
-			(i) => archive.closeLead(`lead-cost-${i}`, { eventId: `e${i}` }),
+			(i) => new LeadRegistry(archive).closeLead(`lead-cost-${i}`, { eventId: `e${i}` }),
 		],
 	];
 	const out: S3CallCost[] = [];

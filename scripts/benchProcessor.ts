@@ -14,7 +14,8 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 import { connectAmqp } from '../lib/amqp/connection';
-import { routingKeyForBody } from '../lib/amqp/partitions';
+import { routingKeyForKey } from '../lib/amqp/partitions';
+import { partitionKeyOf } from '../lib/checkout/message';
 import { declareTopology, type Topology } from '../lib/amqp/topology';
 import { PipedriveClient, fetchTransport } from '../lib/pipedrive/client';
 import { applyEvent, clearCaches, setupFields, upsertLead } from '../lib/pipedrive/operations';
@@ -121,11 +122,8 @@ export async function measure(
 		// Each message to its lead's partition, as the relay sends it.
 		const byRoute = new Map<string, typeof messages>();
 		for (const m of messages) {
-			const route = routingKeyForBody(
-				t.routingKey,
-				options.partitions ?? 1,
-				JSON.stringify(m.body),
-				m.messageId,
+			const route = routingKeyForKey(t.routingKey, options.partitions ?? 1, () =>
+				partitionKeyOf(JSON.stringify(m.body), m.messageId),
 			);
 			byRoute.set(route, [...(byRoute.get(route) ?? []), m]);
 		}

@@ -397,6 +397,19 @@ export function countExecutions(instance: N8nInstance, workflowId?: string): num
 	return Number(execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim());
 }
 
+/** The executions of a workflow recorded in an instance's sqlite database: status, whether deleted, and the start of their data. */
+export function executionRows(
+	instance: N8nInstance,
+	workflowId: string,
+): Array<{ id: number; status: string; deletedAt: string | null; data: string | null }> {
+	const sqlite = join(benchInstall(), 'n8n-host/node_modules/sqlite3');
+	const db = join(instance.userFolder, '.n8n/database.sqlite');
+	const script = `const s=require(${JSON.stringify(sqlite)});const d=new s.Database(${JSON.stringify(db)},s.OPEN_READONLY);d.all("select e.id, e.status, e.deletedAt, substr(x.data, 1, 4000) as data from execution_entity e left join execution_data x on x.executionId = e.id where e.workflowId = ? order by e.id",[${JSON.stringify(workflowId)}],(e,r)=>{if(e){console.error(e);process.exit(1)}console.log(JSON.stringify(r));d.close()})`;
+	return JSON.parse(
+		execFileSync(nodeBinary(), ['-e', script], { encoding: 'utf8' }).trim() || '[]',
+	) as Array<{ id: number; status: string; deletedAt: string | null; data: string | null }>;
+}
+
 /** The saved executions of this instance that hold `text` in their data (checks what n8n keeps of the buyers). */
 export function executionsHolding(
 	instance: N8nInstance,

@@ -8,7 +8,20 @@ import { connect, type ChannelModel } from 'amqplib';
 import { partitionQueues } from '../lib/amqp/partitions';
 import { DEFAULT_TOPOLOGY, type Topology } from '../lib/amqp/topology';
 
+/**
+ * The broker the tests use: the machine's, or another one named by CR_RABBITMQ_URL (the RabbitMQ 4.x
+ * container of testbench/docker/rabbitmq4.sh, for the consumer and relay suites).
+ */
 export const RABBITMQ_URL = process.env.CR_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+export const RABBITMQ_PORT = Number(new URL(RABBITMQ_URL).port || 5672);
+
+/** The broker's URL with another port on loopback (a TCP proxy in front of it). */
+export function brokerUrlVia(port: number): string {
+	const url = new URL(RABBITMQ_URL);
+	url.hostname = '127.0.0.1';
+	url.port = String(port);
+	return url.toString();
+}
 
 export function uniqueTopology(label: string): Topology {
 	const tag = `cr-test.${label}.${randomBytes(4).toString('hex')}`;

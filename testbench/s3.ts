@@ -2,7 +2,8 @@
  * The S3-compatible server of the test bench: s3rver 3.7.1 in a child process on a free loopback port.
  * It needs OpenSSL's legacy provider (its list continuation tokens use DES) and accepts only its fixed
  * S3RVER/S3RVER keys; clients must send checksums only WHEN_REQUIRED (see lib/s3/client.ts). It runs with
- * s3rver-patch.js preloaded, which closes a PUT/DELETE race of its store that crashed the server.
+ * s3rver-patch.js preloaded, which closes a PUT/DELETE race of its store that crashed the server and
+ * teaches it conditional writes as AWS S3 documents them (`conditionalWrites: false` leaves them out).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,7 +39,12 @@ const S3RVER_BIN = require.resolve('s3rver/bin/s3rver.js');
 const S3RVER_PATCH = join(REPO_ROOT, 'testbench/s3rver-patch.js');
 
 export async function startS3Server(
-	opts: { port?: number; directory?: string } = {},
+	opts: {
+		port?: number;
+		directory?: string;
+		/** False: the server ignores If-None-Match and If-Match on writes, as s3rver does unpatched. */
+		conditionalWrites?: boolean;
+	} = {},
 ): Promise<S3Server> {
 	const port = opts.port ?? (await freePort());
 	const directory = opts.directory ?? mkdtempSync(join(tmpdir(), 'cr-s3-'));
@@ -68,6 +74,10 @@ export async function startS3Server(
 			],
 			{
 				stdio: ['ignore', 'pipe', 'pipe'],
+				env: {
+					...process.env,
+					S3RVER_CONDITIONAL_WRITES: opts.conditionalWrites === false ? 'off' : 'on',
+				},
 			},
 		);
 		child.stdout?.on('data', (d: Buffer) => (log += d.toString()));

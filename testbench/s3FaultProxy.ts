@@ -2,7 +2,8 @@
  * An HTTP proxy in front of the S3 server that behaves like AWS S3 and MinIO where s3rver does not, and
  * injects the faults a real network has:
  *  - conditional writes: a PUT with `If-None-Match: *` on a key that exists gets 412 PreconditionFailed
- *    (s3rver ignores the header);
+ *    (written before the bench's s3rver learnt conditional writes; it now checks them itself too);
+ *  - denied requests: 403 AccessDenied for chosen keys (an object whose GET is always refused);
  *  - lost answers: a chosen request is carried out by the server, then the client's connection is cut
  *    before the answer reaches it (what a reset or a proxy's 502 does after the work was done).
  * Requests are forwarded byte for byte with their Host header, so SigV4 signatures stay valid.
@@ -36,6 +37,11 @@ export interface S3FaultProxy {
 		rate: number,
 		random: () => number,
 	): void;
+	/**
+	 * From now on, requests matching `match` get 403 AccessDenied without reaching the server, as for an
+	 * object encrypted with a KMS key the credential may not use. Returns a function that lifts the denial.
+	 */
+	deny(match: (req: S3RequestInfo) => boolean): () => void;
 	/** Answers lost so far. */
 	readonly lostAnswers: number;
 	/** Requests the proxy could not pass on to the server, by error code (a problem of the bench, not a fault it injects). */
@@ -61,6 +67,7 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 		{ match: (req: S3RequestInfo) => boolean; rate: number; random: () => number } | undefined;
 	const conditional = new Map<string, Promise<void>>();
 	const forwardErrors: Record<string, number> = {};
+	const denials = new Set<(req: S3RequestInfo) => boolean>();
 
 	const forward = (req: IncomingMessage, body: Buffer, method = req.method ?? 'GET') =>
 		new Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }>(
@@ -116,6 +123,13 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 					headers: req.headers,
 				};
 				seen.push(info);
+				if ([...denials].some((denied) => denied(info))) {
+					res.writeHead(403, { 'content-type': 'application/xml' });
+					res.end(
+						'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>',
+					);
+					return;
+				}
 				try {
 					let answer: Awaited<ReturnType<typeof forward>>;
 					if (info.method === 'PUT' && req.headers['if-none-match'] === '*') {
@@ -180,6 +194,10 @@ export async function startS3FaultProxy(settings: S3Settings): Promise<S3FaultPr
 		endpoint: `http://127.0.0.1:${port}`,
 		loseAnswers(match, times = 1) {
 			rules.push({ match, left: times });
+		},
+		deny(match) {
+			denials.add(match);
+			return () => void denials.delete(match);
 		},
 		loseAnswersRandomly(match, rate, random) {
 			randomLoss = { match, rate, random };

@@ -49,6 +49,13 @@ export function exportedWorkflowForTest(
 			patch.prefix
 		)
 			node.parameters.prefix = patch.prefix;
+		// The state the Pipedrive operations share lives beside this run's archive.
+		if (
+			node.type === 'n8n-nodes-checkout-recovery.pipedriveFollowUp' &&
+			patch.prefix &&
+			node.parameters.sharedStatePrefix !== undefined
+		)
+			node.parameters.sharedStatePrefix = patch.prefix;
 		if (node.type === 'n8n-nodes-checkout-recovery.paymentGateway' && patch.notificationUrl)
 			node.parameters.notificationUrl = patch.notificationUrl;
 		if (node.type === 'n8n-nodes-checkout-recovery.webhookArchive') {

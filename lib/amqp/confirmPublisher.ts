@@ -17,6 +17,14 @@ export interface OutgoingMessage {
 	timestamp?: number;
 }
 
+/** The broker refused this one message (a nack) while the channel stayed up: about the message, not the broker. */
+export class MessageRefusedError extends Error {
+	constructor(readonly messageId: string) {
+		super(`RabbitMQ refused message ${messageId}`);
+		this.name = 'MessageRefusedError';
+	}
+}
+
 export class ConfirmPublisher {
 	private outstanding = new Set<(error: Error) => void>();
 	private drainWaiters = new Set<() => void>();
@@ -101,10 +109,7 @@ export class ConfirmPublisher {
 			writable = this.channel.publish(exchange, routingKey, message.content, options, (err) => {
 				clearTimeout(timer);
 				this.outstanding.delete(settle);
-				if (err)
-					reject(
-						err instanceof Error ? err : new Error(`RabbitMQ refused message ${message.messageId}`),
-					);
+				if (err) reject(this.failure ?? new MessageRefusedError(message.messageId));
 				else if (this.returned.delete(message.messageId))
 					reject(
 						new Error(

@@ -44,46 +44,24 @@ export function partitionQueue(t: QueueRoute, i: number, n: number): QueueRoute 
 	};
 }
 
-/** The routing key of the partition a message body belongs to. */
-export function routingKeyForBody(
-	routingKey: string,
-	n: number,
-	body: Buffer | string,
-	eventId: string,
-): string {
-	return n === 1
-		? routingKey
-		: partitionRoutingKey(routingKey, partitionOf(partitionKeyOf(body, eventId), n), n);
+/**
+ * How a message is keyed for partitions and per-key order: given by the caller (the pack's nodes give
+ * lib/checkout/message's `partitionKeyOf`), so that this layer never reads message bodies.
+ */
+export type MessageKey = (content: Buffer, messageId: string) => string;
+
+/** The routing key a message of `key` goes out with: the topology's own for one partition, else its partition's. */
+export function routingKeyForKey(routingKey: string, n: number, key: () => string): string {
+	return n === 1 ? routingKey : partitionRoutingKey(routingKey, partitionOf(key(), n), n);
+}
+
+/** The key function a partitioned target needs; one partition needs none. */
+export function requireMessageKey(n: number, keyOf: MessageKey | undefined): MessageKey {
+	if (keyOf) return keyOf;
+	if (n === 1) return (_content, messageId) => `event:${messageId}`;
+	throw new Error(`${n} partitions need a message key function to route by`);
 }
 
 export function partitionQueues(t: QueueRoute, n: number): QueueRoute[] {
 	return Array.from({ length: checkPartitions(n) }, (_, i) => partitionQueue(t, i, n));
-}
-
-/**
- * The key a message is partitioned by, read from its body: the lead it belongs to (a lead capture's
- * `leadId`, a payment event's `leadRef`), or, for a gateway claim whose lead is only known once the
- * gateway is asked (a Mercado Pago notification), the lead the intake was told to route it by
- * (`partitionKey`), else its payment. A body with none of these (not JSON, not the pack's) goes by its
- * event id: it is alone in its queue's order, which is all such a message can ask for.
- */
-export function partitionKeyOf(body: Buffer | string, eventId: string): string {
-	let parsed: unknown;
-	try {
-		parsed = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
-	} catch {
-		return `event:${eventId}`;
-	}
-	if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return `event:${eventId}`;
-	const o = parsed as Record<string, unknown>;
-	const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
-	const lead = text(o.leadRef) ?? text(o.leadId) ?? text(o.partitionKey);
-	if (lead) return `lead:${lead}`;
-	const confirm =
-		o.confirm && typeof o.confirm === 'object' ? (o.confirm as Record<string, unknown>) : undefined;
-	const claimLead = text(confirm?.leadRef);
-	if (claimLead) return `lead:${claimLead}`;
-	const payment = text(confirm?.paymentId);
-	if (payment) return `payment:${text(o.provider) ?? 'gateway'}:${payment}`;
-	return `event:${eventId}`;
 }

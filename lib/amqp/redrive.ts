@@ -9,7 +9,7 @@
 import type { ChannelModel, ConsumeMessage } from 'amqplib';
 
 import { ConfirmPublisher } from './confirmPublisher';
-import { routingKeyForBody } from './partitions';
+import { requireMessageKey, routingKeyForKey, type MessageKey } from './partitions';
 import type { Topology } from './topology';
 
 export interface RedriveOptions {
@@ -22,6 +22,8 @@ export interface RedriveOptions {
 	confirmTimeoutMs?: number;
 	/** The main queue's partitions (lib/amqp/partitions.ts): each message goes back to its lead's. */
 	partitions?: number;
+	/** What a message is partitioned by (lib/checkout/message's partitionKeyOf); needed with partitions. */
+	partitionKey?: MessageKey;
 }
 
 export interface RedriveReport {
@@ -45,6 +47,8 @@ export async function redriveDeadLetters(
 	options: RedriveOptions,
 ): Promise<RedriveReport> {
 	const wanted = new Set((options.messageIds ?? []).map((id) => id.trim()).filter(Boolean));
+	const partitions = options.partitions ?? 1;
+	const keyOf = requireMessageKey(partitions, options.partitionKey);
 	const report: RedriveReport = { moved: 0, movedIds: [], kept: 0, notFound: [] };
 	const publisher = await ConfirmPublisher.open(connection, {
 		confirmTimeoutMs: options.confirmTimeoutMs,
@@ -78,11 +82,8 @@ export async function redriveDeadLetters(
 					([name]) => !BROKER_HEADERS.test(name),
 				),
 			);
-			const routingKey = routingKeyForBody(
-				topology.routingKey,
-				options.partitions ?? 1,
-				message.content,
-				id ?? '',
+			const routingKey = routingKeyForKey(topology.routingKey, partitions, () =>
+				keyOf(message.content, id ?? ''),
 			);
 			const { confirmed } = await publisher.publish(topology.exchange, routingKey, {
 				content: message.content,

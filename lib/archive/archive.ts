@@ -1,6 +1,9 @@
 /**
- * The durable inbox: leads and payment events as S3 objects under time-sortable keys. No n8n imports;
- * the Webhook Archive node, the fast-intake trigger and the tools all use this one module.
+ * The durable inbox: leads and payment events as S3 objects under time-sortable keys, each event id once
+ * (id markers), moved from pending/ to relayed/ by the relay. No n8n imports; the Webhook Archive node,
+ * the fast-intake trigger and the tools all use this one module. What the archive knows of leads (their
+ * revisions, their closed pay links) is the lead registry's (leadRegistry.ts); storing a verified event
+ * together with closing its links is verifiedEvent.ts.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -16,13 +19,12 @@ import {
 } from '@aws-sdk/client-s3';
 
 import { isNotFound, isPreconditionFailed, type ServerSideEncryption } from '../s3/client';
+import { isConditionalConflict } from '../s3/conditional';
 import type { LeaseStore } from './lease';
 import { mapInOrder } from '../util/concurrency';
 import {
 	type ArchiveState,
-	closedMarkerKey,
 	idMarkerKey,
-	idMarkerPrefix,
 	leaseKey,
 	moveKey,
 	normalisePrefix,
@@ -141,14 +143,15 @@ export class S3Archive {
 	readonly prefix: string;
 
 	constructor(
-		private readonly s3: S3Client,
+		readonly s3: S3Client,
 		private readonly options: ArchiveOptions,
 	) {
 		this.bucket = options.bucket;
 		this.prefix = normalisePrefix(options.prefix);
 	}
 
-	private encryption(): Partial<PutObjectCommandInput> {
+	/** The server-side encryption every write of this archive asks for (the lead registry's too). */
+	encryption(): Partial<PutObjectCommandInput> {
 		const sse = this.options.serverSideEncryption;
 		if (!sse || sse === 'none') return {};
 		return sse === 'aws:kms'
@@ -243,23 +246,25 @@ export class S3Archive {
 		}
 
 		try {
-			await this.s3.send(
-				new PutObjectCommand({
-					Bucket: this.bucket,
-					Key: markerKey,
-					Body: JSON.stringify({
-						key,
-						eventId,
-						source: input.source,
-						sha256,
-						receivedAt,
-						bodyFormat,
+			await retryOnConflict(() =>
+				this.s3.send(
+					new PutObjectCommand({
+						Bucket: this.bucket,
+						Key: markerKey,
+						Body: JSON.stringify({
+							key,
+							eventId,
+							source: input.source,
+							sha256,
+							receivedAt,
+							bodyFormat,
+						}),
+						ContentType: 'application/json',
+						IfNoneMatch: '*',
+						Metadata: { 'object-key': encodeMeta(key) },
+						...this.encryption(),
 					}),
-					ContentType: 'application/json',
-					IfNoneMatch: '*',
-					Metadata: { 'object-key': encodeMeta(key) },
-					...this.encryption(),
-				}),
+				),
 			);
 		} catch (error) {
 			if (isPreconditionFailed(error)) {
@@ -286,7 +291,8 @@ export class S3Archive {
 		return stored;
 	}
 
-	private async readMarker(markerKey: string): Promise<Omit<StoredEvent, 'duplicate'> | undefined> {
+	/** What the id marker at `markerKey` records (the key of the object its event was stored under), or undefined. */
+	async readMarker(markerKey: string): Promise<Omit<StoredEvent, 'duplicate'> | undefined> {
 		try {
 			const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: markerKey }));
 			const text = (await res.Body?.transformToString('utf8')) ?? '';
@@ -333,34 +339,11 @@ export class S3Archive {
 	/** The archived object of an event id (pending or already relayed), or undefined. */
 	async findByEventId(eventId: string): Promise<ArchivedObject | undefined> {
 		const marker = await this.readMarker(idMarkerKey(this.prefix, eventId));
-		return marker ? await this.objectOfMarker(marker.key) : undefined;
+		return marker ? await this.findStored(marker.key) : undefined;
 	}
 
-	/**
-	 * The newest stored revision of a lead: its revisions are stored as `{lead id}.{revision}` (a buyer who
-	 * corrects an Elementor form posts the same lead again with other data), older leads as `{lead id}`.
-	 * Newest by receive time, from the id markers (a lead has a handful of revisions at most).
-	 */
-	async findLatestRevision(leadId: string): Promise<ArchivedObject | undefined> {
-		const stem = idMarkerPrefix(this.prefix, leadId);
-		const res = await this.s3.send(
-			new ListObjectsV2Command({ Bucket: this.bucket, Prefix: stem, MaxKeys: 100 }),
-		);
-		const markerKeys = (res.Contents ?? [])
-			.map((o) => o.Key ?? '')
-			.filter((k) => k === stem || k.startsWith(`${stem}.`));
-		const markers = await Promise.all(markerKeys.map(async (k) => await this.readMarker(k)));
-		const newest = markers
-			.filter((m): m is NonNullable<typeof m> => !!m)
-			.sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
-		for (const marker of newest) {
-			const found = await this.objectOfMarker(marker.key);
-			if (found) return found;
-		}
-		return undefined;
-	}
-
-	private async objectOfMarker(key: string): Promise<ArchivedObject | undefined> {
+	/** The object stored under `key` (a marker's), whether still pending or relayed since; undefined when gone. */
+	async findStored(key: string): Promise<ArchivedObject | undefined> {
 		for (const candidate of [key, moveKey(this.prefix, key, 'relayed')]) {
 			try {
 				return await this.get(candidate);
@@ -369,46 +352,6 @@ export class S3Archive {
 			}
 		}
 		return undefined;
-	}
-
-	/**
-	 * Records that a lead's checkout was paid: from then on its pay links open nothing (lib/links). Written
-	 * by the intake that archived the paid event, before it answers the gateway; idempotent.
-	 */
-	async closeLead(leadId: string, by: { eventId: string; occurredAt?: string }): Promise<void> {
-		try {
-			await this.s3.send(
-				new PutObjectCommand({
-					Bucket: this.bucket,
-					Key: closedMarkerKey(this.prefix, leadId),
-					Body: JSON.stringify({
-						leadId,
-						eventId: by.eventId,
-						occurredAt: by.occurredAt,
-						closedAt: new Date().toISOString(),
-					}),
-					ContentType: 'application/json',
-					...this.encryption(),
-				}),
-			);
-		} catch (error) {
-			throw new ArchiveWriteError(
-				`S3 did not confirm closing the checkout of lead ${leadId}: ${describeS3Error(error)}`,
-				error,
-			);
-		}
-	}
-
-	async isLeadClosed(leadId: string): Promise<boolean> {
-		try {
-			await this.s3.send(
-				new HeadObjectCommand({ Bucket: this.bucket, Key: closedMarkerKey(this.prefix, leadId) }),
-			);
-			return true;
-		} catch (error) {
-			if (isNotFound(error)) return false;
-			throw error;
-		}
 	}
 
 	async get(key: string): Promise<ArchivedObject> {
@@ -585,6 +528,21 @@ export class S3Archive {
 		} catch (error) {
 			if (isNotFound(error)) return undefined;
 			throw error;
+		}
+	}
+}
+
+/**
+ * A conditional write, sent again while S3 answers 409 ConditionalRequestConflict (another write of the
+ * key was under way: S3 asks for a retry); the retry then gets the real answer (done, or 412).
+ */
+async function retryOnConflict<T>(write: () => Promise<T>, attempts = 5): Promise<T> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await write();
+		} catch (error) {
+			if (!isConditionalConflict(error) || attempt >= attempts) throw error;
+			await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30));
 		}
 	}
 }

@@ -4,9 +4,21 @@
  * publishes a time range of relayed objects again. No n8n imports.
  */
 import type { OutgoingMessage } from '../amqp/confirmPublisher';
-import { routingKeyForBody } from '../amqp/partitions';
-import type { ArchivedObject, ListedObject, S3Archive } from './archive';
-import type { Lease } from './lease';
+import { requireMessageKey, routingKeyForKey, type MessageKey } from '../amqp/partitions';
+import { MessageRefusedError } from '../amqp/confirmPublisher';
+import { describeS3Error, type ArchivedObject, type ListedObject, type S3Archive } from './archive';
+import type { RelayFailureRecord, RelayFailures } from './aside';
+/**
+ * What keeps two relay runs from overlapping (lease.ts's write-wait-read lease for stores without
+ * conditional writes; lib/shared's conditional-write lease where the store honours them).
+ */
+export interface RelayLease {
+	readonly ttlMs: number;
+	acquire(): Promise<boolean>;
+	/** False when another run holds it now (stop working then). */
+	renew(): Promise<boolean>;
+	release(): Promise<void>;
+}
 import { mapInOrder } from '../util/concurrency';
 
 export interface Publisher {
@@ -22,11 +34,16 @@ export interface PublishTarget {
 	routingKey: string;
 	/** Per-lead partitions (lib/amqp/partitions.ts): each message goes to its lead's; 1 (the default) is the one queue. */
 	partitions?: number;
+	/** What a message is partitioned by (lib/checkout/message's partitionKeyOf); needed with partitions. */
+	partitionKey?: MessageKey;
 }
 
 /** The routing key a message goes out with: the target's own, or its lead's partition's. */
 function routingKeyFor(target: PublishTarget, object: ArchivedObject): string {
-	return routingKeyForBody(target.routingKey, target.partitions ?? 1, object.body, object.eventId);
+	const n = target.partitions ?? 1;
+	return routingKeyForKey(target.routingKey, n, () =>
+		requireMessageKey(n, target.partitionKey)(object.body, object.eventId),
+	);
 }
 
 export interface RelayLimits {
@@ -52,6 +69,12 @@ export type StopReason = 'empty' | 'maxItems' | 'maxDuration' | 'leaseLost' | 'b
 export interface RelayReport {
 	published: number;
 	duplicatesSkipped: number;
+	/** Objects that failed on their own this run and were skipped (tried again next run). */
+	failedObjects?: Array<{ key: string; reason: string; tries: number }>;
+	/** Objects moved aside this run after their last try, with why (skipped until brought back). */
+	movedAside?: RelayFailureRecord[];
+	/** Objects skipped because they had been moved aside before. */
+	skippedAside?: number;
 	pages: number;
 	firstKey?: string;
 	lastKey?: string;
@@ -93,7 +116,21 @@ export function messageFor(object: ArchivedObject, replay = false): OutgoingMess
 interface PageOutcome {
 	confirmedKeys: string[];
 	duplicateKeys: string[];
+	/** Objects that failed on their own (their GET denied, their publish refused): the page went on. */
+	objectFailures: Array<{ key: string; reason: string }>;
+	/** What stopped the page (S3 or the broker failing as a whole). */
 	failure?: unknown;
+}
+
+/**
+ * A failure of one object rather than of S3 or the broker: S3 refusing this object's GET with a client
+ * error (403 access denied, a KMS key it may not use), or the broker refusing this one message (a nack).
+ * A server error or no answer says nothing about the object: the run stops, as for an outage.
+ */
+function isObjectFault(error: unknown): boolean {
+	if (error instanceof MessageRefusedError) return true;
+	const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+	return status !== undefined && status >= 400 && status < 500 && status !== 404;
 }
 
 /**
@@ -107,8 +144,10 @@ async function publishPage(
 	listed: ListedObject[],
 	concurrency: number,
 	replay = false,
+	/** Whether an object's own fault skips it (the relay) or stops the page (a replay). */
+	skipFaultyObjects = false,
 ): Promise<PageOutcome> {
-	const outcome: PageOutcome = { confirmedKeys: [], duplicateKeys: [] };
+	const outcome: PageOutcome = { confirmedKeys: [], duplicateKeys: [], objectFailures: [] };
 	const seen = new Set<string>();
 	const unique: ListedObject[] = [];
 	for (const object of listed) {
@@ -126,6 +165,10 @@ async function publishPage(
 			} catch (error) {
 				// Moved away by an overlapping run since the listing: nothing to do for it.
 				if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+				if (skipFaultyObjects && isObjectFault(error)) {
+					outcome.objectFailures.push({ key: o.key, reason: `GET: ${describeS3Error(error)}` });
+					return undefined;
+				}
 				throw error;
 			}
 		});
@@ -149,6 +192,11 @@ async function publishPage(
 	const settled = await Promise.allSettled(pending.map((p) => p.confirmed));
 	settled.forEach((result, i) => {
 		if (result.status === 'fulfilled') outcome.confirmedKeys.push(pending[i].key);
+		else if (skipFaultyObjects && isObjectFault(result.reason))
+			outcome.objectFailures.push({
+				key: pending[i].key,
+				reason: `publish: ${errorText(result.reason)}`,
+			});
 		else outcome.failure ??= result.reason;
 	});
 	return outcome;
@@ -159,8 +207,13 @@ export async function relayPending(
 	publisher: Publisher,
 	target: PublishTarget,
 	limits: RelayLimits,
-	lease?: Lease,
+	lease?: RelayLease,
 	now: () => number = Date.now,
+	/**
+	 * Where failures of single objects are counted (aside.ts): such an object is skipped and the run goes
+	 * on, and after its tries it is moved aside. Without it, any failure stops the run (a replay's way).
+	 */
+	failures?: RelayFailures,
 ): Promise<RelayReport> {
 	const started = now();
 	const report: RelayReport = {
@@ -196,6 +249,12 @@ export async function relayPending(
 		: undefined;
 	heartbeat?.unref();
 	try {
+		const known = failures ? await failures.current() : undefined;
+		if (failures) {
+			report.failedObjects = [];
+			report.movedAside = [];
+			report.skippedAside = 0;
+		}
 		let cursor: string | undefined;
 		for (;;) {
 			const remaining = limits.maxItems - report.published - report.duplicatesSkipped;
@@ -212,13 +271,19 @@ export async function relayPending(
 				maxKeys: Math.min(limits.pageSize, remaining),
 			});
 			report.pages++;
-			if (page.objects.length > 0) {
+			// Objects moved aside are skipped without a try (brought back by Re-Drive).
+			const listed = known ? page.objects.filter((o) => !known.aside.has(o.key)) : page.objects;
+			if (report.skippedAside !== undefined)
+				report.skippedAside += page.objects.length - listed.length;
+			if (listed.length > 0) {
 				const outcome = await publishPage(
 					archive,
 					publisher,
 					target,
-					page.objects,
+					listed,
 					limits.fetchConcurrency,
+					false,
+					failures !== undefined,
 				);
 				// Only what the broker confirmed is marked relayed, also when the page failed half way.
 				await archive.move(
@@ -232,6 +297,7 @@ export async function relayPending(
 					report.firstKey ??= outcome.confirmedKeys[0];
 					report.lastKey = outcome.confirmedKeys[outcome.confirmedKeys.length - 1];
 				}
+				if (failures && known) await countFailures(failures, known.trying, outcome, report);
 				if (outcome.failure !== undefined) {
 					finish('empty');
 					throw new RelayError(
@@ -250,6 +316,27 @@ export async function relayPending(
 		await renewing;
 		if (lease) await lease.release().catch(() => undefined);
 	}
+}
+
+/**
+ * Counts this page's failures of single objects (moving aside those out of tries) and forgets earlier
+ * failures of objects that went through now. A count that cannot be written stops the run: S3 is failing
+ * as a whole then.
+ */
+async function countFailures(
+	failures: RelayFailures,
+	trying: Set<string>,
+	outcome: PageOutcome,
+	report: RelayReport,
+): Promise<void> {
+	for (const { key, reason } of outcome.objectFailures) {
+		const record = await failures.recordFailure(key, reason);
+		trying.add(key);
+		if (record.asideAt) report.movedAside!.push(record);
+		else report.failedObjects!.push({ key, reason: record.reason, tries: record.tries });
+	}
+	const recovered = outcome.confirmedKeys.filter((k) => trying.delete(k));
+	if (recovered.length) await failures.cleared(recovered);
 }
 
 /** Publishes relayed objects received between `fromMs` and `toMs` (inclusive) again, in order. */

@@ -52,6 +52,8 @@ export interface CheckoutReport extends ReportCounts {
 	period: { from: string; to: string };
 	bySource: Array<{ source: string } & ReportCounts>;
 	byProduct: Array<{ product: string } & ReportCounts>;
+	/** Set when not every deal of the period could be read: what the figures leave out (shown, never silent). */
+	incomplete?: string;
 }
 
 /** Deals without a UTM source or a product are grouped under this name. */
@@ -207,6 +209,7 @@ export function summaryText(report: CheckoutReport, locale = 'pt-BR'): string {
 		topSource
 			? `Top source: ${topSource.source} (${topSource.leads} leads, ${topSource.paid} paid).`
 			: '',
+		report.incomplete ? `Incomplete: ${report.incomplete}` : '',
 	]
 		.filter(Boolean)
 		.join('\n');

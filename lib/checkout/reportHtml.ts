@@ -82,6 +82,7 @@ export function renderReportHtml(report: CheckoutReport, locale = 'pt-BR'): stri
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1f2933}
 h1{font-size:1.5rem;margin-bottom:.25rem}.period{color:#52606d;margin-top:0}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.75rem;margin:1.5rem 0}
+.reason{border-left:4px solid #d64545;padding:.5rem 1rem;background:#fff5f5}
 .card{border:1px solid #d9e2ec;border-radius:.5rem;padding:.75rem}.label{color:#52606d;font-size:.85rem}.value{font-size:1.4rem;font-weight:600}
 table{border-collapse:collapse;width:100%;margin-bottom:1.5rem}th,td{border-bottom:1px solid #e4e7eb;padding:.4rem;text-align:right}th:first-child,td:first-child{text-align:left}
 svg text{font-size:12px;fill:#1f2933}.leads{fill:#9fb3c8}.paid{fill:#3e7cb1}.recovered{fill:#2f9e44}.n{fill:#52606d}
@@ -89,6 +90,7 @@ svg text{font-size:12px;fill:#1f2933}.leads{fill:#9fb3c8}.paid{fill:#3e7cb1}.rec
 <body>
 <h1>Checkout recovery</h1>
 <p class="period">Leads captured from ${escapeHtml(day(report.period.from))} to ${escapeHtml(day(report.period.to))} (UTC)</p>
+${report.incomplete ? `<p class="reason" id="incomplete"><b>Incomplete:</b> ${escapeHtml(report.incomplete)}</p>` : ''}
 <div class="cards">
 ${card('Leads captured', String(report.leads), 'leads')}
 ${card('Paid without help', String(report.paidWithoutHelp), 'paid-without-help')}

@@ -18,8 +18,17 @@ export interface DealCheckoutState {
 	status: CheckoutStatus;
 	/** occurredAt of the last event that moved the state (ISO). */
 	lastEventAt: string;
-	/** Ids of recently applied events (bounded), so a redelivery is recognised. */
+	/**
+	 * Ids of applied events, so a redelivery is recognised: all of them, up to a size the deal field holds
+	 * (APPLIED_IDS_MAX_CHARS); past it the oldest are dropped and `olderIdsDropped` says so.
+	 */
 	appliedEventIds: string[];
+	/**
+	 * Ids were dropped: an event not among them may still have been applied. The state machine needs no
+	 * ids to be right (it compares event times); an effect that would double (a refund note) is looked for
+	 * before it is made again.
+	 */
+	olderIdsDropped?: boolean;
 }
 
 export interface CheckoutEvent {
@@ -58,7 +67,17 @@ export interface Transition {
 		'duplicate' | 'older than the state' | 'after paid' | 'after a payment' | 'no state change';
 }
 
-const APPLIED_IDS_KEPT = 20;
+/** What the deal's "Checkout events applied" field (a large text field) is given at most. */
+export const APPLIED_IDS_MAX_CHARS = 30_000;
+
+/** The newest ids whose list fits the budget, and whether older ones had to go. */
+function keptIds(ids: string[]): { ids: string[]; dropped: boolean } {
+	let chars = 0;
+	let from = ids.length;
+	while (from > 0 && chars + ids[from - 1].length + 1 <= APPLIED_IDS_MAX_CHARS)
+		chars += ids[--from].length + 1;
+	return { ids: ids.slice(from), dropped: from > 0 };
+}
 
 const TARGET: Partial<Record<CheckoutEvent['type'], CheckoutStatus>> = {
 	'lead.captured': 'started',
@@ -74,11 +93,13 @@ function remember(
 	status: CheckoutStatus,
 	moved: boolean,
 ): DealCheckoutState {
+	const kept = keptIds([...state.appliedEventIds, event.eventId]);
 	return {
 		status,
 		lastEventAt:
 			moved && event.occurredAt > state.lastEventAt ? event.occurredAt : state.lastEventAt,
-		appliedEventIds: [...state.appliedEventIds, event.eventId].slice(-APPLIED_IDS_KEPT),
+		appliedEventIds: kept.ids,
+		...(kept.dropped || state.olderIdsDropped ? { olderIdsDropped: true } : {}),
 	};
 }
 

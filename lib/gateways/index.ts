@@ -94,8 +94,3 @@ export function webhookSecretOf(
 ): string {
 	return String(credentials[providerFor(provider).webhookSecretField] ?? '');
 }
-
-/** The archived form of a verified event: what the intake workflow's Store writes and the trigger writes. */
-export function serialiseEvent(event: NormalisedEvent): Buffer {
-	return Buffer.from(JSON.stringify(event), 'utf8');
-}

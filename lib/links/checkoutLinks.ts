@@ -149,21 +149,3 @@ export function tokenLinkValid(
 	const at = Date.parse(capturedAt ?? '');
 	return Number.isFinite(at) && at + validDays * DAY_MS > nowMs;
 }
-
-/**
- * The lead whose pay links a verified event closes: a payment the gateway itself vouches for (a signed
- * Stripe event, or a claim after Confirm Event read the payment). A claim still to be confirmed closes
- * nothing: whoever holds Asaas' static token could otherwise shut a buyer's link.
- */
-export function leadClosedBy(event: {
-	type?: unknown;
-	leadRef?: unknown;
-	confirm?: unknown;
-}): string | undefined {
-	return event.type === 'paid' &&
-		!event.confirm &&
-		typeof event.leadRef === 'string' &&
-		event.leadRef !== ''
-		? event.leadRef
-		: undefined;
-}

@@ -4,6 +4,7 @@
  * (credentials, OAuth refresh, proxies), tests send with fetch. Every answer goes through the retry
  * policy, and every HTTP request is counted, so a caller can report calls per lead and per event.
  */
+import type { FailureKind, KindedError } from '../util/failure';
 import { redactPersonalData } from '../util/redact';
 import { DEFAULT_RETRY_POLICY, decide, decideNoAnswer, type RetryPolicy } from './retry';
 
@@ -26,16 +27,21 @@ export interface PipedriveResponse {
 
 export type PipedriveTransport = (request: PipedriveRequest) => Promise<PipedriveResponse>;
 
-export class PipedriveError extends Error {
+export class PipedriveError extends Error implements KindedError {
 	constructor(
 		message: string,
 		readonly status: number,
-		/** False for answers that a retry cannot fix (401, 400, a block page). */
+		/** False for answers that a retry of the request cannot fix (401, 400, a block page). */
 		readonly retryable: boolean,
+		/** What the failure means for the message being handled (lib/util/failure.ts). */
+		readonly failureKind: FailureKind = 'retryable',
 	) {
 		super(message);
 		this.name = 'PipedriveError';
 	}
+
+	/** The service that failed, for a paused queue's probe. */
+	readonly failureService = 'pipedrive';
 }
 
 export type Row = Record<string, unknown> & { id: number };
@@ -92,6 +98,11 @@ export class PipedriveClient {
 		/** Identifies the account for the search limiter (the base URL is enough). */
 		private readonly account: string,
 		private readonly policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+		/**
+		 * Waits for a slot of the account's search budget (10 per 2 s). By default this process's own count;
+		 * lib/pipedrive/shared.ts gives one every n8n process of the install shares.
+		 */
+		private readonly searchSlot?: () => Promise<void>,
 	) {}
 
 	get callCount(): number {
@@ -136,7 +147,8 @@ export class PipedriveClient {
 				const found = await options.recover();
 				if (found !== undefined) return { data: found };
 			}
-			if (request.path.endsWith('/search')) await this.waitForSearchSlot();
+			if (request.path.endsWith('/search'))
+				await (this.searchSlot ? this.searchSlot() : this.waitForSearchSlot());
 			this.count(request);
 			let answer: PipedriveResponse;
 			try {
@@ -149,6 +161,7 @@ export class PipedriveClient {
 						`${request.method} ${request.path}: no answer from Pipedrive after ${attempt} attempts (${reason})`,
 						0,
 						true,
+						noAnswer.action === 'fail' ? noAnswer.kind : 'retryable',
 					);
 				}
 				ambiguous = request.method !== 'GET';
@@ -174,6 +187,7 @@ export class PipedriveClient {
 					`${request.method} ${request.path}: ${decision.message}${detail}`,
 					answer.status,
 					decision.retryable,
+					decision.kind,
 				);
 			}
 			try {
@@ -191,8 +205,20 @@ export class PipedriveClient {
 		}
 	}
 
-	/** Every page of a v2 list (cursor pagination ends with `next_cursor: null`). */
-	async listAll<T>(path: string, query: Query = {}, maxPages = 100): Promise<T[]> {
+	/** Every page of a v2 list, to its end (cursor pagination ends with `next_cursor: null`). */
+	async listAll<T>(path: string, query: Query = {}): Promise<T[]> {
+		return (await this.listUpTo<T>(path, query, Number.POSITIVE_INFINITY)).rows;
+	}
+
+	/**
+	 * The pages of a v2 list up to `maxPages`: the rows, and whether the list went on past them (the caller
+	 * says so: nothing is cut silently).
+	 */
+	async listUpTo<T>(
+		path: string,
+		query: Query,
+		maxPages: number,
+	): Promise<{ rows: T[]; truncated: boolean }> {
 		const rows: T[] = [];
 		let cursor: string | undefined;
 		for (let pageNo = 0; pageNo < maxPages; pageNo++) {
@@ -203,10 +229,41 @@ export class PipedriveClient {
 			});
 			rows.push(...(page.data ?? []));
 			const next = page.additional_data?.next_cursor;
-			if (typeof next !== 'string' || next === '') return rows;
+			if (typeof next !== 'string' || next === '') return { rows, truncated: false };
 			cursor = next;
 		}
-		return rows;
+		return { rows, truncated: true };
+	}
+
+	/**
+	 * Every page of a v1 list (`start` pagination, `more_items_in_collection`), or until `stop` finds what
+	 * the caller looks for (it gets each page's rows and returns a hit).
+	 */
+	async listAllV1<T>(
+		path: string,
+		query: Query,
+		stop?: (rows: T[]) => T | undefined,
+	): Promise<{ rows: T[]; found?: T }> {
+		const rows: T[] = [];
+		let start = 0;
+		for (;;) {
+			const page = await this.request<T[]>({
+				method: 'GET',
+				path,
+				query: { ...query, start, limit: query.limit ?? 500 },
+			});
+			const data = page.data ?? [];
+			rows.push(...data);
+			const found = stop?.(data);
+			if (found !== undefined) return { rows, found };
+			const pagination = (page.additional_data?.pagination ?? {}) as {
+				more_items_in_collection?: boolean;
+				next_start?: number;
+			};
+			if (!pagination.more_items_in_collection || !data.length) return { rows };
+			start =
+				typeof pagination.next_start === 'number' ? pagination.next_start : start + data.length;
+		}
 	}
 
 	// ---- persons ----
@@ -222,6 +279,15 @@ export class PipedriveClient {
 			answer.data.items.find((i) => (i.item.emails ?? []).some((e) => e.toLowerCase() === wanted))
 				?.item ?? answer.data.items[0]?.item
 		);
+	}
+
+	async getPerson(id: number): Promise<Person | undefined> {
+		try {
+			return (await this.request<Person>({ method: 'GET', path: `/api/v2/persons/${id}` })).data;
+		} catch (error) {
+			if (error instanceof PipedriveError && error.status === 404) return undefined;
+			throw error;
+		}
 	}
 
 	/** `recover`: how to find the person a create whose answer was lost may have made (see request). */
@@ -276,9 +342,17 @@ export class PipedriveClient {
 		return await this.listAll<Deal>('/api/v2/deals', query);
 	}
 
-	/** The first page only: a person's most recent deals, where a lead looks for its deal. */
-	async listDealsPage(query: Query): Promise<Deal[]> {
-		return await this.listAll<Deal>('/api/v2/deals', query, 1);
+	/** A person's deals, every page (a person has a handful; a duplicate check must see them all). */
+	async personDeals(
+		personId: number,
+		sortBy: 'update_time' | 'add_time' = 'update_time',
+	): Promise<Deal[]> {
+		return await this.listAll<Deal>('/api/v2/deals', {
+			person_id: personId,
+			sort_by: sortBy,
+			sort_direction: 'desc',
+			limit: 100,
+		});
 	}
 
 	// ---- activities and notes ----
@@ -298,7 +372,6 @@ export class PipedriveClient {
 		return await this.listAll<Row & { note?: string | null; subject?: string }>(
 			'/api/v2/activities',
 			{ deal_id: dealId, sort_by: 'id', sort_direction: 'desc', limit: 500 },
-			4,
 		);
 	}
 
@@ -329,17 +402,29 @@ export class PipedriveClient {
 		return (await this.request<Row>({ method: 'POST', path: '/v1/notes', body }, { recover })).data;
 	}
 
-	/** A deal's notes, newest first (v1: notes have no v2 endpoint). */
+	/** A deal's notes, newest first, every page (v1: notes have no v2 endpoint). */
 	async dealNotes(dealId: number): Promise<Array<Row & { content?: string }>> {
 		return (
-			(
-				await this.request<Array<Row & { content?: string }>>({
-					method: 'GET',
-					path: '/v1/notes',
-					query: { deal_id: dealId, sort: 'id DESC', start: 0, limit: 100 },
-				})
-			).data ?? []
-		);
+			await this.listAllV1<Row & { content?: string }>('/v1/notes', {
+				deal_id: dealId,
+				sort: 'id DESC',
+				limit: 100,
+			})
+		).rows;
+	}
+
+	/** The newest note of a deal that `matches`, looking through its pages until found or to the end. */
+	async findDealNote(
+		dealId: number,
+		matches: (note: Row & { content?: string }) => boolean,
+	): Promise<(Row & { content?: string }) | undefined> {
+		return (
+			await this.listAllV1<Row & { content?: string }>(
+				'/v1/notes',
+				{ deal_id: dealId, sort: 'id DESC', limit: 100 },
+				(rows) => rows.find(matches),
+			)
+		).found;
 	}
 
 	// ---- account metadata ----
@@ -362,14 +447,10 @@ export class PipedriveClient {
 	/** The deal fields with their numeric ids (v1): the ids tell which of two same-named fields was made first. */
 	async dealFieldIds(): Promise<Array<{ id: number; key: string; name: string }>> {
 		return (
-			(
-				await this.request<Array<{ id: number; key: string; name: string }>>({
-					method: 'GET',
-					path: '/v1/dealFields',
-					query: { start: 0, limit: 500 },
-				})
-			).data ?? []
-		);
+			await this.listAllV1<{ id: number; key: string; name: string }>('/v1/dealFields', {
+				limit: 500,
+			})
+		).rows;
 	}
 
 	async deleteDealField(fieldCode: string): Promise<void> {

@@ -172,15 +172,21 @@ export function readCheckoutState(
 	)?.[0];
 	if (!status) return undefined;
 	const ids = cf[fields.keys.eventIds];
+	const listed = typeof ids === 'string' && ids ? ids.split(/\s+/).filter(Boolean) : [];
+	const dropped = listed[0] === IDS_DROPPED;
 	return {
 		status,
 		lastEventAt:
 			typeof cf[fields.keys.lastEventAt] === 'string'
 				? (cf[fields.keys.lastEventAt] as string)
 				: '',
-		appliedEventIds: typeof ids === 'string' && ids ? ids.split(/\s+/).filter(Boolean) : [],
+		appliedEventIds: dropped ? listed.slice(1) : listed,
+		...(dropped ? { olderIdsDropped: true } : {}),
 	};
 }
+
+/** The first word of "Checkout events applied" when older ids were dropped (DealCheckoutState.olderIdsDropped). */
+const IDS_DROPPED = '…';
 
 export function writeCheckoutState(
 	state: DealCheckoutState,
@@ -189,7 +195,8 @@ export function writeCheckoutState(
 	return {
 		[fields.keys.status]: fields.statusOptions[state.status],
 		[fields.keys.lastEventAt]: state.lastEventAt || null,
-		[fields.keys.eventIds]: state.appliedEventIds.join(' ') || null,
+		[fields.keys.eventIds]:
+			[...(state.olderIdsDropped ? [IDS_DROPPED] : []), ...state.appliedEventIds].join(' ') || null,
 	};
 }
 

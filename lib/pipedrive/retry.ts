@@ -4,7 +4,9 @@
  * 2 s) answer 429; an integration that keeps going after 429s gets a 403 HTML page from Cloudflare,
  * which must never be retried.
  */
+import type { FailureKind } from '../util/failure';
 import { redactPersonalData } from '../util/redact';
+
 export interface PipedriveAnswer {
 	status: number;
 	headers: Record<string, string | undefined>;
@@ -15,7 +17,11 @@ export interface PipedriveAnswer {
 export type RetryDecision =
 	| { action: 'done' }
 	| { action: 'retry'; delayMs: number; reason: string }
-	| { action: 'fail'; message: string; retryable: boolean };
+	/**
+	 * `retryable`: whether this request may be sent again (false for 401, 400, a block page); `kind`: what the
+	 * failure means for the message that made the request (lib/util/failure.ts).
+	 */
+	| { action: 'fail'; message: string; retryable: boolean; kind: FailureKind };
 
 export interface RetryPolicy {
 	/** Attempts in all, the first included. */
@@ -59,6 +65,7 @@ export function decideNoAnswer(
 		return {
 			action: 'fail',
 			retryable: true,
+			kind: 'retryable',
 			message: `no answer from Pipedrive after ${attempt} attempts`,
 		};
 	return { action: 'retry', delayMs: serverBackoff(attempt, policy), reason: 'no answer' };
@@ -81,6 +88,7 @@ export function decide(
 			return {
 				action: 'fail',
 				retryable: true,
+				kind: 'lasting',
 				message:
 					'Pipedrive daily API token budget is used up (429); requests work again after the daily reset',
 			};
@@ -89,6 +97,7 @@ export function decide(
 			return {
 				action: 'fail',
 				retryable: true,
+				kind: 'retryable',
 				message: `Pipedrive still rate-limits after ${attempt} attempts (429)`,
 			};
 		const resetSeconds = Number(
@@ -106,6 +115,7 @@ export function decide(
 		return {
 			action: 'fail',
 			retryable: false,
+			kind: 'lasting',
 			message:
 				'Pipedrive answered 403 with a block page (not JSON): requests continued after rate limiting. Stop, wait, and lower the request rate; this is not retried.',
 		};
@@ -115,6 +125,7 @@ export function decide(
 			return {
 				action: 'fail',
 				retryable: true,
+				kind: 'retryable',
 				message: `Pipedrive answered ${status} ${attempt} times`,
 			};
 		return {
@@ -127,11 +138,13 @@ export function decide(
 		return {
 			action: 'fail',
 			retryable: false,
+			kind: 'lasting',
 			message: 'Pipedrive refused the credentials (401): check the API token or reconnect OAuth',
 		};
 	return {
 		action: 'fail',
 		retryable: false,
+		kind: 'retryable',
 		message: `Pipedrive answered ${status}${answer.bodyText ? `: ${redactPersonalData(answer.bodyText.slice(0, 300))}` : ''}`,
 	};
 }

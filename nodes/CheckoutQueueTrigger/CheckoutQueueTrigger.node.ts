@@ -28,9 +28,20 @@ import {
 	type QueueMessage,
 } from '../../lib/amqp/consumer';
 import { partitionQueues } from '../../lib/amqp/partitions';
+import { partitionKeyOf } from '../../lib/checkout/message';
 import { declareTopology } from '../../lib/amqp/topology';
+import { redactPersonalData } from '../../lib/util/redact';
 import { readTopology, topologyFields } from '../shared/topology';
+import type { Failure } from '../../lib/util/failure';
+import { probeItem, probeOutcome } from '../shared/probe';
+import { outcomeOfRun } from './outcome';
 import { AMQP_CREDENTIAL, amqpSettingsFromCredential } from '../shared/transport/amqp';
+
+/**
+ * Messages each partition's consumer holds at once: how far past a lead that waits for its retry the
+ * other leads' messages still flow (one execution at a time still).
+ */
+const MESSAGES_HELD = 32;
 
 /** The queue is always shown here (the relay shows it only when declaring). */
 const queueFields: INodeProperties[] = [
@@ -94,7 +105,7 @@ export class CheckoutQueueTrigger implements INodeType {
 				default: 5,
 				typeOptions: { minValue: 1 },
 				description:
-					'Executions of one message (crashes included) before it goes to the dead-letter queue; keep it at or below the delivery limit',
+					"Failed executions of one message before it goes to the dead-letter queue (counted by the trigger, whatever the RabbitMQ version counts); a message that kept n8n crashing is dead-lettered by the queue's delivery limit",
 			},
 			{
 				displayName: 'Execution Timeout (Seconds)',
@@ -112,7 +123,7 @@ export class CheckoutQueueTrigger implements INodeType {
 				default: 5,
 				typeOptions: { minValue: 0 },
 				description:
-					'Doubles on each retry, up to 5 minutes. The message waits at the head of the queue, so later events do not overtake it.',
+					'Doubles on each retry, up to 5 minutes. The later events of its lead wait behind it, so they do not overtake it; other leads go on meanwhile.',
 			},
 			{
 				displayName: 'Pause Probe Every (Seconds)',
@@ -121,7 +132,7 @@ export class CheckoutQueueTrigger implements INodeType {
 				default: 60,
 				typeOptions: { minValue: 1 },
 				description:
-					'When an execution fails for a reason retrying cannot heal soon (Pipedrive refuses the credentials, blocks the integration, or the daily budget is spent), the queue pauses: the message is held and run again this often, instead of sending message after message to the dead-letter queue',
+					"When an execution fails for a reason retrying cannot heal soon (Pipedrive refuses the credentials, blocks the integration, the daily budget is spent, a gateway is down), the queue pauses instead of sending message after message to the dead-letter queue: this often, a probe execution without any message data asks the failed service with one call (the pack's nodes answer it), and the held message runs again once the service answers",
 			},
 		],
 	};
@@ -217,13 +228,13 @@ export class CheckoutQueueTrigger implements INodeType {
 		const handle = async (message: QueueMessage): Promise<HandlerOutcome> => {
 			const done = this.helpers.createDeferredPromise<IRun>();
 			this.emit([[itemOf(message)]], undefined, done);
-			const run = await done.promise;
-			if (!run) return { ok: false, error: 'n8n reported no execution for the message' };
-			const error = run.data.resultData.error;
-			if (error) return { ok: false, error: error.message };
-			if (run.status === 'error' || run.status === 'crashed' || run.status === 'canceled')
-				return { ok: false, error: `execution ${run.status}` };
-			return { ok: true };
+			return outcomeOfRun(await done.promise);
+		};
+		// While paused: an execution of a probe item (no message data) asks the failed service (probe.ts).
+		const probe = async (message: QueueMessage, failure: Failure): Promise<HandlerOutcome> => {
+			const done = this.helpers.createDeferredPromise<IRun>();
+			this.emit([[{ json: probeItem(failure, message.messageId) }]], undefined, done);
+			return probeOutcome(await done.promise, failure);
 		};
 		const consumers = partitionQueues(topology, partitions).map(({ queue }) =>
 			runConsumer(
@@ -231,6 +242,10 @@ export class CheckoutQueueTrigger implements INodeType {
 				{
 					queue,
 					deadLetterQueue: topology.deadLetterQueue,
+					// A lead's messages in their order; a lead waiting for a retry holds no other lead.
+					keyOf: partitionKeyOf,
+					window: MESSAGES_HELD,
+					probe,
 					maxAttempts,
 					retryDelayMs: exponentialBackoff(retryDelayMs, 300_000),
 					handlerTimeoutMs,
@@ -238,18 +253,21 @@ export class CheckoutQueueTrigger implements INodeType {
 					prepare: declare
 						? async (connection) => await declareTopology(connection, topology, partitions)
 						: undefined,
-					log: (level, message) => {
+					log: (level, message) =>
 						this.logger[level](
 							`[Checkout Queue Trigger${partitions > 1 ? ` ${queue}` : ''}] ${message}`,
-						);
-						// Dead-lettered messages are also shown as failed executions, where people look.
-						if (
-							level === 'error' &&
-							message.includes('dead-letter') &&
-							typeof this.saveFailedExecution === 'function'
-						) {
-							this.saveFailedExecution(new NodeOperationError(node, message));
-						}
+						),
+					// Dead-lettered messages are also shown as failed executions, where people look.
+					onDeadLetter: ({ messageId, reason }) => {
+						if (typeof this.saveFailedExecution === 'function')
+							this.saveFailedExecution(
+								new NodeOperationError(
+									node,
+									redactPersonalData(
+										`Message ${messageId ?? '(without id)'} went to the dead-letter queue: ${reason}`,
+									),
+								),
+							);
 					},
 				},
 				handle,

@@ -24,8 +24,9 @@ import {
 
 import { textRecord } from '../../lib/http/untrusted';
 import { redactPersonalData } from '../../lib/util/redact';
-import { leadClosedBy } from '../../lib/links/checkoutLinks';
-import { lowerCaseHeaders, providerFor, serialiseEvent, webhookSecretOf } from '../../lib/gateways';
+import { storeVerifiedEvent } from '../../lib/archive/verifiedEvent';
+import { encodeMessage } from '../../lib/checkout/message';
+import { lowerCaseHeaders, providerFor, webhookSecretOf } from '../../lib/gateways';
 import type { ProviderId } from '../../lib/gateways/types';
 import { gatewayCredentialDescriptions, providerProperty } from '../shared/gatewayDescriptions';
 import { cachedArchive, S3_CREDENTIAL, s3SettingsFromCredential } from '../shared/transport/s3';
@@ -161,31 +162,24 @@ export class PaymentWebhookTrigger implements INodeType {
 				this.logger.info(`Payment webhook rejected (${provider}): ${outcome.reason}`);
 				return answer(401, { error: 'invalid signature' });
 			}
-			const archive = cachedArchive(
+			const { archive, leads } = cachedArchive(
 				s3SettingsFromCredential(await cachedCredentials(this, S3_CREDENTIAL)),
 				this.getNodeParameter('prefix', 'checkout') as string,
 			);
 			let stored;
 			try {
 				const event = outcome.event;
-				const closedLead = leadClosedBy(event);
 				// A paid checkout's pay links open nothing from now on. Closed alongside the store (the event is
 				// verified, so the payment happened even if the store must be retried) and before the 200: a
 				// failure of either is a 503 the gateway retries, and the retry is then a duplicate.
-				[stored] = await Promise.all([
-					archive.store({
-						body: serialiseEvent(event),
-						eventId: event.eventId,
-						source: provider,
-						contentType: 'application/json',
-					}),
-					closedLead
-						? archive.closeLead(closedLead, {
-								eventId: event.eventId,
-								occurredAt: event.occurredAt,
-							})
-						: undefined,
-				]);
+				stored = await storeVerifiedEvent(archive, leads, {
+					body: encodeMessage(event),
+					eventId: event.eventId,
+					source: provider,
+					contentType: 'application/json',
+					event,
+					closeLinks: true,
+				});
 			} catch (error) {
 				this.logger.error(
 					`Payment webhook: archive write not confirmed: ${redactPersonalData((error as Error).message)}`,

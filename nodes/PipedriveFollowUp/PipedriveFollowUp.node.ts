@@ -6,6 +6,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { sharedPrefixProperty } from '../shared/sharedState';
 import * as followUp from './actions/followUp';
 import { router } from './actions/router';
 import { loadOptions } from './methods';
@@ -41,6 +42,15 @@ export class PipedriveFollowUp implements INodeType {
 				required: false,
 				displayOptions: { show: { operation: ['runFollowUpRules'] } },
 			},
+			// Optional: with it, the state every n8n process must share lives in the archive's bucket
+			// (nodes/shared/sharedState.ts); without it, in this process only.
+			{
+				name: 'checkoutS3Api',
+				required: false,
+				displayOptions: {
+					show: { operation: ['upsertLead', 'applyCheckoutEvent', 'runFollowUpRules', 'setup'] },
+				},
+			},
 		],
 		properties: [
 			{
@@ -52,6 +62,12 @@ export class PipedriveFollowUp implements INodeType {
 					{ name: 'OAuth2', value: 'oAuth2' },
 				],
 				default: 'apiToken',
+			},
+			{
+				...sharedPrefixProperty,
+				displayOptions: {
+					show: { operation: ['upsertLead', 'applyCheckoutEvent', 'runFollowUpRules', 'setup'] },
+				},
 			},
 			...followUp.description,
 		],

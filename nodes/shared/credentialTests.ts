@@ -13,10 +13,15 @@ import type {
 import { connectAmqp } from '../../lib/amqp/connection';
 import { describeS3Error } from '../../lib/archive/archive';
 import { createS3Client } from '../../lib/s3/client';
+import { conditionalWritesHonoured, probeConditionalWrites } from '../../lib/s3/conditional';
 import { amqpSettingsFromCredential } from './transport/amqp';
-import { s3SettingsFromCredential } from './transport/s3';
+import { s3SettingsFromCredential, storeIdOf } from './transport/s3';
 
-/** Lists one key of the bucket: proves endpoint, keys, bucket and path style together. */
+/**
+ * Lists one key of the bucket (proves endpoint, keys, bucket and path style together), then says whether
+ * the store honours conditional writes: the state every n8n process shares (docs/scaling.md) needs them,
+ * and without them only one n8n process may run the pack. The probe writes and removes one small object.
+ */
 export async function checkoutS3ApiTest(
 	this: ICredentialTestFunctions,
 	credential: ICredentialsDecrypted,
@@ -25,7 +30,16 @@ export async function checkoutS3ApiTest(
 	const client = createS3Client(settings);
 	try {
 		await client.send(new ListObjectsV2Command({ Bucket: settings.bucket, MaxKeys: 1 }));
-		return { status: 'OK', message: `Bucket "${settings.bucket}" is reachable` };
+		const honoured = await conditionalWritesHonoured(
+			storeIdOf(settings),
+			async () => await probeConditionalWrites(client, settings.bucket, 'checkout-recovery-probe/'),
+		);
+		return {
+			status: 'OK',
+			message: honoured
+				? `Bucket "${settings.bucket}" is reachable and honours conditional writes: several n8n processes (queue mode) can share it`
+				: `Bucket "${settings.bucket}" is reachable, but the store ignores conditional writes (If-None-Match, If-Match): run only one n8n process with it (no queue mode), or use a store that honours them (AWS S3, MinIO)`,
+		};
 	} catch (error) {
 		return {
 			status: 'Error',

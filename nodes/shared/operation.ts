@@ -13,7 +13,8 @@ import {
 	type IPairedItemData,
 } from 'n8n-workflow';
 
-import { isN8nNodeError } from './errors';
+import { failureKindOf, failureServiceOf } from '../../lib/util/failure';
+import { isN8nNodeError, withFailureKind } from './errors';
 
 export interface NodeOperation {
 	description: INodeProperties[];
@@ -37,13 +38,21 @@ export async function dispatch(
 	return await operations[operation].execute.call(ctx);
 }
 
-/** n8n's own error types pass as they are (a NodeApiError keeps its HTTP details); others get the item index. */
+/**
+ * n8n's own error types pass as they are (a NodeApiError keeps its HTTP details); others get the item
+ * index. Either way the failure kind the error was made with (lib/util/failure.ts) goes into the n8n
+ * error's context, where the Checkout Queue Trigger reads it.
+ */
 function asNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex?: number): Error {
-	if (isN8nNodeError(error)) return error;
-	return new NodeOperationError(
-		ctx.getNode(),
-		error as Error,
-		itemIndex === undefined ? {} : { itemIndex },
+	if (isN8nNodeError(error)) return withFailureKind(error);
+	return withFailureKind(
+		new NodeOperationError(
+			ctx.getNode(),
+			error as Error,
+			itemIndex === undefined ? {} : { itemIndex },
+		),
+		failureKindOf(error),
+		failureServiceOf(error),
 	);
 }
 
@@ -103,12 +112,16 @@ export async function runOnce(
 		return (await run()).map((item) => ({ ...item, pairedItem }));
 	} catch (error) {
 		if (ctx.continueOnFail()) return [{ json: errorJson(error), pairedItem }];
-		if (isN8nNodeError(error)) throw error;
+		if (isN8nNodeError(error)) throw withFailureKind(error);
 		const extra = details?.(error);
-		throw new NodeOperationError(
-			ctx.getNode(),
-			error as Error,
-			extra ? { description: JSON.stringify(extra) } : {},
+		throw withFailureKind(
+			new NodeOperationError(
+				ctx.getNode(),
+				error as Error,
+				extra ? { description: JSON.stringify(extra) } : {},
+			),
+			failureKindOf(error),
+			failureServiceOf(error),
 		);
 	}
 }

@@ -9,6 +9,7 @@
  *  - a storage outage answers 503 so the sender retries.
  */
 import type { ChannelModel } from 'amqplib';
+import { LeadRegistry } from '../../lib/archive/leadRegistry';
 
 import { S3Archive } from '../../lib/archive/archive';
 import { signMercadoPago } from '../../lib/gateways/mercadopago';
@@ -177,8 +178,8 @@ it('verifies and archives 500 signed Stripe events; the scheduled sweep relays t
 	expect(countExecutions(n8n, 'crPaymentIntake1')).toBeGreaterThanOrEqual(500);
 
 	// The visual intake's Store closes a paid checkout's pay links; an expired one keeps them (a follow-up may still bring the buyer back).
-	expect(await archive.isLeadClosed('lead-1')).toBe(true);
-	expect(await archive.isLeadClosed('lead-3')).toBe(false);
+	expect(await new LeadRegistry(archive).isLeadClosed('lead-1')).toBe(true);
+	expect(await new LeadRegistry(archive).isLeadClosed('lead-3')).toBe(false);
 
 	// A gateway retry of an event already archived is acknowledged and changes nothing.
 	const retry = await post('stripe', sent[0], {

@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LeadRegistry } from '../../lib/archive/leadRegistry';
 
 import { S3Archive } from '../../lib/archive/archive';
 import { signMercadoPago } from '../../lib/gateways/mercadopago';
@@ -162,9 +163,9 @@ it('archives verified events and answers 200 without starting any execution', as
 	expect(again).toMatchObject({ status: 200, json: { received: true, duplicate: true } });
 	expect(countExecutions(n8n)).toBe(0);
 	// A paid checkout's pay links are closed before the gateway gets its 200.
-	expect(await archive.isLeadClosed('lead-0')).toBe(true);
-	expect(await archive.isLeadClosed('lead-59')).toBe(true);
-	expect(await archive.isLeadClosed('lead-never-paid')).toBe(false);
+	expect(await new LeadRegistry(archive).isLeadClosed('lead-0')).toBe(true);
+	expect(await new LeadRegistry(archive).isLeadClosed('lead-59')).toBe(true);
+	expect(await new LeadRegistry(archive).isLeadClosed('lead-never-paid')).toBe(false);
 });
 
 it('archives a Mercado Pago notification as received, naming the signed payment to confirm: its answer waits on no Mercado Pago call', async () => {
@@ -226,7 +227,7 @@ it('archives a Mercado Pago notification as received, naming the signed payment 
 		]),
 	);
 	// Nothing is paid until the processor has read the payment: the links close there, not here.
-	expect(await archive.isLeadClosed('lead-fast-mp')).toBe(false);
+	expect(await new LeadRegistry(archive).isLeadClosed('lead-fast-mp')).toBe(false);
 });
 
 it('withstands what an attacker sends (replayed and forged signatures, prototype keys, 2 MB bodies) and keeps answering', async () => {
@@ -273,7 +274,7 @@ it('withstands what an attacker sends (replayed and forged signatures, prototype
 	expect(answers[4].status).toBe(200); // header names are data, not keys of our objects
 	expect(answers[5].status).toBe(401);
 	expect((await pendingObjects()).length).toBe(before.length + 1);
-	expect(await archive.isLeadClosed('lead-proto')).toBe(false);
+	expect(await new LeadRegistry(archive).isLeadClosed('lead-proto')).toBe(false);
 	// Still answering valid events.
 	const body = stripeBody(7003);
 	expect(await post('checkout/fast/stripe', body, signed(body))).toMatchObject({

@@ -8,6 +8,7 @@
  * the form or the query, links guessed, forged, expired or paid; the instance keeps answering.
  */
 import { randomUUID } from 'node:crypto';
+import { LeadRegistry } from '../../lib/archive/leadRegistry';
 
 import { uuidv7 } from '../../lib/forms/ids';
 import { executionsHolding } from '../../testbench/n8n';
@@ -89,7 +90,7 @@ it('stores the lead, then answers 303 to the payment page with the buyer prefill
 	const page = await (await fetch(res.location!)).text();
 	expect(page).toContain('José da Conceição Ñandú');
 
-	const stored = await bench.archive.findLatestRevision(checkout.leadRef!);
+	const stored = await new LeadRegistry(bench.archive).findLatestRevision(checkout.leadRef!);
 	const lead = JSON.parse(stored!.body.toString('utf8'));
 	expect(lead).toMatchObject({
 		type: 'lead.captured',
@@ -126,7 +127,9 @@ it('passes the buyer address on to the gateway (Mercado Pago payer.address) and 
 		street_number: '1000',
 	});
 	const lead = JSON.parse(
-		(await bench.archive.findLatestRevision(checkout.leadRef!))!.body.toString('utf8'),
+		(await new LeadRegistry(bench.archive).findLatestRevision(checkout.leadRef!))!.body.toString(
+			'utf8',
+		),
 	);
 	expect(lead.address).toEqual({
 		postalCode: '01310100',
@@ -205,7 +208,9 @@ it('keeps the lead when the gateway is down and offers a signed retry link that 
 	expect(retry.startsWith(bench.n8n.webhookUrl('checkout/pay?lead='))).toBe(true);
 	const leadId = new URL(retry).searchParams.get('lead')!.split('.')[0];
 	expect(
-		JSON.parse((await bench.archive.findLatestRevision(leadId))!.body.toString('utf8')).email,
+		JSON.parse(
+			(await new LeadRegistry(bench.archive).findLatestRevision(leadId))!.body.toString('utf8'),
+		).email,
 	).toBe('retry@example.com');
 
 	await bench.restartGateways();
@@ -253,9 +258,9 @@ it('answers an Elementor Pro webhook (advanced data) with exactly 200; its Redir
 		items: [{ name: 'Mentoria', unitAmount: 49700 }],
 	});
 	// The token is the buyer's secret: it is not stored with the lead.
-	expect((await bench.archive.findLatestRevision(leadId))!.body.toString('utf8')).not.toContain(
-		token,
-	);
+	expect(
+		(await new LeadRegistry(bench.archive).findLatestRevision(leadId))!.body.toString('utf8'),
+	).not.toContain(token);
 
 	// Knowing the e-mail gets nothing: the same answer as for any link that opens nothing.
 	const byEmail = await fetch(
@@ -286,7 +291,7 @@ it('updates the Elementor lead when the buyer corrects the form (another product
 	expect(corrected.status).toBe(200);
 	expect(JSON.parse(corrected.text).leadId).toBe(first.leadId);
 	const latest = JSON.parse(
-		(await bench.archive.findLatestRevision(first.leadId))!.body.toString('utf8'),
+		(await new LeadRegistry(bench.archive).findLatestRevision(first.leadId))!.body.toString('utf8'),
 	);
 	expect(latest).toMatchObject({
 		leadId: first.leadId,
@@ -379,7 +384,7 @@ it('gives one neutral answer to every pay link that opens nothing: guessed, bare
 	expect(new Set(bodies).size).toBe(1);
 
 	// Paid: the intake closes the lead's links (here the archive call it makes); the same answer from then on.
-	await bench.archive.closeLead(leadId, { eventId: 'evt-paid' });
+	await new LeadRegistry(bench.archive).closeLead(leadId, { eventId: 'evt-paid' });
 	const paid = await pay(`lead=${valid}`);
 	expect(paid.status).toBe(404);
 	expect(await paid.text()).toBe(bodies[0]);

@@ -9,6 +9,7 @@ import {
 	type S3Client,
 } from '@aws-sdk/client-s3';
 import type { ChannelModel } from 'amqplib';
+import { LeadRegistry } from '../../lib/archive/leadRegistry';
 
 import { ConfirmPublisher } from '../../lib/amqp/confirmPublisher';
 import { partitionOf, partitionQueues } from '../../lib/amqp/partitions';
@@ -16,6 +17,7 @@ import { redriveDeadLetters } from '../../lib/amqp/redrive';
 import { connectAmqp } from '../../lib/amqp/connection';
 import { declareTopology, type Topology } from '../../lib/amqp/topology';
 import { ArchiveWriteError, S3Archive } from '../../lib/archive/archive';
+import { RelayFailures } from '../../lib/archive/aside';
 import { idMarkerKey, parseKey } from '../../lib/archive/keys';
 import { Lease } from '../../lib/archive/lease';
 import {
@@ -25,6 +27,7 @@ import {
 	replayRange,
 	type Publisher,
 } from '../../lib/archive/relay';
+import { partitionKeyOf } from '../../lib/checkout/message';
 import { createS3Client } from '../../lib/s3/client';
 import {
 	connectBroker,
@@ -32,6 +35,9 @@ import {
 	drainQueue,
 	publishConfirmed,
 	uniqueTopology,
+	brokerUrlVia,
+	RABBITMQ_PORT,
+	RABBITMQ_URL,
 } from '../../testbench/rabbitmq';
 import { startS3Server, type S3Server } from '../../testbench/s3';
 import { startS3FaultProxy, type S3FaultProxy } from '../../testbench/s3FaultProxy';
@@ -115,7 +121,7 @@ describe('store', () => {
 		expect(new Set(results.map((r) => r.key)).size).toBe(1);
 		expect(await count(archive, 'pending')).toEqual([results[0].key]);
 
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const publisher = await ConfirmPublisher.open(connection);
 		const report = await relayPending(archive, publisher, t, DEFAULT_LIMITS);
 		await connection.close();
@@ -254,12 +260,12 @@ describe('partitions', () => {
 				});
 				sent.push({ lead: `L${lead}`, id });
 			}
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const publisher = await ConfirmPublisher.open(connection);
 		const report = await relayPending(
 			archive,
 			publisher,
-			{ ...t, partitions: 4 },
+			{ ...t, partitions: 4, partitionKey: partitionKeyOf },
 			{ ...DEFAULT_LIMITS, pageSize: 50 },
 		);
 		await connection.close();
@@ -296,11 +302,12 @@ describe('partitions', () => {
 				messageId: `dl-${lead}`,
 			})),
 		);
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const report = await redriveDeadLetters(connection, t, {
 			max: 100,
 			idleMs: 500,
 			partitions: 3,
+			partitionKey: partitionKeyOf,
 		});
 		await connection.close();
 		expect(report.moved).toBe(leads.length);
@@ -322,7 +329,7 @@ describe('relay', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('order');
 		const bodies = await storeMany(archive, 1100);
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const publisher = await ConfirmPublisher.open(connection);
 		const report = await relayPending(archive, publisher, t, { ...DEFAULT_LIMITS, pageSize: 300 });
 		await connection.close();
@@ -339,7 +346,7 @@ describe('relay', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('limit');
 		const bodies = await storeMany(archive, 50);
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const publisher = await ConfirmPublisher.open(connection);
 		const first = await relayPending(archive, publisher, t, {
 			...DEFAULT_LIMITS,
@@ -358,9 +365,9 @@ describe('relay', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('cut');
 		const bodies = await storeMany(archive, 400);
-		const proxy = await startTcpProxy(5672);
+		const proxy = await startTcpProxy(RABBITMQ_PORT);
 		try {
-			const connection = await connectAmqp({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
+			const connection = await connectAmqp({ url: brokerUrlVia(proxy.port) });
 			connection.on('error', () => undefined);
 			const inner = await ConfirmPublisher.open(connection);
 			let published = 0;
@@ -391,7 +398,7 @@ describe('relay', () => {
 
 			// The next run, with the broker reachable again, relays the rest.
 			proxy.restore();
-			const again = await connectAmqp({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
+			const again = await connectAmqp({ url: brokerUrlVia(proxy.port) });
 			const report = await relayPending(
 				archive,
 				await ConfirmPublisher.open(again),
@@ -414,7 +421,7 @@ describe('relay', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('unroutable');
 		await storeMany(archive, 3);
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const error = await relayPending(
 			archive,
 			await ConfirmPublisher.open(connection),
@@ -432,7 +439,7 @@ describe('relay', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('lease');
 		await storeMany(archive, 200);
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const run = async () =>
 			relayPending(
 				archive,
@@ -455,7 +462,7 @@ describe('relay', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('replay');
 		const bodies = await storeMany(archive, 30); // receive times base + i*37 ms
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		const publisher = await ConfirmPublisher.open(connection);
 		await relayPending(archive, publisher, t, DEFAULT_LIMITS);
 		await drainQueue(broker, t.queue, 100, 500);
@@ -512,39 +519,45 @@ describe('lead revisions and closed checkouts', () => {
 			source: 'lead',
 			receivedAtMs: t + 9000,
 		});
-		expect(JSON.parse((await archive.findLatestRevision(leadId))!.body.toString()).product).toBe(
-			'B',
-		);
+		expect(
+			JSON.parse((await new LeadRegistry(archive).findLatestRevision(leadId))!.body.toString())
+				.product,
+		).toBe('B');
 		// After the sweep moved them to relayed/.
 		const pending: string[] = [];
 		for await (const page of archive.walk('pending')) pending.push(...page.map((o) => o.key));
 		await archive.move(pending, 'relayed');
-		expect(JSON.parse((await archive.findLatestRevision(leadId))!.body.toString()).product).toBe(
-			'B',
-		);
+		expect(
+			JSON.parse((await new LeadRegistry(archive).findLatestRevision(leadId))!.body.toString())
+				.product,
+		).toBe('B');
 		const older = '01938a6e-1f00-7000-8000-000000000def';
 		await archive.store({ body: Buffer.from('{"legacy":true}'), eventId: older, source: 'lead' });
-		expect(JSON.parse((await archive.findLatestRevision(older))!.body.toString())).toEqual({
+		expect(
+			JSON.parse((await new LeadRegistry(archive).findLatestRevision(older))!.body.toString()),
+		).toEqual({
 			legacy: true,
 		});
 		expect(
-			await archive.findLatestRevision('01938a6e-1f00-7000-8000-000000000fff'),
+			await new LeadRegistry(archive).findLatestRevision('01938a6e-1f00-7000-8000-000000000fff'),
 		).toBeUndefined();
 	});
 
 	it('closes a lead for good (idempotent), and fails loudly when the store is down', async () => {
 		const archive = await freshArchive();
-		expect(await archive.isLeadClosed(leadId)).toBe(false);
-		await archive.closeLead(leadId, { eventId: 'evt_1' });
-		await archive.closeLead(leadId, { eventId: 'evt_1' });
-		expect(await archive.isLeadClosed(leadId)).toBe(true);
-		expect(await archive.isLeadClosed('01938a6e-1f00-7000-8000-000000000123')).toBe(false);
+		expect(await new LeadRegistry(archive).isLeadClosed(leadId)).toBe(false);
+		await new LeadRegistry(archive).closeLead(leadId, { eventId: 'evt_1' });
+		await new LeadRegistry(archive).closeLead(leadId, { eventId: 'evt_1' });
+		expect(await new LeadRegistry(archive).isLeadClosed(leadId)).toBe(true);
+		expect(
+			await new LeadRegistry(archive).isLeadClosed('01938a6e-1f00-7000-8000-000000000123'),
+		).toBe(false);
 		await s3.stop();
 		try {
-			await expect(archive.closeLead(leadId, { eventId: 'evt_2' })).rejects.toBeInstanceOf(
-				ArchiveWriteError,
-			);
-			await expect(archive.isLeadClosed(leadId)).rejects.toThrow();
+			await expect(
+				new LeadRegistry(archive).closeLead(leadId, { eventId: 'evt_2' }),
+			).rejects.toBeInstanceOf(ArchiveWriteError);
+			await expect(new LeadRegistry(archive).isLeadClosed(leadId)).rejects.toThrow();
 		} finally {
 			await s3.start();
 		}
@@ -579,6 +592,69 @@ describe('ambiguous S3 failures (a fault-injecting proxy that answers 412 to If-
 		return keys;
 	};
 
+	it('one object whose GET is always denied does not stop the relay: skipped and tried on later runs, moved aside with its reason after its tries, sent once brought back', async () => {
+		const { archive, direct } = await proxiedArchive();
+		const t = await freshTopology('aside');
+		const ids = ['evt_a1', 'evt_bad', 'evt_a2', 'evt_a3'];
+		for (const [i, id] of ids.entries())
+			await direct.store({
+				body: Buffer.from(JSON.stringify({ id })),
+				eventId: id,
+				source: 'test',
+				receivedAtMs: Date.parse('2026-12-01T10:00:00Z') + i,
+			});
+		const badKey = (await pendingKeys(direct)).find((k) => k.includes('evt_bad'))!;
+		const lift = proxy.deny((r) => r.method === 'GET' && r.path.endsWith(badKey));
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
+		const publisher = await ConfirmPublisher.open(connection);
+		const failures = new RelayFailures(archive, 2);
+		const run = async () =>
+			await relayPending(archive, publisher, t, DEFAULT_LIMITS, undefined, Date.now, failures);
+		const first = await run();
+		expect(first).toMatchObject({
+			published: 3,
+			stoppedBy: 'empty',
+			movedAside: [],
+			skippedAside: 0,
+		});
+		expect(first.failedObjects).toEqual([
+			{ key: badKey, tries: 1, reason: expect.stringMatching(/^GET: AccessDenied \(HTTP 403\)/) },
+		]);
+		// New events keep flowing past it, run after run.
+		await direct.store({ body: Buffer.from('{"id":"evt_b1"}'), eventId: 'evt_b1', source: 'test' });
+		const second = await run();
+		expect(second.published).toBe(1);
+		expect(second.movedAside).toEqual([
+			expect.objectContaining({
+				key: badKey,
+				tries: 2,
+				reason: expect.stringMatching(/AccessDenied/),
+			}),
+		]);
+		const third = await run();
+		expect(third).toMatchObject({ published: 0, skippedAside: 1, failedObjects: [] });
+		expect(proxy.seen.filter((r) => r.method === 'GET' && r.path.endsWith(badKey))).toHaveLength(2); // moved aside: not tried again
+		// What List shows.
+		expect(await failures.listAside()).toEqual([
+			expect.objectContaining({ key: badKey, tries: 2, asideAt: expect.any(String) }),
+		]);
+		// The cause fixed (the key policy), it is brought back and the next run sends it.
+		lift();
+		expect((await failures.bringBack(['evt_bad'])).map((r) => r.key)).toEqual([badKey]);
+		const fourth = await run();
+		await connection.close();
+		expect(fourth).toMatchObject({ published: 1, failedObjects: [], movedAside: [] });
+		const sent = await drainQueue(broker, t.queue, 20);
+		expect(sent.map((m) => m.messageId)).toEqual([
+			'evt_a1',
+			'evt_a2',
+			'evt_a3',
+			'evt_b1',
+			'evt_bad',
+		]);
+		expect(await failures.current()).toEqual({ trying: new Set(), aside: new Set() });
+	});
+
 	it('the proxy does what AWS does: a second If-None-Match write of a key is refused', async () => {
 		const { archive } = await proxiedArchive();
 		await archive.store({ body: Buffer.from('{"a":1}'), eventId: 'evt_first', source: 'test' });
@@ -586,7 +662,7 @@ describe('ambiguous S3 failures (a fault-injecting proxy that answers 412 to If-
 			(await archive.store({ body: Buffer.from('{"a":1}'), eventId: 'evt_first', source: 'test' }))
 				.duplicate,
 		).toBe(true);
-		await archive.closeLead('lead-x', { eventId: 'e' });
+		await new LeadRegistry(archive).closeLead('lead-x', { eventId: 'e' });
 		expect(proxy.seen.some((r) => r.method === 'PUT' && r.headers['if-none-match'] === '*')).toBe(
 			true,
 		);
@@ -665,9 +741,9 @@ describe('relay under broker faults', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('no-confirms');
 		await storeMany(archive, 20);
-		const proxy = await startTcpProxy(5672);
+		const proxy = await startTcpProxy(RABBITMQ_PORT);
 		try {
-			const connection = await connectAmqp({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}` });
+			const connection = await connectAmqp({ url: brokerUrlVia(proxy.port) });
 			connection.on('error', () => undefined);
 			const publisher = await ConfirmPublisher.open(connection, { confirmTimeoutMs: 800 });
 			proxy.freeze();
@@ -691,7 +767,7 @@ describe('relay under broker faults', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('slow-page');
 		await storeMany(archive, 10);
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		try {
 			const inner = await ConfirmPublisher.open(connection);
 			// A page whose confirms take 3 s, far longer than the lease's 600 ms.
@@ -723,7 +799,7 @@ describe('relay under broker faults', () => {
 		const archive = await freshArchive();
 		const t = await freshTopology('replay-mark');
 		await storeMany(archive, 3);
-		const connection = await connectAmqp({ url: 'amqp://guest:guest@127.0.0.1:5672' });
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		try {
 			const publisher = await ConfirmPublisher.open(connection);
 			await relayPending(archive, publisher, t, DEFAULT_LIMITS);

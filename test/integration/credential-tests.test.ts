@@ -2,8 +2,10 @@
  * The credential tests n8n runs when a user saves an archive credential, against the real S3 server and
  * the real broker: a working credential says OK, a wrong one says why, without echoing the secret.
  */
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { ICredentialTestFunctions } from 'n8n-workflow';
 
+import { createS3Client } from '../../lib/s3/client';
 import { checkoutRabbitMqApiTest, checkoutS3ApiTest } from '../../nodes/shared/credentialTests';
 import { startS3Server, type S3Server } from '../../testbench/s3';
 
@@ -37,7 +39,8 @@ const s3Data = (overrides: Record<string, unknown> = {}) => ({
 it('S3: OK for a reachable bucket; a clear error for a missing bucket or a wrong key', async () => {
 	expect(await checkoutS3ApiTest.call(ctx, s3Data())).toEqual({
 		status: 'OK',
-		message: 'Bucket "credtest" is reachable',
+		message:
+			'Bucket "credtest" is reachable and honours conditional writes: several n8n processes (queue mode) can share it',
 	});
 	const missing = await checkoutS3ApiTest.call(ctx, s3Data({ bucket: 'nope-bucket' }));
 	expect(missing).toMatchObject({
@@ -50,6 +53,30 @@ it('S3: OK for a reachable bucket; a clear error for a missing bucket or a wrong
 	);
 	expect(wrongKey.status).toBe('Error');
 	expect(wrongKey.message).not.toContain('sekret-value-123');
+});
+
+it('S3: says when the store ignores conditional writes (one n8n process only), and leaves no probe object', async () => {
+	const plain = await startS3Server({ conditionalWrites: false });
+	try {
+		await plain.createBucket('plain');
+		const result = await checkoutS3ApiTest.call(ctx, {
+			...s3Data({ bucket: 'plain' }),
+			data: { ...s3Data().data, endpoint: plain.endpoint, bucket: 'plain' },
+		});
+		expect(result.status).toBe('OK');
+		expect(result.message).toMatch(
+			/reachable, but the store ignores conditional writes .* run only one n8n process/,
+		);
+		const client = createS3Client(plain.settings('plain'));
+		try {
+			const listed = await client.send(new ListObjectsV2Command({ Bucket: 'plain' }));
+			expect(listed.Contents ?? []).toEqual([]);
+		} finally {
+			client.destroy();
+		}
+	} finally {
+		await plain.destroy();
+	}
 });
 
 it('RabbitMQ: OK against the broker; a clear error without the password for a wrong one', async () => {

@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { LeadRegistry } from '../../lib/archive/leadRegistry';
 
 import type { ChannelModel } from 'amqplib';
 import {
@@ -675,9 +676,9 @@ describe('Webhook Archive', () => {
 		expect(out.map((o) => o.json)).toEqual(items.map((i) => i.json));
 		expect(out.map((o) => pairedIndices(o))).toEqual([[0], [1], [2]]);
 		const archive = archiveAt(prefix);
-		expect(await archive.isLeadClosed(paid)).toBe(true);
-		expect(await archive.isLeadClosed(claim)).toBe(false);
-		expect(await archive.isLeadClosed(failed)).toBe(false);
+		expect(await new LeadRegistry(archive).isLeadClosed(paid)).toBe(true);
+		expect(await new LeadRegistry(archive).isLeadClosed(claim)).toBe(false);
+		expect(await new LeadRegistry(archive).isLeadClosed(failed)).toBe(false);
 
 		const withBadEvent = await run(archiveNode, {
 			parameters: {

@@ -6,6 +6,7 @@
 import { PipedriveClient, PipedriveError, fetchTransport } from '../../lib/pipedrive/client';
 import {
 	applyEvent,
+	checkoutReport,
 	clearCaches,
 	runRules,
 	setupFields,
@@ -18,6 +19,8 @@ import { CHECKOUT_FIELDS } from '../../lib/pipedrive/fields';
 import { uuidv7 } from '../../lib/forms/ids';
 import { effectMarker, hasMarker } from '../../lib/pipedrive/markers';
 import { checkLinkSettings, openLink, payLinkFor } from '../../lib/links/checkoutLinks';
+import { summaryText } from '../../lib/checkout/report';
+import { renderReportHtml } from '../../lib/checkout/reportHtml';
 import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
 
 jest.setTimeout(60_000);
@@ -1156,6 +1159,86 @@ describe('several n8n processes (no lock held in one process protects the others
 					],
 				),
 			).toBe(`Two processes#${live[0].id}`);
+		}
+	});
+});
+
+describe('no silent truncation', () => {
+	it("a lead finds its deal among a person's deals past the first page (150 deals), making no second one", async () => {
+		const input = lead({ capturedAt: '2026-11-20T12:00:00.000Z' });
+		const first = await upsertLead(client(), pd.baseUrl, input, options);
+		const c = client();
+		for (let i = 0; i < 150; i++)
+			await c.createDeal({
+				title: `Older purchase ${i}`,
+				person_id: first.personId,
+				status: 'won',
+			});
+		clearCaches(); // a restart: nothing remembered, the person's deals are all there is
+		const again = await upsertLead(client(), pd.baseUrl, input, options);
+		expect(again.dealId).toBe(first.dealId);
+		expect(
+			pd.state.deals.filter(
+				(d) =>
+					(d.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')] ===
+					input.leadId,
+			),
+		).toHaveLength(1);
+	});
+
+	it("a refund delivered again after its id left the deal's list of applied events adds no second note, however many notes the deal has", async () => {
+		const input = lead();
+		const { dealId } = await upsertLead(client(), pd.baseUrl, input, options);
+		const refund = {
+			eventId: `refund-${input.leadId}`,
+			type: 'refunded' as const,
+			occurredAt: '2026-11-27T13:00:00Z',
+			leadRef: input.leadId,
+			amount: 19790,
+			currency: 'BRL',
+		};
+		await applyEvent(client(), pd.baseUrl, refund);
+		const c = client();
+		for (let i = 0; i < 120; i++) await c.addNote({ content: `<p>call ${i}</p>`, deal_id: dealId });
+		// Since then so many events that the refund's id was dropped from the deal's list.
+		const deal = pd.state.deals.find((d) => d.id === dealId)!;
+		(deal.custom_fields as Record<string, unknown>)[fieldKey('Checkout events applied')] =
+			'… later-1 later-2';
+		clearCaches();
+		await applyEvent(client(), pd.baseUrl, refund);
+		const refundNotes = pd.state.notes.filter(
+			(n) => n.deal_id === dealId && String(n.content).includes('Payment refunded'),
+		);
+		expect(refundNotes).toHaveLength(1);
+	});
+
+	it('a report that cannot read every deal of its period says so (summary and page), instead of counting fewer', async () => {
+		const many = await startPipedriveStandIn();
+		try {
+			const c = new PipedriveClient(
+				fetchTransport(many.baseUrl, { apiToken: many.token }),
+				many.baseUrl,
+				fastPolicy,
+			);
+			await setupFields(c, many.baseUrl);
+			for (let i = 0; i < 3; i++) await c.createDeal({ title: `d${i}` });
+			const now = new Date();
+			const cut = await checkoutReport(c, many.baseUrl, {
+				period: { from: new Date(now.getTime() - 3_600_000), to: now },
+				maxPages: 1,
+				pageSize: 2,
+			});
+			expect(cut.report.incomplete).toMatch(/only the first 2 deals .* were read/);
+			expect(summaryText(cut.report)).toMatch(/Incomplete: only the first 2 deals/);
+			expect(renderReportHtml(cut.report)).toContain('id="incomplete"');
+			const whole = await checkoutReport(c, many.baseUrl, {
+				period: { from: new Date(now.getTime() - 3_600_000), to: now },
+				pageSize: 2,
+			});
+			expect(whole.report.incomplete).toBeUndefined();
+			expect(whole.dealsListed).toBe(3);
+		} finally {
+			await many.close();
 		}
 	});
 });

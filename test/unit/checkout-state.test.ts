@@ -1,5 +1,6 @@
 import {
 	applyCheckoutEvent,
+	APPLIED_IDS_MAX_CHARS,
 	type CheckoutEvent,
 	type DealCheckoutState,
 } from '../../lib/checkout/state';
@@ -71,12 +72,21 @@ describe('checkout state machine', () => {
 		expect(t.effects).toEqual([{ kind: 'setStatus', status: 'pending_payment' }]);
 	});
 
-	it('remembers a bounded number of event ids', () => {
+	it('remembers every event id up to what the deal field holds, then drops the oldest and says so', () => {
 		let state: DealCheckoutState | undefined;
 		for (let i = 0; i < 50; i++)
 			state = applyCheckoutEvent(state, ev(`e${i}`, 'pending', i % 60)).next;
-		expect(state!.appliedEventIds).toHaveLength(20);
+		expect(state!.appliedEventIds).toHaveLength(50);
 		expect(state!.appliedEventIds.at(-1)).toBe('e49');
+		expect(state!.olderIdsDropped).toBeUndefined();
+		// Long ids (a gateway's 200-character ids): past the field's budget the oldest go, flagged.
+		const long = (i: number) => `evt_${String(i).padStart(4, '0')}_${'x'.repeat(190)}`;
+		for (let i = 0; i < 200; i++)
+			state = applyCheckoutEvent(state, ev(long(i), 'pending', 59)).next;
+		expect(state!.appliedEventIds.join(' ').length).toBeLessThanOrEqual(APPLIED_IDS_MAX_CHARS);
+		expect(state!.appliedEventIds.at(-1)).toBe(long(199));
+		expect(state!.appliedEventIds).not.toContain('e0');
+		expect(state!.olderIdsDropped).toBe(true);
 	});
 });
 

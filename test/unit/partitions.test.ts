@@ -1,11 +1,11 @@
 import {
 	checkPartitions,
-	partitionKeyOf,
 	partitionOf,
 	partitionQueue,
 	partitionQueues,
-	routingKeyForBody,
+	routingKeyForKey,
 } from '../../lib/amqp/partitions';
+import { partitionKeyOf } from '../../lib/checkout/message';
 import { DEFAULT_TOPOLOGY } from '../../lib/amqp/topology';
 import { normaliseAsaasEvent } from '../../lib/gateways/asaas';
 import {
@@ -78,8 +78,12 @@ describe('partitionKeyOf', () => {
 			'lead:L4',
 		);
 		// A lead capture and its payment event of one lead go to one partition.
-		expect(routingKeyForBody('k', 4, JSON.stringify({ leadId: 'L5' }), 'a')).toBe(
-			routingKeyForBody('k', 4, JSON.stringify({ leadRef: 'L5', type: 'paid' }), 'b'),
+		expect(
+			routingKeyForKey('k', 4, () => partitionKeyOf(JSON.stringify({ leadId: 'L5' }), 'a')),
+		).toBe(
+			routingKeyForKey('k', 4, () =>
+				partitionKeyOf(JSON.stringify({ leadRef: 'L5', type: 'paid' }), 'b'),
+			),
 		);
 	});
 

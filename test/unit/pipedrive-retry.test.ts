@@ -87,7 +87,22 @@ describe('Pipedrive retry policy', () => {
 		expect(decideNoAnswer(4, policy)).toEqual({
 			action: 'fail',
 			retryable: true,
+			kind: 'retryable',
 			message: 'no answer from Pipedrive after 4 attempts',
 		});
+	});
+
+	it('says what a failure means for the queue where it is made: lasting for a refused token, a block page or the daily budget; retryable otherwise', () => {
+		const kind = (a: ReturnType<typeof answer>, attempt = 1) => {
+			const d = decide(a, attempt, policy);
+			return d.action === 'fail' ? d.kind : d.action;
+		};
+		expect(kind(answer(401))).toBe('lasting');
+		expect(kind(answer(403, {}, '<html>blocked</html>'))).toBe('lasting');
+		expect(kind(answer(429, { 'x-daily-ratelimit-token-remaining': '0' }))).toBe('lasting');
+		expect(kind(answer(429), 4)).toBe('retryable');
+		expect(kind(answer(500), 4)).toBe('retryable');
+		expect(kind(answer(400, {}, '{"error":"bad"}'))).toBe('retryable');
+		expect(kind(answer(403, {}, '{"error":"no permission"}'))).toBe('retryable');
 	});
 });

@@ -55,6 +55,13 @@ export interface PipedriveStandIn {
 	/** Requests per endpoint ("POST /api/v2/persons"), for counting API calls per lead and per event. */
 	calls: Map<string, number>;
 	state: { persons: Row[]; deals: Row[]; activities: Row[]; notes: Row[]; dealFields: Row[] };
+	/**
+	 * How far the person and deal search lags behind writes, as Pipedrive's search index does (it is not
+	 * read-after-write): a person or deal created or changed is found by search, as it now is, only this
+	 * long after; until then the search answers from what it was before (or not at all). 0: at once.
+	 * Lists and reads by id are consistent at once, as on Pipedrive. Can be changed while running.
+	 */
+	searchLagMs: number;
 	close(): Promise<void>;
 }
 
@@ -76,7 +83,14 @@ function rfc3339(): string {
 }
 
 export async function startPipedriveStandIn(
-	options: { token?: string; burstLimit?: number; dailyTokens?: number; port?: number } = {},
+	options: {
+		token?: string;
+		burstLimit?: number;
+		dailyTokens?: number;
+		port?: number;
+		/** See PipedriveStandIn.searchLagMs. */
+		searchLagMs?: number;
+	} = {},
 ): Promise<PipedriveStandIn> {
 	const token = options.token ?? 'pd-standin-token';
 	const burstLimit = options.burstLimit ?? 80;
@@ -177,6 +191,31 @@ export async function startPipedriveStandIn(
 		},
 	];
 	let nextId = 100;
+	const lag = { ms: options.searchLagMs ?? 0 };
+	/** What the search index holds of each person and deal: its versions, each searchable from its time on. */
+	const searchIndex = {
+		persons: new Map<number, Array<{ at: number; row: Row }>>(),
+		deals: new Map<number, Array<{ at: number; row: Row }>>(),
+	};
+	const indexRow = (table: 'persons' | 'deals', row: Row) => {
+		const versions = searchIndex[table].get(row.id) ?? [];
+		versions.push({ at: Date.now() + lag.ms, row: structuredClone(row) });
+		searchIndex[table].set(row.id, versions);
+	};
+	/**
+	 * The rows as the search sees them now: each row's newest version whose time has come. Without a lag,
+	 * the rows themselves (also those a test changed in place).
+	 */
+	const searchable = (table: 'persons' | 'deals'): Row[] => {
+		if (lag.ms <= 0) return state[table];
+		const now = Date.now();
+		const rows: Row[] = [];
+		for (const versions of searchIndex[table].values()) {
+			const seen = versions.filter((v) => v.at <= now);
+			if (seen.length) rows.push(seen[seen.length - 1].row);
+		}
+		return rows;
+	};
 	const window: number[] = [];
 	/** The search API's own limit: 10 requests per 2 s on every plan. */
 	const searchWindow: number[] = [];
@@ -389,7 +428,7 @@ export async function startPipedriveStandIn(
 		if (method === 'GET' && path === '/api/v2/persons/search') {
 			const hit = searchMatcher(url);
 			if (typeof hit === 'string') return fail(res, 400, hit);
-			const items = state.persons
+			const items = searchable('persons')
 				.filter((p) => ((p.emails as Array<{ value: string }>) ?? []).some((e) => hit(e.value)))
 				.map((p) => ({
 					result_score: 1,
@@ -430,6 +469,7 @@ export async function startPipedriveStandIn(
 				custom_fields: body.custom_fields ?? {},
 			};
 			state.persons.push(row);
+			indexRow('persons', row);
 			return send(res, 200, { success: true, data: row }, charge('create'));
 		}
 		if ((m = /^\/api\/v2\/(persons|deals|activities)\/(\d+)$/.exec(path))) {
@@ -450,6 +490,7 @@ export async function startPipedriveStandIn(
 					...((body.custom_fields as object) ?? {}),
 				};
 				Object.assign(row, body, { custom_fields: custom, update_time: rfc3339() });
+				if (m[1] === 'persons' || m[1] === 'deals') indexRow(m[1], row);
 				if (m[1] === 'activities') row.marked_as_done_time = row.done ? rfc3339() : null;
 				if (m[1] === 'deals' && body.status === 'won') row.won_time = rfc3339();
 				return send(res, 200, { success: true, data: row }, charge('update'));
@@ -479,6 +520,7 @@ export async function startPipedriveStandIn(
 				custom_fields: body.custom_fields ?? {},
 			};
 			state.deals.push(row);
+			indexRow('deals', row);
 			return send(res, 200, { success: true, data: row }, charge('create'));
 		}
 		if (method === 'GET' && path === '/api/v2/deals/search') {
@@ -486,7 +528,7 @@ export async function startPipedriveStandIn(
 			if (typeof hit === 'string') return fail(res, 400, hit);
 			const within = (url.searchParams.get('fields') ?? 'custom_fields,notes,title').split(',');
 			const status = url.searchParams.get('status');
-			const items = state.deals
+			const items = searchable('deals')
 				.filter((d) => d.status !== 'deleted' && (!status || d.status === status))
 				.filter(
 					(d) =>
@@ -908,6 +950,12 @@ export async function startPipedriveStandIn(
 		oauth,
 		calls,
 		state,
+		get searchLagMs() {
+			return lag.ms;
+		},
+		set searchLagMs(ms: number) {
+			lag.ms = ms;
+		},
 		close: () => new Promise<void>((resolve) => server.close(() => resolve())),
 	};
 }

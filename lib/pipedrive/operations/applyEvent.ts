@@ -3,9 +3,10 @@ import { applyCheckoutEvent, type CheckoutEvent, type ExpectedPayment } from '..
 import { escapeHtml } from '../../html/escape';
 import { toMajorUnits, toMinorUnits } from '../../gateways/money';
 import type { Deal, PipedriveClient } from '../client';
-import { parseFollowUps, readCheckoutState, writeCheckoutState } from '../fields';
+import { parseFollowUps, readCheckoutState, writeCheckoutState, type FieldKeys } from '../fields';
 import { effectMarker, hasMarker } from '../markers';
-import { leadDealCache, leadKey, rememberDeal } from './caches';
+import type { HeldRecord } from '../../shared/record';
+import { processLocalShared, type LeadRecord, type PipedriveShared } from '../shared';
 import { addNoteOnce } from './notes';
 import { checkoutFields } from './setup';
 import { dealTitle } from './upsertLead';
@@ -39,21 +40,39 @@ function moneyText(cents: number, currency: string | undefined): string {
 	return escapeHtml(`${toMajorUnits(cents).toFixed(2)} ${currency ?? ''}`.trimEnd());
 }
 
+/**
+ * The deal of a lead by its id, searched after a create that may have been sent (`sentAt`) for as long as
+ * Pipedrive's search may lag behind it (a deal without a person has no listing to look in).
+ */
+async function searchLeadDeal(
+	client: PipedriveClient,
+	leadRef: string,
+	sentAt: number | undefined,
+	settleMs: number,
+): Promise<Deal | undefined> {
+	for (;;) {
+		const id = await client.findDealByCustomField(leadRef);
+		if (id !== undefined) return await client.getDeal(id);
+		const left = sentAt === undefined ? 0 : sentAt + settleMs - Date.now();
+		if (left <= 0) return undefined;
+		await new Promise((resolve) => setTimeout(resolve, Math.min(left, 1000)));
+	}
+}
+
+/** The lead's deal: the one the lead → deal map names (no search), else the one a search finds. */
 async function findLeadDeal(
 	client: PipedriveClient,
-	account: string,
+	record: HeldRecord<LeadRecord>,
 	leadRef: string,
+	settleMs: number,
 ): Promise<Deal | undefined> {
-	const cached = leadDealCache.get(leadKey(account, leadRef));
-	if (cached !== undefined) {
-		const deal = await client.getDeal(cached);
+	const known = record.data?.dealId;
+	if (known !== undefined) {
+		const deal = await client.getDeal(known);
 		if (deal && deal.status !== 'deleted') return deal;
-		leadDealCache.delete(leadKey(account, leadRef));
 	}
-	const id = await client.findDealByCustomField(leadRef);
-	if (id === undefined) return undefined;
-	const deal = await client.getDeal(id);
-	if (deal) rememberDeal(account, leadRef, id);
+	const deal = await searchLeadDeal(client, leadRef, record.data?.creatingDealAt, settleMs);
+	if (deal && deal.id !== known) await record.save({ dealId: deal.id });
 	return deal;
 }
 
@@ -61,7 +80,11 @@ export async function applyEvent(
 	client: PipedriveClient,
 	account: string,
 	event: CheckoutEventInput,
-	options: { titleTemplate?: string } = {},
+	options: {
+		titleTemplate?: string;
+		/** The state every n8n process shares (lib/pipedrive/shared.ts); this process's own by default. */
+		shared?: PipedriveShared;
+	} = {},
 ): Promise<ApplyEventResult> {
 	if (!event.eventId || !event.type || !event.occurredAt)
 		throw new Error(
@@ -82,8 +105,27 @@ export async function applyEvent(
 			effects: [],
 			followUpsCompleted: 0,
 		};
-	const fields = await checkoutFields(client, account);
-	const deal = await findLeadDeal(client, account, event.leadRef);
+	const shared = options.shared ?? processLocalShared(account);
+	const fields = await checkoutFields(client, account, shared);
+	const leadRef = event.leadRef;
+	// The lead held while its deal is read and written: no other process applies an event of it meanwhile.
+	return await shared.withLead(
+		leadRef,
+		async (record) =>
+			await applyHeldEvent(client, event, leadRef, fields, record, shared, options.titleTemplate),
+	);
+}
+
+async function applyHeldEvent(
+	client: PipedriveClient,
+	event: CheckoutEventInput,
+	leadRef: string,
+	fields: FieldKeys,
+	record: HeldRecord<LeadRecord>,
+	shared: PipedriveShared,
+	titleTemplate: string | undefined,
+): Promise<ApplyEventResult> {
+	const deal = await findLeadDeal(client, record, leadRef, shared.searchSettleMs);
 	const current = deal ? readCheckoutState(deal.custom_fields, fields) : undefined;
 	const transition = applyCheckoutEvent(current, event, deal ? expectedPaymentOf(deal) : undefined);
 	const money =
@@ -102,10 +144,11 @@ export async function applyEvent(
 	if (!deal) {
 		// The lead never reached Pipedrive (its message failed, or the shop's form is not wired): the event
 		// still gets a deal, so the payment is not lost; the lead fills in the person when it arrives.
-		const leadRef = event.leadRef;
+		const sentAt = Date.now();
+		await record.save({ ...record.data, creatingDealAt: sentAt });
 		const created = await client.createDeal(
 			{
-				title: dealTitle(options.titleTemplate ?? 'Checkout {{leadId}}', { leadId: leadRef }),
+				title: dealTitle(titleTemplate ?? 'Checkout {{leadId}}', { leadId: leadRef }),
 				...money,
 				...(won ? { status: 'won' } : {}),
 				custom_fields: {
@@ -114,13 +157,10 @@ export async function applyEvent(
 					...writeCheckoutState(transition.next, fields),
 				},
 			},
-			// No person to list by: the search by lead id finds a deal the lost attempt made.
-			async () => {
-				const id = await client.findDealByCustomField(leadRef);
-				return id === undefined ? undefined : await client.getDeal(id);
-			},
+			// No person to list by: the search by lead id finds a deal the lost attempt made, once it caught up.
+			async () => await searchLeadDeal(client, leadRef, sentAt, shared.searchSettleMs),
 		);
-		rememberDeal(account, event.leadRef, created.id);
+		await record.save({ dealId: created.id });
 		return {
 			dealId: created.id,
 			dealCreated: true,
@@ -155,11 +195,14 @@ export async function applyEvent(
 			effect.reason === 'refunded'
 				? `<p>Payment refunded${event.amount !== undefined ? ` ${moneyText(event.amount, event.currency)}` : ''} (${source})</p>`
 				: `<p><b>Payment below the expected amount</b>: ${moneyText(effect.paid.amount ?? 0, effect.paid.currency)} paid, ${moneyText(effect.expected.amount, effect.expected.currency)} expected (${source}). The deal stays open with Checkout status "Underpaid": check with the buyer before delivering.</p>`;
+		// The deal dropped old event ids: this event may be an old one again, so its note is looked for first.
 		await addNoteOnce(
 			client,
 			deal.id,
 			content,
 			effectMarker(effect.reason, deal.id, event.eventId),
+			undefined,
+			current?.olderIdsDropped === true,
 		);
 	}
 	const completeFollowUps = effects.includes('completeFollowUps');

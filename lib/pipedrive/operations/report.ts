@@ -20,6 +20,9 @@ export interface ReportResult {
 	dealsListed: number;
 }
 
+/** Pages of 500 deals one report reads at most (50,000 deals updated in the period); past it, it says so. */
+export const REPORT_MAX_PAGES = 100;
+
 /** Pipedrive keeps times as "2026-11-30 12:00:00" (UTC) in v1 and RFC 3339 in v2: both to ISO. */
 function isoOf(value: unknown): string | undefined {
 	if (typeof value !== 'string' || !value) return undefined;
@@ -30,15 +33,21 @@ function isoOf(value: unknown): string | undefined {
 export async function checkoutReport(
 	client: PipedriveClient,
 	account: string,
-	options: ReportOptions,
+	options: ReportOptions & { maxPages?: number; pageSize?: number },
 ): Promise<ReportResult> {
 	const fields = await checkoutFields(client, account);
 	// Pipedrive's updated_since takes RFC 3339 without fractions of a second.
 	const since = options.period.from.toISOString().replace(/\.\d{3}Z$/, 'Z');
-	const deals: Deal[] = await client.listDeals({
-		updated_since: since,
-		...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}),
-	});
+	const listed = await client.listUpTo<Deal>(
+		'/api/v2/deals',
+		{
+			updated_since: since,
+			limit: options.pageSize ?? 500,
+			...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}),
+		},
+		options.maxPages ?? REPORT_MAX_PAGES,
+	);
+	const deals = listed.rows;
 	const reportDeals: ReportDeal[] = [];
 	for (const deal of deals) {
 		// Only the pack's checkout deals: a deal made by hand has no lead id or checkout state.
@@ -57,5 +66,8 @@ export async function checkoutReport(
 			source: textField(deal.custom_fields, fields.keys.source),
 		});
 	}
-	return { report: buildReport(reportDeals, options.period), dealsListed: deals.length };
+	const report = buildReport(reportDeals, options.period);
+	if (listed.truncated)
+		report.incomplete = `only the first ${deals.length} deals updated since ${since} were read (the listing stops after ${options.maxPages ?? REPORT_MAX_PAGES} pages): choose a shorter period or a pipeline`;
+	return { report, dealsListed: deals.length };
 }

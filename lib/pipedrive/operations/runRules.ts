@@ -5,15 +5,17 @@ import {
 	type FollowUpRule,
 	type PlannedActivity,
 } from '../../checkout/rules';
-import type { PipedriveClient, Row } from '../client';
+import type { Deal, PipedriveClient, Row } from '../client';
 import {
 	checkRuleName,
 	formatFollowUps,
 	parseFollowUps,
 	readCheckoutState,
 	textField,
+	type FieldKeys,
 } from '../fields';
 import { effectMarker, hasMarker, survivorOf, withMarker } from '../markers';
+import { processLocalShared, type PipedriveShared, type RulesRecord } from '../shared';
 import { checkoutFields } from './setup';
 
 export interface RunRulesOptions {
@@ -29,6 +31,8 @@ export interface RunRulesOptions {
 	 * fires (lib/links); without it, or for a lead id it cannot sign, the deal's stored link is used.
 	 */
 	renewLink?: (leadId: string) => string | undefined;
+	/** The state every n8n process shares (lib/pipedrive/shared.ts); this process's own by default. */
+	shared?: PipedriveShared;
 }
 
 export interface RunRulesResult {
@@ -39,15 +43,17 @@ export interface RunRulesResult {
 	/** Planned from the listing, then not created: the deal was paid, closed, or the rule fired meanwhile. */
 	skipped: Array<{ dealId: number; rule: string; reason: string }>;
 	nextRoundRobin: number;
+	/** The open deals updated since this time were listed (undefined: every open deal). */
+	listedSince?: string;
 }
 
 /**
- * One rules run at a time per account in this process: the schedule firing while the previous run still
- * waits on rate limits, or a test run from the editor during a scheduled one, would otherwise both plan
- * from the same listing and create the same follow-ups twice.
+ * One rules run at a time per account, across every n8n process sharing the state (two workers running
+ * the schedule, a test run from the editor during a scheduled one): two runs would otherwise plan from the
+ * same listing and create the same follow-ups twice. The run holds the account's rules record (renewed
+ * while it works), which also carries the round-robin counter: an explicit `roundRobinStart` wins, else
+ * the count continues where the last run of any process stopped.
  */
-const rulesRunsInFlight = new Map<string, Promise<unknown>>();
-
 export async function runRules(
 	client: PipedriveClient,
 	account: string,
@@ -55,16 +61,99 @@ export async function runRules(
 	options: RunRulesOptions = {},
 ): Promise<RunRulesResult> {
 	rules.forEach((r) => checkRuleName(r.name));
-	const previous = rulesRunsInFlight.get(account) ?? Promise.resolve();
-	const run = previous
-		.catch(() => undefined)
-		.then(async () => await runRulesNow(client, account, rules, options));
-	const settled = run.catch(() => undefined);
-	rulesRunsInFlight.set(account, settled);
-	void settled.then(() => {
-		if (rulesRunsInFlight.get(account) === settled) rulesRunsInFlight.delete(account);
+	const shared = options.shared ?? processLocalShared(account);
+	return await shared.withRules(async (held) => {
+		const roundRobinStart = options.roundRobinStart ?? held.data?.roundRobin ?? 0;
+		const rulesKey = JSON.stringify([rules, options.pipelineId ?? null]);
+		const startedAt = Date.now();
+		const since = listingStart(held.data?.lastRun, rulesKey, rules, startedAt);
+		const result = await runRulesNow(
+			client,
+			account,
+			rules,
+			{ ...options, roundRobinStart },
+			shared,
+			since,
+		);
+		if (!options.dryRun)
+			await held.save({
+				roundRobin: result.nextRoundRobin,
+				// A run with errors is not a base for the next one's listing: that one lists everything.
+				...(result.errors.length
+					? {}
+					: {
+							lastRun: {
+								at: startedAt,
+								fullAt: since === undefined ? startedAt : held.data!.lastRun!.fullAt,
+								rulesKey,
+							},
+						}),
+			});
+		return {
+			...result,
+			listedSince: since === undefined ? undefined : new Date(since).toISOString(),
+		};
 	});
-	return await run;
+}
+
+/** Every open deal is listed again this often, whatever the last runs did (a safety net). */
+const FULL_LISTING_EVERY_MS = 24 * 3_600_000;
+/** Slack on the listing's start, for clocks and for deals written while the last run listed. */
+const LISTING_SLACK_MS = 10 * 60_000;
+
+/**
+ * From when (wall-clock ms) this run lists the open deals, or undefined for all of them. A rule fires on
+ * a deal once its checkout state has lasted the rule's delay, and the state's time is never later than
+ * the deal's update time; so a deal not updated since the last run's start minus the longest delay had
+ * every due rule fire on it in that run (which marks it, an update). Only the deals updated since then
+ * can need a rule now: a run lists those, not the shop's whole backlog of abandoned checkouts. Everything
+ * is listed again when there was no run that went through, when the rules or the pipeline changed, and
+ * once a day.
+ */
+function listingStart(
+	lastRun: RulesRecord['lastRun'],
+	rulesKey: string,
+	rules: FollowUpRule[],
+	now: number,
+): number | undefined {
+	if (!lastRun || lastRun.rulesKey !== rulesKey || now - lastRun.fullAt >= FULL_LISTING_EVERY_MS)
+		return undefined;
+	const longestDelayMs = Math.max(0, ...rules.map((r) => r.afterMinutes * 60_000));
+	return lastRun.at - longestDelayMs - LISTING_SLACK_MS;
+}
+
+/**
+ * A run that stopped between marking a deal's rules and writing their activities' ids (a crash, n8n
+ * killed, Pipedrive refusing the last write) left marks without ids. Each is finished here from the deal's
+ * activities (a listing, consistent at once): the activity carrying the rule's marker is recorded (others
+ * made for it deleted); a rule whose activity was never made is unmarked, so the plan fires it again if it
+ * is still due. Changes the listed deals in place, so that the plan sees them as written.
+ */
+async function finishInterruptedRuns(
+	client: PipedriveClient,
+	fields: FieldKeys,
+	deals: Deal[],
+): Promise<void> {
+	for (const deal of deals) {
+		const applied = parseFollowUps(deal.custom_fields?.[fields.keys.followUps]);
+		if (!applied.some((f) => !f.activityId)) continue;
+		const activities = (await client.dealActivities(deal.id)).filter((a) => a.is_deleted !== true);
+		const finished: typeof applied = [];
+		for (const followUp of applied) {
+			if (followUp.activityId) {
+				finished.push(followUp);
+				continue;
+			}
+			const marker = effectMarker('follow-up', deal.id, followUp.rule);
+			const survivor = survivorOf(activities.filter((a) => hasMarker(a.note, marker)));
+			if (!survivor) continue;
+			for (const extra of survivor.extra) await client.deleteActivity(extra.id);
+			finished.push({ rule: followUp.rule, activityId: survivor.keep.id });
+		}
+		const value = formatFollowUps(finished);
+		await client.updateDeal(deal.id, { custom_fields: { [fields.keys.followUps]: value } });
+		deal.custom_fields = { ...(deal.custom_fields ?? {}), [fields.keys.followUps]: value };
+	}
 }
 
 /**
@@ -117,13 +206,21 @@ async function runRulesNow(
 	account: string,
 	rules: FollowUpRule[],
 	options: RunRulesOptions,
+	shared: PipedriveShared,
+	/** List only the open deals updated since (wall-clock ms); all of them when undefined. */
+	updatedSince?: number,
 ): Promise<RunRulesResult> {
-	const fields = await checkoutFields(client, account);
+	const fields = await checkoutFields(client, account, shared);
 	const now = options.now ?? new Date();
 	const deals = await client.listDeals({
 		status: 'open',
 		...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}),
+		// Pipedrive's updated_since takes RFC 3339 without fractions of a second.
+		...(updatedSince !== undefined
+			? { updated_since: new Date(updatedSince).toISOString().replace(/\.\d{3}Z$/, 'Z') }
+			: {}),
 	});
+	if (!options.dryRun) await finishInterruptedRuns(client, fields, deals);
 	// What the listing said of each deal with a checkout state: its person, and what the rules saw.
 	const listed = new Map<number, { personId: number | null; candidate: DealForRules }>();
 	const formats = new Map<string, Intl.NumberFormat>();

@@ -2,6 +2,7 @@
 import type { PipedriveClient } from '../client';
 import { CHECKOUT_FIELDS, fieldKeysOf, resolveFields, type FieldKeys } from '../fields';
 import { survivorOf } from '../markers';
+import { processLocalShared, type PipedriveShared } from '../shared';
 import { FIELD_KEYS_TTL_MS, fieldKeyCache } from './caches';
 
 export interface SetupResult {
@@ -10,18 +11,17 @@ export interface SetupResult {
 }
 
 /**
- * One Setup at a time per account in this process (it saves the calls); across processes, the fields two
- * Setups made at once are reconciled after the create (createMissingFields).
+ * Creates the missing deal fields; a second run finds them all and changes nothing. One Setup at a time
+ * per account, across every n8n process that shares the state (lib/pipedrive/shared.ts): a Setup that
+ * waited for another finds the fields made. Where processes do not share it, the fields two Setups made at
+ * once are reconciled after the create (createMissingFields).
  */
-const setupsInFlight = new Map<string, Promise<SetupResult>>();
-
-/** Creates the missing deal fields; a second run finds them all and changes nothing. */
-export async function setupFields(client: PipedriveClient, account: string): Promise<SetupResult> {
-	const running = setupsInFlight.get(account);
-	if (running) return await running;
-	const setup = createMissingFields(client, account).finally(() => setupsInFlight.delete(account));
-	setupsInFlight.set(account, setup);
-	return await setup;
+export async function setupFields(
+	client: PipedriveClient,
+	account: string,
+	shared: PipedriveShared = processLocalShared(account),
+): Promise<SetupResult> {
+	return await shared.withSetup(async () => await createMissingFields(client, account));
 }
 
 async function createMissingFields(client: PipedriveClient, account: string): Promise<SetupResult> {
@@ -76,9 +76,13 @@ async function createMissingFields(client: PipedriveClient, account: string): Pr
 }
 
 /** The field keys, from the cache or from Pipedrive (creating what is missing, as Setup does). */
-export async function checkoutFields(client: PipedriveClient, account: string): Promise<FieldKeys> {
+export async function checkoutFields(
+	client: PipedriveClient,
+	account: string,
+	shared?: PipedriveShared,
+): Promise<FieldKeys> {
 	const cached = fieldKeyCache.get(account);
 	if (cached && Date.now() - cached.at < FIELD_KEYS_TTL_MS) return cached.fields;
-	await setupFields(client, account);
+	await setupFields(client, account, shared);
 	return fieldKeyCache.get(account)!.fields;
 }

@@ -3,11 +3,17 @@ import type { DealCheckoutState } from '../../checkout/state';
 import { renderTemplate } from '../../checkout/rules';
 import { escapeHtml } from '../../html/escape';
 import { toMajorUnits } from '../../gateways/money';
-import type { PipedriveClient, Person } from '../client';
+import type { PipedriveClient, Person, PersonHit } from '../client';
 import { textField, writeCheckoutState } from '../fields';
 import { matchLeadDeal } from '../matching';
 import { effectMarker } from '../markers';
-import { leadDealCache, leadKey, rememberDeal } from './caches';
+import type { HeldRecord } from '../../shared/record';
+import {
+	processLocalShared,
+	type BuyerRecord,
+	type LeadRecord,
+	type PipedriveShared,
+} from '../shared';
 import { addNoteOnce } from './notes';
 import { checkoutFields } from './setup';
 
@@ -103,6 +109,8 @@ export interface UpsertLeadOptions {
 	 */
 	dealLookup: 'always' | 'existingPersonsOnly';
 	addNote: boolean;
+	/** The state every n8n process shares (lib/pipedrive/shared.ts); this process's own by default. */
+	shared?: PipedriveShared;
 	/**
 	 * A lead with a new lead id from a person whose open, unpaid checkout deal of the same product moved
 	 * within this many hours goes to that deal (a second submit) instead of a new one; 0 turns it off.
@@ -141,18 +149,52 @@ export function leadNote(lead: LeadInput, resubmission = false): string {
 	return `<p>${resubmission ? 'Checkout form submitted again' : 'Checkout lead'} (n8n checkout recovery)</p><ul>${items.join('')}</ul>`;
 }
 
-export async function upsertLead(
+/**
+ * The person by e-mail, found by another search after a create that may have been sent (`sentAt`): while
+ * Pipedrive's search index has not caught up (`settleMs` after the create), a miss proves nothing.
+ */
+async function findPersonSettled(
 	client: PipedriveClient,
-	account: string,
+	email: string,
+	sentAt: number | undefined,
+	settleMs: number,
+): Promise<PersonHit | undefined> {
+	for (;;) {
+		const hit = await client.findPersonByEmail(email);
+		if (hit || sentAt === undefined) return hit;
+		const left = sentAt + settleMs - Date.now();
+		if (left <= 0) return undefined;
+		await new Promise((resolve) => setTimeout(resolve, Math.min(left, 1000)));
+	}
+}
+
+/**
+ * The buyer's person, with their record held: the one the record names (read by id, which is consistent),
+ * else the one a search finds, else a new one, recorded as an intent before the create and by id after.
+ * A name or phone the lead brings is written to the person.
+ */
+async function personOfLead(
+	client: PipedriveClient,
 	lead: LeadInput,
+	buyer: HeldRecord<BuyerRecord>,
 	options: UpsertLeadOptions,
-): Promise<UpsertLeadResult> {
-	const fields = await checkoutFields(client, account);
-	let personCreated = false;
-	let personUpdated = false;
-	const found = await client.findPersonByEmail(lead.email);
-	let personId: number;
+	settleMs: number,
+): Promise<{ personId: number; personCreated: boolean; personUpdated: boolean }> {
+	let found: PersonHit | undefined;
+	const known = buyer.data?.personId;
+	if (known !== undefined) {
+		const person = await client.getPerson(known);
+		if (person && person.is_deleted !== true && person.active_flag !== false)
+			found = {
+				id: person.id,
+				name: person.name,
+				phones: (person.phones ?? []).map((p) => p.value),
+			};
+	}
+	found ??= await findPersonSettled(client, lead.email, buyer.data?.creatingPersonAt, settleMs);
 	if (!found) {
+		const sentAt = Date.now();
+		await buyer.save({ creatingPersonAt: sentAt });
 		const person = await client.createPerson(
 			{
 				name: lead.name,
@@ -160,39 +202,78 @@ export async function upsertLead(
 				...(lead.phone ? { phones: [{ value: lead.phone, primary: true, label: 'mobile' }] } : {}),
 				...(options.ownerId ? { owner_id: options.ownerId } : {}),
 			},
-			// A create whose answer was lost may have made the person: look before making another.
+			// A create whose answer was lost may have made the person: look before making another, for as
+			// long as the search may lag behind it.
 			async () => {
-				const hit = await client.findPersonByEmail(lead.email);
+				const hit = await findPersonSettled(client, lead.email, sentAt, settleMs);
 				return hit ? ({ id: hit.id, name: hit.name } as Person) : undefined;
 			},
 		);
-		personId = person.id;
-		personCreated = true;
-	} else {
-		personId = found.id;
-		const phones = found.phones ?? [];
-		const digits = (p: string) => p.replace(/\D/g, '');
-		const newPhone =
-			lead.phone && !phones.some((p) => digits(p).endsWith(digits(lead.phone!).slice(-8)))
-				? lead.phone
-				: undefined;
-		const newName = lead.name && lead.name !== found.name ? lead.name : undefined;
-		if (newPhone || newName) {
-			// PATCH replaces the whole phones list, so the ones already there are sent along.
-			await client.updatePerson(personId, {
-				...(newName ? { name: newName } : {}),
-				...(newPhone
-					? {
-							phones: [
-								...phones.map((value, i) => ({ value, primary: i === 0, label: 'work' })),
-								{ value: newPhone, primary: phones.length === 0, label: 'mobile' },
-							],
-						}
-					: {}),
-			});
-			personUpdated = true;
-		}
+		await buyer.save({ personId: person.id });
+		return { personId: person.id, personCreated: true, personUpdated: false };
 	}
+	if (buyer.data?.personId !== found.id) await buyer.save({ personId: found.id });
+	const phones = found.phones ?? [];
+	const digits = (p: string) => p.replace(/\D/g, '');
+	const newPhone =
+		lead.phone && !phones.some((p) => digits(p).endsWith(digits(lead.phone!).slice(-8)))
+			? lead.phone
+			: undefined;
+	const newName = lead.name && lead.name !== found.name ? lead.name : undefined;
+	if (!newPhone && !newName)
+		return { personId: found.id, personCreated: false, personUpdated: false };
+	// PATCH replaces the whole phones list, so the ones already there are sent along.
+	await client.updatePerson(found.id, {
+		...(newName ? { name: newName } : {}),
+		...(newPhone
+			? {
+					phones: [
+						...phones.map((value, i) => ({ value, primary: i === 0, label: 'work' })),
+						{ value: newPhone, primary: phones.length === 0, label: 'mobile' },
+					],
+				}
+			: {}),
+	});
+	return { personId: found.id, personCreated: false, personUpdated: true };
+}
+
+export async function upsertLead(
+	client: PipedriveClient,
+	account: string,
+	lead: LeadInput,
+	options: UpsertLeadOptions,
+): Promise<UpsertLeadResult> {
+	const shared = options.shared ?? processLocalShared(account);
+	// The lead first, then its buyer (the only order anything takes both in: no deadlock).
+	return await shared.withLead(
+		lead.leadId,
+		async (leadRecord) =>
+			await shared.withBuyer(
+				lead.email,
+				async (buyer) =>
+					await upsertHeldLead(client, account, lead, options, shared, leadRecord, buyer),
+			),
+	);
+}
+
+/** Upsert Lead with the lead's and the buyer's records held (lib/pipedrive/shared.ts). */
+async function upsertHeldLead(
+	client: PipedriveClient,
+	account: string,
+	lead: LeadInput,
+	options: UpsertLeadOptions,
+	shared: PipedriveShared,
+	leadRecord: HeldRecord<LeadRecord>,
+	buyer: HeldRecord<BuyerRecord>,
+): Promise<UpsertLeadResult> {
+	const fields = await checkoutFields(client, account, shared);
+	const { personId, personCreated, personUpdated } = await personOfLead(
+		client,
+		lead,
+		buyer,
+		options,
+		shared.searchSettleMs,
+	);
 
 	let dealId: number | undefined;
 	let resubmission = false;
@@ -211,24 +292,16 @@ export async function upsertLead(
 			olderThanDeal = true;
 		}
 	};
-	// A lead seen before (a redelivery, a corrected revision): read its deal, which another process may have
-	// handed to a newer lead since.
-	const cached = leadDealCache.get(leadKey(account, lead.leadId));
-	await adopt(cached);
-	if (cached !== undefined && dealId === undefined)
-		leadDealCache.delete(leadKey(account, lead.leadId));
+	// A lead seen before (a redelivery, a corrected revision): read its deal from the lead → deal map; a newer
+	// lead may have taken it over since.
+	await adopt(leadRecord.data?.dealId);
 	// A deal created by a payment event that came before its lead has no person yet: only a search finds it.
 	if (dealId === undefined && options.dealLookup === 'always')
 		await adopt(await client.findDealByCustomField(lead.leadId));
 	if (dealId === undefined && !personCreated) {
-		// One listing (not held to the search limit) finds the deal of this lead id and the open checkout
+		// One listing (not held to the search limit; every page) finds the deal of this lead id and the open checkout
 		// that a second submit, with a new lead id, belongs to.
-		const deals = await client.listDealsPage({
-			person_id: personId,
-			sort_by: 'update_time',
-			sort_direction: 'desc',
-			limit: 100,
-		});
+		const deals = await client.personDeals(personId, 'update_time');
 		const match = matchLeadDeal(
 			deals,
 			fields,
@@ -264,6 +337,9 @@ export async function upsertLead(
 	let dealCreated = false;
 	if (dealId === undefined) {
 		const startedAt = lead.capturedAt ?? new Date().toISOString();
+		// The intent first: a crash between the create and the record leaves it for the next holder, whose
+		// listing of the person's deals (read-after-write, unlike search) finds what the create made.
+		await leadRecord.save({ ...leadRecord.data, creatingDealAt: Date.now() });
 		const state: DealCheckoutState = {
 			status: 'started',
 			lastEventAt: startedAt,
@@ -280,17 +356,13 @@ export async function upsertLead(
 				custom_fields: { ...leadFields, ...writeCheckoutState(state, fields) },
 			},
 			async () =>
-				(
-					await client.listDealsPage({
-						person_id: personId,
-						sort_by: 'add_time',
-						sort_direction: 'desc',
-						limit: 100,
-					})
-				).find((d) => d.custom_fields?.[fields.keys.leadId] === lead.leadId),
+				(await client.personDeals(personId, 'add_time')).find(
+					(d) => d.custom_fields?.[fields.keys.leadId] === lead.leadId,
+				),
 		);
 		dealId = deal.id;
 		dealCreated = true;
+		await leadRecord.save({ dealId });
 	} else {
 		// The same lead again (a redelivery) or a second submit: bring the deal up to date (lead id, payment
 		// link, value), never its state: a lead capture does not move a checkout back. The lead a second
@@ -308,11 +380,8 @@ export async function upsertLead(
 			...(olderThanDeal ? {} : money),
 			custom_fields: custom,
 		});
-		// The replaced lead's cache entry would bring its id back on a redelivery: it finds the deal by search.
-		if (earlierLeadId && earlierLeadId !== lead.leadId)
-			leadDealCache.delete(leadKey(account, earlierLeadId));
 	}
-	if (!olderThanDeal) rememberDeal(account, lead.leadId, dealId);
+	if (leadRecord.data?.dealId !== dealId) await leadRecord.save({ dealId });
 	let noteId: number | undefined;
 	// A second submit's source and UTM data are news to the salesperson too.
 	if (options.addNote && (dealCreated || resubmission))

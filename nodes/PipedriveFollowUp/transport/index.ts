@@ -18,6 +18,8 @@ import {
 	type PipedriveResponse,
 	type PipedriveTransport,
 } from '../../../lib/pipedrive/client';
+import { PipedriveShared, processLocalShared } from '../../../lib/pipedrive/shared';
+import { nodeSharedStore } from '../../shared/sharedState';
 
 type PipedriveContext = IExecuteFunctions | ILoadOptionsFunctions;
 
@@ -62,7 +64,7 @@ function answerOfError(error: unknown): PipedriveResponse | undefined {
 
 export async function pipedriveClientFor(
 	ctx: PipedriveContext,
-): Promise<{ client: PipedriveClient; account: string }> {
+): Promise<{ client: PipedriveClient; account: string; shared: PipedriveShared }> {
 	const authentication =
 		(ctx.getNodeParameter('authentication', 0, 'apiToken') as keyof typeof PIPEDRIVE_CREDENTIAL) ??
 		'apiToken';
@@ -72,9 +74,10 @@ export async function pipedriveClientFor(
 	// network failure to retry: the queue pauses on it, as on a refused token, instead of dead-lettering.
 	if (authentication === 'apiToken' && !String(credentials.apiToken ?? '').trim())
 		throw new PipedriveError(
-			'Pipedrive is not set up: the "Checkout Pipedrive" credential has no API token (PIPEDRIVE_API_TOKEN in .env), so Pipedrive refused the credentials (401)',
+			'Pipedrive is not set up: the "Checkout Pipedrive" credential has no API token (PIPEDRIVE_API_TOKEN in .env)',
 			401,
 			false,
+			'lasting',
 		);
 	const baseUrl = baseUrlOf(credentials);
 	const transport: PipedriveTransport = async (request) => {
@@ -115,7 +118,15 @@ export async function pipedriveClientFor(
 			throw error;
 		}
 	};
-	// The account key separates caches (field keys, lead → deal) between Pipedrive accounts in one n8n.
+	// The account key separates caches (field keys) and shared state between Pipedrive accounts in one n8n.
 	const account = `${baseUrl} ${ctx.getNode().credentials?.[credentialType]?.id ?? ''}`;
-	return { client: new PipedriveClient(transport, account), account };
+	// The state every n8n process shares: in S3 with the node's S3 credential, else this process's own.
+	const store = 'getInputData' in ctx ? await nodeSharedStore(ctx as IExecuteFunctions) : undefined;
+	const shared = store ? new PipedriveShared(store, account) : processLocalShared(account);
+	const searchSlot = store ? async () => await shared.searchSlot() : undefined;
+	return {
+		client: new PipedriveClient(transport, account, undefined, searchSlot),
+		account,
+		shared,
+	};
 }

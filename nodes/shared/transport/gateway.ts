@@ -14,9 +14,10 @@ import {
 } from 'n8n-workflow';
 
 import { providerFor } from '../../../lib/gateways';
+import { gatewayFailureKind } from '../../../lib/gateways/failure';
 import type { HttpRequestSpec, ProviderId } from '../../../lib/gateways/types';
 import { checkedBaseUrl } from '../../../lib/http/baseUrl';
-import { isNodeApiError } from '../errors';
+import { isNodeApiError, withFailureKind } from '../errors';
 
 /** Both node kinds that talk to gateways: operations (execute) and the fast-intake trigger (webhook). */
 type GatewayContext = IExecuteFunctions | IWebhookFunctions;
@@ -66,10 +67,26 @@ export async function gatewayRequest(
 		const what = `${provider} ${spec.method} ${spec.path} failed`;
 		// n8n's helper throws a NodeApiError already, and wrapping one hands back the original: name the
 		// call on it, so that the execution's error and a dead letter's reason say which request failed.
+		// What the failure means for the queue is said here, by the HTTP status (lib/gateways/failure.ts).
 		if (isNodeApiError(error)) {
 			error.message = `${what}${error.httpCode ? ` (HTTP ${error.httpCode})` : ''}: ${error.message}`;
-			throw error;
+			throw withFailureKind(error, gatewayFailureKind(httpStatusOf(error)), provider);
 		}
-		throw new NodeApiError(ctx.getNode(), error as JsonObject, { itemIndex, message: what });
+		throw withFailureKind(
+			new NodeApiError(ctx.getNode(), error as JsonObject, { itemIndex, message: what }),
+			gatewayFailureKind(httpStatusOf(error)),
+			provider,
+		);
 	}
+}
+
+/** The HTTP status a failed request got, or undefined when no answer came (refused, reset, timed out). */
+function httpStatusOf(error: unknown): number | undefined {
+	const e = error as {
+		httpCode?: string | null;
+		response?: { status?: number };
+		cause?: { response?: { status?: number } };
+	};
+	const status = Number(e.httpCode ?? e.response?.status ?? e.cause?.response?.status);
+	return Number.isFinite(status) && status > 0 ? status : undefined;
 }

@@ -5,6 +5,7 @@
 import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
 
 import { S3Archive } from '../../../lib/archive/archive';
+import { LeadRegistry } from '../../../lib/archive/leadRegistry';
 import { createS3Client, type S3Settings, type ServerSideEncryption } from '../../../lib/s3/client';
 
 export const S3_CREDENTIAL = 'checkoutS3Api';
@@ -23,7 +24,10 @@ export function s3SettingsFromCredential(data: ICredentialDataDecryptedObject): 
 }
 
 export interface OpenArchive {
+	/** The inbox (lib/archive/archive.ts). */
 	archive: S3Archive;
+	/** What the archive knows of leads: revisions, closed pay links (lib/archive/leadRegistry.ts). */
+	leads: LeadRegistry;
 	/** Ends the S3 client's sockets; call it when the operation is done. */
 	close: () => void;
 }
@@ -36,7 +40,16 @@ export function openArchive(settings: S3Settings, prefix: string): OpenArchive {
 		serverSideEncryption: settings.serverSideEncryption,
 		kmsKeyId: settings.kmsKeyId,
 	});
-	return { archive, close: () => client.destroy() };
+	return { archive, leads: new LeadRegistry(archive), close: () => client.destroy() };
+}
+
+/** Names the store behind an executing node's S3 credential (what lib/s3/conditional probes once). */
+export async function s3StoreId(ctx: IExecuteFunctions): Promise<string> {
+	return storeIdOf(s3SettingsFromCredential(await ctx.getCredentials(S3_CREDENTIAL)));
+}
+
+export function storeIdOf(settings: S3Settings): string {
+	return `${settings.endpoint ?? 'aws'} ${settings.bucket}`;
 }
 
 /** The archive of an executing node: its S3 credential and its "Key Prefix" parameter. */
@@ -45,14 +58,14 @@ export async function openNodeArchive(ctx: IExecuteFunctions): Promise<OpenArchi
 	return openArchive(settings, ctx.getNodeParameter('prefix', 0, 'checkout') as string);
 }
 
-/** Runs `use` with the executing node's archive and closes the client after. */
+/** Runs `use` with the executing node's archive (its inbox and lead registry) and closes the client after. */
 export async function withNodeArchive<T>(
 	ctx: IExecuteFunctions,
-	use: (archive: S3Archive) => Promise<T>,
+	use: (archive: S3Archive, leads: LeadRegistry) => Promise<T>,
 ): Promise<T> {
-	const { archive, close } = await openNodeArchive(ctx);
+	const { archive, leads, close } = await openNodeArchive(ctx);
 	try {
-		return await use(archive);
+		return await use(archive, leads);
 	} finally {
 		close();
 	}
@@ -62,12 +75,13 @@ export async function withNodeArchive<T>(
  * One archive per configuration and process, kept open, for webhook handlers: a client per request would
  * cost a TLS handshake each time. Holds no state but sockets, so it is safe in every process of queue mode.
  */
-const cachedArchives = new Map<string, S3Archive>();
-export function cachedArchive(settings: S3Settings, prefix: string): S3Archive {
+const cachedArchives = new Map<string, Omit<OpenArchive, 'close'>>();
+export function cachedArchive(settings: S3Settings, prefix: string): Omit<OpenArchive, 'close'> {
 	const key = JSON.stringify([settings, prefix]);
 	let archive = cachedArchives.get(key);
 	if (!archive) {
-		archive = openArchive(settings, prefix).archive;
+		const { close: _keptOpen, ...open } = openArchive(settings, prefix);
+		archive = open;
 		cachedArchives.set(key, archive);
 	}
 	return archive;

@@ -52,7 +52,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	} catch (error) {
 		throw new NodeOperationError(this.getNode(), (error as Error).message);
 	}
-	const { archive, close } = await openNodeArchive(this);
+	const { leads, close } = await openNodeArchive(this);
 	const open: INodeExecutionData[] = [];
 	const unavailable: INodeExecutionData[] = [];
 	const neutral = linkUnavailableAnswer();
@@ -92,8 +92,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					continue;
 				}
 				const [stored, closed] = await Promise.all([
-					archive.findLatestRevision(opened.leadId),
-					archive.isLeadClosed(opened.leadId),
+					leads.findLatestRevision(opened.leadId),
+					leads.isLeadClosed(opened.leadId),
 				]);
 				if (!stored || stored.bodyFormat !== 'json') {
 					refuse('unknown');

@@ -7,6 +7,7 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
+import { leadCapturedMessage } from '../../../../lib/checkout/message';
 import { CatalogError, parseCatalog, type CatalogRowInput } from '../../../../lib/forms/catalog';
 import { leadRevision, leadRevisionEventId, uuidv7 } from '../../../../lib/forms/ids';
 import {
@@ -306,20 +307,15 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					byToken && result.checkoutToken ? leadIdOfToken(result.checkoutToken) : uuidv7(now);
 				const capturedAt = new Date(now).toISOString();
 				const revision = leadRevision({ leadId, ...result.lead });
-				const link = payLinkFor(leadId, links, now);
-				valid.push({
-					json: {
-						leadId,
-						eventId: leadRevisionEventId(leadId, revision),
-						revision,
-						type: 'lead.captured',
-						capturedAt,
-						...(result.lead as unknown as IDataObject),
-						payLink: link.url,
-						payLinkExpiresAt: link.expiresAt,
-					},
-					pairedItem: { item: i },
+				const message = leadCapturedMessage({
+					leadId,
+					eventId: leadRevisionEventId(leadId, revision),
+					revision,
+					capturedAt,
+					lead: result.lead,
+					payLink: payLinkFor(leadId, links, now),
 				});
+				valid.push({ json: message as unknown as IDataObject, pairedItem: { item: i } });
 			}
 		} catch (error) {
 			valid.push(itemFailure(this, error, i));

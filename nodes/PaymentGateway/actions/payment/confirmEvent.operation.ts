@@ -9,6 +9,7 @@ import {
 import { confirmEvent } from '../../../../lib/gateways';
 import type { NormalisedEvent } from '../../../../lib/gateways/types';
 import { eventParameter, eventProperty, perItem } from '../../../shared/operation';
+import { answerProbe, probeOf } from '../../../shared/probe';
 import { gatewayCredentials, gatewayRequest } from '../../../shared/transport/gateway';
 import { chosenGateway } from './provider';
 
@@ -33,6 +34,19 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	let credentials: IDataObject | undefined;
 	return [
 		await perItem(this, async (i) => {
+			const item = this.getInputData()[i];
+			// A paused queue's probe (nodes/shared/probe.ts): one read of a payment that does not exist.
+			if (probeOf(item.json))
+				return await answerProbe(this, item, provider, async () => {
+					credentials ??= await gatewayCredentials(this, provider);
+					await gatewayRequest(
+						this,
+						provider,
+						credentials,
+						gateway.getPayment({ providerId: 'checkout-probe' }),
+						i,
+					);
+				});
 			const event = eventParameter(this, i) as NormalisedEvent;
 			if (!event || typeof event !== 'object' || typeof event.eventId !== 'string')
 				throw new Error(

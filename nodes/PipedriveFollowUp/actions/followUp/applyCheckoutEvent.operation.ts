@@ -8,6 +8,7 @@ import {
 
 import { applyEvent, type CheckoutEventInput } from '../../../../lib/pipedrive/operations';
 import { eventParameter, eventProperty, perItem } from '../../../shared/operation';
+import { answerProbe, probeOf } from '../../../shared/probe';
 import { pipedriveClientFor } from '../../transport';
 
 const properties: INodeProperties[] = [
@@ -38,9 +39,11 @@ export const description = updateDisplayOptions(
 );
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const { client, account } = await pipedriveClientFor(this);
+	const { client, account, shared } = await pipedriveClientFor(this);
 	return [
 		await perItem(this, async (i) => {
+			const item = this.getInputData()[i];
+			if (probeOf(item.json)) return await answerProbe(this, item, 'pipedrive', () => client.me());
 			const event = eventParameter(this, i) as CheckoutEventInput;
 			if (!event || typeof event !== 'object')
 				throw new Error('The Event parameter must be an object (the normalised payment event)');
@@ -48,6 +51,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const before = client.callCount;
 			const result = await applyEvent(client, account, event, {
 				titleTemplate: options.titleTemplate as string | undefined,
+				shared,
 			});
 			return {
 				json: {

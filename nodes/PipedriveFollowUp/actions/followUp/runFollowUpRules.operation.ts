@@ -236,16 +236,20 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	}
 	const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 	const pipelineId = Number(this.getNodeParameter('pipelineId', 0, '')) || undefined;
-	// Round robin continues where the last run stopped (kept in the workflow's static data).
+	// Round robin continues where the last run stopped (kept with the shared rules run, or in static data).
 	const staticData = this.getWorkflowStaticData('node');
 	const links = await optionalLinkSettings(this);
 	return [
 		await runOnce(this, async () => {
-			const { client, account } = await pipedriveClientFor(this);
+			const { client, account, shared } = await pipedriveClientFor(this);
 			const result = await runRules(client, account, rules, {
 				pipelineId,
 				...(links ? { renewLink: (leadId: string) => payLinkFor(leadId, links).url } : {}),
-				roundRobinStart: Number(staticData.roundRobin ?? 0),
+				shared,
+				// Shared across processes, the counter lives with the rules run; else in this workflow's static data.
+				roundRobinStart: shared.sharedAcrossProcesses
+					? undefined
+					: Number(staticData.roundRobin ?? 0),
 				locale: (options.locale as string) || 'pt-BR',
 				dryRun: options.dryRun === true,
 			});

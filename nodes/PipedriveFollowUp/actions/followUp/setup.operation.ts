@@ -24,8 +24,8 @@ export const description = updateDisplayOptions({ show: { operation: ['setup'] }
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return [
 		await runOnce(this, async () => {
-			const { client, account } = await pipedriveClientFor(this);
-			const result = await setupFields(client, account);
+			const { client, account, shared } = await pipedriveClientFor(this);
+			const result = await setupFields(client, account, shared);
 			return [{ json: { ...result, pipedriveCalls: client.callCount } }];
 		}),
 	];

@@ -14,6 +14,7 @@ import {
 	type UpsertLeadOptions,
 } from '../../../../lib/pipedrive/operations';
 import { perItem } from '../../../shared/operation';
+import { answerProbe, probeOf } from '../../../shared/probe';
 import { pipedriveClientFor } from '../../transport';
 
 const properties: INodeProperties[] = [
@@ -180,9 +181,11 @@ export const description = updateDisplayOptions(
 );
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const { client, account } = await pipedriveClientFor(this);
+	const { client, account, shared } = await pipedriveClientFor(this);
 	return [
 		await perItem(this, async (i) => {
+			const item = this.getInputData()[i];
+			if (probeOf(item.json)) return await answerProbe(this, item, 'pipedrive', () => client.me());
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
 			const lead = leadInputFrom({
 				leadId: this.getNodeParameter('leadId', i),
@@ -209,6 +212,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				dealLookup:
 					(options.dealLookup as UpsertLeadOptions['dealLookup']) ?? 'existingPersonsOnly',
 				addNote: options.addNote !== false,
+				shared,
 				reuseOpenDealHours:
 					typeof options.reuseOpenDealHours === 'number'
 						? options.reuseOpenDealHours

@@ -6,7 +6,7 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { leadClosedBy } from '../../../../lib/links/checkoutLinks';
+import { leadPaidBy } from '../../../../lib/checkout/message';
 import { eventParameter, eventProperty, perItem } from '../../../shared/operation';
 import { withNodeArchive } from '../../../shared/transport/s3';
 
@@ -24,12 +24,12 @@ export const description = updateDisplayOptions(
 /** For events confirmed downstream (Mercado Pago, Asaas): the intake closed nothing for them. */
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
-	return await withNodeArchive(this, async (archive) => [
+	return await withNodeArchive(this, async (_inbox, leads) => [
 		await perItem(this, async (i) => {
 			const event = eventParameter(this, i) as IDataObject;
-			const leadRef = event && typeof event === 'object' ? leadClosedBy(event) : undefined;
+			const leadRef = event && typeof event === 'object' ? leadPaidBy(event) : undefined;
 			if (leadRef)
-				await archive.closeLead(leadRef, {
+				await leads.closeLead(leadRef, {
 					eventId: String(event.eventId ?? ''),
 					occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined,
 				});

@@ -5,6 +5,7 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
+import { RelayFailures } from '../../../../lib/archive/aside';
 import type { ArchiveState } from '../../../../lib/archive/keys';
 import { runOnce } from '../../../shared/operation';
 import { withNodeArchive } from '../../../shared/transport/s3';
@@ -19,6 +20,12 @@ const properties: INodeProperties[] = [
 		options: [
 			{ name: 'Pending', value: 'pending', description: 'Stored, not yet confirmed by the broker' },
 			{ name: 'Relayed', value: 'relayed', description: 'Confirmed by the broker' },
+			{
+				name: 'Moved Aside',
+				value: 'aside',
+				description:
+					'Pending objects the relay failed on too often (with the reason), skipped until Re-Drive brings them back',
+			},
 		],
 	},
 	{ displayName: 'From', name: 'from', type: 'dateTime', default: '' },
@@ -39,7 +46,7 @@ export const description = updateDisplayOptions(
 );
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const state = this.getNodeParameter('state', 0) as ArchiveState;
+	const state = this.getNodeParameter('state', 0) as ArchiveState | 'aside';
 	const limit = this.getNodeParameter('limit', 0) as number;
 	const range = {
 		fromMs: readTime(this, 'from'),
@@ -49,6 +56,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	return [
 		await runOnce(this, async () =>
 			withNodeArchive(this, async (archive) => {
+				if (state === 'aside')
+					return (await new RelayFailures(archive).listAside(limit)).map((record) => ({
+						json: { ...record, state: 'aside' },
+					}));
 				const out: INodeExecutionData[] = [];
 				for await (const page of archive.walk(state, range)) {
 					for (const o of page) {

@@ -8,6 +8,7 @@ import {
 
 import { connectAmqp } from '../../../../lib/amqp/connection';
 import { redriveDeadLetters } from '../../../../lib/amqp/redrive';
+import { partitionKeyOf } from '../../../../lib/checkout/message';
 import { declareTopology } from '../../../../lib/amqp/topology';
 import { runOnce } from '../../../shared/operation';
 import { readTopology, topologyFields } from '../../../shared/topology';
@@ -80,6 +81,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					messageIds,
 					max,
 					partitions,
+					partitionKey: partitionKeyOf,
 				});
 				return [
 					{ json: { ...report, deadLetterQueue: topology.deadLetterQueue, queue: topology.queue } },

@@ -7,7 +7,7 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
-import { leadClosedBy } from '../../../../lib/links/checkoutLinks';
+import { storeVerifiedEvent } from '../../../../lib/archive/verifiedEvent';
 import { perItem } from '../../../shared/operation';
 import { withNodeArchive } from '../../../shared/transport/s3';
 
@@ -99,7 +99,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const items = this.getInputData();
 	// A write S3 did not confirm fails the item (or goes to the error output), so the workflow answers 5xx
 	// and the sender retries.
-	return await withNodeArchive(this, async (archive) => [
+	return await withNodeArchive(this, async (archive, leads) => [
 		await perItem(this, async (i) => {
 			const dataFrom = this.getNodeParameter('dataFrom', i) as string;
 			let body: Buffer;
@@ -134,30 +134,17 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const value = received[name];
 				if (value !== undefined && value !== null) headers[name] = String(value);
 			}
-			const event = items[i].json;
-			const eventId = String(this.getNodeParameter('eventId', i, '') ?? '');
-			const closedLead =
-				dataFrom === 'json' && this.getNodeParameter('closeLinksWhenPaid', i, false) === true
-					? leadClosedBy(event)
-					: undefined;
-			const closes = closedLead !== undefined;
-			// Closed alongside the store, not after it: one round trip for the sender's wait (see the fast intake).
-			const [stored] = await Promise.all([
-				archive.store({
-					body,
-					eventId,
-					source: this.getNodeParameter('source', i) as string,
-					contentType,
-					headers,
-				}),
-				closedLead
-					? archive.closeLead(closedLead, {
-							eventId,
-							occurredAt: typeof event.occurredAt === 'string' ? event.occurredAt : undefined,
-						})
-					: undefined,
-			]);
-			return { json: { ...stored, ...(closes ? { linksClosed: true } : {}) } };
+			const { linksClosed, ...stored } = await storeVerifiedEvent(archive, leads, {
+				body,
+				eventId: String(this.getNodeParameter('eventId', i, '') ?? ''),
+				source: this.getNodeParameter('source', i) as string,
+				contentType,
+				headers,
+				event: items[i].json,
+				closeLinks:
+					dataFrom === 'json' && this.getNodeParameter('closeLinksWhenPaid', i, false) === true,
+			});
+			return { json: { ...stored, ...(linksClosed ? { linksClosed: true } : {}) } };
 		}),
 	]);
 }
