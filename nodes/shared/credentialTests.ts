@@ -3,7 +3,12 @@
  * intake; RabbitMQ: Webhook Archive, the queue trigger). The Webhook Archive node names them (testedBy), and
  * n8n runs a credential's test from whichever node declares it.
  */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+	GetBucketLifecycleConfigurationCommand,
+	GetBucketVersioningCommand,
+	ListObjectsV2Command,
+	type S3Client,
+} from '@aws-sdk/client-s3';
 import type {
 	ICredentialsDecrypted,
 	ICredentialTestFunctions,
@@ -14,13 +19,40 @@ import { connectAmqp } from '../../lib/amqp/connection';
 import { describeS3Error } from '../../lib/archive/archive';
 import { createS3Client } from '../../lib/s3/client';
 import { conditionalWritesHonoured, probeConditionalWrites } from '../../lib/s3/conditional';
+import { versioningWarning, type LifecycleRuleShape } from '../../lib/s3/versioning';
 import { amqpSettingsFromCredential } from './transport/amqp';
 import { s3SettingsFromCredential, storeIdOf } from './transport/s3';
+
+/**
+ * The bucket's versioning status and lifecycle rules; a store that does not answer them (s3rver: not
+ * implemented; a key without the permission) counts as without versioning and without rules.
+ */
+async function bucketRetention(
+	client: S3Client,
+	bucket: string,
+): Promise<{ versioning?: string; rules: LifecycleRuleShape[] }> {
+	let versioning: string | undefined;
+	try {
+		versioning = (await client.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status;
+	} catch {
+		return { rules: [] };
+	}
+	if (versioning !== 'Enabled' && versioning !== 'Suspended') return { versioning, rules: [] };
+	try {
+		const lifecycle = await client.send(
+			new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }),
+		);
+		return { versioning, rules: lifecycle.Rules ?? [] };
+	} catch {
+		return { versioning, rules: [] };
+	}
+}
 
 /**
  * Lists one key of the bucket (proves endpoint, keys, bucket and path style together), then says whether
  * the store honours conditional writes: the state every n8n process shares (docs/scaling.md) needs them,
  * and without them only one n8n process may run the pack. The probe writes and removes one small object.
+ * A bucket that keeps old versions of what the archive deletes is refused with how to fix it.
  */
 export async function checkoutS3ApiTest(
 	this: ICredentialTestFunctions,
@@ -34,6 +66,11 @@ export async function checkoutS3ApiTest(
 			storeIdOf(settings),
 			async () => await probeConditionalWrites(client, settings.bucket, 'checkout-recovery-probe/'),
 		);
+		// A versioned bucket without a rule that expires old versions keeps what the archive deletes: said as
+		// an error, so that it is seen (the credential still saves).
+		const retention = await bucketRetention(client, settings.bucket);
+		const warning = versioningWarning(settings.bucket, retention.versioning, retention.rules);
+		if (warning) return { status: 'Error', message: warning };
 		return {
 			status: 'OK',
 			message: honoured
