@@ -30,7 +30,7 @@ import {
 	startN8n,
 } from '../../testbench/n8n';
 
-jest.setTimeout(300_000);
+jest.setTimeout(900_000);
 
 const SECRETS = {
 	MINIO_ROOT_USER: 'checkout',
