@@ -59,6 +59,8 @@ export interface ExecuteContextOptions {
 	staticData?: IDataObject;
 	/** The node's name in the workflow. */
 	name?: string;
+	/** What n8n's getRestApiUrl() answers: n8n's public webhook address + `rest` (default: loopback). */
+	restApiUrl?: string;
 }
 
 export interface SentRequest {
@@ -683,6 +685,7 @@ export function executeContext(options: ExecuteContextOptions): FakeExecuteConte
 		getNodeParameter,
 		getNode,
 		getCredentials,
+		getRestApiUrl: (): string => options.restApiUrl ?? 'http://127.0.0.1:5678/rest',
 		continueOnFail: (): boolean => options.continueOnFail === true,
 		getWorkflowStaticData: (type: string): IDataObject => {
 			if (type === 'node') return staticData;

@@ -736,6 +736,38 @@ describe('Payment Gateway', () => {
 	const stripeSignature = (payload: string, secret: string, ts = Math.floor(Date.now() / 1000)) =>
 		`t=${ts},v1=${hmacHex(secret, `${ts}.${payload}`)}`;
 
+	it("createPaymentLink (Mercado Pago): notifications go to n8n's public webhook address by default; a loopback address is refused for a gateway off this machine", async () => {
+		const leadId = randomUUID();
+		const [link] = (
+			await execute(gatewayNode, {
+				parameters: { provider: 'mercadopago', ...linkParameters },
+				items: [buyer(leadId)],
+				credentials: gatewayCredentials('mercadopago'),
+				restApiUrl: 'https://n8n.shop.example/rest',
+			})
+		).outputs[0];
+		expect(gateways.checkouts.get(String(link.json.providerId))?.notificationUrl).toBe(
+			`https://n8n.shop.example/webhook/checkout/fast/mercadopago?lead=${leadId}`,
+		);
+		// n8n left at its localhost default, with the real Mercado Pago: no request, the item fails saying why.
+		const sent = gateways.checkouts.size;
+		const { outputs } = await execute(gatewayNode, {
+			parameters: { provider: 'mercadopago', ...linkParameters },
+			items: [buyer(randomUUID())],
+			credentials: {
+				checkoutMercadoPagoApi: {
+					...GATEWAY_KEYS.mercadopago,
+					sandbox: false,
+					baseUrl: 'https://api.mercadopago.com',
+				},
+			},
+			restApiUrl: 'http://localhost:5678/rest',
+			continueOnFail: true,
+		});
+		expect(String(outputs[0][0].json.error)).toMatch(/loopback address.*N8N_WEBHOOK_URL/);
+		expect(gateways.checkouts.size).toBe(sent);
+	});
+
 	it('createPaymentLink (Stripe checkout session): a session at the stand-in for the buyer, priced in cents; a bad amount fails its item', async () => {
 		const leadId = randomUUID();
 		const { outputs, ctx } = await execute(gatewayNode, {
