@@ -55,7 +55,8 @@ export function rejectionAnswer(
 			.join('');
 		const back = backUrl
 			? `<a id="back" href="${escapeHtml(backUrl)}">Voltar e corrigir</a>`
-			: '<a id="back" href="javascript:history.back()">Voltar e corrigir</a>';
+			: // No script runs on the pack's pages (lib/html/securityHeaders.ts): the browser's own way back.
+				'<span id="back">Use o botão Voltar do navegador para corrigir.</span>';
 		return {
 			status,
 			contentType: 'text/html; charset=utf-8',

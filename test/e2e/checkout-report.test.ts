@@ -12,6 +12,7 @@
  *  - E (no UTM, Curso): expired                        → expired
  *  - F (a source with markup, Curso): paid on its own  → paid without help; its source shown escaped
  */
+import { HTML_SECURITY_HEADERS } from '../../lib/html/securityHeaders';
 import type { ChannelModel } from 'amqplib';
 
 import {
@@ -261,6 +262,8 @@ it('serves the report page only with the key, and its numbers are those of the k
 	expect(res.status).toBe(200);
 	expect(res.headers.get('content-type')).toMatch(/^text\/html/);
 	expect(res.headers.get('cache-control')).toBe('no-store');
+	for (const [name, value] of Object.entries(HTML_SECURITY_HEADERS))
+		expect(res.headers.get(name)).toBe(value);
 	const html = await res.text();
 	const card = (id: string) => new RegExp(`id="${id}">([^<]*)<`).exec(html)?.[1];
 	expect({

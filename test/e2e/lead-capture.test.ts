@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { LeadRegistry } from '../../lib/archive/leadRegistry';
 
 import { uuidv7 } from '../../lib/forms/ids';
+import { HTML_SECURITY_HEADERS } from '../../lib/html/securityHeaders';
 import { executionsHolding } from '../../testbench/n8n';
 import { signLinkToken } from '../../lib/links/checkoutLinks';
 import { LOCAL_LINKS_SECRET } from '../../testbench/credentials';
@@ -51,6 +52,9 @@ async function postForm(path: string, fields: Record<string, string>, accept = '
 		status: res.status,
 		location: res.headers.get('location'),
 		contentType: res.headers.get('content-type'),
+		securityHeaders: Object.fromEntries(
+			Object.keys(HTML_SECURITY_HEADERS).map((name) => [name, res.headers.get(name)]),
+		),
 		text: await res.text(),
 	};
 }
@@ -77,6 +81,7 @@ async function pendingCount(): Promise<number> {
 it('stores the lead, then answers 303 to the payment page with the buyer prefilled', async () => {
 	const res = await postForm('checkout/lead', buyer);
 	expect(res.status).toBe(303);
+	expect(res.securityHeaders).toEqual(HTML_SECURITY_HEADERS);
 	expect(res.location).toMatch(new RegExp(`^${bench.gateways.baseUrl}/pay/mercadopago/`));
 	const checkoutId = decodeURIComponent(res.location!.split('/').pop()!);
 	const checkout = bench.gateways.checkouts.get(checkoutId)!;
@@ -176,6 +181,7 @@ it('answers a bad form with 422 naming each field (HTML for browsers, JSON for A
 	expect(html.text).toContain('data-field="document"');
 	expect(html.text).toContain('data-field="email"');
 	expect(html.text).toContain('Voltar e corrigir');
+	expect(html.securityHeaders).toEqual(HTML_SECURITY_HEADERS);
 	const json = await postForm('checkout/lead', { ...buyer, lgpd: '' }, 'application/json');
 	expect(json.status).toBe(422);
 	expect(JSON.parse(json.text)).toEqual({

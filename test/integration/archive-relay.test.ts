@@ -770,20 +770,21 @@ describe('relay under broker faults', () => {
 		const connection = await connectAmqp({ url: RABBITMQ_URL });
 		try {
 			const inner = await ConfirmPublisher.open(connection);
-			// A page whose confirms take 3 s, far longer than the lease's 600 ms.
+			// A page whose confirms take 9 s, far longer than the lease's 2 s (a lease much shorter than that is
+			// lost on a loaded machine, where one S3 write of its renewal can take most of a second).
 			const slow: Publisher = {
 				publish: async (exchange, routingKey, message) => {
 					const { confirmed } = await inner.publish(exchange, routingKey, message);
 					return {
 						confirmed: confirmed.then(
-							async () => await new Promise<void>((r) => setTimeout(r, 3000)),
+							async () => await new Promise<void>((r) => setTimeout(r, 9000)),
 						),
 					};
 				},
 			};
-			const lease = () => new Lease(archive.leaseStore('relay'), { ttlMs: 600, settleMs: 60 });
+			const lease = () => new Lease(archive.leaseStore('relay'), { ttlMs: 2000, settleMs: 100 });
 			const first = relayPending(archive, slow, t, DEFAULT_LIMITS, lease());
-			await new Promise((r) => setTimeout(r, 1500)); // the first run's lease would have expired twice over
+			await new Promise((r) => setTimeout(r, 4500)); // the first run's lease would have expired twice over
 			const second = await relayPending(archive, inner, t, DEFAULT_LIMITS, lease());
 			expect(second.stoppedBy).toBe('busy');
 			expect(second.published).toBe(0);

@@ -344,10 +344,14 @@ describe('Pipedrive operations of several processes on one install', () => {
 			);
 		const started = Date.now();
 		await Promise.all([look(a.client), look(b.client)]);
-		// 24 searches at 10 per 2 s take at least two more windows; none was refused (429s are retried,
-		// and a refused one would show as more calls than searches).
+		// 24 searches at 10 per 2 s take at least two more windows. A refused search (429) is retried and
+		// shows as a call more than the 24: a budget per process would send 20 in the first window and see
+		// about 10 refused, the shared one at most a couple (a search the loaded machine held back past the
+		// slot's margin, which Pipedrive then counts in its next window).
 		expect(Date.now() - started).toBeGreaterThanOrEqual(2 * 2000 - 300);
-		expect(searches(a.client) + searches(b.client)).toBe(24);
+		const sent = searches(a.client) + searches(b.client);
+		expect(sent).toBeGreaterThanOrEqual(24);
+		expect(sent - 24).toBeLessThanOrEqual(3);
 	});
 });
 

