@@ -167,10 +167,16 @@ test('a lease taken by conditional writes under contention is never held twice',
 			turns++;
 			await new Promise((r) => setTimeout(r, 5));
 			inside--;
-			// Released by a swap of our own version: nobody can have replaced it while we held it.
-			const released = await put(Key, JSON.stringify({ holder: null, by: name, i }), {
+			// Released by a swap of our own version: nobody can have replaced it while we held it. A 409
+			// (a contender's stale swap in flight on the same key at that moment) is AWS's "try again", never
+			// a loss: the release goes through once it is alone, and 412 would mean someone replaced it.
+			let released = await put(Key, JSON.stringify({ holder: null, by: name, i }), {
 				IfMatch: taken.etag,
 			});
+			for (let retry = 0; released.status === 409 && retry < 20; retry++)
+				released = await put(Key, JSON.stringify({ holder: null, by: name, i }), {
+					IfMatch: taken.etag,
+				});
 			expect(released.status).toBe(200);
 		}
 	};
