@@ -14,9 +14,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 import { partitionQueues } from '../lib/amqp/partitions';
 import { declareTopology, type Topology } from '../lib/amqp/topology';
-import { pipedriveCredential, rabbitCredential } from '../testbench/credentials';
+import { pipedriveCredential, rabbitCredential, s3Credential } from '../testbench/credentials';
 import { processCpuSeconds } from '../testbench/n8n';
 import { startQueueCluster } from '../testbench/n8nQueue';
+import { startS3Server } from '../testbench/s3';
 import { connectBroker, deleteTopology, uniqueTopology } from '../testbench/rabbitmq';
 import { exportedWorkflowForTest } from '../testbench/workflows';
 import {
@@ -32,6 +33,12 @@ export interface PartitionRow extends ProcessorResult {
 }
 
 const PARTITION_COUNTS = [1, 2, 4];
+/**
+ * How long the Pipedrive stand-in takes to answer each call once the leads are in (Pipedrive's API answers
+ * in 100–300 ms): with 0 ms the two cores would be the only limit and partitions could not show.
+ */
+export const PIPEDRIVE_ANSWER_MS = Number(process.env.BENCH_PIPEDRIVE_MS ?? 150);
+const BUCKET = 'bench-partitions';
 
 /** The exported processor, made into a workflow of its own (id, name, queues, Pipedrive credential, partitions). */
 function processorCopy(n: number, topology: Topology, credentialId: string): string {
@@ -80,6 +87,11 @@ export async function partitionBench(): Promise<PartitionRow[]> {
 		standInWithLeads(),
 	]);
 	const builtinStandIn = standIns[targets.length];
+	for (const s of standIns) s.pd.faults.delayMs = PIPEDRIVE_ANSWER_MS;
+	// The archive's S3 store holds the state every n8n process shares (the lead → deal map, the search
+	// budget), as the shipped processor is set up: the patched s3rver honours conditional writes.
+	const s3 = await startS3Server();
+	await s3.createBucket(BUCKET);
 
 	const builtinPath = builtinProcessor(builtinTopology.queue, builtinStandIn.pd);
 	const cluster = await startQueueCluster({
@@ -91,6 +103,7 @@ export async function partitionBench(): Promise<PartitionRow[]> {
 		],
 		credentials: [
 			rabbitCredential(),
+			s3Credential(s3.settings(BUCKET)),
 			...targets.map((t, i) => ({
 				...pipedriveCredential(standIns[i].pd.baseUrl, standIns[i].pd.token),
 				id: t.credentialId,
@@ -162,6 +175,7 @@ export async function partitionBench(): Promise<PartitionRow[]> {
 		await deleteTopology(broker, builtinTopology);
 		await broker.close();
 		for (const s of standIns) await s.pd.close();
+		await s3.destroy();
 	}
 	return rows;
 }

@@ -44,8 +44,9 @@ export const CHECKOUT_FIELDS: CheckoutFieldSpec[] = [
 	{ id: 'eventIds', name: 'Checkout events applied', type: 'text' },
 	// So that follow-up templates can name the product without an extra call per deal.
 	{ id: 'product', name: 'Checkout product', type: 'varchar' },
-	// The lead id the deal had before a second submit took it over: a payment through the first link (its
-	// gateway checkout carries that id) still finds this deal, also after a restart.
+	// The lead id of the buyer's latest other submission for this open checkout (the deal keeps its first
+	// lead): a payment through that submission's link (its gateway checkout carries that id) still finds
+	// this deal by search, also after a restart. The name is kept as installs created it.
 	{ id: 'earlierLeadId', name: 'Checkout earlier lead id', type: 'varchar' },
 	// The lead's UTM source, for the recovery report by source from the deal listing alone.
 	{ id: 'source', name: 'Checkout source', type: 'varchar' },

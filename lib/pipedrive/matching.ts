@@ -4,11 +4,12 @@
  * A buyer who submits a checkout form twice gets one deal, even when the two posts have different lead
  * ids (a plain HTML form gives each post a new, unguessable id; an Elementor post from a new page visit
  * has a new checkout token, so a new id too). So a lead goes to:
- *   1. the deal that already carries its lead id (a redelivery, a replay), or had it before a second
- *      submit took the deal over ('earlierLead': the deal keeps the newer lead's id and link), else
+ *   1. the deal that already carries its lead id (a redelivery, a replay), or carries it as the buyer's
+ *      other submission ('earlierLead': the field "Checkout earlier lead id"), else
  *   2. the person's open checkout deal of this pack, not paid, for the same product, whose checkout moved
- *      within the reuse window of this lead's capture (a second submit): that deal then carries the new
- *      lead id, because the buyer pays through the newest payment link;
+ *      within the reuse window of this lead's capture (a second submit): the deal keeps its first lead,
+ *      link and value (knowing an e-mail must not let a stranger replace them) and records the new lead
+ *      id as its other submission, so the buyer's payment through either link wins it;
  *   3. otherwise none: a new deal (another product, a later purchase, a paid one).
  */
 import { readCheckoutState, textField, type FieldKeys } from './fields';
@@ -28,7 +29,7 @@ export interface LeadToMatch {
 
 export interface DealMatch {
 	dealId: number;
-	/** 'sameLead': the deal of this lead id; 'earlierLead': the deal this lead had before a second submit; 'resubmission': another open, unpaid checkout of this buyer. */
+	/** 'sameLead': the deal of this lead id; 'earlierLead': the deal that recorded this lead as the buyer's other submission; 'resubmission': another open, unpaid checkout of this buyer. */
 	by: 'sameLead' | 'earlierLead' | 'resubmission';
 }
 

@@ -392,17 +392,17 @@ it('Pipedrive refusing the token pauses the queue with the error shown in n8n; n
 		const pausedLines = () =>
 			(n8n.log().match(/Paused: .*refused the credentials \(401\)/g) ?? []).length;
 		await until('the paused queue probed again and again', () => pausedLines() >= 7, 60_000);
-		// The held message ran once (one failed execution holding its buyer); the probes left nothing.
-		expect(executionsHolding(n8n, 'paused0@example.com').length).toBeLessThanOrEqual(1);
-		// Of the executions since, n8n keeps the data of one at most (the held message's first failure).
+		// Each held message ran once (one failed execution holding its buyer); the probes left nothing.
+		for (const i of ids.keys())
+			expect(executionsHolding(n8n, `paused${i}@example.com`).length).toBeLessThanOrEqual(1);
+		// Of the failed executions since, n8n keeps one per held message at most (its first failure: the two
+		// leads are in flight together, as one stuck lead holds no other). The probes succeed: this test
+		// keeps successful executions to count them (the shipped workflow keeps none), and none of them
+		// holds a buyer's data (checked above), only the probe's call.
 		const since = executionRows(n8n, 'crPaymentEvents1').slice(failedBefore);
-		const kept = since.filter((e) => e.deletedAt === null && e.data !== null);
-		expect({
-			kept: kept.length <= 1,
-			executions: since.map(
-				(e) => `${e.id} ${e.status} ${e.deletedAt ?? ''} ${e.data?.slice(0, 200) ?? ''}`,
-			),
-		}).toMatchObject({ kept: true });
+		const failed = since.filter((e) => e.status !== 'success' && e.data !== null);
+		expect(failed.length).toBeLessThanOrEqual(ids.length);
+		expect(since.filter((e) => e.status === 'success').length).toBeGreaterThanOrEqual(3);
 		expect(await drainQueue(broker, topology.deadLetterQueue, 5, 500)).toEqual([]);
 		expect(ids.map(dealOfLead)).toEqual([undefined, undefined]);
 	} finally {
@@ -516,9 +516,9 @@ it('OAuth2: an expired access token is refreshed by n8n (it must see the 401 thr
 	expect(body.fields?.map((f) => f.created)).toEqual(Array(CHECKOUT_FIELDS.length).fill(false));
 });
 
-it('a buyer who submits the form twice (a new lead id each time, as the HTML form gives) ends with one deal, won through the newest link', async () => {
-	const first = '0194f0c2-dddd-7000-8000-00000000000d';
-	const second = '0194f0c2-dddd-7000-8000-00000000001d';
+it('a buyer who submits the form twice (a new lead id each time, as the HTML form gives) ends with one deal (its first lead kept), won through the newest link', async () => {
+	const first = '0194f0c2-caca-7000-8000-00000000000c';
+	const second = '0194f0c2-caca-7000-8000-00000000001c';
 	await publish(lead(first, 'carla@example.com', 'Carla Dias', hoursAgo(12 / 60)), 'lead', first);
 	await publish(
 		{
@@ -529,9 +529,14 @@ it('a buyer who submits the form twice (a new lead id each time, as the HTML for
 		second,
 	);
 	await publish(payment(second, 'paid', hoursAgo(3 / 60)), 'mercadopago', 'd-paid');
+	// The deal keeps the first lead (a second submit cannot replace it) and records the second, whose
+	// payment wins it.
 	const deal = await until(
 		"Carla's deal won",
-		() => dealOfLead(second)?.status === 'won' && dealOfLead(second),
+		() => dealOfLead(first)?.status === 'won' && dealOfLead(first),
+	);
+	expect((deal.custom_fields as Record<string, unknown>)[key('Checkout earlier lead id')]).toBe(
+		second,
 	);
 	const carla = pd.state.persons.filter((p) => p.name === 'Carla Dias');
 	expect(carla).toHaveLength(1);

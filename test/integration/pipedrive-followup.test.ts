@@ -233,7 +233,7 @@ it('a new lead: a person, an open deal in the chosen stage, a note with source a
 	expect(person.emails).toEqual([{ value: input.email, primary: true, label: 'work' }]);
 });
 
-it('the same lead twice (a double submit, a redelivery) gives one person and one deal; a new phone is added', async () => {
+it('the same lead twice (a double submit, a redelivery) gives one person and one deal; another phone is noted, never written to the person', async () => {
 	const input = lead();
 	const first = await upsertLead(client(), pd.baseUrl, input, options);
 	clearCaches(); // as after a restart: the deal is found by its lead id, not remembered
@@ -248,7 +248,6 @@ it('the same lead twice (a double submit, a redelivery) gives one person and one
 		dealId: first.dealId,
 		personCreated: false,
 		dealCreated: false,
-		personUpdated: true,
 	});
 	expect(
 		pd.state.deals.filter(
@@ -256,15 +255,103 @@ it('the same lead twice (a double submit, a redelivery) gives one person and one
 				(d.custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')] === input.leadId,
 		),
 	).toHaveLength(1);
-	expect(pd.state.notes.filter((n) => n.deal_id === first.dealId)).toHaveLength(1);
-	expect(
-		(pd.state.persons.find((p) => p.id === first.personId)!.phones as Array<{ value: string }>).map(
-			(p) => p.value,
-		),
-	).toEqual(['+5511987654321', '+5521998765432']);
+	const person = pd.state.persons.find((p) => p.id === first.personId)!;
+	expect((person.phones as Array<{ value: string }>).map((p) => p.value)).toEqual([
+		'+5511987654321',
+	]);
+	expect(person.name).toBe(input.name);
+	const notes = pd.state.notes.filter((n) => n.deal_id === first.dealId);
+	expect(notes).toHaveLength(2);
+	expect(String(notes[1].content)).toContain('Phone on this form (person not changed)');
+	expect(String(notes[1].content)).toContain('+5521998765432');
+	// the same post once more: the note is not written twice
+	await upsertLead(client(), pd.baseUrl, { ...input, phone: '+5521998765432' }, options);
+	expect(pd.state.notes.filter((n) => n.deal_id === first.dealId)).toHaveLength(2);
 });
 
-it('a second submit with a new lead id (a plain HTML form) updates the open checkout deal in 4 calls; paying the newest link wins it after a restart; another product gets its own deal', async () => {
+it("a stranger who knows a buyer's e-mail changes nothing the salesperson relies on: not her name or phone, not her deal's lead, link or value; her own payment still wins her one deal", async () => {
+	const real = lead({
+		capturedAt: '2026-11-27T12:00:00.000Z',
+		paymentLink: 'https://pay.example/real',
+	});
+	const hers = await upsertLead(client(), pd.baseUrl, real, options);
+	const personBefore = JSON.stringify(pd.state.persons.find((p) => p.id === hers.personId));
+	const dealFieldsBefore = dealOf(hers.dealId);
+	for (const n of [1, 2, 3]) {
+		clearCaches();
+		const attack = await upsertLead(
+			client(),
+			pd.baseUrl,
+			lead({
+				email: real.email,
+				name: `Mallory ${n}`,
+				phone: `+55119000000${n}0`,
+				amount: 100,
+				capturedAt: `2026-11-27T12:0${n}:00.000Z`,
+				paymentLink: `https://pay.example/attacker-${n}`,
+			}),
+			options,
+		);
+		expect(attack).toMatchObject({ dealId: hers.dealId, dealCreated: false, personCreated: false });
+		expect(JSON.stringify(pd.state.persons.find((p) => p.id === hers.personId))).toBe(personBefore);
+		const deal = dealOf(hers.dealId);
+		expect(deal).toMatchObject({
+			value: dealFieldsBefore.value,
+			person_id: hers.personId,
+			title: dealFieldsBefore.title,
+		});
+		const custom = deal.custom_fields as Record<string, unknown>;
+		expect(custom[fieldKey('Checkout lead id')]).toBe(real.leadId);
+		expect(custom[fieldKey('Checkout payment link')]).toBe('https://pay.example/real');
+	}
+	// What the posts said is on the deal as notes, for a person to judge.
+	const notes = pd.state.notes
+		.filter((n) => n.deal_id === hers.dealId)
+		.map((n) => String(n.content))
+		.join(' ');
+	expect(notes).toContain('Mallory 3');
+	clearCaches();
+	const paid = await applyEvent(client(), pd.baseUrl, {
+		eventId: 'mp-real-paid',
+		type: 'paid',
+		occurredAt: '2026-11-27T12:30:00Z',
+		leadRef: real.leadId,
+		provider: 'mercadopago',
+		amount: real.amount,
+		currency: 'BRL',
+	});
+	expect(paid).toMatchObject({ dealId: hers.dealId, dealCreated: false, status: 'paid' });
+	expect(pd.state.deals.filter((d) => d.person_id === hers.personId)).toHaveLength(1);
+	expect(pd.state.deals.filter((d) => !d.person_id)).toEqual([]);
+});
+
+it('a lead id posted again with another e-mail (an Elementor token reused) leaves the deal with its buyer, unchanged, and says so in a note', async () => {
+	const real = lead({ paymentLink: 'https://pay.example/real' });
+	const hers = await upsertLead(client(), pd.baseUrl, real, options);
+	const before = JSON.stringify(dealOf(hers.dealId));
+	clearCaches();
+	const replay = await upsertLead(
+		client(),
+		pd.baseUrl,
+		{
+			...real,
+			email: 'mallory@example.net',
+			name: 'Mallory',
+			paymentLink: 'https://pay.example/mallory',
+		},
+		{ ...options, dealLookup: 'always' },
+	);
+	expect(replay).toMatchObject({ dealId: hers.dealId, otherBuyersDeal: true, dealCreated: false });
+	expect(replay.personId).not.toBe(hers.personId);
+	expect(JSON.stringify(dealOf(hers.dealId))).toBe(before);
+	expect(
+		pd.state.notes.filter(
+			(n) => n.deal_id === hers.dealId && String(n.content).includes('mallory@example.net'),
+		),
+	).toHaveLength(1);
+});
+
+it('a second submit with a new lead id (a plain HTML form) is recorded on the open checkout deal in 4 calls; paying its link wins that deal after a restart; another product gets its own deal', async () => {
 	const first = lead({ capturedAt: '2026-11-27T12:00:00.000Z' });
 	const one = await upsertLead(client(), pd.baseUrl, first, options);
 	await applyEvent(client(), pd.baseUrl, {
@@ -293,10 +380,12 @@ it('a second submit with a new lead id (a plain HTML form) updates the open chec
 	});
 	expect(c.callCount).toBeLessThanOrEqual(4);
 	const deal = dealOf(one.dealId);
-	expect(deal).toMatchObject({ value: 247.9, status: 'open' });
+	// The deal keeps its first lead, link and value; the second submit is recorded beside it.
+	expect(deal).toMatchObject({ value: 197.9, status: 'open' });
 	const custom = deal.custom_fields as Record<string, unknown>;
-	expect(custom[fieldKey('Checkout lead id')]).toBe(second.leadId);
-	expect(custom[fieldKey('Checkout payment link')]).toBe(second.paymentLink);
+	expect(custom[fieldKey('Checkout lead id')]).toBe(first.leadId);
+	expect(custom[fieldKey('Checkout earlier lead id')]).toBe(second.leadId);
+	expect(custom[fieldKey('Checkout payment link')]).toBe(first.paymentLink);
 	expect(custom[fieldKey('Checkout status')]).toBe(optionId('Failed')); // a lead capture never moves the checkout back
 	const notes = pd.state.notes.filter((n) => n.deal_id === one.dealId);
 	expect(notes).toHaveLength(2);
@@ -343,7 +432,7 @@ it('a second submit with a new lead id (a plain HTML form) updates the open chec
 	expect(off).toMatchObject({ dealCreated: true, resubmission: false });
 });
 
-it('order of arrival: a buyer who submits twice, then pays through the FIRST link after a restart, has one deal, won; the first lead redelivered later leaves the deal on the second', async () => {
+it('order of arrival: a buyer who submits twice, then pays through the FIRST link after a restart, has one deal, won; either lead redelivered later changes nothing', async () => {
 	const first = lead({
 		capturedAt: '2026-11-29T09:00:00.000Z',
 		paymentLink: 'https://pay.example/first',
@@ -362,7 +451,7 @@ it('order of arrival: a buyer who submits twice, then pays through the FIRST lin
 		(dealOf(one.dealId).custom_fields as Record<string, unknown>)[
 			fieldKey('Checkout earlier lead id')
 		],
-	).toBe(first.leadId);
+	).toBe(second.leadId);
 	clearCaches(); // n8n restarted
 	const paid = await applyEvent(client(), pd.baseUrl, {
 		eventId: 'mp-first-link-paid',
@@ -381,17 +470,21 @@ it('order of arrival: a buyer who submits twice, then pays through the FIRST lin
 	const again = await upsertLead(client(), pd.baseUrl, first, { ...options, dealLookup: 'always' });
 	expect(again).toMatchObject({ dealId: one.dealId, dealCreated: false });
 	const custom = dealOf(one.dealId).custom_fields as Record<string, unknown>;
-	expect(custom[fieldKey('Checkout lead id')]).toBe(second.leadId);
-	expect(custom[fieldKey('Checkout payment link')]).toBe('https://pay.example/second');
+	expect(custom[fieldKey('Checkout lead id')]).toBe(first.leadId);
+	expect(custom[fieldKey('Checkout payment link')]).toBe('https://pay.example/first');
 	expect(pd.state.deals.filter((d) => d.person_id === one.personId)).toHaveLength(1);
-	// ...also from this process's cache
-	expect(await upsertLead(client(), pd.baseUrl, first, options)).toMatchObject({
-		dealId: one.dealId,
-		dealCreated: false,
-	});
+	// ...and the second lead delivered again, also from this process's cache: the deal stays as it is
+	for (const look of ['always', 'existingPersonsOnly'] as const)
+		expect(
+			await upsertLead(client(), pd.baseUrl, second, { ...options, dealLookup: look }),
+		).toMatchObject({
+			dealId: one.dealId,
+			dealCreated: false,
+		});
 	expect(
 		(dealOf(one.dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout lead id')],
-	).toBe(second.leadId);
+	).toBe(first.leadId);
+	expect(dealOf(one.dealId).status).toBe('won');
 });
 
 it('order of arrival: a payment event before its lead (the lead re-driven from the dead-letter queue later) ends as one won deal with its person, and no follow-up', async () => {

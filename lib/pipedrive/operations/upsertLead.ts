@@ -122,10 +122,14 @@ export interface UpsertLeadResult {
 	personId: number;
 	dealId: number;
 	personCreated: boolean;
-	personUpdated: boolean;
 	dealCreated: boolean;
 	/** The lead went to the buyer's open checkout deal of an earlier submission (see matchLeadDeal). */
 	resubmission: boolean;
+	/**
+	 * The lead's id is on a deal of another person (an Elementor token posted again with another e-mail):
+	 * that deal was left as it was, and a note on it says so.
+	 */
+	otherBuyersDeal?: boolean;
 	noteId?: number;
 }
 
@@ -134,9 +138,21 @@ export function dealTitle(template: string, values: Record<string, string | unde
 	return renderTemplate(template, values, 'text').trim();
 }
 
-export function leadNote(lead: LeadInput, resubmission = false): string {
+/** What a form post said about the buyer that the person in Pipedrive does not say (never written to the person). */
+export interface FormDataNotApplied {
+	name?: string;
+	phone?: string;
+}
+
+export function leadNote(
+	lead: LeadInput,
+	resubmission = false,
+	notApplied: FormDataNotApplied = {},
+): string {
 	const rows: Array<[string, string | undefined]> = [
 		['Lead id', lead.leadId],
+		['Name on this form (person not changed)', notApplied.name],
+		['Phone on this form (person not changed)', notApplied.phone],
 		['Form', lead.formName],
 		['Product', lead.product],
 		['Captured at', lead.capturedAt],
@@ -147,6 +163,11 @@ export function leadNote(lead: LeadInput, resubmission = false): string {
 		.filter(([, v]) => v)
 		.map(([k, v]) => `<li><b>${escapeHtml(k)}</b>: ${escapeHtml(String(v))}</li>`);
 	return `<p>${resubmission ? 'Checkout form submitted again' : 'Checkout lead'} (n8n checkout recovery)</p><ul>${items.join('')}</ul>`;
+}
+
+/** The note on a deal whose lead id a form post of another e-mail carried (nothing of that post applied). */
+export function otherBuyerNote(lead: LeadInput): string {
+	return `<p>A checkout form post carried this deal's lead id with another e-mail (${escapeHtml(lead.email)}). Nothing on this deal or its person was changed (n8n checkout recovery).</p>`;
 }
 
 /**
@@ -171,7 +192,8 @@ async function findPersonSettled(
 /**
  * The buyer's person, with their record held: the one the record names (read by id, which is consistent),
  * else the one a search finds, else a new one, recorded as an intent before the create and by id after.
- * A name or phone the lead brings is written to the person.
+ * An existing person is never changed by a lead: a form post proves nothing but that someone knows an
+ * e-mail, so a name or phone that differs from the person's is only reported (for the lead's note).
  */
 async function personOfLead(
 	client: PipedriveClient,
@@ -179,7 +201,7 @@ async function personOfLead(
 	buyer: HeldRecord<BuyerRecord>,
 	options: UpsertLeadOptions,
 	settleMs: number,
-): Promise<{ personId: number; personCreated: boolean; personUpdated: boolean }> {
+): Promise<{ personId: number; personCreated: boolean; notApplied: FormDataNotApplied }> {
 	let found: PersonHit | undefined;
 	const known = buyer.data?.personId;
 	if (known !== undefined) {
@@ -210,7 +232,7 @@ async function personOfLead(
 			},
 		);
 		await buyer.save({ personId: person.id });
-		return { personId: person.id, personCreated: true, personUpdated: false };
+		return { personId: person.id, personCreated: true, notApplied: {} };
 	}
 	if (buyer.data?.personId !== found.id) await buyer.save({ personId: found.id });
 	const phones = found.phones ?? [];
@@ -219,22 +241,15 @@ async function personOfLead(
 		lead.phone && !phones.some((p) => digits(p).endsWith(digits(lead.phone!).slice(-8)))
 			? lead.phone
 			: undefined;
-	const newName = lead.name && lead.name !== found.name ? lead.name : undefined;
-	if (!newPhone && !newName)
-		return { personId: found.id, personCreated: false, personUpdated: false };
-	// PATCH replaces the whole phones list, so the ones already there are sent along.
-	await client.updatePerson(found.id, {
-		...(newName ? { name: newName } : {}),
-		...(newPhone
-			? {
-					phones: [
-						...phones.map((value, i) => ({ value, primary: i === 0, label: 'work' })),
-						{ value: newPhone, primary: phones.length === 0, label: 'mobile' },
-					],
-				}
-			: {}),
-	});
-	return { personId: found.id, personCreated: false, personUpdated: true };
+	const newName =
+		lead.name && lead.name.trim().toLowerCase() !== (found.name ?? '').trim().toLowerCase()
+			? lead.name
+			: undefined;
+	return {
+		personId: found.id,
+		personCreated: false,
+		notApplied: { ...(newName ? { name: newName } : {}), ...(newPhone ? { phone: newPhone } : {}) },
+	};
 }
 
 export async function upsertLead(
@@ -267,7 +282,7 @@ async function upsertHeldLead(
 	buyer: HeldRecord<BuyerRecord>,
 ): Promise<UpsertLeadResult> {
 	const fields = await checkoutFields(client, account, shared);
-	const { personId, personCreated, personUpdated } = await personOfLead(
+	const { personId, personCreated, notApplied } = await personOfLead(
 		client,
 		lead,
 		buyer,
@@ -276,12 +291,15 @@ async function upsertHeldLead(
 	);
 
 	let dealId: number | undefined;
+	/** The person the found deal belongs to (null: a deal a payment made before its lead). */
+	let dealPersonId: number | null = null;
 	let resubmission = false;
-	/** The deal's lead id before this lead takes it over (a second submit), kept so that its link still finds the deal. */
-	let earlierLeadId: string | undefined;
-	/** This lead is one a second submit replaced on its deal: the deal keeps following the newer lead. */
-	let olderThanDeal = false;
-	/** Whether a deal found by id (cache or search) is this lead's, or the one a newer lead took over from it. */
+	/**
+	 * This lead is the one recorded on its deal as the buyer's other submission (in "Checkout earlier lead
+	 * id"): the deal follows its first lead, and this one only has to find it.
+	 */
+	let otherLeadOfDeal = false;
+	/** Whether a deal found by id (cache or search) is this lead's own, or the one it was recorded on as another submission. */
 	const adopt = async (candidate: number | undefined): Promise<void> => {
 		if (candidate === undefined) return;
 		const deal = await client.getDeal(candidate);
@@ -289,8 +307,9 @@ async function upsertHeldLead(
 		if (textField(deal.custom_fields, fields.keys.leadId) === lead.leadId) dealId = deal.id;
 		else if (textField(deal.custom_fields, fields.keys.earlierLeadId) === lead.leadId) {
 			dealId = deal.id;
-			olderThanDeal = true;
+			otherLeadOfDeal = true;
 		}
+		if (dealId === deal.id) dealPersonId = deal.person_id ?? null;
 	};
 	// A lead seen before (a redelivery, a corrected revision): read its deal from the lead → deal map; a newer
 	// lead may have taken it over since.
@@ -309,13 +328,9 @@ async function upsertHeldLead(
 			(options.reuseOpenDealHours ?? DEFAULT_REUSE_OPEN_DEAL_HOURS) * 3_600_000,
 		);
 		dealId = match?.dealId;
+		if (dealId !== undefined) dealPersonId = personId; // the person's own deals
 		resubmission = match?.by === 'resubmission';
-		olderThanDeal = match?.by === 'earlierLead';
-		if (resubmission)
-			earlierLeadId = textField(
-				deals.find((d) => d.id === dealId)?.custom_fields,
-				fields.keys.leadId,
-			);
+		otherLeadOfDeal = match?.by === 'earlierLead';
 	}
 	const title =
 		dealTitle(options.titleTemplate, {
@@ -335,6 +350,7 @@ async function upsertHeldLead(
 			? { value: toMajorUnits(lead.amount), currency: lead.currency ?? 'BRL' }
 			: {};
 	let dealCreated = false;
+	let otherBuyersDeal = false;
 	if (dealId === undefined) {
 		const startedAt = lead.capturedAt ?? new Date().toISOString();
 		// The intent first: a crash between the create and the record leaves it for the next holder, whose
@@ -363,36 +379,62 @@ async function upsertHeldLead(
 		dealId = deal.id;
 		dealCreated = true;
 		await leadRecord.save({ dealId });
-	} else {
-		// The same lead again (a redelivery) or a second submit: bring the deal up to date (lead id, payment
-		// link, value), never its state: a lead capture does not move a checkout back. The lead a second
-		// submit replaced, delivered again, changes nothing but the person: the deal follows the newer one.
-		const custom = olderThanDeal
-			? {}
-			: {
-					...leadFields,
-					...(earlierLeadId && earlierLeadId !== lead.leadId
-						? { [fields.keys.earlierLeadId]: earlierLeadId }
-						: {}),
-				};
+	} else if (dealPersonId !== null && dealPersonId !== personId) {
+		// This lead id is on another person's deal: an Elementor token posted again with another e-mail. A
+		// form post proves no more than knowing the token, so the deal stays with its buyer, unchanged.
+		otherBuyersDeal = true;
+	} else if (resubmission) {
+		// A second submit of the buyer (a new lead id for the same open checkout): the deal keeps its first
+		// lead, link and value, which a stranger who knows the e-mail cannot replace; this lead is recorded
+		// on it (and in the lead → deal map) so that a payment through its own link still wins this deal.
 		await client.updateDeal(dealId, {
-			person_id: personId,
-			...(olderThanDeal ? {} : money),
-			custom_fields: custom,
+			custom_fields: { [fields.keys.earlierLeadId]: lead.leadId },
+		});
+	} else if (!otherLeadOfDeal) {
+		// The same lead again (a redelivery, a corrected revision of the same checkout), or the lead of a deal
+		// a payment made first: bring the deal up to date (its person when it has none, payment link, value),
+		// never its state: a lead capture does not move a checkout back.
+		await client.updateDeal(dealId, {
+			...(dealPersonId === null ? { person_id: personId } : {}),
+			...money,
+			custom_fields: leadFields,
 		});
 	}
 	if (leadRecord.data?.dealId !== dealId) await leadRecord.save({ dealId });
 	let noteId: number | undefined;
-	// A second submit's source and UTM data are news to the salesperson too.
-	if (options.addNote && (dealCreated || resubmission))
+	if (otherBuyersDeal) {
+		// Always noted (whatever Add Note says): the salesperson should know the checkout's token was reused.
 		noteId = (
 			await addNoteOnce(
 				client,
 				dealId,
-				leadNote(lead, resubmission),
-				effectMarker('lead-note', dealId, lead.leadId),
-				personId,
+				otherBuyerNote(lead),
+				effectMarker('other-buyer-note', dealId, lead.leadId, lead.email.toLowerCase()),
+				undefined,
+				true, // the same post again must not add it twice: it comes by no other path
 			)
 		).id;
-	return { personId, dealId, personCreated, personUpdated, dealCreated, resubmission, noteId };
+		return { personId, dealId, personCreated, dealCreated, resubmission, otherBuyersDeal, noteId };
+	}
+	// A second submit's source and UTM data are news to the salesperson too, and so is what a post said
+	// about the buyer that differs from the person (a typo fixed, or someone else's words: a person decides).
+	const differs = Boolean(notApplied.name || notApplied.phone);
+	if (options.addNote && (dealCreated || resubmission || differs))
+		noteId = (
+			await addNoteOnce(
+				client,
+				dealId,
+				leadNote(lead, resubmission, notApplied),
+				effectMarker(
+					'lead-note',
+					dealId,
+					lead.leadId,
+					...(differs ? [notApplied.name ?? '', notApplied.phone ?? ''] : []),
+				),
+				personId,
+				// A redelivery of a lead whose data differ comes this way again: look before writing.
+				differs && !dealCreated,
+			)
+		).id;
+	return { personId, dealId, personCreated, dealCreated, resubmission, noteId };
 }
