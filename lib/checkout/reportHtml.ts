@@ -4,6 +4,7 @@
  * product names) is HTML-escaped: anyone can post a form with `utm_source=<script>`.
  */
 import { escapeHtml } from '../html/escape';
+import { HTML_CSP_META } from '../html/securityHeaders';
 import { formatMinutes, NONE, type CheckoutReport, type ReportCounts } from './report';
 
 function money(amounts: Record<string, number>, locale: string): string {
@@ -75,7 +76,7 @@ export function renderReportHtml(report: CheckoutReport, locale = 'pt-BR'): stri
 	const bySource = report.bySource.map((g) => ({ name: g.source, counts: g }));
 	const byProduct = report.byProduct.map((g) => ({ name: g.product, counts: g }));
 	return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="en"><head><meta charset="utf-8">${HTML_CSP_META}<meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex">
 <title>Checkout recovery report</title>
 <style>
@@ -118,7 +119,7 @@ ${table('By product', byProduct, locale)}
  */
 export function renderReportUnavailableHtml(reason: string): string {
 	return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="en"><head><meta charset="utf-8">${HTML_CSP_META}<meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex">
 <title>Checkout recovery report: not available</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1f2933}.reason{border-left:4px solid #d64545;padding:.5rem 1rem;background:#fff5f5}</style>

@@ -1,5 +1,6 @@
 /** What the buyer's browser (or an API caller) gets back from the lead capture. No I/O. */
 import { escapeHtml } from '../html/escape';
+import { HTML_CSP_META } from '../html/securityHeaders';
 import type { FieldError } from './fieldError';
 
 const LABELS: Record<string, string> = {
@@ -35,7 +36,7 @@ export function linkUnavailableAnswer(): HttpAnswer {
 	return {
 		status: 404,
 		contentType: 'text/html; charset=utf-8',
-		body: '<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Link indisponível</title></head><body><h1>Este link não está mais disponível</h1><p>Ele pode ter expirado ou o pedido já foi concluído. Para comprar, preencha o formulário da loja de novo.</p></body></html>',
+		body: `<!doctype html><html lang="pt-BR"><head><meta charset="utf-8">${HTML_CSP_META}<meta name="viewport" content="width=device-width,initial-scale=1"><title>Link indisponível</title></head><body><h1>Este link não está mais disponível</h1><p>Ele pode ter expirado ou o pedido já foi concluído. Para comprar, preencha o formulário da loja de novo.</p></body></html>`,
 	};
 }
 
@@ -60,7 +61,7 @@ export function rejectionAnswer(
 		return {
 			status,
 			contentType: 'text/html; charset=utf-8',
-			body: `<!doctype html><html lang="pt-BR"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Confira seus dados</title></head><body><h1>Confira seus dados</h1><ul id="errors">${items}</ul><p>${back}</p></body></html>`,
+			body: `<!doctype html><html lang="pt-BR"><head><meta charset="utf-8">${HTML_CSP_META}<meta name="viewport" content="width=device-width,initial-scale=1"><title>Confira seus dados</title></head><body><h1>Confira seus dados</h1><ul id="errors">${items}</ul><p>${back}</p></body></html>`,
 		};
 	}
 	return {

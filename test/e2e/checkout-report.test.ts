@@ -12,7 +12,7 @@
  *  - E (no UTM, Curso): expired                        → expired
  *  - F (a source with markup, Curso): paid on its own  → paid without help; its source shown escaped
  */
-import { HTML_SECURITY_HEADERS } from '../../lib/html/securityHeaders';
+import { HTML_CSP_META, HTML_SECURITY_HEADERS } from '../../lib/html/securityHeaders';
 import type { ChannelModel } from 'amqplib';
 
 import {
@@ -265,6 +265,7 @@ it('serves the report page only with the key, and its numbers are those of the k
 	for (const [name, value] of Object.entries(HTML_SECURITY_HEADERS))
 		expect(res.headers.get(name)).toBe(value);
 	const html = await res.text();
+	expect(html).toContain(HTML_CSP_META);
 	const card = (id: string) => new RegExp(`id="${id}">([^<]*)<`).exec(html)?.[1];
 	expect({
 		leads: card('leads'),

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { LeadRegistry } from '../../lib/archive/leadRegistry';
 
 import { uuidv7 } from '../../lib/forms/ids';
-import { HTML_SECURITY_HEADERS } from '../../lib/html/securityHeaders';
+import { HTML_CSP_META, HTML_SECURITY_HEADERS } from '../../lib/html/securityHeaders';
 import { executionsHolding } from '../../testbench/n8n';
 import { signLinkToken } from '../../lib/links/checkoutLinks';
 import { LOCAL_LINKS_SECRET } from '../../testbench/credentials';
@@ -180,8 +180,9 @@ it('answers a bad form with 422 naming each field (HTML for browsers, JSON for A
 	expect(html.contentType).toMatch(/text\/html/);
 	expect(html.text).toContain('data-field="document"');
 	expect(html.text).toContain('data-field="email"');
-	expect(html.text).toContain('Voltar e corrigir');
+	expect(html.text).toContain('id="back"');
 	expect(html.securityHeaders).toEqual(HTML_SECURITY_HEADERS);
+	expect(html.text).toContain(HTML_CSP_META);
 	const json = await postForm('checkout/lead', { ...buyer, lgpd: '' }, 'application/json');
 	expect(json.status).toBe(422);
 	expect(JSON.parse(json.text)).toEqual({

@@ -1,11 +1,17 @@
 /**
- * Every HTML answer and redirect of the shipped workflows carries the pack's security headers
- * (lib/html/securityHeaders.ts), and no page of theirs needs a script the policy would block.
+ * Every HTML answer and redirect of the shipped workflows carries the pack's security headers, and every
+ * page the pack renders carries its Content-Security-Policy (lib/html/securityHeaders.ts); no page needs a
+ * script the policy would block.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { HTML_SECURITY_HEADERS } from '../../lib/html/securityHeaders';
+import {
+	HTML_CSP_META,
+	HTML_SECURITY_HEADERS,
+	PAGE_CONTENT_SECURITY_POLICY,
+} from '../../lib/html/securityHeaders';
+import { renderReportUnavailableHtml } from '../../lib/checkout/reportHtml';
 import { linkUnavailableAnswer, rejectionAnswer } from '../../lib/forms/responses';
 
 interface WorkflowNode {
@@ -51,15 +57,20 @@ it.each(
 		expect(headers[name.toLowerCase()]).toBe(value);
 });
 
-it('the policy forbids scripts and framing, and no page relies on a script', () => {
-	const csp = HTML_SECURITY_HEADERS['Content-Security-Policy'];
-	expect(csp).toMatch(/default-src 'none'/);
-	expect(csp).not.toMatch(/script-src/);
-	expect(csp).toMatch(/frame-ancestors 'none'/);
+it('every page carries the policy, which forbids scripts, and none relies on a script', () => {
+	expect(PAGE_CONTENT_SECURITY_POLICY).toMatch(/default-src 'none'/);
+	expect(PAGE_CONTENT_SECURITY_POLICY).not.toMatch(/script-src/);
 	const pages = [
-		...responders.map(({ node }) => String(node.parameters.responseBody ?? '')),
-		rejectionAnswer([{ field: 'cpf', message: 'inválido' }], 'text/html').body,
+		...responders
+			.map(({ node }) => String(node.parameters.responseBody ?? ''))
+			.filter((body) => body.includes('<html')),
+		rejectionAnswer([{ field: 'document', message: 'inválido' }], 'text/html').body,
 		linkUnavailableAnswer().body,
+		renderReportUnavailableHtml('Pipedrive is not set up'),
 	];
-	for (const page of pages) expect(page).not.toMatch(/<script|javascript:|\son[a-z]+=/i);
+	expect(pages.length).toBeGreaterThanOrEqual(8);
+	for (const page of pages) {
+		expect(page).toContain(HTML_CSP_META);
+		expect(page).not.toMatch(/<script|javascript:|\son[a-z]+=/i);
+	}
 });
