@@ -13,6 +13,8 @@ import {
 } from '@aws-sdk/client-s3';
 
 import { createS3Client } from '../../lib/s3/client';
+import { failureKindOf, failureServiceOf } from '../../lib/util/failure';
+import { freePort } from '../../testbench/ports';
 import { startS3Server, type S3Server } from '../../testbench/s3';
 
 jest.setTimeout(60_000);
@@ -205,4 +207,37 @@ test('CopyObject honours If-None-Match on its destination', async () => {
 	expect((await read('copy/free')).body).toBe('payload');
 	expect(await copy('copy/taken')).toMatchObject({ status: 412, code: 'PreconditionFailed' });
 	expect((await read('copy/taken')).body).toBe('already here');
+});
+
+test('a store that does not answer is a lasting failure of service s3 (the queue pauses); a missing key or a lost race keeps its own meaning', async () => {
+	const kindOf = async (send: Promise<unknown>) => {
+		try {
+			await send;
+			return 'ok';
+		} catch (error) {
+			return `${failureKindOf(error) ?? 'none'} ${failureServiceOf(error) ?? ''}`.trim();
+		}
+	};
+	const down = createS3Client({
+		...s3.settings(Bucket),
+		endpoint: `http://127.0.0.1:${await freePort()}`,
+	});
+	try {
+		expect(await kindOf(down.send(new GetObjectCommand({ Bucket, Key: 'any' })))).toBe(
+			'lasting s3',
+		);
+	} finally {
+		down.destroy();
+	}
+	expect(await kindOf(client.send(new GetObjectCommand({ Bucket, Key: 'missing/key' })))).toBe(
+		'none',
+	);
+	await put('outage/taken', 'x');
+	expect(
+		await kindOf(
+			client.send(
+				new PutObjectCommand({ Bucket, Key: 'outage/taken', Body: 'y', IfNoneMatch: '*' }),
+			),
+		),
+	).toBe('none');
 });

@@ -41,7 +41,10 @@ mkdir -p "$(dirname "$pidfile")"
 log="$(dirname "$pidfile")/dockerd.log"
 echo "[docker] starting dockerd (log: $log)"
 # setsid: the engine outlives this script and is not killed with the shell's process group.
-setsid /usr/sbin/dockerd >"$log" 2>&1 < /dev/null &
+# With every descriptor but the standard three closed: dockerd outlives this script, and an inherited lock
+# (prepare.sh holds its flock on fd 8, install-n8n.sh on 9) would stay held for as long as dockerd runs,
+# so the next prepare would wait for it forever.
+setsid /usr/sbin/dockerd >"$log" 2>&1 < /dev/null 8>&- 9>&- &
 echo $! > "$pidfile"
 for _ in $(seq 1 120); do
   if "$docker" info >/dev/null 2>&1; then

@@ -8,7 +8,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 mkdir -p "$root/.artifacts"
 exec 8>"$root/.artifacts/docker-prepare.lock"
-flock 8
+# A run in progress takes minutes; one that holds the lock far longer is stuck: say so instead of waiting on.
+flock -w 1500 8 || { echo "[docker] another prepare has held $root/.artifacts/docker-prepare.lock for 25 min" >&2; exit 1; }
 t0=$(date +%s)
 bash "$here/engine.sh"
 bash "$here/images.sh"
