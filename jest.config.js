@@ -22,6 +22,9 @@ module.exports = {
 		{
 			displayName: 'e2e',
 			testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+			// scripts/test.sh runs the compose suite in a jest of its own, beside this one.
+			testPathIgnorePatterns:
+				process.env.CR_COMPOSE_SUITE_APART === '1' ? ['/compose-stack\\.test\\.ts$'] : [],
 			transform: { '^.+\\.ts$': tsJest },
 			testEnvironment: 'node',
 			slowTestThreshold: 120,

@@ -1,7 +1,8 @@
 /**
  * The order of the test files in one jest run: unit, then integration, then end-to-end (a failure is
- * cheapest to find in that order), jest's own order within each, and the compose suite last: the images it
- * needs are built in the background while everything else runs (scripts/test.sh).
+ * cheapest to find in that order), jest's own order within each, and the compose suite last when it is in
+ * the run (`npx jest` alone): the images it needs are built in the background meanwhile. scripts/test.sh
+ * runs it in a jest of its own beside the others instead.
  */
 'use strict';
 const Sequencer = require('@jest/test-sequencer').default;
