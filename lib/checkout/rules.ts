@@ -129,12 +129,17 @@ export function nextOpenSlot(at: DateTime, hours: BusinessHours): DateTime {
 	throw new RangeError('Business hours have no open day');
 }
 
+/**
+ * When the rule's activity is due: `dueInDays` days from now at `dueTime`, then the next open slot. A time
+ * already past (a rule "due today at 09:00" firing at 21:40) would make an activity that is overdue the
+ * moment it exists: it moves to the next minute, and from there to the next open slot.
+ */
 export function dueFor(rule: FollowUpRule, now: Date): DateTime {
 	const zone = rule.businessHours?.timeZone ?? 'UTC';
 	const { hour, minute } = parseClock(rule.dueTime);
-	const due = DateTime.fromJSDate(now, { zone })
-		.plus({ days: rule.dueInDays })
-		.set({ hour, minute, second: 0, millisecond: 0 });
+	const current = DateTime.fromJSDate(now, { zone });
+	let due = current.plus({ days: rule.dueInDays }).set({ hour, minute, second: 0, millisecond: 0 });
+	if (due < current) due = current.plus({ minutes: 1 }).set({ second: 0, millisecond: 0 });
 	return rule.businessHours ? nextOpenSlot(due, rule.businessHours) : due;
 }
 

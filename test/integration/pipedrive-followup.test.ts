@@ -748,7 +748,8 @@ it('follow-up rules: fire once per deal after the delay, with rendered templates
 		subject: 'Ligar para Bia Lima: Curso de Fotografia (R$\u00a0197,90)',
 		type: 'call',
 		due_date: '2026-11-27',
-		due_time: '13:00',
+		// The rule's 10:00 in São Paulo (13:00 UTC) had passed at 15:00 UTC: due the next minute, in hours.
+		due_time: '15:01',
 		done: false,
 	});
 	expect(activityA.note).toMatch(

@@ -80,6 +80,28 @@ describe('follow-up rules', () => {
 		expect(at('2026-11-30T14:15:00')).toBe('2026-11-30T14:15:00.000-03:00'); // open: unchanged
 	});
 
+	it('never makes an activity overdue when it is created: a due time already past moves to the next open slot', () => {
+		// Friday 2026-11-27 21:40 in São Paulo (00:40 UTC on Saturday): "today at 09:00" is past and the
+		// shop is closed until Monday 09:00 (12:00 UTC).
+		const late = new Date('2026-11-28T00:40:00Z');
+		const [withHours] = planFollowUps([{ ...callRule, dueTime: '09:00' }], [deal()], late);
+		expect([withHours.dueDate, withHours.dueTime]).toEqual(['2026-11-30', '12:00']);
+		// Without business hours: the next minute.
+		const [anyTime] = planFollowUps(
+			[{ ...callRule, dueTime: '09:00', businessHours: undefined }],
+			[deal()],
+			new Date('2026-11-27T21:40:30Z'),
+		);
+		expect([anyTime.dueDate, anyTime.dueTime]).toEqual(['2026-11-27', '21:41']);
+		// A time still ahead today is kept.
+		const [ahead] = planFollowUps(
+			[{ ...callRule, dueTime: '23:00', businessHours: undefined }],
+			[deal()],
+			new Date('2026-11-27T21:40:30Z'),
+		);
+		expect([ahead.dueDate, ahead.dueTime]).toEqual(['2026-11-27', '23:00']);
+	});
+
 	it('honours daylight saving of other zones (New York, November)', () => {
 		const ny = { ...SAO_PAULO, timeZone: 'America/New_York' };
 		const rule = { ...callRule, businessHours: ny, dueInDays: 1 };
