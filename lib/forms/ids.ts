@@ -40,6 +40,16 @@ export function leadRevision(lead: object): string {
 		.slice(0, 12);
 }
 
+/**
+ * The revision id of one post of a lead: its content's revision and when it was captured (ms, base 36),
+ * so that a post bringing a lead back to earlier values (an Elementor correction A → B → A) is a new
+ * revision, the newest, instead of a duplicate of the first that left the lead at B. The same post sent
+ * twice makes two revisions of equal content, which change nothing downstream (one lead id, one deal).
+ */
+export function leadRevisionAt(lead: object, capturedAtMs: number): string {
+	return `${leadRevision(lead)}${Math.max(0, Math.floor(capturedAtMs)).toString(36)}`;
+}
+
 /** The archive event id of one revision of a lead. */
 export function leadRevisionEventId(leadId: string, revision: string): string {
 	return `${leadId}.${revision}`;

@@ -4,6 +4,8 @@
  * Elementor Pro "Webhook" action in simple mode (one key per field *label*) or advanced mode
  * (`fields[<id>][value]`, `form[id]`, `meta[…]`), JSON, and GET query parameters. No I/O, no n8n.
  */
+import { domainToASCII } from 'node:url';
+
 import {
 	FORM_LIMITS,
 	UntrustedInputError,
@@ -135,6 +137,36 @@ const CAPS: Partial<Record<LeadField, number>> = {
 const UTM_KEYS = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content'];
 const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]{2,}$/;
 
+/**
+ * Characters a person cannot see: zero-width spaces and joiners, direction marks and overrides, the soft
+ * hyphen, the byte-order mark. In an e-mail they make one address look like another (and a second person
+ * in Pipedrive), so an address holding one is refused.
+ */
+const INVISIBLE =
+	/[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/;
+
+const INVISIBLE_MESSAGE = 'contains invisible characters (type the address again)';
+
+/**
+ * The e-mail as stored and matched: lower case, its domain in ASCII (punycode, as DNS and Pipedrive's
+ * search know it), so that `ana@exemplo.com.br` typed with a Unicode look-alike or in punycode is one
+ * address; invisible characters refused.
+ */
+export function normaliseEmail(
+	raw: string | undefined,
+): { ok: true; email: string } | { ok: false; message: string } {
+	if (!raw) return { ok: false, message: 'is required' };
+	if (INVISIBLE.test(raw)) return { ok: false, message: INVISIBLE_MESSAGE };
+	const lower = raw.normalize('NFC').toLowerCase();
+	if (!EMAIL.test(lower)) return { ok: false, message: 'is not a valid e-mail address' };
+	const at = lower.lastIndexOf('@');
+	const domain = lower.slice(at + 1);
+	const ascii = /^[\x20-\x7e]*$/.test(domain) ? domain : domainToASCII(domain);
+	if (!ascii || !EMAIL.test(`${lower.slice(0, at)}@${ascii}`))
+		return { ok: false, message: 'is not a valid e-mail address' };
+	return { ok: true, email: `${lower.slice(0, at)}@${ascii}` };
+}
+
 export function normaliseKey(key: string): string {
 	return key
 		.normalize('NFD')
@@ -166,10 +198,22 @@ const FORM_TYPES =
 export function readFormFields(
 	body: unknown,
 	query: Record<string, unknown> = {},
-): { fields: Map<string, string>; kind: FormKind; formId?: string; formName?: string } {
+): {
+	fields: Map<string, string>;
+	/** Normalised keys sent more than once with different values (`email=a&email=b`). */
+	repeated: Set<string>;
+	kind: FormKind;
+	formId?: string;
+	formName?: string;
+} {
 	const fields = new Map<string, string>();
+	const repeated = new Set<string>();
 	const put = (key: string, value: unknown) => {
-		const text = asText(value);
+		if (Array.isArray(value) && new Set(value.map(asText)).size > 1)
+			repeated.add(normaliseKey(key));
+		// Of a repeated key the last value, as PHP and most servers read it: a checkbox after its hidden
+		// "0" fallback is what the buyer ticked (other lead fields sent twice differently are refused).
+		const text = asText(Array.isArray(value) ? value[value.length - 1] : value);
 		if (text !== undefined && !fields.has(normaliseKey(key))) fields.set(normaliseKey(key), text);
 	};
 	if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body)))
@@ -202,7 +246,7 @@ export function readFormFields(
 		for (const [key, value] of Object.entries(source)) put(key, value);
 	}
 	if (isTree(queryTree)) for (const [key, value] of Object.entries(queryTree)) put(key, value);
-	return { fields, kind, formId, formName };
+	return { fields, repeated, kind, formId, formName };
 }
 
 function collapseSpaces(text: string): string {
@@ -254,7 +298,7 @@ export function validateLead(
 			};
 		throw error;
 	}
-	const { fields, kind, formId, formName } = read;
+	const { fields, repeated, kind, formId, formName } = read;
 	const errors: FieldError[] = [];
 	const pick = (field: LeadField): { key?: string; value?: string } => {
 		for (const candidate of mapping[field]) {
@@ -281,6 +325,16 @@ export function validateLead(
 	}
 	if (errors.length) return { ok: false, status: 422, errors };
 
+	// A field of the lead sent twice with different values (`email=a&email=b`): which one the buyer meant is
+	// a guess, so none is taken. The consent checkbox is exempt: forms pair it with a hidden "0" fallback.
+	for (const field of Object.keys(mapping) as LeadField[]) {
+		if (field === 'consent' || field === 'honeypot') continue;
+		const key = pick(field).key;
+		if (key !== undefined && repeated.has(normaliseKey(key)))
+			errors.push({ field, message: 'was sent more than once with different values' });
+	}
+	if (errors.length) return { ok: false, status: 422, errors };
+
 	const text = (field: LeadField): string | undefined => {
 		const raw = pick(field).value;
 		if (raw === undefined) return undefined;
@@ -295,10 +349,14 @@ export function validateLead(
 
 	const name = text('name');
 	if (!name) errors.push({ field: 'name', message: 'is required' });
-	const emailText = text('email')?.toLowerCase();
-	if (!emailText) errors.push({ field: 'email', message: 'is required' });
-	else if (!EMAIL.test(emailText))
-		errors.push({ field: 'email', message: 'is not a valid e-mail address' });
+	// Invisible characters are looked for in the field as sent: collapsing spaces would turn some into one.
+	const rawEmail = pick('email').value;
+	const email =
+		rawEmail !== undefined && INVISIBLE.test(rawEmail)
+			? ({ ok: false, message: INVISIBLE_MESSAGE } as const)
+			: normaliseEmail(text('email'));
+	const emailText = email.ok ? email.email : undefined;
+	if (!email.ok) errors.push({ field: 'email', message: email.message });
 
 	const phoneText = text('phone');
 	let phone: string | undefined;

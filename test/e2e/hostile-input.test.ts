@@ -305,6 +305,29 @@ describe('the lead form', () => {
 		);
 	});
 
+	it('refuses an e-mail sent twice with different values and one with an invisible character, naming the field', async () => {
+		await attack(
+			'email=a&email=b',
+			() =>
+				send('checkout/lead', {
+					body: `${form(buyer(ATTACKER))}&email=${encodeURIComponent('ana.souza@example.com')}`,
+					headers: FORM,
+				}),
+			422,
+			'email',
+		);
+		await attack(
+			'a zero-width space in the e-mail',
+			() =>
+				send('checkout/lead', {
+					body: form(buyer('ana.souza\u200b@example.com')),
+					headers: FORM,
+				}),
+			422,
+			'email',
+		);
+	});
+
 	const FIELDS = Object.keys(buyer(ATTACKER)).filter((f) => f !== 'lgpd');
 	const HOSTILE: Array<[string, (field: string) => string, number]> = [
 		['a script', () => '<script>alert(document.cookie)</script>', 422],

@@ -314,6 +314,18 @@ it('updates the Elementor lead when the buyer corrects the form (another product
 		buyer: { phone: '+5521998765432' },
 		items: [{ name: 'Curso de fotografia', unitAmount: 19990 }],
 	});
+	// Corrected back to the first values (A → B → A): the newest revision again, not a duplicate of the first.
+	const back = await postForm('checkout/lead/elementor', elementorPost(token), '*/*');
+	expect(back.status).toBe(200);
+	const original = JSON.parse(
+		(await new LeadRegistry(bench.archive).findLatestRevision(first.leadId))!.body.toString('utf8'),
+	) as { phone?: string; product?: string };
+	expect(original.phone).toBeUndefined();
+	expect(original.product).toBe('Mentoria');
+	const reopened = await fetch(bench.n8n.webhookUrl(`checkout/pay?token=${token}`), {
+		redirect: 'manual',
+	});
+	expect(checkoutOf(reopened.headers.get('location')).items).toMatchObject([{ name: 'Mentoria' }]);
 	// An Elementor post without the token is a setup error the shop owner sees at the first test.
 	const untokened = await postForm('checkout/lead/elementor', elementorPost(''), '*/*');
 	expect(untokened.status).toBe(422);

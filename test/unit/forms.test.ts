@@ -1,6 +1,6 @@
 import { parseCatalog } from '../../lib/forms/catalog';
 import { isValidCnpj, isValidCpf } from '../../lib/forms/documents';
-import { leadRevision, uuidv7 } from '../../lib/forms/ids';
+import { leadRevision, leadRevisionAt, uuidv7 } from '../../lib/forms/ids';
 import {
 	readFormFields,
 	validateLead as validateWith,
@@ -510,6 +510,17 @@ describe('lead revisions', () => {
 		);
 	});
 
+	it('gives every post its own revision id, so that a correction back to earlier values (A → B → A) is the newest', () => {
+		const a = validateLead(good, {}, { now: NOW });
+		if (a.ok !== true) throw new Error('expected a valid lead');
+		const id = 'a'.repeat(8);
+		const first = leadRevisionAt({ leadId: id, ...a.lead }, NOW);
+		const again = leadRevisionAt({ leadId: id, ...a.lead }, NOW + 90_000);
+		expect(again).not.toBe(first);
+		expect(again.startsWith(leadRevision({ leadId: id, ...a.lead }))).toBe(true);
+		expect(first).toMatch(/^[0-9a-z]+$/);
+	});
+
 	it('keeps an Elementor checkout token out of the lead, and refuses one that is not random-looking', () => {
 		const token = '0f8e3a52-8b1d-4c3e-9a77-2b6f5d4c3a21';
 		const result = validateLead(
@@ -526,5 +537,40 @@ describe('lead revisions', () => {
 			ok: false,
 			errors: [{ field: 'checkoutToken', message: expect.stringMatching(/required/) }],
 		});
+	});
+});
+
+describe('one buyer, one address', () => {
+	const errorsOf = (body: Record<string, unknown>) => {
+		const result = validateLead(body, {}, { now: NOW });
+		return result.ok === false ? result.errors : [];
+	};
+
+	it('refuses a lead field sent twice with different values, naming it; the same value twice, or a consent checkbox with its hidden fallback, is fine', () => {
+		expect(errorsOf({ ...good, 'e-mail': ['ana@example.com', 'mallory@example.net'] })).toEqual([
+			{ field: 'email', message: 'was sent more than once with different values' },
+		]);
+		expect(errorsOf({ ...good, nome: ['Ana', 'Mallory'] })).toEqual([
+			{ field: 'name', message: 'was sent more than once with different values' },
+		]);
+		expect(errorsOf({ ...good, 'e-mail': ['ana@example.com', 'ana@example.com'] })).toEqual([]);
+		expect(errorsOf({ ...good, lgpd: ['0', 'on'] })).toEqual([]);
+	});
+
+	it('refuses an e-mail with invisible characters, and stores a Unicode domain in its ASCII form', () => {
+		for (const hidden of ['\u200B', '\u200D', '\u2060', '\uFEFF', '\u00AD', '\u202E'])
+			expect(errorsOf({ ...good, 'e-mail': `ana${hidden}@example.com` })).toEqual([
+				{ field: 'email', message: 'contains invisible characters (type the address again)' },
+			]);
+		const lead = (email: string) => {
+			const result = validateLead({ ...good, 'e-mail': email }, {}, { now: NOW });
+			if (result.ok !== true) throw new Error(JSON.stringify(result));
+			return result.lead.email;
+		};
+		// A Cyrillic "а" in the domain: another domain, kept visibly apart in its punycode form.
+		expect(lead('ana@exаmple.com')).toBe('ana@xn--exmple-4nf.com');
+		// The same address typed in Unicode or in punycode is one address.
+		expect(lead('Ana@Exemplo-Ação.com.br')).toBe(lead('ana@xn--exemplo-ao-n5a1c.com.br'));
+		expect(lead('ANA@EXAMPLE.COM')).toBe('ana@example.com');
 	});
 });

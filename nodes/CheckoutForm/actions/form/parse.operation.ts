@@ -9,7 +9,7 @@ import {
 
 import { leadCapturedMessage } from '../../../../lib/checkout/message';
 import { CatalogError, parseCatalog, type CatalogRowInput } from '../../../../lib/forms/catalog';
-import { leadRevision, leadRevisionEventId, uuidv7 } from '../../../../lib/forms/ids';
+import { leadRevisionAt, leadRevisionEventId, uuidv7 } from '../../../../lib/forms/ids';
 import {
 	ADDRESS_FIELDS,
 	DEFAULT_MAPPING,
@@ -306,7 +306,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const leadId =
 					byToken && result.checkoutToken ? leadIdOfToken(result.checkoutToken) : uuidv7(now);
 				const capturedAt = new Date(now).toISOString();
-				const revision = leadRevision({ leadId, ...result.lead });
+				const revision = leadRevisionAt({ leadId, ...result.lead }, now);
 				const message = leadCapturedMessage({
 					leadId,
 					eventId: leadRevisionEventId(leadId, revision),
