@@ -249,6 +249,32 @@ export function readFormFields(
 	return { fields, repeated, kind, formId, formName };
 }
 
+/** The query of an absolute http(s) address, or undefined. */
+function queryOf(address: string | undefined): URLSearchParams | undefined {
+	if (!address) return undefined;
+	try {
+		const url = new URL(address);
+		return /^https?:$/.test(url.protocol) ? url.searchParams : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * The consent checkbox by its label when no mapped key names it: Elementor's simple mode keys each field by
+ * its label, and Portuguese forms label the checkbox with the sentence itself ("Aceito a política de
+ * privacidade", "Li e concordo com os termos", "Autorizo o uso dos meus dados (LGPD)").
+ */
+function consentByLabel(fields: Map<string, string>): string | undefined {
+	for (const [key, value] of fields)
+		if (
+			/^(eu)?(aceito|aceite|concordo|autorizo|lieaceito|lieconcordo)/.test(key) ||
+			/(privacidade|lgpd|consentimento|consent|termosdeuso)/.test(key)
+		)
+			return value;
+	return undefined;
+}
+
 function collapseSpaces(text: string): string {
 	return text.replace(/\s+/g, ' ').trim();
 }
@@ -403,14 +429,22 @@ export function validateLead(
 			if (!address[field]) errors.push({ field, message: 'is required' });
 	}
 
-	const referrer = fields.get('referrer') ?? fields.get('metapageurl') ?? options.referer;
+	// Elementor sends the page as "Page URL" (simple mode) or meta.page_url (advanced), and the page the
+	// buyer came from as "Referer" when the form asks for it.
+	const pageUrl = fields.get('metapageurl') ?? fields.get('pageurl');
+	const referrer =
+		fields.get('referrer') ??
+		fields.get('referer') ??
+		fields.get('metareferer') ??
+		pageUrl ??
+		options.referer;
 	// The price is the shop's: the form says at most which product (and the amount of an open-price row).
 	const priced = priceFromCatalog(options.catalog, {
 		product: text('product'),
 		price: text('price'),
 		formId,
 		formName,
-		pageUrl: referrer,
+		pageUrl: pageUrl ?? referrer,
 	});
 	if (!priced.ok) errors.push(...priced.errors);
 
@@ -427,7 +461,7 @@ export function validateLead(
 				'is required: add the hidden field and its script to the form (README: Elementor Pro form)',
 		});
 
-	const consentText = text('consent');
+	const consentText = text('consent') ?? consentByLabel(fields);
 	const consentGiven = !!consentText && !/^(0|false|no|nao|não|off)$/i.test(consentText);
 	if (options.requireConsent !== false && !consentGiven)
 		errors.push({ field: 'consent', message: 'must be accepted (LGPD)' });
@@ -435,8 +469,10 @@ export function validateLead(
 	if (errors.length || !priced.ok) return { ok: false, status: 422, errors };
 
 	const utm: Record<string, string> = {};
+	const pageQuery = queryOf(pageUrl);
 	for (const key of UTM_KEYS) {
-		const value = fields.get(normaliseKey(key));
+		// A UTM field of the form first, else the page address's own (Elementor's "Page URL").
+		const value = fields.get(normaliseKey(key)) ?? pageQuery?.get(key) ?? undefined;
 		if (value) utm[key] = collapseSpaces(value).slice(0, 200);
 	}
 	const at = new Date(options.now ?? Date.now()).toISOString();

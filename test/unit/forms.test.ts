@@ -574,3 +574,53 @@ describe('one buyer, one address', () => {
 		expect(lead('ANA@EXAMPLE.COM')).toBe('ana@example.com');
 	});
 });
+
+describe('Elementor as a shop sets it up', () => {
+	it('simple mode with Portuguese labels: the consent sentence counts as consent, and the UTM data and page come from "Page URL"', () => {
+		const result = validateLead(
+			{
+				form_id: 'f-mentoria',
+				form_name: 'Checkout',
+				Nome: 'Maria Ângela',
+				'E-mail': 'maria@example.com',
+				CPF: '529.982.247-25',
+				'Aceito a política de privacidade': 'on',
+				'Page URL': 'https://loja.example/mentoria/?utm_source=instagram&utm_campaign=bf',
+				Referer: 'https://www.instagram.com/',
+			},
+			{},
+			{ now: NOW },
+		);
+		if (result.ok !== true) throw new Error(JSON.stringify(result));
+		expect(result.lead).toMatchObject({
+			consent: { given: true },
+			utm: { utm_source: 'instagram', utm_campaign: 'bf' },
+			referrer: 'https://www.instagram.com/',
+			product: 'Mentoria',
+		});
+	});
+
+	it('refuses a consent sentence left unticked, and keeps a form UTM field over the page address', () => {
+		const base = {
+			Nome: 'Maria Ângela',
+			'E-mail': 'maria@example.com',
+			produto: 'Curso',
+			'Page URL': 'https://loja.example/curso?utm_source=page',
+		};
+		const unticked = validateLead(
+			{ ...base, 'Li e concordo com os termos de uso': 'no' },
+			{},
+			{ now: NOW },
+		);
+		expect(unticked.ok === false && unticked.errors).toEqual([
+			{ field: 'consent', message: 'must be accepted (LGPD)' },
+		]);
+		const own = validateLead(
+			{ ...base, utm_source: 'newsletter', 'Autorizo o uso dos meus dados (LGPD)': 'sim' },
+			{},
+			{ now: NOW },
+		);
+		if (own.ok !== true) throw new Error(JSON.stringify(own));
+		expect(own.lead.utm).toEqual({ utm_source: 'newsletter' });
+	});
+});
