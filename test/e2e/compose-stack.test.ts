@@ -407,25 +407,27 @@ describe('docker compose up, as an operator runs it', () => {
 		// by hand): its container exits and the restart policy brings it back.
 		const victimId = workerIps.get(victim.address)!;
 		const killedAt = Date.now();
-		docker('exec', victimId, 'kill', '-9', '-1');
+		// `kill` is the shell's own (the image has no /bin/kill): every process of user node but PID 1 (tini),
+		// which then exits with n8n, and the container with it.
+		const killed = docker('exec', victimId, 'sh', '-c', 'kill -9 -1');
+		expect({ status: killed.status, err: killed.err }).toEqual({ status: 0, err: '' });
 		pipedrive.faults.delayMs = 0;
-		const retried = await waitFor(
-			'the message taken again by a live worker',
-			async () =>
-				pipedriveClients.find(
-					(c) => c.at > killedAt && workerIps.has(c.address) && c.address !== victim.address,
-				),
+		// Nothing of the killed execution reached Pipedrive (its calls were held 60 s): the lead's deal
+		// appears once a live worker (the others, or the victim back) runs the message again.
+		expect(dealsOf(slow)).toHaveLength(0);
+		await waitFor(
+			'the lead of the killed execution in Pipedrive',
+			async () => (dealsOf(slow).length > 0 ? true : undefined),
 			{ timeoutMs: 180_000, intervalMs: 500 },
 		);
-		timings['worker killed mid-execution: message taken again by another worker after'] = seconds(
-			retried.at - killedAt,
-		);
+		const applied = Date.now() - killedAt;
+		timings['worker killed mid-execution: its lead in Pipedrive after'] = seconds(applied);
 		// docs/docker.md: n8n gives the job up when its lock runs out and the next stall check runs (20 s +
 		// up to 10 s with the compose settings), and the trigger takes the message again after its retry
 		// delay (5 s): about 30 s on a quiet machine (the timings above say what this run took). The
 		// guarantee is that it comes back, not lost; two minutes leave room for a CI machine running other
 		// suites beside this one.
-		expect(retried.at - killedAt).toBeLessThan(120_000);
+		expect(applied).toBeLessThan(120_000);
 		// Restarted by its policy, then healthy again (read together: right after the kill the container may
 		// not have exited yet and still says "healthy" from before).
 		const restarts = () =>
@@ -436,11 +438,9 @@ describe('docker compose up, as an operator runs it', () => {
 			{ timeoutMs: 180_000, intervalMs: 1000 },
 		);
 		expect(restarts()).toBeGreaterThanOrEqual(1);
-		await waitFor(
-			'the lead of the killed execution in Pipedrive',
-			async () => (dealsOf(slow).length === 1 ? true : undefined),
-			{ timeoutMs: 180_000, intervalMs: 2000 },
-		);
+		// Once, however many workers ran it.
+		await new Promise((r) => setTimeout(r, 5000));
+		expect(dealsOf(slow)).toHaveLength(1);
 	});
 
 	it('publishes only the documented ports, each on loopback', () => {

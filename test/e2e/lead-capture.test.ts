@@ -206,6 +206,33 @@ it('thanks a bot that filled the honeypot and stores nothing', async () => {
 	expect(await pendingCount()).toBe(before);
 });
 
+it("brings a buyer who leaves the payment page back to n8n's own page, never to a shop page with the pay link in its address", async () => {
+	const res = await postForm('checkout/lead', { ...buyer, email: 'left.the.page@example.com' });
+	expect(res.status).toBe(303);
+	const checkout = checkoutOf(res.location);
+	// Where the gateway sends the buyer back: the lead's own signed pay link, marked as a return.
+	const back = new URL(checkout.cancelUrl!);
+	expect(back.origin + back.pathname).toBe(bench.n8n.webhookUrl('checkout/pay'));
+	expect(back.searchParams.get('from')).toBe('gateway');
+	expect(back.searchParams.get('lead')!.split('.')[0]).toBe(checkout.leadRef);
+	expect(new URL(checkout.successUrl!).search).toBe('');
+	const page = await fetch(back, { redirect: 'manual' });
+	expect(page.status).toBe(200);
+	for (const [name, value] of Object.entries(HTML_SECURITY_HEADERS))
+		expect(page.headers.get(name)).toBe(value);
+	const html = await page.text();
+	expect(html).toContain(HTML_CSP_META);
+	expect(html).toContain('Pagamento não concluído');
+	// "Try again" opens a new payment page for the same lead; "back to the shop" carries nothing.
+	const retry = /id="retry" href="([^"]+)"/.exec(html)![1].replace(/&amp;/g, '&');
+	expect(new URL(retry).searchParams.get('from')).toBeNull();
+	const shop = /id="shop" href="([^"]+)"/.exec(html)![1];
+	expect(new URL(shop).search).toBe('');
+	const again = await fetch(retry, { redirect: 'manual' });
+	expect(again.status).toBe(303);
+	expect(checkoutOf(again.headers.get('location')).leadRef).toBe(checkout.leadRef);
+});
+
 it('keeps the lead when the gateway is down and offers a signed retry link that works once it is back', async () => {
 	await bench.gateways.close();
 	const res = await postForm('checkout/lead', { ...buyer, email: 'retry@example.com' });

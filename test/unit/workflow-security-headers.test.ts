@@ -74,3 +74,27 @@ it('every page carries the policy, which forbids scripts, and none relies on a s
 		expect(page).not.toMatch(/<script|javascript:|\son[a-z]+=/i);
 	}
 });
+
+it("no shipped workflow sends a pay link to the shop's pages: a gateway's return addresses are the shop's plain pages or n8n's own pay link", () => {
+	const returns = readdirSync(dir)
+		.filter((f) => f.endsWith('.json'))
+		.flatMap(
+			(file) =>
+				(
+					JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+						nodes: Array<{ name: string; parameters: Record<string, unknown> }>;
+					}
+				).nodes,
+		)
+		.flatMap((node) =>
+			['successUrl', 'cancelUrl']
+				.filter((p) => typeof node.parameters[p] === 'string')
+				.map((p) => String(node.parameters[p])),
+		);
+	expect(returns.length).toBeGreaterThanOrEqual(4);
+	for (const url of returns) {
+		if (!/payLink/.test(url)) expect(url).toMatch(/^https:\/\/loja\.example\/[a-z-]*$/);
+		// The pay link itself, back to n8n's "not finished" page: nothing appended to a shop address.
+		else expect(url).toMatch(/^=\{\{ \$\('[^']+'\)\.item\.json\.payLink \+ '&from=gateway' \}\}$/);
+	}
+});
