@@ -119,7 +119,7 @@ async function main(): Promise<void> {
 		// And one who gives up on the payment page.
 		await buyer(page, 'Carla Dias', 'carla.dias@example.com', 'google');
 		await Promise.all([page.waitForURL(/\/pay\//), page.click('#comprar')]);
-		await Promise.all([page.waitForURL(/pagamento-nao-concluido/), page.click('#abandon')]);
+		await Promise.all([page.waitForURL(/from=gateway/), page.click('#abandon')]);
 		const buyersDone = Date.now();
 
 		// The deals in the Pipedrive stand-in: won, and followed up under the demo clock.
