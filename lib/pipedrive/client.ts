@@ -5,7 +5,7 @@
  * policy, and every HTTP request is counted, so a caller can report calls per lead and per event.
  */
 import type { FailureKind, KindedError } from '../util/failure';
-import { redactPersonalData } from '../util/redact';
+import { redactVendorText } from '../util/redact';
 import { DEFAULT_RETRY_POLICY, decide, decideNoAnswer, type RetryPolicy } from './retry';
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -179,7 +179,7 @@ export class PipedriveClient {
 				try {
 					const body = JSON.parse(answer.bodyText) as { error?: string };
 					if (body.error && answer.status !== 429)
-						detail = ` (${redactPersonalData(String(body.error))})`;
+						detail = ` (${redactVendorText(String(body.error))})`;
 				} catch {
 					// not JSON: the decision's message already says so
 				}

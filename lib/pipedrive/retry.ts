@@ -5,7 +5,7 @@
  * which must never be retried.
  */
 import type { FailureKind } from '../util/failure';
-import { redactPersonalData } from '../util/redact';
+import { redactVendorText } from '../util/redact';
 
 export interface PipedriveAnswer {
 	status: number;
@@ -145,6 +145,6 @@ export function decide(
 		action: 'fail',
 		retryable: false,
 		kind: 'retryable',
-		message: `Pipedrive answered ${status}${answer.bodyText ? `: ${redactPersonalData(answer.bodyText.slice(0, 300))}` : ''}`,
+		message: `Pipedrive answered ${status}${answer.bodyText ? `: ${redactVendorText(answer.bodyText)}` : ''}`,
 	};
 }

@@ -22,3 +22,39 @@ export function redactPersonalData(text: string): string {
 		.replace(BARE_BR_PHONE, '<phone>')
 		.replace(BARE_DOCUMENT, '<number>');
 }
+
+/** A quoted value inside a sentence: "…", '…', “…”, «…» (a vendor echoing what it was sent). */
+const QUOTED =
+	/"[^"\n]{1,300}"|'[^'\n]{1,300}'|\u201C[^\u201D\n]{1,300}\u201D|\u00AB[^\u00BB\n]{1,300}\u00BB/g;
+
+/**
+ * A third party's error text (Pipedrive, a gateway) as the pack may log it or keep it with a dead letter.
+ * Beside the patterns above, a vendor echoes names and addresses, which no pattern recognises; it quotes
+ * what it echoes ("Invalid value 'Maria Souza' for name"), so every quoted value becomes "…". A JSON body
+ * is first reduced to its error fields (error, error_info, message, description, code), whose keys would
+ * otherwise be quoted away too.
+ */
+export function redactVendorText(text: string, maxChars = 300): string {
+	let plain = text;
+	try {
+		const parsed = JSON.parse(text) as unknown;
+		if (parsed && typeof parsed === 'object') plain = errorFieldsOf(parsed).join('; ');
+	} catch {
+		// not JSON: the text as it is
+	}
+	return redactPersonalData(plain.replace(QUOTED, '"…"')).slice(0, maxChars);
+}
+
+const ERROR_KEYS = new Set(['error', 'error_info', 'message', 'description', 'code', 'status']);
+
+/** The error-describing strings of a vendor's JSON error body (nested causes included, a few levels). */
+function errorFieldsOf(value: unknown, depth = 0): string[] {
+	if (depth > 3 || !value || typeof value !== 'object') return [];
+	const out: string[] = [];
+	for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+		if (ERROR_KEYS.has(key) && (typeof v === 'string' || typeof v === 'number'))
+			out.push(`${key}: ${String(v)}`);
+		else if (typeof v === 'object') out.push(...errorFieldsOf(v, depth + 1));
+	}
+	return out;
+}

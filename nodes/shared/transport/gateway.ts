@@ -3,6 +3,7 @@
  * helper (credential injection, proxies, n8n's retry settings), against the credential's base URL. Used
  * by the Payment Gateway node and the fast-intake trigger.
  */
+import { redactVendorText } from '../../../lib/util/redact';
 import {
 	NodeApiError,
 	NodeOperationError,
@@ -69,7 +70,8 @@ export async function gatewayRequest(
 		// call on it, so that the execution's error and a dead letter's reason say which request failed.
 		// What the failure means for the queue is said here, by the HTTP status (lib/gateways/failure.ts).
 		if (isNodeApiError(error)) {
-			error.message = `${what}${error.httpCode ? ` (HTTP ${error.httpCode})` : ''}: ${error.message}`;
+			// The gateway's own words may echo the buyer's name or address: quoted values are masked.
+			error.message = `${what}${error.httpCode ? ` (HTTP ${error.httpCode})` : ''}: ${redactVendorText(error.message)}`;
 			throw withFailureKind(error, gatewayFailureKind(httpStatusOf(error)), provider);
 		}
 		throw withFailureKind(
