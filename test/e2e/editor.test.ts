@@ -103,11 +103,12 @@ afterAll(async () => {
 
 async function openWorkflow(id: string, nodes: string[]): Promise<void> {
 	await page.goto(`${n8n.baseUrl}/workflow/${id}`);
-	await page.locator('[data-test-id="canvas-wrapper"]').waitFor({ timeout: 60_000 });
+	// Generous: on a CI machine the compose suite runs beside this one, and the editor bundle loads slowly.
+	await page.locator('[data-test-id="canvas-wrapper"]').waitFor({ timeout: 180_000 });
 	for (const name of nodes)
 		await page
 			.locator(`[data-test-id="canvas-node"][data-node-name="${name}"]`)
-			.waitFor({ timeout: 30_000 });
+			.waitFor({ timeout: 90_000 });
 	// The editor works the issues out after the canvas mounted.
 	await page.waitForLoadState('networkidle');
 	await page.waitForTimeout(1000);
@@ -130,7 +131,7 @@ it.each(shipped.map((w) => [w.file, w] as const))(
 		for (const name of workflow.packNodes) {
 			await page.locator(`[data-test-id="canvas-node"][data-node-name="${name}"]`).dblclick();
 			const ndv = page.locator('[data-test-id="ndv"]');
-			await ndv.waitFor({ timeout: 30_000 });
+			await ndv.waitFor({ timeout: 90_000 });
 			// Dropdowns load from Pipedrive; their answer decides whether a value is flagged as unknown.
 			await page.waitForLoadState('networkidle');
 			await page.waitForTimeout(1500);
@@ -158,7 +159,7 @@ it.each(shipped.map((w) => [w.file, w] as const))(
 				credentialIssues: 0,
 			});
 			await page.keyboard.press('Escape');
-			await ndv.waitFor({ state: 'hidden', timeout: 10_000 });
+			await ndv.waitFor({ state: 'hidden', timeout: 30_000 });
 		}
 		// Opening nodes must not have made issues appear either.
 		expect({ file, nodesWithIssues: await canvasIssues() }).toEqual({ file, nodesWithIssues: [] });
