@@ -573,6 +573,18 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 				problems.push(
 					`lead ${i} (${id}) ends ${label}, its events say ${wantedLabel[i]}: ${story.join(', ')}; deal ${String(deals[0].id)} applied "${applied}"`,
 				);
+				// Where each event that never applied went, as the consumer logged it (delivered, handled,
+				// dropped as a duplicate, failed...): the trail a failing run leaves for whoever debugs it.
+				const log = n8n?.log() ?? '';
+				for (const e of events.filter((x) => x.leadIndex === i && !applied.includes(x.eventId))) {
+					const lines = log
+						.split('\n')
+						.filter((line) => line.includes(e.eventId))
+						.map((line) => line.replace(/\s+/g, ' ').slice(0, 220));
+					problems.push(
+						`  ${e.eventId} in n8n's log: ${lines.length ? lines.slice(-8).join(' | ') : '(never mentioned)'}`,
+					);
+				}
 			}
 			if ((deals[0].status === 'won') !== (wantedLabel[i] === 'Paid'))
 				problems.push(`lead ${i}: deal ${deals[0].status}, expected ${wantedLabel[i]}`);
