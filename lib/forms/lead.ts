@@ -145,19 +145,19 @@ const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]{2
 const INVISIBLE =
 	/[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/;
 
-const INVISIBLE_MESSAGE = 'contains invisible characters (type the address again)';
-
 /**
  * The e-mail as stored and matched: lower case, its domain in ASCII (punycode, as DNS and Pipedrive's
  * search know it), so that `ana@exemplo.com.br` typed with a Unicode look-alike or in punycode is one
- * address; invisible characters refused.
+ * address; invisible characters refused. `raw` is the field as sent: invisible characters are looked for
+ * before trimming, which would remove some of them (the byte-order mark).
  */
 export function normaliseEmail(
 	raw: string | undefined,
 ): { ok: true; email: string } | { ok: false; message: string } {
-	if (!raw) return { ok: false, message: 'is required' };
-	if (INVISIBLE.test(raw)) return { ok: false, message: INVISIBLE_MESSAGE };
-	const lower = raw.normalize('NFC').toLowerCase();
+	if (INVISIBLE.test(raw ?? ''))
+		return { ok: false, message: 'contains invisible characters (type the address again)' };
+	const lower = (raw ?? '').trim().normalize('NFC').toLowerCase();
+	if (!lower) return { ok: false, message: 'is required' };
 	if (!EMAIL.test(lower)) return { ok: false, message: 'is not a valid e-mail address' };
 	const at = lower.lastIndexOf('@');
 	const domain = lower.slice(at + 1);
@@ -375,12 +375,9 @@ export function validateLead(
 
 	const name = text('name');
 	if (!name) errors.push({ field: 'name', message: 'is required' });
-	// Invisible characters are looked for in the field as sent: collapsing spaces would turn some into one.
+	// An address with an invisible character is judged as sent (collapsing spaces would remove some).
 	const rawEmail = pick('email').value;
-	const email =
-		rawEmail !== undefined && INVISIBLE.test(rawEmail)
-			? ({ ok: false, message: INVISIBLE_MESSAGE } as const)
-			: normaliseEmail(text('email'));
+	const email = normaliseEmail(INVISIBLE.test(rawEmail ?? '') ? rawEmail : text('email'));
 	const emailText = email.ok ? email.email : undefined;
 	if (!email.ok) errors.push({ field: 'email', message: email.message });
 

@@ -300,11 +300,6 @@ export class PipedriveClient {
 		).data;
 	}
 
-	async updatePerson(id: number, body: Record<string, unknown>): Promise<Person> {
-		return (await this.request<Person>({ method: 'PATCH', path: `/api/v2/persons/${id}`, body }))
-			.data;
-	}
-
 	// ---- deals ----
 	/** The deal with a custom field exactly `value` (an open one first): how a lead id finds its deal. */
 	async findDealByCustomField(value: string): Promise<number | undefined> {
