@@ -1,3 +1,7 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { S3Archive } from '../lib/archive/archive';
 import { createS3Client } from '../lib/s3/client';
 import { startN8n, type N8nInstance } from './n8n';
@@ -15,6 +19,11 @@ export interface LeadCaptureBench {
 	gatewayPort: number;
 	archive: S3Archive;
 	restartGateways(): Promise<void>;
+	/**
+	 * Files of 1 MiB or more that n8n wrote since `sinceMs`, in its user folder (binary data) or its
+	 * temporary folder (multipart uploads), its database and caches aside: where a refused upload would be kept.
+	 */
+	largeFilesSince(sinceMs: number): string[];
 	stop(): Promise<void>;
 }
 
@@ -32,10 +41,14 @@ export async function startLeadCaptureBench(
 	};
 	const bench = { gateways: await startGatewayStandIn(keys) };
 	const n8nPort = await freePort();
+	// n8n's own temporary folder (its multipart parser writes uploads there), to look into.
+	const n8nTmp = mkdtempSync(join(tmpdir(), 'cr-n8n-tmp-'));
 	const n8n = await startN8n({
 		port: n8nPort,
+		env: { TMPDIR: n8nTmp },
 		workflows: [
 			exportedWorkflowForTest('checkout-lead-capture.json', { prefix: 'leads' }),
+			exportedWorkflowForTest('checkout-lead-capture-fast.json', { prefix: 'leads' }),
 			...extraWorkflows,
 		],
 		credentials: [
@@ -43,13 +56,17 @@ export async function startLeadCaptureBench(
 			...gatewayCredentials(bench.gateways.baseUrl),
 			linksCredential(`http://127.0.0.1:${n8nPort}/webhook/checkout/pay`),
 		],
-		ready: async (instance) =>
-			(
-				await fetch(instance.webhookUrl('checkout/lead'), {
+		// Both lead captures answer an empty post with 422 once their webhooks are registered.
+		ready: async (instance) => {
+			for (const path of ['checkout/lead', 'checkout/lead/fast']) {
+				const res = await fetch(instance.webhookUrl(path), {
 					method: 'POST',
 					headers: { accept: 'application/json' },
-				})
-			).status === 422,
+				});
+				if (res.status !== 422) return false;
+			}
+			return true;
+		},
 	});
 	const client = createS3Client(s3.settings('leads'));
 	return {
@@ -60,6 +77,16 @@ export async function startLeadCaptureBench(
 		},
 		gatewayPort,
 		archive: new S3Archive(client, { bucket: 'leads', prefix: 'leads' }),
+		largeFilesSince(sinceMs: number) {
+			return [n8n.userFolder, n8nTmp].flatMap((dir) =>
+				filesUnder(dir).filter((f) => {
+					// n8n's database and its node-types cache are its own files, not a request's.
+					if (/\.sqlite|[/\\]\.cache[/\\]/.test(f)) return false;
+					const st = statSync(f);
+					return st.size >= 1024 * 1024 && st.mtimeMs >= sinceMs - 1000;
+				}),
+			);
+		},
 		async restartGateways() {
 			bench.gateways = await startGatewayStandIn(keys);
 		},
@@ -68,6 +95,18 @@ export async function startLeadCaptureBench(
 			client.destroy();
 			await bench.gateways.close().catch(() => undefined);
 			await s3.destroy();
+			rmSync(n8nTmp, { recursive: true, force: true });
 		},
 	};
+}
+
+/** Every file under a folder (recursively); none when it is gone. */
+function filesUnder(dir: string): string[] {
+	try {
+		return readdirSync(dir, { withFileTypes: true, recursive: true })
+			.filter((e) => e.isFile())
+			.map((e) => join(e.parentPath, e.name));
+	} catch {
+		return [];
+	}
 }

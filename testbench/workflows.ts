@@ -41,7 +41,11 @@ export function exportedWorkflowForTest(
 ): string {
 	const wf = JSON.parse(readFileSync(join(EXPORTED_WORKFLOWS, file), 'utf8')) as Workflow;
 	for (const node of wf.nodes) {
-		if (node.type === 'n8n-nodes-checkout-recovery.paymentWebhookTrigger' && patch.prefix)
+		if (
+			(node.type === 'n8n-nodes-checkout-recovery.paymentWebhookTrigger' ||
+				node.type === 'n8n-nodes-checkout-recovery.checkoutFormTrigger') &&
+			patch.prefix
+		)
 			node.parameters.prefix = patch.prefix;
 		if (
 			node.type === 'n8n-nodes-checkout-recovery.checkoutForm' &&

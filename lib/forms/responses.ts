@@ -22,6 +22,9 @@ const LABELS: Record<string, string> = {
 	body: 'Formulário',
 };
 
+/** Why a file part of a form post is refused (415): a checkout form has no file field. */
+export const FILE_REFUSED = 'is a file: this form takes no files';
+
 export interface HttpAnswer {
 	status: number;
 	contentType: string;
@@ -68,5 +71,41 @@ export function rejectionAnswer(
 		status,
 		contentType: 'application/json',
 		body: JSON.stringify({ error: 'invalid form', fields: errors }),
+	};
+}
+
+const page = (title: string, body: string) =>
+	`<!doctype html><html lang="pt-BR"><head><meta charset="utf-8">${HTML_CSP_META}<meta name="viewport" content="width=device-width,initial-scale=1"><title>${title}</title></head><body>${body}</body></html>`;
+
+/** A bot (a honeypot field filled in) is thanked like a buyer and nothing is stored: it learns nothing. */
+export function thanksAnswer(): HttpAnswer {
+	return {
+		status: 200,
+		contentType: 'text/html; charset=utf-8',
+		body: page('Obrigado', '<h1>Obrigado!</h1>'),
+	};
+}
+
+/** The lead could not be stored (S3 down): nothing was kept or charged, the buyer sends it again. */
+export function storageDownAnswer(): HttpAnswer {
+	return {
+		status: 503,
+		contentType: 'text/html; charset=utf-8',
+		body: page(
+			'Tente de novo',
+			'<h1>Não conseguimos registrar agora</h1><p>Nada foi cobrado. Volte à página do formulário e envie de novo em instantes.</p>',
+		),
+	};
+}
+
+/** The lead is stored but the gateway did not open a payment page: the buyer retries through the pay link. */
+export function gatewayDownAnswer(payLink: string): HttpAnswer {
+	return {
+		status: 200,
+		contentType: 'text/html; charset=utf-8',
+		body: page(
+			'Quase lá',
+			`<h1>Recebemos seus dados</h1><p>A página de pagamento não abriu agora. Seus dados estão guardados: tente de novo em instantes.</p><p><a id="retry" href="${escapeHtml(payLink)}">Tentar novamente</a></p>`,
+		),
 	};
 }

@@ -13,7 +13,6 @@ import {
 	fromParameter,
 	NodeConnectionTypes,
 	webhookDescriptionFields,
-	type ICredentialDataDecryptedObject,
 	type IDataObject,
 	type IHookFunctions,
 	type INodeType,
@@ -29,26 +28,8 @@ import { encodeMessage } from '../../lib/checkout/message';
 import { lowerCaseHeaders, providerFor, webhookSecretOf } from '../../lib/gateways';
 import type { ProviderId } from '../../lib/gateways/types';
 import { gatewayCredentialDescriptions, providerProperty } from '../shared/gatewayDescriptions';
+import { cachedCredentials } from '../shared/credentialCache';
 import { cachedArchive, S3_CREDENTIAL, s3SettingsFromCredential } from '../shared/transport/s3';
-
-/**
- * Decrypted credentials for a few seconds per process: n8n reads and decrypts a credential from its
- * database on every getCredentials call, twice per request here. A credential edited in n8n takes
- * effect after at most CREDENTIAL_TTL_MS.
- */
-const CREDENTIAL_TTL_MS = 5_000;
-const credentialCache = new Map<string, { data: ICredentialDataDecryptedObject; until: number }>();
-async function cachedCredentials(
-	ctx: IWebhookFunctions,
-	type: string,
-): Promise<ICredentialDataDecryptedObject> {
-	const key = `${type}:${ctx.getNode().credentials?.[type]?.id ?? ''}`;
-	const hit = credentialCache.get(key);
-	if (hit && hit.until > Date.now()) return hit.data;
-	const data = await ctx.getCredentials(type);
-	credentialCache.set(key, { data, until: Date.now() + CREDENTIAL_TTL_MS });
-	return data;
-}
 
 export class PaymentWebhookTrigger implements INodeType {
 	description: INodeTypeDescription = {

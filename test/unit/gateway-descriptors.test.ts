@@ -4,6 +4,7 @@
  * rules checked while the lists were written out by hand: every derived credential exists, is registered,
  * and holds the secret field the descriptor names.
  */
+import { CheckoutFormTrigger } from '../../nodes/CheckoutFormTrigger/CheckoutFormTrigger.node';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ICredentialType, INodeCredentialDescription } from 'n8n-workflow';
@@ -75,6 +76,7 @@ it('offers one Provider option per gateway, sorted by name, with a gateway as de
 describe.each([
 	['Payment Gateway', new PaymentGateway().description.credentials ?? []],
 	['Payment Webhook Trigger', new PaymentWebhookTrigger().description.credentials ?? []],
+	['Checkout Form Trigger', new CheckoutFormTrigger().description.credentials ?? []],
 ])('%s', (_node, credentials: INodeCredentialDescription[]) => {
 	it("asks for each gateway's credential when, and only when, that gateway is chosen", () => {
 		for (const gateway of GATEWAYS) {

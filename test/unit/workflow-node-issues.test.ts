@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { NodeHelpers, type INode, type INodeType } from 'n8n-workflow';
 
 import { CheckoutForm } from '../../nodes/CheckoutForm/CheckoutForm.node';
+import { CheckoutFormTrigger } from '../../nodes/CheckoutFormTrigger/CheckoutFormTrigger.node';
 import { CheckoutQueueTrigger } from '../../nodes/CheckoutQueueTrigger/CheckoutQueueTrigger.node';
 import { PaymentGateway } from '../../nodes/PaymentGateway/PaymentGateway.node';
 import { PaymentWebhookTrigger } from '../../nodes/PaymentWebhookTrigger/PaymentWebhookTrigger.node';
@@ -22,6 +23,7 @@ const PACK = 'n8n-nodes-checkout-recovery';
 const nodeTypes: Record<string, INodeType> = Object.fromEntries(
 	[
 		new CheckoutForm(),
+		new CheckoutFormTrigger(),
 		new CheckoutQueueTrigger(),
 		new PaymentGateway(),
 		new PaymentWebhookTrigger(),

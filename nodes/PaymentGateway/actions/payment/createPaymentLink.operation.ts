@@ -8,10 +8,10 @@ import {
 
 import { parseBuyerAddress, type BuyerAddress } from '../../../../lib/gateways/address';
 import { toMinorUnits } from '../../../../lib/gateways/money';
-import { resolveNotificationUrl } from '../../../../lib/gateways/notificationUrl';
 import type { LineItem, PaymentLinkRequest } from '../../../../lib/gateways/types';
 import { perItem } from '../../../shared/operation';
-import { gatewayCredentials, gatewayRequest } from '../../../shared/transport/gateway';
+import { notificationUrlFor, openPaymentPage } from '../../../shared/paymentLink';
+import { gatewayCredentials } from '../../../shared/transport/gateway';
 import { chosenGateway } from './provider';
 
 const properties: INodeProperties[] = [
@@ -172,39 +172,18 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					Date.now() + (this.getNodeParameter('expiresInMinutes', i) as number) * 60_000,
 				),
 			};
-			if (provider === 'mercadopago') {
-				try {
-					request.notificationUrl = resolveNotificationUrl({
-						configured: str('notificationUrl'),
-						restApiUrl: this.getRestApiUrl(),
-						gatewayBaseUrl: String(credentials.baseUrl ?? ''),
-					});
-				} catch (error) {
-					throw new NodeOperationError(this.getNode(), (error as Error).message, { itemIndex: i });
-				}
-			}
+			if (provider === 'mercadopago')
+				request.notificationUrl = notificationUrlFor(this, str('notificationUrl'), credentials, i);
 			if (!request.leadRef)
 				throw new NodeOperationError(this.getNode(), 'Lead Reference is empty', { itemIndex: i });
 			// The parameter is shown for Stripe only, the one gateway with prefillable static links today.
-			if (
+			const staticLink =
 				gateway.staticPaymentLink &&
 				this.getNodeParameter('stripeMode', i, 'checkoutSession') === 'staticLink'
-			) {
-				const redirectUrl = gateway.staticPaymentLink(str('paymentLinkUrl'), request);
-				return { json: { provider, providerId: '', redirectUrl, leadRef: request.leadRef } };
-			}
-			const options = {
-				sandbox: String(credentials.sandbox === true),
-				checkoutPageUrl: String(credentials.checkoutPageUrl ?? ''),
-			};
-			const body = await gatewayRequest(
-				this,
-				provider,
-				credentials,
-				gateway.createPaymentLink(request, options),
-				i,
-			);
-			const link = gateway.parsePaymentLink(body, request, options);
+					? str('paymentLinkUrl')
+					: undefined;
+			const link = await openPaymentPage(this, provider, credentials, request, staticLink, i);
+			if (staticLink !== undefined) return { json: { ...link, leadRef: request.leadRef } };
 			return {
 				json: {
 					...link,

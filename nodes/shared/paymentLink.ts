@@ -1,0 +1,68 @@
+/**
+ * Opening a payment page at a gateway for one checkout: the request lib/gateways builds, sent through the
+ * gateway transport, its answer parsed. Shared by Payment Gateway → Create Payment Link and the Checkout
+ * Form Trigger, so that both ask the gateway the same way.
+ */
+import {
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type IWebhookFunctions,
+} from 'n8n-workflow';
+
+import { providerFor } from '../../lib/gateways';
+import { resolveNotificationUrl } from '../../lib/gateways/notificationUrl';
+import type { PaymentLink, PaymentLinkRequest, ProviderId } from '../../lib/gateways/types';
+import { gatewayRequest } from './transport/gateway';
+
+/**
+ * Mercado Pago's notification_url for this instance (the fast intake at n8n's public address unless one
+ * is configured); a loopback address for a gateway that is not on this machine is the node's error.
+ */
+export function notificationUrlFor(
+	ctx: IExecuteFunctions | IWebhookFunctions,
+	configured: string,
+	credentials: IDataObject,
+	itemIndex = 0,
+): string {
+	try {
+		return resolveNotificationUrl({
+			configured,
+			restApiUrl: ctx.getRestApiUrl(),
+			gatewayBaseUrl: String(credentials.baseUrl ?? ''),
+		});
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), (error as Error).message, { itemIndex });
+	}
+}
+
+/**
+ * The payment page for `request`: a static link with the buyer prefilled (Stripe's buy.stripe.com, no
+ * call), or the gateway's checkout created through its API.
+ */
+export async function openPaymentPage(
+	ctx: IExecuteFunctions | IWebhookFunctions,
+	provider: ProviderId,
+	credentials: IDataObject,
+	request: PaymentLinkRequest,
+	staticLinkUrl: string | undefined,
+	itemIndex = 0,
+): Promise<PaymentLink> {
+	const gateway = providerFor(provider);
+	if (gateway.staticPaymentLink && staticLinkUrl !== undefined) {
+		const redirectUrl = gateway.staticPaymentLink(staticLinkUrl, request);
+		return { provider, providerId: '', redirectUrl };
+	}
+	const options = {
+		sandbox: String(credentials.sandbox === true),
+		checkoutPageUrl: String(credentials.checkoutPageUrl ?? ''),
+	};
+	const body = await gatewayRequest(
+		ctx,
+		provider,
+		credentials,
+		gateway.createPaymentLink(request, options),
+		itemIndex,
+	);
+	return gateway.parsePaymentLink(body, request, options);
+}
