@@ -6,6 +6,8 @@
  * valid form and a valid webhook. At the end the pipeline has delivered exactly the valid leads to
  * Pipedrive: nothing an attacker sent reached it, and nothing is dead-lettered.
  */
+import { randomUUID } from 'node:crypto';
+
 import type { ChannelModel } from 'amqplib';
 
 import { S3Archive } from '../../lib/archive/archive';
@@ -63,6 +65,7 @@ beforeAll(async () => {
 		port,
 		workflows: [
 			exportedWorkflowForTest('checkout-lead-capture.json', { prefix: PREFIX }),
+			exportedWorkflowForTest('checkout-lead-capture-fast.json', { prefix: PREFIX }),
 			exportedWorkflowForTest('payment-webhook-fast-intake.json', { prefix: PREFIX }),
 			exportedWorkflowForTest('payment-webhook-intake.json', { prefix: PREFIX }),
 			exportedWorkflowForTest('archive-sweep.json', {
@@ -86,6 +89,12 @@ beforeAll(async () => {
 		ready: async (instance) =>
 			(
 				await fetch(instance.webhookUrl('checkout/lead'), {
+					method: 'POST',
+					headers: { accept: 'application/json' },
+				})
+			).status === 422 &&
+			(
+				await fetch(instance.webhookUrl('checkout/lead/fast'), {
 					method: 'POST',
 					headers: { accept: 'application/json' },
 				})
@@ -173,10 +182,13 @@ const stripeSigned = (
 	'stripe-signature': signStripePayload(body, secret, t),
 });
 
+/** The lead capture under attack (the form tests run against both): the one whose next valid post is checked. */
+let formUnderAttack = 'checkout/lead';
+
 /** A valid form and a valid webhook still get their answers: the attack changed nothing for the next request. */
 async function stillServing(after: string): Promise<void> {
 	const email = `valid-${validEmails.length}@example.com`;
-	const lead = await send('checkout/lead', { body: form(buyer(email)), headers: FORM });
+	const lead = await send(formUnderAttack, { body: form(buyer(email)), headers: FORM });
 	expect({ after, status: lead.status }).toEqual({ after, status: 303 });
 	validEmails.push(email);
 	const webhook = await send('checkout/fast/stripe', {
@@ -219,12 +231,25 @@ beforeAll(async () => {
 	).toBe(200);
 });
 
-describe('the lead form', () => {
+/** The shop's HTML form posts to either lead capture: the fast trigger or the visual workflow. */
+const FORMS: Array<[string, string]> = [
+	['fast trigger (checkout/lead/fast)', 'checkout/lead/fast'],
+	['visual workflow (checkout/lead)', 'checkout/lead'],
+];
+
+describe.each(FORMS)('the lead form on the %s', (_name, formPath) => {
+	beforeAll(() => {
+		formUnderAttack = formPath;
+	});
+	afterAll(() => {
+		formUnderAttack = 'checkout/lead';
+	});
+
 	it('refuses prototype keys in JSON, forms and Elementor posts with a 422 naming the key', async () => {
 		await attack(
 			'JSON __proto__',
 			() =>
-				send('checkout/lead', {
+				send(formPath, {
 					body: JSON.stringify(buyer(ATTACKER)).replace('{', '{"__proto__":{"polluted":"yes"},'),
 					headers: JSON_BODY,
 				}),
@@ -234,7 +259,7 @@ describe('the lead form', () => {
 		await attack(
 			'form __proto__[x]',
 			() =>
-				send('checkout/lead', {
+				send(formPath, {
 					body: `__proto__%5Bpolluted%5D=yes&${form(buyer(ATTACKER))}`,
 					headers: FORM,
 				}),
@@ -244,7 +269,7 @@ describe('the lead form', () => {
 		await attack(
 			'JSON constructor.prototype',
 			() =>
-				send('checkout/lead', {
+				send(formPath, {
 					body: JSON.stringify({
 						...buyer(ATTACKER),
 						constructor: { prototype: { polluted: 'yes' } },
@@ -269,7 +294,7 @@ describe('the lead form', () => {
 		await attack(
 			'2 MB field',
 			() =>
-				send('checkout/lead', {
+				send(formPath, {
 					body: JSON.stringify({ ...buyer(ATTACKER), nome: 'x'.repeat(2 * 1024 * 1024) }),
 					headers: JSON_BODY,
 				}),
@@ -278,7 +303,7 @@ describe('the lead form', () => {
 		await attack(
 			'10 MB form',
 			() =>
-				send('checkout/lead', {
+				send(formPath, {
 					body: `${form(buyer(ATTACKER))}&pad=${'x'.repeat(10 * 1024 * 1024)}`,
 					headers: FORM,
 				}),
@@ -287,7 +312,7 @@ describe('the lead form', () => {
 		await attack(
 			'text/plain',
 			() =>
-				send('checkout/lead', {
+				send(formPath, {
 					body: form(buyer(ATTACKER)),
 					headers: { 'content-type': 'text/plain', accept: 'application/json' },
 				}),
@@ -295,12 +320,12 @@ describe('the lead form', () => {
 		);
 		await attack(
 			'not JSON',
-			() => send('checkout/lead', { body: '{"nome": "Ana",', headers: JSON_BODY }),
+			() => send(formPath, { body: '{"nome": "Ana",', headers: JSON_BODY }),
 			422,
 		);
 		await attack(
 			'a JSON array',
-			() => send('checkout/lead', { body: '[1,2,3]', headers: JSON_BODY }),
+			() => send(formPath, { body: '[1,2,3]', headers: JSON_BODY }),
 			422,
 		);
 	});
@@ -309,7 +334,7 @@ describe('the lead form', () => {
 		await attack(
 			'email=a&email=b',
 			() =>
-				send('checkout/lead', {
+				send(formPath, {
 					body: `${form(buyer(ATTACKER))}&email=${encodeURIComponent('ana.souza@example.com')}`,
 					headers: FORM,
 				}),
@@ -319,7 +344,7 @@ describe('the lead form', () => {
 		await attack(
 			'a zero-width space in the e-mail',
 			() =>
-				send('checkout/lead', {
+				send(formPath, {
 					body: form(buyer('ana.souza\u200b@example.com')),
 					headers: FORM,
 				}),
@@ -341,7 +366,7 @@ describe('the lead form', () => {
 				await attack(
 					`${what} in ${field}`,
 					() =>
-						send('checkout/lead', {
+						send(formPath, {
 							body: form({ ...buyer(ATTACKER), [field]: value(field) }),
 							headers: FORM,
 						}),
@@ -354,7 +379,7 @@ describe('the lead form', () => {
 			await attack(
 				`invalid UTF-8 in ${field}`,
 				() =>
-					send('checkout/lead', {
+					send(formPath, {
 						body: form(fields).replace('PLACEHOLDER', '%C0%AF%80'),
 						headers: FORM,
 					}),
@@ -366,7 +391,7 @@ describe('the lead form', () => {
 
 	it('takes prices from the catalog only: a price in the form or the query is ignored, an unknown product refused', async () => {
 		const before = gateways.checkouts.size;
-		const cheap = await send('checkout/lead?valor=0,01&amount=1', {
+		const cheap = await send(`${formPath}?valor=0,01&amount=1`, {
 			body: form({
 				...buyer('price-in-form@example.com'),
 				valor: '0,01',
@@ -383,13 +408,119 @@ describe('the lead form', () => {
 		await attack(
 			'an unknown product',
 			() =>
-				send('checkout/lead', {
+				send(formPath, {
 					body: form({ ...buyer(ATTACKER), produto: 'Produto de R$ 0,01' }),
 					headers: FORM,
 				}),
 			422,
 			'product',
 		);
+	});
+});
+
+/** What the salesperson relies on for a buyer: her person and her deals' lead, link, value and owner person. */
+function crmRecordOf(email: string) {
+	const person = pd.state.persons.find((p) =>
+		JSON.stringify(p.emails ?? []).includes(`"${email}"`),
+	);
+	if (!person) return undefined;
+	const key = (name: string) => pd.state.dealFields.find((f) => f.name === name)?.key as string;
+	const deals = pd.state.deals
+		.filter((d) => d.person_id === person.id)
+		.map((d) => {
+			const custom = (d.custom_fields ?? {}) as Record<string, unknown>;
+			return {
+				id: d.id,
+				title: d.title,
+				value: d.value,
+				status: d.status,
+				personId: d.person_id,
+				leadId: custom[key('Checkout lead id')],
+				payLink: custom[key('Checkout payment link')],
+			};
+		});
+	return { name: person.name, emails: person.emails, phones: person.phones, deals };
+}
+
+const notesOfDeal = (dealId: unknown) =>
+	pd.state.notes.filter((n) => n.deal_id === dealId).map((n) => String(n.content));
+
+describe("what a stranger knows (a buyer's e-mail, her checkout token) changes nothing of her CRM record", () => {
+	it.each(FORMS)(
+		"her e-mail posted twice on the %s with a stranger's name and phone: answered, noted on her deal, nothing of hers changed",
+		async (_name, formPath) => {
+			const victim = `victim-${formPath.replace(/\W/g, '-')}@example.com`;
+			expect((await send(formPath, { body: form(buyer(victim)), headers: FORM })).status).toBe(303);
+			validEmails.push(victim);
+			const before = await waitFor(
+				`${victim}'s deal in Pipedrive`,
+				async () => {
+					const record = crmRecordOf(victim);
+					return record?.deals.length ? record : undefined;
+				},
+				{ timeoutMs: 120_000 },
+			);
+			for (const phone of ['(21) 99999-0001', '(21) 99999-0002']) {
+				const stranger = { ...buyer(victim), nome: 'Estranho Malicioso', telefone: phone };
+				expect((await send(formPath, { body: form(stranger), headers: FORM })).status).toBe(303);
+			}
+			// Both posts reached Pipedrive: what they said is in a note for a person to judge.
+			await waitFor(
+				"the stranger's posts noted on her deal",
+				async () =>
+					notesOfDeal(before.deals[0].id).filter((n) => n.includes('Estranho Malicioso')).length >=
+					2
+						? true
+						: undefined,
+				{ timeoutMs: 120_000 },
+			);
+			expect(crmRecordOf(victim)).toEqual(before);
+			await stillServing(`stranger posting ${victim}`);
+		},
+	);
+
+	it("her Elementor checkout token posted with a stranger's e-mail: answered, noted on her deal, no person for the stranger, nothing of hers changed", async () => {
+		const victim = 'victim-elementor@example.com';
+		const stranger = 'stranger-with-her-token@example.com';
+		const token = randomUUID();
+		const elementor = (email: string, name: string) =>
+			form({
+				'form[id]': 'a1b2c3d',
+				'form[name]': 'Checkout',
+				'fields[name][title]': 'Nome',
+				'fields[name][value]': name,
+				'fields[email][title]': 'E-mail',
+				'fields[email][value]': email,
+				'fields[produto][value]': 'Curso de fotografia',
+				'fields[lgpd][value]': 'on',
+				'fields[checkout_token][value]': token,
+			});
+		const headers = { 'content-type': 'application/x-www-form-urlencoded', accept: '*/*' };
+		expect(
+			(await send('checkout/lead/elementor', { body: elementor(victim, 'Vitória'), headers }))
+				.status,
+		).toBe(200);
+		validEmails.push(victim);
+		const before = await waitFor(
+			"her Elementor lead's deal in Pipedrive",
+			async () => {
+				const record = crmRecordOf(victim);
+				return record?.deals.length ? record : undefined;
+			},
+			{ timeoutMs: 120_000 },
+		);
+		expect(
+			(await send('checkout/lead/elementor', { body: elementor(stranger, 'Estranho'), headers }))
+				.status,
+		).toBe(200);
+		await waitFor(
+			"the token's reuse noted on her deal",
+			async () =>
+				notesOfDeal(before.deals[0].id).some((n) => n.includes(stranger)) ? true : undefined,
+			{ timeoutMs: 120_000 },
+		);
+		expect(crmRecordOf(victim)).toEqual(before);
+		expect(crmRecordOf(stranger)).toBeUndefined();
 	});
 });
 

@@ -325,7 +325,7 @@ it("a stranger who knows a buyer's e-mail changes nothing the salesperson relies
 	expect(pd.state.deals.filter((d) => !d.person_id)).toEqual([]);
 });
 
-it('a lead id posted again with another e-mail (an Elementor token reused) leaves the deal with its buyer, unchanged, and says so in a note', async () => {
+it('a lead id posted again with another e-mail (an Elementor token reused) leaves the deal with its buyer, unchanged, creates no person, and says so in a note', async () => {
 	const real = lead({ paymentLink: 'https://pay.example/real' });
 	const hers = await upsertLead(client(), pd.baseUrl, real, options);
 	const before = JSON.stringify(dealOf(hers.dealId));
@@ -342,7 +342,11 @@ it('a lead id posted again with another e-mail (an Elementor token reused) leave
 		{ ...options, dealLookup: 'always' },
 	);
 	expect(replay).toMatchObject({ dealId: hers.dealId, otherBuyersDeal: true, dealCreated: false });
-	expect(replay.personId).not.toBe(hers.personId);
+	// Not even a person for the post's e-mail: the token proved nothing.
+	expect(replay.personId).toBeUndefined();
+	expect(
+		pd.state.persons.filter((p) => JSON.stringify(p.emails).includes('mallory@example.net')),
+	).toEqual([]);
 	expect(JSON.stringify(dealOf(hers.dealId))).toBe(before);
 	expect(
 		pd.state.notes.filter(

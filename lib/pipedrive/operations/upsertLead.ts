@@ -119,7 +119,8 @@ export interface UpsertLeadOptions {
 }
 
 export interface UpsertLeadResult {
-	personId: number;
+	/** The post's buyer; none for a post that carried another buyer's lead id with an e-mail no person has. */
+	personId?: number;
 	dealId: number;
 	personCreated: boolean;
 	dealCreated: boolean;
@@ -170,6 +171,24 @@ export function otherBuyerNote(lead: LeadInput): string {
 	return `<p>A checkout form post carried this deal's lead id with another e-mail (${escapeHtml(lead.email)}). Nothing on this deal or its person was changed (n8n checkout recovery).</p>`;
 }
 
+/** Always noted (whatever Add Note says): the salesperson should know the checkout's token was reused. */
+async function noteOtherBuyer(
+	client: PipedriveClient,
+	dealId: number,
+	lead: LeadInput,
+): Promise<number | undefined> {
+	return (
+		await addNoteOnce(
+			client,
+			dealId,
+			otherBuyerNote(lead),
+			effectMarker('other-buyer-note', dealId, lead.leadId, lead.email.toLowerCase()),
+			undefined,
+			true, // the same post again must not add it twice: it comes by no other path
+		)
+	).id;
+}
+
 /**
  * The person by e-mail, found by another search after a create that may have been sent (`sentAt`): while
  * Pipedrive's search index has not caught up (`settleMs` after the create), a miss proves nothing.
@@ -201,7 +220,11 @@ async function personOfLead(
 	buyer: HeldRecord<BuyerRecord>,
 	options: UpsertLeadOptions,
 	settleMs: number,
-): Promise<{ personId: number; personCreated: boolean; notApplied: FormDataNotApplied }> {
+	/** False: only an existing person is taken (undefined when there is none). */
+	create = true,
+): Promise<
+	{ personId: number; personCreated: boolean; notApplied: FormDataNotApplied } | undefined
+> {
 	let found: PersonHit | undefined;
 	const known = buyer.data?.personId;
 	if (known !== undefined) {
@@ -214,6 +237,7 @@ async function personOfLead(
 			};
 	}
 	found ??= await findPersonSettled(client, lead.email, buyer.data?.creatingPersonAt, settleMs);
+	if (!found && !create) return undefined;
 	if (!found) {
 		const sentAt = Date.now();
 		await buyer.save({ creatingPersonAt: sentAt });
@@ -282,13 +306,38 @@ async function upsertHeldLead(
 	buyer: HeldRecord<BuyerRecord>,
 ): Promise<UpsertLeadResult> {
 	const fields = await checkoutFields(client, account, shared);
-	const { personId, personCreated, notApplied } = await personOfLead(
+	// This lead id on a deal that has a person already: a post of another e-mail (an Elementor token
+	// replayed) must not even create a person, so the post's e-mail is only looked up.
+	const recordedId =
+		leadRecord.data?.dealId ??
+		(options.dealLookup === 'always' ? await client.findDealByCustomField(lead.leadId) : undefined);
+	const recorded = recordedId !== undefined ? await client.getDeal(recordedId) : undefined;
+	const leadHasBuyer =
+		recorded !== undefined &&
+		recorded.status !== 'deleted' &&
+		typeof recorded.person_id === 'number' &&
+		textField(recorded.custom_fields, fields.keys.leadId) === lead.leadId;
+	const buyerOfPost = await personOfLead(
 		client,
 		lead,
 		buyer,
 		options,
 		shared.searchSettleMs,
+		!leadHasBuyer,
 	);
+	if (!buyerOfPost) {
+		const dealId = recorded!.id;
+		const noteId = await noteOtherBuyer(client, dealId, lead);
+		return {
+			dealId,
+			personCreated: false,
+			dealCreated: false,
+			resubmission: false,
+			otherBuyersDeal: true,
+			noteId,
+		};
+	}
+	const { personId, personCreated, notApplied } = buyerOfPost;
 
 	let dealId: number | undefined;
 	/** The person the found deal belongs to (null: a deal a payment made before its lead). */
@@ -403,17 +452,7 @@ async function upsertHeldLead(
 	if (leadRecord.data?.dealId !== dealId) await leadRecord.save({ dealId });
 	let noteId: number | undefined;
 	if (otherBuyersDeal) {
-		// Always noted (whatever Add Note says): the salesperson should know the checkout's token was reused.
-		noteId = (
-			await addNoteOnce(
-				client,
-				dealId,
-				otherBuyerNote(lead),
-				effectMarker('other-buyer-note', dealId, lead.leadId, lead.email.toLowerCase()),
-				undefined,
-				true, // the same post again must not add it twice: it comes by no other path
-			)
-		).id;
+		noteId = await noteOtherBuyer(client, dealId, lead);
 		return { personId, dealId, personCreated, dealCreated, resubmission, otherBuyersDeal, noteId };
 	}
 	// A second submit's source and UTM data are news to the salesperson too, and so is what a post said
