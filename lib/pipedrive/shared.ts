@@ -39,6 +39,8 @@ export interface BuyerRecord {
 	personId?: number;
 	/** A person create for this buyer was sent at this time (ms) and its id not recorded yet. */
 	creatingPersonAt?: number;
+	/** Leads of the last hour that got Pipedrive work, oldest first (Upsert Lead's cap per buyer). */
+	recentLeads?: Array<{ leadId: string; dealId: number; at: number }>;
 }
 
 export interface RulesRecord {

@@ -355,6 +355,42 @@ it('a lead id posted again with another e-mail (an Elementor token reused) leave
 	).toHaveLength(1);
 });
 
+it("past the hourly cap per e-mail, a lead makes no Pipedrive call and is mapped to the buyer's deal; a payment through its link still wins that deal", async () => {
+	const email = 'looped@example.com';
+	const capped = { ...options, maxLeadsPerBuyerPerHour: 3 };
+	const first = await upsertLead(client(), pd.baseUrl, lead({ email }), capped);
+	for (let i = 0; i < 2; i++) await upsertLead(client(), pd.baseUrl, lead({ email }), capped);
+	const dealsBefore = pd.state.deals.length;
+	const notesBefore = pd.state.notes.length;
+	const extra = lead({ email, name: 'Loop', phone: '+5521999990000' });
+	const c = client();
+	const over = await upsertLead(c, pd.baseUrl, extra, capped);
+	expect(over).toMatchObject({ dealId: first.dealId, overCap: true, dealCreated: false });
+	expect(c.callCount).toBe(0);
+	expect(pd.state.deals.length).toBe(dealsBefore);
+	expect(pd.state.notes.length).toBe(notesBefore);
+	// Its link still pays the buyer's one deal.
+	const paid = await applyEvent(client(), pd.baseUrl, {
+		eventId: 'mp-over-cap-paid',
+		type: 'paid',
+		occurredAt: new Date().toISOString(),
+		leadRef: extra.leadId,
+		provider: 'mercadopago',
+		amount: extra.amount,
+		currency: 'BRL',
+	});
+	expect(paid).toMatchObject({ dealId: first.dealId, dealCreated: false, status: 'paid' });
+	// Another buyer is not held by this one's cap.
+	const other = await upsertLead(
+		client(),
+		pd.baseUrl,
+		lead({ email: 'not-looped@example.com' }),
+		capped,
+	);
+	expect(other).toMatchObject({ dealCreated: true });
+	expect(other.overCap).toBeUndefined();
+});
+
 it('a second submit with a new lead id (a plain HTML form) is recorded on the open checkout deal in 4 calls; paying its link wins that deal after a restart; another product gets its own deal', async () => {
 	const first = lead({ capturedAt: '2026-11-27T12:00:00.000Z' });
 	const one = await upsertLead(client(), pd.baseUrl, first, options);

@@ -7,6 +7,7 @@
 export { clearCaches } from './caches';
 export { setupFields, checkoutFields, type SetupResult } from './setup';
 export {
+	DEFAULT_MAX_LEADS_PER_BUYER_PER_HOUR,
 	DEFAULT_REUSE_OPEN_DEAL_HOURS,
 	leadInputFrom,
 	leadNote,

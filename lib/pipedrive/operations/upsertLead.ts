@@ -116,9 +116,23 @@ export interface UpsertLeadOptions {
 	 * within this many hours goes to that deal (a second submit) instead of a new one; 0 turns it off.
 	 */
 	reuseOpenDealHours?: number;
+	/**
+	 * Leads of one e-mail per hour that get Pipedrive work; past it a lead costs no call (see
+	 * `recordOverCap`). 0 turns the cap off.
+	 */
+	maxLeadsPerBuyerPerHour?: number;
 }
 
+/** Leads of one e-mail an hour that get Pipedrive work, by default: far above any buyer's, far below a loop's. */
+export const DEFAULT_MAX_LEADS_PER_BUYER_PER_HOUR = 10;
+const HOUR_MS = 3_600_000;
+
 export interface UpsertLeadResult {
+	/**
+	 * The buyer's leads of the last hour had reached the cap: this one was mapped to the buyer's latest
+	 * deal without a Pipedrive call (a payment through its link still wins that deal).
+	 */
+	overCap?: boolean;
 	/** The post's buyer; none for a post that carried another buyer's lead id with an e-mail no person has. */
 	personId?: number;
 	dealId: number;
@@ -240,7 +254,7 @@ async function personOfLead(
 	if (!found && !create) return undefined;
 	if (!found) {
 		const sentAt = Date.now();
-		await buyer.save({ creatingPersonAt: sentAt });
+		await buyer.save({ ...buyer.data, creatingPersonAt: sentAt });
 		const person = await client.createPerson(
 			{
 				name: lead.name,
@@ -255,10 +269,11 @@ async function personOfLead(
 				return hit ? ({ id: hit.id, name: hit.name } as Person) : undefined;
 			},
 		);
-		await buyer.save({ personId: person.id });
+		await buyer.save({ ...buyer.data, creatingPersonAt: undefined, personId: person.id });
 		return { personId: person.id, personCreated: true, notApplied: {} };
 	}
-	if (buyer.data?.personId !== found.id) await buyer.save({ personId: found.id });
+	if (buyer.data?.personId !== found.id)
+		await buyer.save({ ...buyer.data, creatingPersonAt: undefined, personId: found.id });
 	const phones = found.phones ?? [];
 	const digits = (p: string) => p.replace(/\D/g, '');
 	const newPhone =
@@ -305,6 +320,8 @@ async function upsertHeldLead(
 	leadRecord: HeldRecord<LeadRecord>,
 	buyer: HeldRecord<BuyerRecord>,
 ): Promise<UpsertLeadResult> {
+	const capped = await recordOverCap(lead, options, leadRecord, buyer);
+	if (capped) return capped;
 	const fields = await checkoutFields(client, account, shared);
 	// This lead id on a deal that has a person already: a post of another e-mail (an Elementor token
 	// replayed) must not even create a person, so the post's e-mail is only looked up.
@@ -475,5 +492,51 @@ async function upsertHeldLead(
 				differs && !dealCreated,
 			)
 		).id;
+	await countLead(buyer, lead.leadId, dealId);
 	return { personId, dealId, personCreated, dealCreated, resubmission, noteId };
+}
+
+/** The buyer's leads of the last hour that got Pipedrive work (their ids and deals), newest last. */
+function leadsOfLastHour(buyer: HeldRecord<BuyerRecord>, now: number) {
+	return (buyer.data?.recentLeads ?? []).filter((r) => now - r.at < HOUR_MS);
+}
+
+/**
+ * A loop of posts with one e-mail must not spend the account's Pipedrive budget (and pause the payments
+ * behind it): past the cap, a new lead of the buyer is mapped to the buyer's latest deal in the lead →
+ * deal map only, with no Pipedrive call, so a payment through its link still wins that deal. The lead is
+ * in the archive like any other. A lead counted already (a redelivery) goes its normal way.
+ */
+async function recordOverCap(
+	lead: LeadInput,
+	options: UpsertLeadOptions,
+	leadRecord: HeldRecord<LeadRecord>,
+	buyer: HeldRecord<BuyerRecord>,
+): Promise<UpsertLeadResult | undefined> {
+	const cap = options.maxLeadsPerBuyerPerHour ?? DEFAULT_MAX_LEADS_PER_BUYER_PER_HOUR;
+	const recent = leadsOfLastHour(buyer, Date.now());
+	if (cap <= 0 || recent.length < cap || recent.some((r) => r.leadId === lead.leadId))
+		return undefined;
+	const latest = recent[recent.length - 1];
+	if (leadRecord.data?.dealId !== latest.dealId)
+		await leadRecord.save({ ...leadRecord.data, dealId: latest.dealId });
+	return {
+		personId: buyer.data?.personId,
+		dealId: latest.dealId,
+		personCreated: false,
+		dealCreated: false,
+		resubmission: true,
+		overCap: true,
+	};
+}
+
+/** Counts a lead that got Pipedrive work against the buyer's hour (once per lead id). */
+async function countLead(
+	buyer: HeldRecord<BuyerRecord>,
+	leadId: string,
+	dealId: number,
+): Promise<void> {
+	const now = Date.now();
+	const recent = leadsOfLastHour(buyer, now).filter((r) => r.leadId !== leadId);
+	await buyer.save({ ...buyer.data, recentLeads: [...recent, { leadId, dealId, at: now }] });
 }

@@ -7,6 +7,7 @@ import {
 } from 'n8n-workflow';
 
 import {
+	DEFAULT_MAX_LEADS_PER_BUYER_PER_HOUR,
 	DEFAULT_REUSE_OPEN_DEAL_HOURS,
 	leadInputFrom,
 	optionalNumber,
@@ -135,6 +136,15 @@ const properties: INodeProperties[] = [
 			},
 			{ displayName: 'Gateway', name: 'gateway', type: 'string', default: '' },
 			{
+				displayName: 'Max Leads per E-Mail per Hour',
+				name: 'maxLeadsPerBuyerPerHour',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: DEFAULT_MAX_LEADS_PER_BUYER_PER_HOUR,
+				description:
+					"Leads of one e-mail per hour that make Pipedrive calls. Past it (a loop of posts with someone's e-mail) a lead makes none: it is mapped to the buyer's latest deal, so a payment through its link still wins it, and stays in the archive. 0 turns the cap off.",
+			},
+			{
 				displayName: 'Payment Link',
 				name: 'paymentLink',
 				type: 'string',
@@ -217,6 +227,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					typeof options.reuseOpenDealHours === 'number'
 						? options.reuseOpenDealHours
 						: DEFAULT_REUSE_OPEN_DEAL_HOURS,
+				maxLeadsPerBuyerPerHour:
+					typeof options.maxLeadsPerBuyerPerHour === 'number'
+						? options.maxLeadsPerBuyerPerHour
+						: DEFAULT_MAX_LEADS_PER_BUYER_PER_HOUR,
 			};
 			const before = client.callCount;
 			const result = await upsertLead(client, account, lead, settings);
