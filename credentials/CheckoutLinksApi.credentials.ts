@@ -2,7 +2,7 @@ import type { Icon, ICredentialType, INodeProperties } from 'n8n-workflow';
 
 /**
  * The shop's secret for the links that bring a buyer back to their prefilled payment page (retry links,
- * follow-up activities). Nothing to call, so nothing to test: the secret signs links (HMAC-SHA256) and
+ * follow-up activities) and for the shop owner's report links. Nothing to call, so nothing to test: the secret signs links (HMAC-SHA256) and
  * the nodes that open them check the signature and the expiry.
  */
 export class CheckoutLinksApi implements ICredentialType {
@@ -24,7 +24,16 @@ export class CheckoutLinksApi implements ICredentialType {
 			default: '',
 			required: true,
 			description:
-				'At least 16 characters, e.g. the output of `openssl rand -base64 32`. Changing it makes every link sent so far invalid.',
+				'At least 32 characters, e.g. the output of `openssl rand -base64 32`. To rotate it, move the current one to Previous Signing Secret: the links it signed keep working until they expire.',
+		},
+		{
+			displayName: 'Previous Signing Secret',
+			name: 'previousSecret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description:
+				'The secret before the last rotation: it still opens the pay and report links it signed (until they expire) and signs no new one. Empty when not rotating.',
 		},
 		{
 			displayName: 'Pay URL',
@@ -44,6 +53,15 @@ export class CheckoutLinksApi implements ICredentialType {
 			default: 7,
 			description:
 				'How long a link opens the payment page; long enough for the follow-up rules. A paid checkout closes its links at once.',
+		},
+		{
+			displayName: 'Report URL',
+			name: 'reportUrl',
+			type: 'string',
+			default: '',
+			placeholder: 'https://n8n.example.com/webhook/checkout/report',
+			description:
+				"The public address of the report page (GET), which the report links point to. Empty: 'report' beside the Pay URL.",
 		},
 	];
 }

@@ -165,16 +165,11 @@ function credentials() {
 			type: 'checkoutLinksApi',
 			data: {
 				secret: env('CHECKOUT_LINKS_SECRET'),
+				// After a rotation: the old secret, which still opens the links it signed until they expire.
+				previousSecret: env('CHECKOUT_LINKS_PREVIOUS_SECRET'),
 				payUrl,
 				validDays: Number(env('CHECKOUT_LINKS_VALID_DAYS', '7')),
 			},
-		},
-		{
-			// n8n's Header Auth for the report page: a request without this header and key gets 403.
-			id: 'crReportHeaderAu',
-			name: 'Checkout report key',
-			type: 'httpHeaderAuth',
-			data: { name: 'X-Report-Key', value: env('CHECKOUT_REPORT_KEY') },
 		},
 	];
 }
@@ -288,9 +283,10 @@ function workflowsForThisShop(shopOrigin) {
 async function main() {
 	const started = Date.now();
 	if (!env('CHECKOUT_LINKS_SECRET'))
-		fail('Set CHECKOUT_LINKS_SECRET in .env (any long random string): it signs the pay links');
-	if (!env('CHECKOUT_REPORT_KEY'))
-		fail('Set CHECKOUT_REPORT_KEY in .env (any long random string): the report page asks for it');
+		fail('Set CHECKOUT_LINKS_SECRET in .env (`openssl rand -base64 32`): it signs the pay and report links');
+	for (const name of ['CHECKOUT_LINKS_SECRET', 'CHECKOUT_LINKS_PREVIOUS_SECRET'])
+		if (env(name) && env(name).length < 32)
+			fail(`${name} must be at least 32 characters (\`openssl rand -base64 32\`)`);
 	if (!env('CHECKOUT_SHOP_URL'))
 		fail(
 			"Set CHECKOUT_SHOP_URL in .env: your shop's address (e.g. https://www.your-shop.example), where buyers return from the payment page",

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 
 import { dismissPopovers, launchChromium, signInToEditor } from '../testbench/browser';
-import { LOCAL_REPORT_KEY } from '../testbench/credentials';
+import { reportLinkFor } from '../lib/links/checkoutLinks';
+import { LOCAL_LINKS_SECRET } from '../testbench/credentials';
 import { REPO_ROOT } from '../testbench/n8n';
 import { waitFor } from '../testbench/ports';
 
@@ -164,8 +165,9 @@ async function main(): Promise<void> {
 		);
 
 		const report = await context.newPage();
-		await report.setExtraHTTPHeaders({ 'X-Report-Key': LOCAL_REPORT_KEY });
-		await report.goto(`${N8N}/webhook/checkout/report`);
+		await report.goto(
+			reportLinkFor({ secret: LOCAL_LINKS_SECRET, payUrl: `${N8N}/webhook/checkout/pay` }).url,
+		);
 		await shot(report, 'recovery-report', true);
 	} finally {
 		await browser.close();

@@ -14,14 +14,14 @@ import { startS3Server } from '../testbench/s3';
 import { startGatewayStandIn } from '../testbench/standins/gateways';
 import { startPipedriveStandIn } from '../testbench/standins/pipedrive';
 import { startShopPage } from '../testbench/standins/shopPage';
+import { reportLinkFor } from '../lib/links/checkoutLinks';
 import { writeLocalWorkflows } from '../testbench/demo';
 import {
 	GATEWAY_KEYS,
 	gatewayCredentials,
 	linksCredential,
-	LOCAL_REPORT_KEY,
+	LOCAL_LINKS_SECRET,
 	pipedriveCredential,
-	reportKeyCredential,
 } from '../testbench/credentials';
 
 const LOCAL = resolve(REPO_ROOT, '.artifacts/local');
@@ -92,7 +92,6 @@ async function main(): Promise<void> {
 		...gatewayCredentials(gateways.baseUrl),
 		pipedriveCredential(pipedrive.baseUrl, pipedrive.token),
 		linksCredential(`http://127.0.0.1:${n8nPort}/webhook/checkout/pay`),
-		reportKeyCredential(),
 	];
 	// A second start with the same workflows and credentials finds them in n8n's database already: it skips
 	// the import (a CLI run per workflow, the slow part of a start).
@@ -143,7 +142,7 @@ async function main(): Promise<void> {
 			? '   Demo clock on: the follow-up rules run every 30 s and fire after a minute'
 			: '   Follow-up rules run every 15 min and wait hours: CHECKOUT_DEMO_CLOCK=1 npm start shows them within minutes',
 		`3. The editor: ${n8n.baseUrl}/ (first visit: create the owner account); the rules are in "Run follow-up rules"`,
-		`4. The recovery report: curl -H 'X-Report-Key: ${LOCAL_REPORT_KEY}' ${n8n.webhookUrl('checkout/report')}`,
+		`4. The recovery report (a signed link, valid 30 days; the weekly summary carries a new one): ${reportLinkFor({ secret: LOCAL_LINKS_SECRET, payUrl: n8n.webhookUrl('checkout/pay') }).url}`,
 		`Webhook URLs for a real shop: ${n8n.webhookUrl('checkout/lead')} (form), ${n8n.webhookUrl('checkout/fast/{stripe|mercadopago|asaas}')} (gateways)`,
 		'Ctrl-C stops everything; the data stays in .artifacts/local',
 	];

@@ -99,17 +99,3 @@ export function linksCredential(payUrl: string, validDays = 7): CredentialSpec {
 		data: { secret: LOCAL_LINKS_SECRET, payUrl, validDays },
 	};
 }
-
-export const REPORT_KEY_CREDENTIAL_ID = 'crReportHeaderAu';
-/** The key of the report page in the tests and the local pipeline (a shop sets its own: CHECKOUT_REPORT_KEY). */
-export const LOCAL_REPORT_KEY = 'local-report-key-not-for-production';
-
-/** n8n's Header Auth credential the report page's Webhook asks for: X-Report-Key. */
-export function reportKeyCredential(value = LOCAL_REPORT_KEY): CredentialSpec {
-	return {
-		id: REPORT_KEY_CREDENTIAL_ID,
-		name: 'Checkout report key',
-		type: 'httpHeaderAuth',
-		data: { name: 'X-Report-Key', value },
-	};
-}

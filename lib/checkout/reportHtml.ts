@@ -130,3 +130,15 @@ export function renderReportUnavailableHtml(reason: string): string {
 <p>Set the Pipedrive API token and company domain in n8n (Credentials, "Checkout Pipedrive"), or in <code>.env</code> (PIPEDRIVE_API_TOKEN, PIPEDRIVE_COMPANY_DOMAIN) followed by <code>docker compose up -d</code>, then open this page again.</p>
 </body></html>`;
 }
+
+/** One answer for every report link that opens nothing (missing, forged, expired): it tells nothing more. */
+export function renderReportLinkUnavailableHtml(): string {
+	return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">${HTML_CSP_META}<meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex">
+<title>Checkout recovery report: link not valid</title>
+</head><body>
+<h1>This report link is not valid</h1>
+<p>It may have expired. Open the link in the latest weekly summary, or run the report workflow in n8n to get a new one.</p>
+</body></html>`;
+}

@@ -36,11 +36,12 @@ export class PipedriveFollowUp implements INodeType {
 				required: true,
 				displayOptions: { show: { authentication: ['oAuth2'] } },
 			},
-			// Optional: with it, the rules' {{paymentLink}} is a pay link renewed when the rule fires.
+			// Optional: with it, the rules' {{paymentLink}} is a pay link renewed when the rule fires, and
+			// the report checks and makes signed report links.
 			{
 				name: 'checkoutLinksApi',
 				required: false,
-				displayOptions: { show: { operation: ['runFollowUpRules'] } },
+				displayOptions: { show: { operation: ['runFollowUpRules', 'checkoutReport'] } },
 			},
 			// Optional: with it, the state every n8n process must share lives in the archive's bucket
 			// (nodes/shared/sharedState.ts); without it, in this process only.

@@ -1,7 +1,7 @@
 /**
  * The recovery report through the real n8n, against a known set of leads and events: the payment event
  * processor and the follow-up rules (exported workflows) turn them into deals in the Pipedrive stand-in,
- * then the exported report workflow serves the page behind n8n's Header Auth, and the Checkout Report
+ * then the exported report workflow serves the page to a signed report link only, and the Checkout Report
  * operation's item is read as the weekly summary would be.
  *
  * The set (all captured now, so in "last 7 days"):
@@ -13,15 +13,15 @@
  *  - F (a source with markup, Curso): paid on its own  → paid without help; its source shown escaped
  */
 import { HTML_CSP_META, HTML_SECURITY_HEADERS } from '../../lib/html/securityHeaders';
+import { reportLinkFor } from '../../lib/links/checkoutLinks';
 import type { ChannelModel } from 'amqplib';
 
 import {
-	LOCAL_REPORT_KEY,
+	LOCAL_LINKS_SECRET,
 	gatewayCredentials,
 	linksCredential,
 	pipedriveCredential,
 	rabbitCredential,
-	reportKeyCredential,
 	s3Credential,
 	GATEWAY_KEYS,
 } from '../../testbench/credentials';
@@ -192,6 +192,7 @@ beforeAll(async () => {
 				parameters: { operation: 'checkoutReport', period: 'last7Days', reportOptions: {} },
 				credentials: {
 					checkoutPipedriveApi: { id: 'crPipedriveCred1', name: 'Checkout Pipedrive' },
+					checkoutLinksApi: { id: 'crLinksCred00001', name: 'Checkout Links' },
 				},
 			}),
 		],
@@ -201,12 +202,11 @@ beforeAll(async () => {
 			...gatewayCredentials(gateways.baseUrl),
 			pipedriveCredential(pd.baseUrl, pd.token),
 			linksCredential('https://shop-n8n.example/webhook/checkout/pay'),
-			reportKeyCredential(),
 		],
-		// Ready once the report page answers (403 without its key) and the trigger consumes (it declares the queue).
+		// Ready once the report page answers (404 without a signed link) and the trigger consumes (it declares the queue).
 		ready: async (instance) =>
 			(await fetch(instance.webhookUrl('checkout/report')).catch(() => undefined))?.status ===
-				403 && (await consumerCount()) > 0,
+				404 && (await consumerCount()) > 0,
 	});
 });
 
@@ -252,13 +252,29 @@ it('turns the known leads and events into the deals the report will count', asyn
 	expect(followUpsOf('A') + followUpsOf('F')).toBe(0);
 });
 
-it('serves the report page only with the key, and its numbers are those of the known set', async () => {
+it('serves the report page only to a signed, unexpired link (bookmarkable: no header), and its numbers are those of the known set', async () => {
 	const url = n8n.webhookUrl('checkout/report');
-	expect((await fetch(url)).status).toBe(403);
-	expect((await fetch(url, { headers: { 'X-Report-Key': 'a guess' } })).status).toBe(403);
-	const res = await fetch(`${url}?period=%3Cscript%3E`, {
-		headers: { 'X-Report-Key': LOCAL_REPORT_KEY },
-	});
+	const signed = (now = Date.now()) =>
+		new URL(
+			reportLinkFor(
+				{ secret: LOCAL_LINKS_SECRET, payUrl: 'https://shop-n8n.example/webhook/checkout/pay' },
+				now,
+			).url,
+		).search;
+	const refused = await fetch(url);
+	expect(refused.status).toBe(404);
+	const refusedPage = await refused.text();
+	const valid = new URLSearchParams(signed());
+	for (const attempt of [
+		`?until=${valid.get('until')}&key=${valid.get('key')}&sig=${'A'.repeat(32)}`,
+		`?until=${(Date.now() + 365 * 86_400_000).toString(36)}&key=${valid.get('key')}&sig=${valid.get('sig')}`,
+		signed(Date.now() - 31 * 86_400_000),
+	]) {
+		const res = await fetch(`${url}${attempt}`);
+		expect({ attempt, status: res.status }).toEqual({ attempt, status: 404 });
+		expect(await res.text()).toBe(refusedPage);
+	}
+	const res = await fetch(`${url}${signed()}&period=%3Cscript%3E`);
 	expect(res.status).toBe(200);
 	expect(res.headers.get('content-type')).toMatch(/^text\/html/);
 	expect(res.headers.get('cache-control')).toBe('no-store');
@@ -306,7 +322,14 @@ it('gives the weekly summary item from one listing, by source and by product', a
 		summary: string;
 		pipedriveCalls: number;
 		dealsListed: number;
+		reportLink: string;
+		reportLinkExpiresAt: string;
 	};
+	// The summary carries a signed link to the page (at the shop's public address), valid 30 days.
+	const link = new URL(item.reportLink);
+	expect(link.origin + link.pathname).toBe('https://shop-n8n.example/webhook/checkout/report');
+	expect(Date.parse(item.reportLinkExpiresAt) - Date.now()).toBeGreaterThan(29 * 86_400_000);
+	expect((await fetch(`${n8n.webhookUrl('checkout/report')}${link.search}`)).status).toBe(200);
 	expect(item).toMatchObject({
 		leads: 6,
 		recovered: 1,

@@ -37,7 +37,6 @@ const SECRETS = {
 	MINIO_ROOT_PASSWORD: 'minio-secret-from-env',
 	RABBITMQ_PASSWORD: 'rabbit-secret-from-env',
 	CHECKOUT_LINKS_SECRET: 'links-secret-from-env-0123456789',
-	CHECKOUT_REPORT_KEY: 'report-key-from-env-0123456789',
 	STRIPE_SECRET_KEY: 'sk_test_from_env',
 	STRIPE_WEBHOOK_SECRET: 'whsec_from_env',
 	PIPEDRIVE_API_TOKEN: 'pipedrive-token-from-env',
@@ -118,7 +117,7 @@ it('imports the credentials from the environment and publishes every workflow on
 		err: '',
 	});
 	expect(first.out).toContain(
-		`wrote 8 credentials, imported ${shippedIds.length} workflows, published ${shippedIds.length} workflows`,
+		`wrote 7 credentials, imported ${shippedIds.length} workflows, published ${shippedIds.length} workflows`,
 	);
 	expect(idsOf(run('n8n', ['list:workflow', '--active=true', '--onlyId'], env).out)).toEqual(
 		shippedIds,
@@ -144,10 +143,6 @@ it('imports the credentials from the environment and publishes every workflow on
 	expect(dataOf('checkoutLinksApi')).toMatchObject({
 		secret: SECRETS.CHECKOUT_LINKS_SECRET,
 		payUrl: 'http://localhost:5678/webhook/checkout/pay',
-	});
-	expect(dataOf('httpHeaderAuth')).toEqual({
-		name: 'X-Report-Key',
-		value: SECRETS.CHECKOUT_REPORT_KEY,
 	});
 	expect(dataOf('checkoutPipedriveApi')).toMatchObject({ apiToken: SECRETS.PIPEDRIVE_API_TOKEN });
 	// The shop's own return pages, not the shipped placeholder.
@@ -275,7 +270,7 @@ it('finishes a first start that imported only some workflows, importing only the
 
 it.each([
 	['CHECKOUT_LINKS_SECRET', ''],
-	['CHECKOUT_REPORT_KEY', ''],
+	['CHECKOUT_LINKS_SECRET', 'shorter-than-32-characters'],
 	['CHECKOUT_SHOP_URL', ''],
 	['CHECKOUT_SHOP_URL', 'https://minha-loja.example/checkout'],
 	['CHECKOUT_PAY_URL', 'ftp://n8n.example/pay'],

@@ -15,6 +15,8 @@ import { request as httpRequest } from 'node:http';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 
+import { reportLinkFor } from '../../lib/links/checkoutLinks';
+
 import {
 	bridgeGateway,
 	composeProject,
@@ -40,7 +42,6 @@ const REQUIRED = {
 	RABBITMQ_PASSWORD: 'compose-suite-rabbit',
 	MINIO_ROOT_PASSWORD: 'compose-suite-minio',
 	CHECKOUT_LINKS_SECRET: 'compose-suite-links-secret-0123456789abcdef',
-	CHECKOUT_REPORT_KEY: 'compose-suite-report-key-0123456789abcdef',
 	CHECKOUT_SHOP_URL: SHOP,
 };
 const MP = {
@@ -275,9 +276,12 @@ describe('docker compose up, as an operator runs it', () => {
 		expect(depths['checkout.events.dlq'] ?? 0).toBe(0);
 
 		// The report page says what is missing instead of a bare 500.
-		const report = await request(`${MAIN}/webhook/checkout/report`, {
-			headers: { 'x-report-key': REQUIRED.CHECKOUT_REPORT_KEY },
-		});
+		const report = await request(
+			reportLinkFor({
+				secret: REQUIRED.CHECKOUT_LINKS_SECRET,
+				payUrl: `${MAIN}/webhook/checkout/pay`,
+			}).url,
+		);
 		expect(report.status).toBe(503);
 		expect(report.text).toContain('Pipedrive is not set up');
 		expect(report.text).toContain('PIPEDRIVE_API_TOKEN');

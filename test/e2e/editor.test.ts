@@ -16,7 +16,6 @@ import {
 	linksCredential,
 	pipedriveCredential,
 	rabbitCredential,
-	reportKeyCredential,
 	s3Credential,
 } from '../../testbench/credentials';
 import { dismissPopovers, launchChromium, signInToEditor } from '../../testbench/browser';
@@ -79,7 +78,6 @@ beforeAll(async () => {
 			...gatewayCredentials(gateways.baseUrl),
 			pipedriveCredential(pd.baseUrl, pd.token),
 			linksCredential('http://127.0.0.1:9/webhook/checkout/pay'),
-			reportKeyCredential(),
 		],
 	});
 	browser = await launchChromium();

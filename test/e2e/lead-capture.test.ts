@@ -445,12 +445,12 @@ describe.each(FORMS)('the form on the %s', (_name, form) => {
 		const valid = signLinkToken(leadId, Date.now() + 3_600_000, LOCAL_LINKS_SECRET);
 		expect((await pay(`lead=${valid}`)).status).toBe(303);
 
-		const [id, expiry, mac] = valid.split('.');
+		const [id, expiry, keyId, mac] = valid.split('.');
 		const attempts = {
 			guessed: `lead=${signLinkToken(uuidv7(), Date.now() + 3_600_000, LOCAL_LINKS_SECRET)}`,
 			bareLeadId: `lead=${leadId}`,
-			extended: `lead=${id}.${(Date.now() + 365 * 86_400_000).toString(36)}.${mac}`,
-			forged: `lead=${id}.${expiry}.${'x'.repeat(32)}`,
+			extended: `lead=${id}.${(Date.now() + 365 * 86_400_000).toString(36)}.${keyId}.${mac}`,
+			forged: `lead=${id}.${expiry}.${keyId}.${'x'.repeat(32)}`,
 			expired: `lead=${signLinkToken(leadId, Date.now() - 1000, LOCAL_LINKS_SECRET)}`,
 			email: 'email=links%40example.com',
 			nothing: '',

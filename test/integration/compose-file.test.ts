@@ -149,7 +149,6 @@ describe('docker-compose config', () => {
 		'RABBITMQ_PASSWORD',
 		'MINIO_ROOT_PASSWORD',
 		'CHECKOUT_LINKS_SECRET',
-		'CHECKOUT_REPORT_KEY',
 		'CHECKOUT_SHOP_URL',
 	];
 	const config = (values: Record<string, string>, profiles?: string) => {

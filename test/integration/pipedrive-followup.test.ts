@@ -820,7 +820,7 @@ it('follow-up rules: fire once per deal after the delay, with rendered templates
 
 it("a rule that fires puts a renewed, signed pay link in its activity (the deal's own link when it cannot sign one)", async () => {
 	const settings = checkLinkSettings({
-		secret: 'rules-test-secret-0123456789',
+		secret: 'rules-test-secret-0123456789-0123456789',
 		payUrl: 'https://n8n.example.com/webhook/checkout/pay',
 		validDays: 7,
 	});

@@ -84,7 +84,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const now = Date.now();
 				const opened = openLink(
 					typeof query === 'object' ? (query as IDataObject) : {},
-					links.secret,
+					links,
 					now,
 				);
 				if (!opened.ok) {

@@ -8,8 +8,14 @@ import {
 } from 'n8n-workflow';
 
 import { periodRange, summaryText, type ReportPeriod } from '../../../../lib/checkout/report';
-import { renderReportHtml, renderReportUnavailableHtml } from '../../../../lib/checkout/reportHtml';
+import {
+	renderReportHtml,
+	renderReportLinkUnavailableHtml,
+	renderReportUnavailableHtml,
+} from '../../../../lib/checkout/reportHtml';
+import { openReportLink, reportLinkFor } from '../../../../lib/links/checkoutLinks';
 import { checkoutReport } from '../../../../lib/pipedrive/operations';
+import { optionalLinkSettings } from '../../../shared/checkoutLinks';
 import { runOnce } from '../../../shared/operation';
 import { pipedriveClientFor } from '../../transport';
 
@@ -63,6 +69,22 @@ const properties: INodeProperties[] = [
 			'Only deals of this pipeline; empty for all. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 	},
 	{
+		displayName: 'Signed Link Only',
+		name: 'requireSignedLink',
+		type: 'boolean',
+		default: false,
+		description:
+			"Whether the report is made only for a request with a valid signed report link (the report page's webhook): without one the node answers 404 and calls nothing. Needs the Checkout Links credential, which also gives every report a link (reportLink) for the weekly summary.",
+	},
+	{
+		displayName: 'Request Query',
+		name: 'linkQuery',
+		type: 'json',
+		default: '={{ $json.query }}',
+		description: "The webhook request's query, which carries the signed link",
+		displayOptions: { show: { requireSignedLink: [true] } },
+	},
+	{
 		displayName: 'Options',
 		name: 'reportOptions',
 		type: 'collection',
@@ -93,7 +115,35 @@ export const description = updateDisplayOptions(
 	properties,
 );
 
+/** The request's query as an object (n8n hands a json parameter over as text or as an object). */
+function queryOf(raw: unknown): Record<string, unknown> {
+	try {
+		const value = typeof raw === 'string' ? (JSON.parse(raw || '{}') as unknown) : raw;
+		return value && typeof value === 'object' && !Array.isArray(value)
+			? (value as Record<string, unknown>)
+			: {};
+	} catch {
+		return {};
+	}
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const links = await optionalLinkSettings(this);
+	if (this.getNodeParameter('requireSignedLink', 0, false) === true) {
+		if (!links)
+			throw new NodeOperationError(
+				this.getNode(),
+				'Signed Link Only needs the Checkout Links credential on this node: it checks the link',
+			);
+		const opened = openReportLink(queryOf(this.getNodeParameter('linkQuery', 0, {})), links);
+		if (!opened.ok) {
+			this.logger.info(`Report page: link refused (${opened.reason})`);
+			return [
+				[{ json: { statusCode: 404, html: renderReportLinkUnavailableHtml(), pipedriveCalls: 0 } }],
+			];
+		}
+	}
+	const reportLink = links ? reportLinkFor(links) : undefined;
 	const period = this.getNodeParameter('period', 0, 'last7Days') as ReportPeriod;
 	const options = this.getNodeParameter('reportOptions', 0, {}) as IDataObject;
 	const locale = (options.locale as string) || 'pt-BR';
@@ -141,6 +191,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						...(report as unknown as IDataObject),
 						statusCode: 200,
 						summary: summaryText(report, locale),
+						...(reportLink
+							? { reportLink: reportLink.url, reportLinkExpiresAt: reportLink.expiresAt }
+							: {}),
 						...(options.includeHtml ? { html: renderReportHtml(report, locale) } : {}),
 						dealsListed,
 						pipedriveCalls,

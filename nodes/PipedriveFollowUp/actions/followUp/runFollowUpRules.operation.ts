@@ -9,9 +9,9 @@ import {
 
 import { rulesFromTable } from '../../../../lib/checkout/ruleTable';
 import { RULE_TRIGGERS, type FollowUpRule } from '../../../../lib/checkout/rules';
-import { payLinkFor, type LinkSettings } from '../../../../lib/links/checkoutLinks';
+import { payLinkFor } from '../../../../lib/links/checkoutLinks';
 import { runRules } from '../../../../lib/pipedrive/operations';
-import { CHECKOUT_LINKS_CREDENTIAL, linkSettingsFrom } from '../../../shared/checkoutLinks';
+import { optionalLinkSettings } from '../../../shared/checkoutLinks';
 import { runOnce } from '../../../shared/operation';
 import { pipedriveClientFor } from '../../transport';
 
@@ -209,18 +209,6 @@ export const description = updateDisplayOptions(
 	{ show: { operation: ['runFollowUpRules'] } },
 	properties,
 );
-
-/** The Checkout Links credential, when the node has one: rules then put a renewed pay link in {{paymentLink}}. */
-async function optionalLinkSettings(ctx: IExecuteFunctions): Promise<LinkSettings | undefined> {
-	if (!ctx.getNode().credentials?.[CHECKOUT_LINKS_CREDENTIAL]) return undefined;
-	try {
-		return linkSettingsFrom(await ctx.getCredentials(CHECKOUT_LINKS_CREDENTIAL));
-	} catch (error) {
-		throw new NodeOperationError(ctx.getNode(), (error as Error).message, {
-			description: 'Check the Checkout Links credential of this node',
-		});
-	}
-}
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const rows =
