@@ -283,7 +283,9 @@ function workflowsForThisShop(shopOrigin) {
 async function main() {
 	const started = Date.now();
 	if (!env('CHECKOUT_LINKS_SECRET'))
-		fail('Set CHECKOUT_LINKS_SECRET in .env (`openssl rand -base64 32`): it signs the pay and report links');
+		fail(
+			'Set CHECKOUT_LINKS_SECRET in .env (`openssl rand -base64 32`): it signs the pay and report links',
+		);
 	for (const name of ['CHECKOUT_LINKS_SECRET', 'CHECKOUT_LINKS_PREVIOUS_SECRET'])
 		if (env(name) && env(name).length < 32)
 			fail(`${name} must be at least 32 characters (\`openssl rand -base64 32\`)`);
