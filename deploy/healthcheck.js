@@ -15,7 +15,7 @@ const port = process.env.N8N_PORT || '5678';
 const base = `http://127.0.0.1:${port}`;
 const paths = (
 	process.env.CHECKOUT_HEALTH_WEBHOOKS ||
-	'checkout/lead,checkout/pay,checkout/fast/stripe,checkout/fast/mercadopago'
+	'checkout/lead,checkout/lead/fast,checkout/pay,checkout/fast/stripe,checkout/fast/mercadopago'
 )
 	.split(',')
 	.map((p) => p.trim().replace(/^\/+/, ''))
