@@ -177,3 +177,25 @@ export function webhookThroughNode(
 	writeFileSync(out, JSON.stringify(wf));
 	return out;
 }
+
+/**
+ * The shipped fast lead capture at `path` with "Start an Execution per Lead" on and successful executions
+ * kept, as a second workflow beside the shipped one (its own id and webhook id).
+ */
+export function fastLeadCaptureWithExecutions(path: string, prefix: string): string {
+	const file = exportedWorkflowForTest('checkout-lead-capture-fast.json', {
+		prefix,
+		keepSuccessfulExecutions: true,
+	});
+	const wf = JSON.parse(readFileSync(file, 'utf8')) as Workflow & {
+		nodes: Array<WorkflowNode & { webhookId?: string }>;
+	};
+	wf.id = 'crLeadCaptureExe';
+	for (const node of wf.nodes) {
+		node.parameters.path = path;
+		node.parameters.startExecution = true;
+		node.webhookId = '3a7f0e52-1111-4c6e-9f00-0000000000f2';
+	}
+	writeFileSync(file, JSON.stringify(wf));
+	return file;
+}

@@ -13,15 +13,19 @@ import { LeadRegistry } from '../../lib/archive/leadRegistry';
 import { uuidv7 } from '../../lib/forms/ids';
 import { HTML_CSP_META, HTML_SECURITY_HEADERS } from '../../lib/html/securityHeaders';
 import { executionsHolding } from '../../testbench/n8n';
+import { waitFor } from '../../testbench/ports';
 import { signLinkToken } from '../../lib/links/checkoutLinks';
 import { LOCAL_LINKS_SECRET } from '../../testbench/credentials';
 import { startLeadCaptureBench, type LeadCaptureBench } from '../../testbench/leadCaptureBench';
+import { fastLeadCaptureWithExecutions } from '../../testbench/workflows';
 
 jest.setTimeout(300_000);
 
 let bench: LeadCaptureBench;
 beforeAll(async () => {
-	bench = await startLeadCaptureBench();
+	bench = await startLeadCaptureBench([
+		fastLeadCaptureWithExecutions('checkout/lead/fast-with-executions', 'leads'),
+	]);
 });
 afterAll(async () => {
 	await bench?.stop();
@@ -543,6 +547,28 @@ describe.each(FORMS)('the form on the %s', (_name, form) => {
 		}
 		expect(bench.gateways.checkouts.size).toBe(before);
 	});
+});
+
+it('starts an execution per stored lead on the fast path when asked, after answering the buyer', async () => {
+	const email = 'seen-in-the-execution-list@example.com';
+	const res = await postForm('checkout/lead/fast-with-executions', { ...buyer, email });
+	expect(res.status).toBe(303);
+	const runs = await waitFor(
+		'the execution of that lead',
+		async () => {
+			const found = executionsHolding(bench.n8n, email);
+			return found.length && found.every((r) => r.status !== 'running' && r.status !== 'new')
+				? found
+				: undefined;
+		},
+		{ timeoutMs: 30_000, intervalMs: 500 },
+	);
+	expect(runs.map((r) => r.status)).toEqual(['success']);
+	// The shipped fast path (option off) starts none.
+	const quiet = 'no-execution-for-me@example.com';
+	expect((await postForm('checkout/lead/fast', { ...buyer, email: quiet })).status).toBe(303);
+	await new Promise((r) => setTimeout(r, 2000));
+	expect(executionsHolding(bench.n8n, quiet)).toEqual([]);
 });
 
 it("keeps the buyers' personal data out of n8n: no successful execution holds it, nor does n8n's log", () => {
