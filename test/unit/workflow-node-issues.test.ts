@@ -80,3 +80,12 @@ it('the check finds an issue where the editor shows one (a required parameter le
 		parameters: { email: expect.any(Array) },
 	});
 });
+
+// n8n keeps a workflow's name in a varchar(128) on PostgreSQL (sqlite does not check): a longer name made
+// the compose init's import fail on the first `docker compose up`.
+it.each(workflows)('%s has a name PostgreSQL takes (at most 128 characters)', (file) => {
+	const { name } = JSON.parse(readFileSync(join(REPO_ROOT, 'workflows', file), 'utf8')) as {
+		name: string;
+	};
+	expect(name.length).toBeLessThanOrEqual(128);
+});
