@@ -213,22 +213,18 @@ export class CheckoutFormTrigger implements INodeType {
 			const settings = readLeadFormSettings(this.getNode(), (name, fallback) =>
 				this.getNodeParameter(name, fallback),
 			);
-			let body: unknown = req.body;
-			if (req.contentType === 'multipart/form-data') {
-				const file = fileFieldOf(body);
-				if (file) {
-					this.logger.info('Checkout form: a post with a file part refused (415)');
-					return answer(
-						rejectionAnswer(
-							[{ field: file, message: FILE_REFUSED }],
-							typeof headers.accept === 'string' ? headers.accept : undefined,
-							settings.backUrl,
-							415,
-						),
-					);
-				}
-				body = (body as { data?: unknown } | undefined)?.data ?? {};
+			// Multipart: n8n parsed it into { data, files }; a checkout form has no file field.
+			const multipart = req.contentType === 'multipart/form-data';
+			const file = multipart ? fileFieldOf(req.body) : undefined;
+			if (file) {
+				this.logger.info('Checkout form: a post with a file part refused (415)');
+				const accept = typeof headers.accept === 'string' ? headers.accept : undefined;
+				const errors = [{ field: file, message: FILE_REFUSED }];
+				return answer(rejectionAnswer(errors, accept, settings.backUrl, 415));
 			}
+			const body: unknown = multipart
+				? ((req.body as { data?: unknown } | undefined)?.data ?? {})
+				: req.body;
 			const links = linkSettingsFrom(await cachedCredentials(this, CHECKOUT_LINKS_CREDENTIAL));
 			const outcome = evaluateLeadPost(
 				settings,
@@ -241,20 +237,7 @@ export class CheckoutFormTrigger implements INodeType {
 
 			let archiveKey: string;
 			try {
-				const { archive, leads } = cachedArchive(
-					s3SettingsFromCredential(await cachedCredentials(this, S3_CREDENTIAL)),
-					this.getNodeParameter('prefix', 'checkout') as string,
-				);
-				archiveKey = (
-					await storeVerifiedEvent(archive, leads, {
-						body: encodeMessage(lead),
-						eventId: lead.eventId,
-						source: 'lead',
-						contentType: 'application/json',
-						event: lead,
-						closeLinks: false,
-					})
-				).key;
+				archiveKey = await storeLead.call(this, lead);
 			} catch (error) {
 				this.logger.error(
 					`Checkout form: lead not stored, answered 503: ${redactPersonalData((error as Error).message)}`,
@@ -294,6 +277,23 @@ export class CheckoutFormTrigger implements INodeType {
 			});
 		}
 	}
+}
+
+/** Stores the lead durably in the archive (its revision registered), before anything else: its key. */
+async function storeLead(this: IWebhookFunctions, lead: LeadCapturedMessage): Promise<string> {
+	const { archive, leads } = cachedArchive(
+		s3SettingsFromCredential(await cachedCredentials(this, S3_CREDENTIAL)),
+		this.getNodeParameter('prefix', 'checkout') as string,
+	);
+	const stored = await storeVerifiedEvent(archive, leads, {
+		body: encodeMessage(lead),
+		eventId: lead.eventId,
+		source: 'lead',
+		contentType: 'application/json',
+		event: lead,
+		closeLinks: false,
+	});
+	return stored.key;
 }
 
 /** The payment page for a stored lead, as the node's gateway parameters say. */

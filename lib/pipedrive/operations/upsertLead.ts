@@ -3,8 +3,8 @@ import type { DealCheckoutState } from '../../checkout/state';
 import { renderTemplate } from '../../checkout/rules';
 import { escapeHtml } from '../../html/escape';
 import { toMajorUnits } from '../../gateways/money';
-import type { PipedriveClient, Person, PersonHit } from '../client';
-import { textField, writeCheckoutState } from '../fields';
+import type { Deal, PipedriveClient, Person, PersonHit } from '../client';
+import { textField, writeCheckoutState, type FieldKeys } from '../fields';
 import { matchLeadDeal } from '../matching';
 import { effectMarker } from '../markers';
 import type { HeldRecord } from '../../shared/record';
@@ -355,126 +355,27 @@ async function upsertHeldLead(
 		};
 	}
 	const { personId, personCreated, notApplied } = buyerOfPost;
-
-	let dealId: number | undefined;
-	/** The person the found deal belongs to (null: a deal a payment made before its lead). */
-	let dealPersonId: number | null = null;
-	let resubmission = false;
-	/**
-	 * This lead is the one recorded on its deal as the buyer's other submission (in "Checkout earlier lead
-	 * id"): the deal follows its first lead, and this one only has to find it.
-	 */
-	let otherLeadOfDeal = false;
-	/** Whether a deal found by id (cache or search) is this lead's own, or the one it was recorded on as another submission. */
-	const adopt = async (candidate: number | undefined): Promise<void> => {
-		if (candidate === undefined) return;
-		const deal = await client.getDeal(candidate);
-		if (!deal || deal.status === 'deleted') return;
-		if (textField(deal.custom_fields, fields.keys.leadId) === lead.leadId) dealId = deal.id;
-		else if (textField(deal.custom_fields, fields.keys.earlierLeadId) === lead.leadId) {
-			dealId = deal.id;
-			otherLeadOfDeal = true;
-		}
-		if (dealId === deal.id) dealPersonId = deal.person_id ?? null;
-	};
-	// A lead seen before (a redelivery, a corrected revision): read its deal from the lead → deal map; a newer
-	// lead may have taken it over since.
-	await adopt(leadRecord.data?.dealId);
-	// A deal created by a payment event that came before its lead has no person yet: only a search finds it.
-	if (dealId === undefined && options.dealLookup === 'always')
-		await adopt(await client.findDealByCustomField(lead.leadId));
-	if (dealId === undefined && !personCreated) {
-		// One listing (not held to the search limit; every page) finds the deal of this lead id and the open checkout
-		// that a second submit, with a new lead id, belongs to.
-		const deals = await client.personDeals(personId, 'update_time');
-		const match = matchLeadDeal(
-			deals,
-			fields,
-			lead,
-			(options.reuseOpenDealHours ?? DEFAULT_REUSE_OPEN_DEAL_HOURS) * 3_600_000,
-		);
-		dealId = match?.dealId;
-		if (dealId !== undefined) dealPersonId = personId; // the person's own deals
-		resubmission = match?.by === 'resubmission';
-		otherLeadOfDeal = match?.by === 'earlierLead';
-	}
-	const title =
-		dealTitle(options.titleTemplate, {
-			name: lead.name,
-			product: lead.product,
-			email: lead.email,
-		}) || lead.email;
-	const leadFields: Record<string, unknown> = {
-		[fields.keys.leadId]: lead.leadId,
-		...(lead.product ? { [fields.keys.product]: lead.product } : {}),
-		...(lead.utm?.utm_source ? { [fields.keys.source]: lead.utm.utm_source } : {}),
-		...(lead.paymentLink ? { [fields.keys.paymentLink]: lead.paymentLink } : {}),
-		...(lead.gateway ? { [fields.keys.gateway]: lead.gateway } : {}),
-	};
-	const money =
-		lead.amount !== undefined
-			? { value: toMajorUnits(lead.amount), currency: lead.currency ?? 'BRL' }
-			: {};
-	let dealCreated = false;
-	let otherBuyersDeal = false;
-	if (dealId === undefined) {
-		const startedAt = lead.capturedAt ?? new Date().toISOString();
-		// The intent first: a crash between the create and the record leaves it for the next holder, whose
-		// listing of the person's deals (read-after-write, unlike search) finds what the create made.
-		await leadRecord.save({ ...leadRecord.data, creatingDealAt: Date.now() });
-		const state: DealCheckoutState = {
-			status: 'started',
-			lastEventAt: startedAt,
-			appliedEventIds: [],
-		};
-		const deal = await client.createDeal(
-			{
-				title,
-				person_id: personId,
-				...money,
-				...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}),
-				...(options.stageId ? { stage_id: options.stageId } : {}),
-				...(options.ownerId ? { owner_id: options.ownerId } : {}),
-				custom_fields: { ...leadFields, ...writeCheckoutState(state, fields) },
-			},
-			async () =>
-				(await client.personDeals(personId, 'add_time')).find(
-					(d) => d.custom_fields?.[fields.keys.leadId] === lead.leadId,
-				),
-		);
-		dealId = deal.id;
-		dealCreated = true;
-		await leadRecord.save({ dealId });
-	} else if (dealPersonId !== null && dealPersonId !== personId) {
-		// This lead id is on another person's deal: an Elementor token posted again with another e-mail. A
-		// form post proves no more than knowing the token, so the deal stays with its buyer, unchanged.
-		otherBuyersDeal = true;
-	} else if (resubmission) {
-		// A second submit of the buyer (a new lead id for the same open checkout): the deal keeps its first
-		// lead, link and value, which a stranger who knows the e-mail cannot replace; this lead is recorded
-		// on it (and in the lead → deal map) so that a payment through its own link still wins this deal.
-		await client.updateDeal(dealId, {
-			custom_fields: { [fields.keys.earlierLeadId]: lead.leadId },
-		});
-	} else if (!otherLeadOfDeal) {
-		// The same lead again (a redelivery, a corrected revision of the same checkout), or the lead of a deal
-		// a payment made first: bring the deal up to date (its person when it has none, payment link, value),
-		// never its state: a lead capture does not move a checkout back.
-		await client.updateDeal(dealId, {
-			...(dealPersonId === null ? { person_id: personId } : {}),
-			...money,
-			custom_fields: leadFields,
-		});
-	}
+	const found = await dealOfLead(client, fields, lead, options, personId, personCreated, recorded);
+	const written = await writeLeadDeal(client, fields, lead, options, leadRecord, personId, found);
+	const { dealId, dealCreated } = written;
+	const resubmission = found?.by === 'resubmission';
 	if (leadRecord.data?.dealId !== dealId) await leadRecord.save({ dealId });
-	let noteId: number | undefined;
-	if (otherBuyersDeal) {
-		noteId = await noteOtherBuyer(client, dealId, lead);
-		return { personId, dealId, personCreated, dealCreated, resubmission, otherBuyersDeal, noteId };
+	if (written.otherBuyersDeal) {
+		const noteId = await noteOtherBuyer(client, dealId, lead);
+		return {
+			personId,
+			dealId,
+			personCreated,
+			dealCreated,
+			resubmission,
+			otherBuyersDeal: true,
+			noteId,
+		};
 	}
 	// A second submit's source and UTM data are news to the salesperson too, and so is what a post said
 	// about the buyer that differs from the person (a typo fixed, or someone else's words: a person decides).
 	const differs = Boolean(notApplied.name || notApplied.phone);
+	let noteId: number | undefined;
 	if (options.addNote && (dealCreated || resubmission || differs))
 		noteId = (
 			await addNoteOnce(
@@ -494,6 +395,155 @@ async function upsertHeldLead(
 		).id;
 	await countLead(buyer, lead.leadId, dealId);
 	return { personId, dealId, personCreated, dealCreated, resubmission, noteId };
+}
+
+/**
+ * The deal a lead belongs to, and how it was found:
+ *  - `own`: the deal carries this lead id (a redelivery, a corrected revision, or a deal a payment made first);
+ *  - `earlierLead`: the deal records this lead as the buyer's other submission ("Checkout earlier lead id");
+ *  - `resubmission`: the buyer's open checkout of the same product, which a new lead id joins.
+ * `personId` is the deal's person (null: a deal a payment made before its lead).
+ */
+interface FoundDeal {
+	dealId: number;
+	personId: number | null;
+	by: 'own' | 'earlierLead' | 'resubmission';
+}
+
+async function dealOfLead(
+	client: PipedriveClient,
+	fields: FieldKeys,
+	lead: LeadInput,
+	options: UpsertLeadOptions,
+	personId: number,
+	personCreated: boolean,
+	recorded: Deal | undefined,
+): Promise<FoundDeal | undefined> {
+	/** Whether a deal found by id (the lead → deal map or a search) is this lead's own, or the one it was recorded on. */
+	const adopt = (deal: Deal | undefined): FoundDeal | undefined => {
+		if (!deal || deal.status === 'deleted') return undefined;
+		const by =
+			textField(deal.custom_fields, fields.keys.leadId) === lead.leadId
+				? 'own'
+				: textField(deal.custom_fields, fields.keys.earlierLeadId) === lead.leadId
+					? 'earlierLead'
+					: undefined;
+		return by && { dealId: deal.id, personId: deal.person_id ?? null, by };
+	};
+	// A lead seen before: its deal from the lead → deal map (a newer lead may have taken it over since).
+	const known = adopt(recorded);
+	if (known) return known;
+	// A deal created by a payment event that came before its lead has no person yet: only a search finds it.
+	if (options.dealLookup === 'always') {
+		const searched = await client.findDealByCustomField(lead.leadId);
+		const found =
+			searched !== undefined && searched !== recorded?.id
+				? adopt(await client.getDeal(searched))
+				: undefined;
+		if (found) return found;
+	}
+	if (personCreated) return undefined;
+	// One listing (not held to the search limit; every page) finds the deal of this lead id and the open
+	// checkout that a second submit, with a new lead id, belongs to.
+	const match = matchLeadDeal(
+		await client.personDeals(personId, 'update_time'),
+		fields,
+		lead,
+		(options.reuseOpenDealHours ?? DEFAULT_REUSE_OPEN_DEAL_HOURS) * 3_600_000,
+	);
+	if (!match) return undefined;
+	return {
+		dealId: match.dealId,
+		personId, // the person's own deals
+		by:
+			match.by === 'resubmission'
+				? 'resubmission'
+				: match.by === 'earlierLead'
+					? 'earlierLead'
+					: 'own',
+	};
+}
+
+/**
+ * Creates the lead's deal, or brings the found one up to date as far as a form post may: never its
+ * state, and never another person's deal, lead, link or value.
+ */
+async function writeLeadDeal(
+	client: PipedriveClient,
+	fields: FieldKeys,
+	lead: LeadInput,
+	options: UpsertLeadOptions,
+	leadRecord: HeldRecord<LeadRecord>,
+	personId: number,
+	found: FoundDeal | undefined,
+): Promise<{ dealId: number; dealCreated: boolean; otherBuyersDeal: boolean }> {
+	const leadFields: Record<string, unknown> = {
+		[fields.keys.leadId]: lead.leadId,
+		...(lead.product ? { [fields.keys.product]: lead.product } : {}),
+		...(lead.utm?.utm_source ? { [fields.keys.source]: lead.utm.utm_source } : {}),
+		...(lead.paymentLink ? { [fields.keys.paymentLink]: lead.paymentLink } : {}),
+		...(lead.gateway ? { [fields.keys.gateway]: lead.gateway } : {}),
+	};
+	const money =
+		lead.amount !== undefined
+			? { value: toMajorUnits(lead.amount), currency: lead.currency ?? 'BRL' }
+			: {};
+	if (!found) {
+		const title =
+			dealTitle(options.titleTemplate, {
+				name: lead.name,
+				product: lead.product,
+				email: lead.email,
+			}) || lead.email;
+		// The intent first: a crash between the create and the record leaves it for the next holder, whose
+		// listing of the person's deals (read-after-write, unlike search) finds what the create made.
+		await leadRecord.save({ ...leadRecord.data, creatingDealAt: Date.now() });
+		const state: DealCheckoutState = {
+			status: 'started',
+			lastEventAt: lead.capturedAt ?? new Date().toISOString(),
+			appliedEventIds: [],
+		};
+		const deal = await client.createDeal(
+			{
+				title,
+				person_id: personId,
+				...money,
+				...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}),
+				...(options.stageId ? { stage_id: options.stageId } : {}),
+				...(options.ownerId ? { owner_id: options.ownerId } : {}),
+				custom_fields: { ...leadFields, ...writeCheckoutState(state, fields) },
+			},
+			async () =>
+				(await client.personDeals(personId, 'add_time')).find(
+					(d) => d.custom_fields?.[fields.keys.leadId] === lead.leadId,
+				),
+		);
+		await leadRecord.save({ dealId: deal.id });
+		return { dealId: deal.id, dealCreated: true, otherBuyersDeal: false };
+	}
+	const { dealId } = found;
+	// This lead id is on another person's deal: an Elementor token posted again with another e-mail. A form
+	// post proves no more than knowing the token, so the deal stays with its buyer, unchanged.
+	if (found.personId !== null && found.personId !== personId)
+		return { dealId, dealCreated: false, otherBuyersDeal: true };
+	if (found.by === 'resubmission') {
+		// A second submit of the buyer (a new lead id for the same open checkout): the deal keeps its first
+		// lead, link and value, which a stranger who knows the e-mail cannot replace; this lead is recorded
+		// on it (and in the lead → deal map) so that a payment through its own link still wins this deal.
+		await client.updateDeal(dealId, {
+			custom_fields: { [fields.keys.earlierLeadId]: lead.leadId },
+		});
+	} else if (found.by === 'own') {
+		// The same lead again (a redelivery, a corrected revision of the same checkout), or the lead of a deal
+		// a payment made first: bring the deal up to date (its person when it has none, payment link, value),
+		// never its state: a lead capture does not move a checkout back.
+		await client.updateDeal(dealId, {
+			...(found.personId === null ? { person_id: personId } : {}),
+			...money,
+			custom_fields: leadFields,
+		});
+	}
+	return { dealId, dealCreated: false, otherBuyersDeal: false };
 }
 
 /** The buyer's leads of the last hour that got Pipedrive work (their ids and deals), newest last. */
