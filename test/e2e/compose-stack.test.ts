@@ -252,7 +252,9 @@ describe('docker compose up, as an operator runs it', () => {
 			.sort();
 		expect(active).toEqual(shippedIds);
 		const init = project.logs('n8n-init');
-		expect(init).toMatch(/wrote 8 credentials, imported 7 workflows, published 7 workflows/);
+		expect(init).toContain(
+			`wrote 7 credentials, imported ${shippedIds.length} workflows, published ${shippedIds.length} workflows`,
+		);
 		// The pay URL came from the public address's default, not an empty string (every form got 500).
 		expect(init).not.toMatch(/pay URL "" is not/);
 

@@ -17,7 +17,7 @@ bash "$here/images.sh"
 env_file=$(mktemp)
 trap 'rm -f "$env_file"' EXIT
 printf '%s\n' POSTGRES_PASSWORD=build N8N_ENCRYPTION_KEY=build RABBITMQ_PASSWORD=build \
-  MINIO_ROOT_PASSWORD=build CHECKOUT_LINKS_SECRET=build CHECKOUT_REPORT_KEY=build \
+  MINIO_ROOT_PASSWORD=build CHECKOUT_LINKS_SECRET=build \
   CHECKOUT_SHOP_URL=https://shop.invalid > "$env_file"
 echo "[docker] building the project's image (docker-compose build: the Dockerfile as users build it)"
 start=$(date +%s)
