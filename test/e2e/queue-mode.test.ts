@@ -795,10 +795,23 @@ it('the fault suite: search lag, a main restarted mid-execution, resubmissions a
 		];
 		for (const email of emails)
 			expect({ email, persons: personsOf(email).length }).toEqual({ email, persons: 1 });
+		// Each deal with its lead ids and state, so that a failure says which lead made the second one.
+		const dealStory = (email: string) =>
+			dealsOfPerson(personsOf(email)[0].id).map((d) => {
+				const custom = (d.custom_fields ?? {}) as Record<string, unknown>;
+				return `deal ${d.id} (${String(d.status)}, ${statusOf(d)}): lead ${String(custom[fieldKey('Checkout lead id')!])}, earlier ${String(custom[fieldKey('Checkout earlier lead id')!])}`;
+			});
 		for (const email of [twice, thrice, outOfOrderEmail])
-			expect({ email, deals: dealsOfPerson(personsOf(email)[0].id).length }).toEqual({
+			expect({
+				email,
+				deals: dealsOfPerson(personsOf(email)[0].id).length,
+				leads: email === thrice ? thriceLeads : undefined,
+				story: dealStory(email),
+			}).toEqual({
 				email,
 				deals: 1,
+				leads: email === thrice ? thriceLeads : undefined,
+				story: dealStory(email),
 			});
 		// The resubmitting buyers paid through their last link: their one deal won, and no personless deal
 		// was made for a lead of theirs (a payment that found no deal).
