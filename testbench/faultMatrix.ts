@@ -161,6 +161,30 @@ async function inParallel<T>(
 	);
 }
 
+/**
+ * The live deals of a lead, as the salesperson finds them: the deal it made, or the deal it was recorded on
+ * as the buyer's other submission ("Checkout earlier lead id"). A buyer whose form post was stored but
+ * whose answer was lost posts again and gets a second lead id; that lead's gateway events carry the
+ * second id, and the deal keeps the first with the second recorded on it. The progress check and the
+ * final check both find a lead's deal this way (the progress check once looked at "Checkout lead id"
+ * only, never counted such a lead as settled, and the run waited out its whole deadline).
+ */
+export function leadDeals(
+	deals: Array<Record<string, unknown>>,
+	dealFields: Array<Record<string, unknown>>,
+	leadId: string,
+): Array<Record<string, unknown>> {
+	const keys = ['Checkout lead id', 'Checkout earlier lead id'].flatMap((name) => {
+		const key = dealFields.find((f) => f.name === name)?.key;
+		return typeof key === 'string' ? [key] : [];
+	});
+	return deals.filter(
+		(d) =>
+			d.status !== 'deleted' &&
+			keys.some((k) => (d.custom_fields as Record<string, unknown> | undefined)?.[k] === leadId),
+	);
+}
+
 export async function runFaultMatrix(options: FaultMatrixOptions): Promise<FaultMatrixReport> {
 	const log = options.log ?? (() => undefined);
 	const random = seeded(options.seed);
@@ -474,8 +498,10 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		const wantedLabel = leadIds.map(
 			(_, i) => STATUS_LABELS[(expected[i] ?? startedState(i)).status],
 		);
-		const leadKey = () =>
-			pd.state.dealFields.find((f) => f.name === 'Checkout lead id')?.key as string | undefined;
+		const fieldKey = (name: string) =>
+			pd.state.dealFields.find((f) => f.name === name)?.key as string | undefined;
+		const leadKey = () => fieldKey('Checkout lead id');
+		const dealsOfLead = (id: string) => leadDeals(pd.state.deals, pd.state.dealFields, id);
 		const statusOf = (deal: Record<string, unknown>) => {
 			const field = pd.state.dealFields.find((f) => f.name === 'Checkout status');
 			const id = (deal.custom_fields as Record<string, unknown>)?.[field?.key as string];
@@ -484,14 +510,10 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 			)?.label;
 		};
 		const settled = () => {
-			const key = leadKey();
-			if (!key) return 0;
-			const byLead = new Map(
-				pd.state.deals.map((d) => [(d.custom_fields as Record<string, unknown>)?.[key], d]),
-			);
+			if (!leadKey()) return 0;
 			return leadIds.filter((id, i) => {
-				const deal = byLead.get(id);
-				return deal && deal.person_id && statusOf(deal) === wantedLabel[i];
+				const deals = dealsOfLead(id);
+				return deals.length === 1 && deals[0].person_id && statusOf(deals[0]) === wantedLabel[i];
 			}).length;
 		};
 		const drainStarted = Date.now();
@@ -542,17 +564,10 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		const drainMs = Date.now() - drainStarted;
 
 		// ---- what the salesperson sees ----
-		const key = leadKey()!;
-		const earlierKey = pd.state.dealFields.find((f) => f.name === 'Checkout earlier lead id')
-			?.key as string;
 		const liveDeals = pd.state.deals.filter((d) => d.status !== 'deleted');
 		const statuses: Record<string, number> = {};
 		leadIds.forEach((id, i) => {
-			const deals = liveDeals.filter(
-				(d) =>
-					(d.custom_fields as Record<string, unknown>)?.[key] === id ||
-					(d.custom_fields as Record<string, unknown>)?.[earlierKey] === id,
-			);
+			const deals = dealsOfLead(id);
 			if (deals.length !== 1)
 				return void problems.push(`lead ${i} (${id}) has ${deals.length} deals`);
 			const label = statusOf(deals[0]) ?? 'none';
