@@ -211,11 +211,6 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 			await connection.close().catch(() => undefined);
 		}
 	};
-	const queueCount = (queue: string) =>
-		onBroker(async (connection) => {
-			const channel = await connection.createChannel();
-			return (await channel.checkQueue(queue)).messageCount;
-		});
 	/** Restarts the node in the background; the run goes on, and its clients reconnect. */
 	let restartingBroker: Promise<void> | undefined;
 	const restartBroker = (when: string) => {
@@ -554,12 +549,30 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		pd.faults.delayMs = 0;
 		if (spells.length)
 			problems.push(`the run settled before these faults: ${spells.map((sp) => sp.at).join(', ')}`);
-		// Let what is still in flight (refund notes, follow-ups being closed, the rules) finish.
+		// Let what is still in flight finish before anything is judged: the queue is drained once no message
+		// is ready and none is held by the trigger. Its consumer holds up to 32 delivered messages unacked
+		// (its window) while it works through them one at a time, and an AMQP queue.declare counts only the
+		// ready ones: judged on that count, a run ended by its deadline (or by every lead matching for a
+		// moment) was checked with those messages still unhandled, and their events were reported as never
+		// applied, with nothing pending and nothing dead-lettered. The node refreshes its counts every 5 s:
+		// empty counts once it stayed so for longer.
+		let depth: { ready: number; unacked: number } | undefined;
+		let emptySince: number | undefined;
 		await waitFor(
 			'the queue drained',
-			async () => ((await queueCount(topology.queue).catch(() => -1)) === 0 ? true : undefined),
-			{ timeoutMs: Math.max(30_000, deadline - Date.now()), intervalMs: 1000 },
-		).catch(() => problems.push('the queue did not drain'));
+			async () => {
+				depth = await rabbit.queueDepth(topology.queue).catch(() => undefined);
+				if (!depth || depth.ready + depth.unacked > 0) emptySince = undefined;
+				else emptySince ??= Date.now();
+				return emptySince !== undefined && Date.now() - emptySince >= 10_000 ? true : undefined;
+			},
+			{ timeoutMs: Math.max(120_000, deadline - Date.now()), intervalMs: 1000 },
+		).catch(() =>
+			problems.push(
+				`the queue did not drain: ${depth ? `${depth.ready} messages ready, ${depth.unacked} held by the trigger unacked` : 'its depth could not be read'}`,
+			),
+		);
+		// Then what the last executions set off (refund notes, follow-ups being closed, the rules) finishes.
 		await new Promise((r) => setTimeout(r, 15_000));
 		const drainMs = Date.now() - drainStarted;
 
@@ -574,24 +587,31 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 			statuses[label] = (statuses[label] ?? 0) + 1;
 			if (label !== wantedLabel[i]) {
 				// What the deal applied against what was sent, so that a failing run says where an event went missing.
-				const appliedKey = pd.state.dealFields.find((f) => f.name === 'Checkout events applied')
-					?.key as string;
-				const applied = String(
-					(deals[0].custom_fields as Record<string, unknown>)?.[appliedKey] ?? '',
-				);
+				const custom = (deals[0].custom_fields ?? {}) as Record<string, unknown>;
+				const applied = String(custom[fieldKey('Checkout events applied') as string] ?? '');
+				const appliedIds = new Set(applied.split(/\s+/));
+				const lastEventAt = String(custom[fieldKey('Checkout last event time') as string] ?? '');
+				// "Checkout events applied" lists what changed the deal: an event that changed nothing when it
+				// came (older than the state then, or after the payment) is not in it, and is not missing.
+				const whyUnlisted = (e: PlannedEvent) =>
+					e.type !== 'paid' &&
+					e.type !== 'refunded' &&
+					(label === 'Paid' || new Date(e.createdSec * 1000).toISOString() <= lastEventAt)
+						? ' (not listed: older than the state, or after the payment; ignored, or never applied)'
+						: ' (NOT APPLIED)';
 				const story = events
 					.filter((e) => e.leadIndex === i)
 					.map(
 						(e) =>
-							`${e.eventId}:${e.type}@${e.createdSec}${applied.includes(e.eventId) ? '' : ' (not applied)'}`,
+							`${e.eventId}:${e.type}@${e.createdSec}${appliedIds.has(e.eventId) ? '' : whyUnlisted(e)}`,
 					);
 				problems.push(
-					`lead ${i} (${id}) ends ${label}, its events say ${wantedLabel[i]}: ${story.join(', ')}; deal ${String(deals[0].id)} applied "${applied}"`,
+					`lead ${i} (${id}) ends ${label}, its events say ${wantedLabel[i]}: ${story.join(', ')}; deal ${String(deals[0].id)} applied "${applied}", last event time ${lastEventAt}`,
 				);
 				// Where each event that never applied went, as the consumer logged it (delivered, handled,
 				// dropped as a duplicate, failed...): the trail a failing run leaves for whoever debugs it.
 				const log = n8n?.log() ?? '';
-				for (const e of events.filter((x) => x.leadIndex === i && !applied.includes(x.eventId))) {
+				for (const e of events.filter((x) => x.leadIndex === i && !appliedIds.has(x.eventId))) {
 					const lines = log
 						.split('\n')
 						.filter((line) => line.includes(e.eventId))
