@@ -161,6 +161,30 @@ async function inParallel<T>(
 	);
 }
 
+/**
+ * The live deals of a lead, as the salesperson finds them: the deal it made, or the deal it was recorded on
+ * as the buyer's other submission ("Checkout earlier lead id"). A buyer whose form post was stored but
+ * whose answer was lost posts again and gets a second lead id; that lead's gateway events carry the
+ * second id, and the deal keeps the first with the second recorded on it. The progress check and the
+ * final check both find a lead's deal this way (the progress check once looked at "Checkout lead id"
+ * only, never counted such a lead as settled, and the run waited out its whole deadline).
+ */
+export function leadDeals(
+	deals: Array<Record<string, unknown>>,
+	dealFields: Array<Record<string, unknown>>,
+	leadId: string,
+): Array<Record<string, unknown>> {
+	const keys = ['Checkout lead id', 'Checkout earlier lead id'].flatMap((name) => {
+		const key = dealFields.find((f) => f.name === name)?.key;
+		return typeof key === 'string' ? [key] : [];
+	});
+	return deals.filter(
+		(d) =>
+			d.status !== 'deleted' &&
+			keys.some((k) => (d.custom_fields as Record<string, unknown> | undefined)?.[k] === leadId),
+	);
+}
+
 export async function runFaultMatrix(options: FaultMatrixOptions): Promise<FaultMatrixReport> {
 	const log = options.log ?? (() => undefined);
 	const random = seeded(options.seed);
@@ -187,11 +211,6 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 			await connection.close().catch(() => undefined);
 		}
 	};
-	const queueCount = (queue: string) =>
-		onBroker(async (connection) => {
-			const channel = await connection.createChannel();
-			return (await channel.checkQueue(queue)).messageCount;
-		});
 	/** Restarts the node in the background; the run goes on, and its clients reconnect. */
 	let restartingBroker: Promise<void> | undefined;
 	const restartBroker = (when: string) => {
@@ -474,8 +493,10 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		const wantedLabel = leadIds.map(
 			(_, i) => STATUS_LABELS[(expected[i] ?? startedState(i)).status],
 		);
-		const leadKey = () =>
-			pd.state.dealFields.find((f) => f.name === 'Checkout lead id')?.key as string | undefined;
+		const fieldKey = (name: string) =>
+			pd.state.dealFields.find((f) => f.name === name)?.key as string | undefined;
+		const leadKey = () => fieldKey('Checkout lead id');
+		const dealsOfLead = (id: string) => leadDeals(pd.state.deals, pd.state.dealFields, id);
 		const statusOf = (deal: Record<string, unknown>) => {
 			const field = pd.state.dealFields.find((f) => f.name === 'Checkout status');
 			const id = (deal.custom_fields as Record<string, unknown>)?.[field?.key as string];
@@ -484,14 +505,10 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 			)?.label;
 		};
 		const settled = () => {
-			const key = leadKey();
-			if (!key) return 0;
-			const byLead = new Map(
-				pd.state.deals.map((d) => [(d.custom_fields as Record<string, unknown>)?.[key], d]),
-			);
+			if (!leadKey()) return 0;
 			return leadIds.filter((id, i) => {
-				const deal = byLead.get(id);
-				return deal && deal.person_id && statusOf(deal) === wantedLabel[i];
+				const deals = dealsOfLead(id);
+				return deals.length === 1 && deals[0].person_id && statusOf(deals[0]) === wantedLabel[i];
 			}).length;
 		};
 		const drainStarted = Date.now();
@@ -532,51 +549,69 @@ export async function runFaultMatrix(options: FaultMatrixOptions): Promise<Fault
 		pd.faults.delayMs = 0;
 		if (spells.length)
 			problems.push(`the run settled before these faults: ${spells.map((sp) => sp.at).join(', ')}`);
-		// Let what is still in flight (refund notes, follow-ups being closed, the rules) finish.
+		// Let what is still in flight finish before anything is judged: the queue is drained once no message
+		// is ready and none is held by the trigger. Its consumer holds up to 32 delivered messages unacked
+		// (its window) while it works through them one at a time, and an AMQP queue.declare counts only the
+		// ready ones: judged on that count, a run ended by its deadline (or by every lead matching for a
+		// moment) was checked with those messages still unhandled, and their events were reported as never
+		// applied, with nothing pending and nothing dead-lettered. The node refreshes its counts every 5 s:
+		// empty counts once it stayed so for longer.
+		let depth: { ready: number; unacked: number } | undefined;
+		let emptySince: number | undefined;
 		await waitFor(
 			'the queue drained',
-			async () => ((await queueCount(topology.queue).catch(() => -1)) === 0 ? true : undefined),
-			{ timeoutMs: Math.max(30_000, deadline - Date.now()), intervalMs: 1000 },
-		).catch(() => problems.push('the queue did not drain'));
+			async () => {
+				depth = await rabbit.queueDepth(topology.queue).catch(() => undefined);
+				if (!depth || depth.ready + depth.unacked > 0) emptySince = undefined;
+				else emptySince ??= Date.now();
+				return emptySince !== undefined && Date.now() - emptySince >= 10_000 ? true : undefined;
+			},
+			{ timeoutMs: Math.max(120_000, deadline - Date.now()), intervalMs: 1000 },
+		).catch(() =>
+			problems.push(
+				`the queue did not drain: ${depth ? `${depth.ready} messages ready, ${depth.unacked} held by the trigger unacked` : 'its depth could not be read'}`,
+			),
+		);
+		// Then what the last executions set off (refund notes, follow-ups being closed, the rules) finishes.
 		await new Promise((r) => setTimeout(r, 15_000));
 		const drainMs = Date.now() - drainStarted;
 
 		// ---- what the salesperson sees ----
-		const key = leadKey()!;
-		const earlierKey = pd.state.dealFields.find((f) => f.name === 'Checkout earlier lead id')
-			?.key as string;
 		const liveDeals = pd.state.deals.filter((d) => d.status !== 'deleted');
 		const statuses: Record<string, number> = {};
 		leadIds.forEach((id, i) => {
-			const deals = liveDeals.filter(
-				(d) =>
-					(d.custom_fields as Record<string, unknown>)?.[key] === id ||
-					(d.custom_fields as Record<string, unknown>)?.[earlierKey] === id,
-			);
+			const deals = dealsOfLead(id);
 			if (deals.length !== 1)
 				return void problems.push(`lead ${i} (${id}) has ${deals.length} deals`);
 			const label = statusOf(deals[0]) ?? 'none';
 			statuses[label] = (statuses[label] ?? 0) + 1;
 			if (label !== wantedLabel[i]) {
 				// What the deal applied against what was sent, so that a failing run says where an event went missing.
-				const appliedKey = pd.state.dealFields.find((f) => f.name === 'Checkout events applied')
-					?.key as string;
-				const applied = String(
-					(deals[0].custom_fields as Record<string, unknown>)?.[appliedKey] ?? '',
-				);
+				const custom = (deals[0].custom_fields ?? {}) as Record<string, unknown>;
+				const applied = String(custom[fieldKey('Checkout events applied') as string] ?? '');
+				const appliedIds = new Set(applied.split(/\s+/));
+				const lastEventAt = String(custom[fieldKey('Checkout last event time') as string] ?? '');
+				// "Checkout events applied" lists what changed the deal: an event that changed nothing when it
+				// came (older than the state then, or after the payment) is not in it, and is not missing.
+				const whyUnlisted = (e: PlannedEvent) =>
+					e.type !== 'paid' &&
+					e.type !== 'refunded' &&
+					(label === 'Paid' || new Date(e.createdSec * 1000).toISOString() <= lastEventAt)
+						? ' (not listed: older than the state, or after the payment; ignored, or never applied)'
+						: ' (NOT APPLIED)';
 				const story = events
 					.filter((e) => e.leadIndex === i)
 					.map(
 						(e) =>
-							`${e.eventId}:${e.type}@${e.createdSec}${applied.includes(e.eventId) ? '' : ' (not applied)'}`,
+							`${e.eventId}:${e.type}@${e.createdSec}${appliedIds.has(e.eventId) ? '' : whyUnlisted(e)}`,
 					);
 				problems.push(
-					`lead ${i} (${id}) ends ${label}, its events say ${wantedLabel[i]}: ${story.join(', ')}; deal ${String(deals[0].id)} applied "${applied}"`,
+					`lead ${i} (${id}) ends ${label}, its events say ${wantedLabel[i]}: ${story.join(', ')}; deal ${String(deals[0].id)} applied "${applied}", last event time ${lastEventAt}`,
 				);
 				// Where each event that never applied went, as the consumer logged it (delivered, handled,
 				// dropped as a duplicate, failed...): the trail a failing run leaves for whoever debugs it.
 				const log = n8n?.log() ?? '';
-				for (const e of events.filter((x) => x.leadIndex === i && !applied.includes(x.eventId))) {
+				for (const e of events.filter((x) => x.leadIndex === i && !appliedIds.has(x.eventId))) {
 					const lines = log
 						.split('\n')
 						.filter((line) => line.includes(e.eventId))

@@ -5,7 +5,7 @@
  * Needs Debian's rabbitmq-server (scripts/ensure-rabbitmq.sh installs it), which runs the node as the
  * `rabbitmq` user, so its folders belong to that user.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
 	chownSync,
 	existsSync,
@@ -30,6 +30,14 @@ export interface RabbitNode {
 	kill(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 	/** Starts it again on its data; resolves once it takes connections. */
 	start(): Promise<void>;
+	/**
+	 * A queue's messages as the node counts them (rabbitmqctl): those ready, and those delivered but not
+	 * acknowledged yet, i.e. held by a consumer. An AMQP queue.declare (checkQueue) counts only the ready
+	 * ones, so a queue whose last messages sit in a consumer's prefetch window looks empty there. The
+	 * node refreshes these counts every few seconds (its statistics interval, 5 s by default): a count
+	 * stands only once it held that long.
+	 */
+	queueDepth(queue: string): Promise<{ ready: number; unacked: number }>;
 	destroy(): Promise<void>;
 }
 
@@ -152,12 +160,36 @@ export async function startRabbitNode(label = 'bench'): Promise<RabbitNode> {
 		rmSync(join(home, 'pid'), { force: true });
 	}
 
+	async function queueDepth(queue: string): Promise<{ ready: number; unacked: number }> {
+		// Asynchronous: the bench's stand-ins answer from this process meanwhile.
+		const out = await new Promise<string>((resolve, reject) =>
+			execFile(
+				'rabbitmqctl',
+				['-n', node, '-q', 'list_queues', 'name', 'messages_ready', 'messages_unacknowledged'],
+				{ env, encoding: 'utf8', timeout: 30_000 },
+				(error, stdout, stderr) =>
+					error
+						? reject(new Error(`rabbitmqctl list_queues: ${stderr || error.message}`))
+						: resolve(stdout),
+			),
+		);
+		for (const line of out.split('\n')) {
+			const [name, ready, unacked] = line.trim().split(/\s+/);
+			if (name === queue && /^\d+$/.test(ready) && /^\d+$/.test(unacked))
+				return { ready: Number(ready), unacked: Number(unacked) };
+		}
+		throw new Error(
+			`rabbitmqctl does not list the queue "${queue}" on ${node}: ${out.slice(0, 300)}`,
+		);
+	}
+
 	await start();
 	return {
 		port,
 		url: `amqp://guest:guest@127.0.0.1:${port}`,
 		kill,
 		start,
+		queueDepth,
 		async destroy() {
 			await kill().catch(() => undefined);
 			rmSync(home, { recursive: true, force: true });
