@@ -133,10 +133,7 @@ function isObjectFault(error: unknown): boolean {
 	return status !== undefined && status >= 400 && status < 500 && status !== 404;
 }
 
-/**
- * Publishes one page in key order and waits for every confirm. Within the page, a second object with
- * the same event id (a race that conditional writes would have stopped) is not published again.
- */
+/** Publishes one page in key order and waits for every confirm; one copy per event id. */
 async function publishPage(
 	archive: S3Archive,
 	publisher: Publisher,
@@ -148,22 +145,16 @@ async function publishPage(
 	skipFaultyObjects = false,
 ): Promise<PageOutcome> {
 	const outcome: PageOutcome = { confirmedKeys: [], duplicateKeys: [], objectFailures: [] };
-	const seen = new Set<string>();
-	const unique: ListedObject[] = [];
-	for (const object of listed) {
-		if (seen.has(object.safeEventId)) outcome.duplicateKeys.push(object.key);
-		else {
-			seen.add(object.safeEventId);
-			unique.push(object);
-		}
-	}
-	let objects: Array<ArchivedObject | undefined>;
+	let fetched: Array<ArchivedObject | undefined>;
 	try {
-		objects = await mapInOrder(unique, concurrency, async (o) => {
+		// Every copy is read, and the duplicates are told apart only after: a copy can vanish between the
+		// listing and its GET (the intake's race loser deletes its own), and the copy that stays must then
+		// be the one published, not moved aside as the duplicate of one that is gone.
+		fetched = await mapInOrder(listed, concurrency, async (o) => {
 			try {
 				return await archive.get(o.key);
 			} catch (error) {
-				// Moved away by an overlapping run since the listing: nothing to do for it.
+				// Moved or deleted since the listing (an overlapping run, a race loser): nothing to do for it.
 				if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
 				if (skipFaultyObjects && isObjectFault(error)) {
 					outcome.objectFailures.push({ key: o.key, reason: `GET: ${describeS3Error(error)}` });
@@ -175,10 +166,21 @@ async function publishPage(
 	} catch (error) {
 		return { ...outcome, failure: error };
 	}
+	// A second copy with the same event id (a race that conditional writes would have stopped) is not
+	// published again: it goes to relayed/ with the copy that is.
+	const seen = new Set<string>();
+	const objects: ArchivedObject[] = [];
+	fetched.forEach((object, i) => {
+		if (!object) return;
+		if (seen.has(listed[i].safeEventId)) outcome.duplicateKeys.push(listed[i].key);
+		else {
+			seen.add(listed[i].safeEventId);
+			objects.push(object);
+		}
+	});
 	const pending: Array<{ key: string; confirmed: Promise<void> }> = [];
 	try {
 		for (const object of objects) {
-			if (!object) continue;
 			const { confirmed } = await publisher.publish(
 				target.exchange,
 				routingKeyFor(target, object),

@@ -18,7 +18,7 @@ import { connectAmqp } from '../../lib/amqp/connection';
 import { declareTopology, type Topology } from '../../lib/amqp/topology';
 import { ArchiveWriteError, S3Archive } from '../../lib/archive/archive';
 import { RelayFailures } from '../../lib/archive/aside';
-import { idMarkerKey, parseKey } from '../../lib/archive/keys';
+import { idMarkerKey, objectKey, parseKey } from '../../lib/archive/keys';
 import { Lease } from '../../lib/archive/lease';
 import {
 	DEFAULT_LIMITS,
@@ -130,6 +130,50 @@ describe('store', () => {
 		expect(messages).toHaveLength(1);
 		expect(messages[0].messageId).toBe('evt_dup');
 		expect(messages[0].content.equals(body)).toBe(true);
+	});
+
+	it('publishes the copy that stays when the other copy of the same event vanishes between the listing and its GET', async () => {
+		const archive = await freshArchive();
+		const t = await freshTopology('vanish');
+		const body = Buffer.from('{"id":"evt_vanish","type":"payment.succeeded"}');
+		const first = await archive.store({ body, eventId: 'evt_vanish', source: 'stripe' });
+		// A second copy of the event (what two racing intakes leave before the loser deletes its own),
+		// listed after the first.
+		const parsed = parseKey('checkout', first.key)!;
+		const second = objectKey(
+			'checkout',
+			'pending',
+			parsed.receivedAtMs + 1,
+			'evt_vanish',
+			'zzzzzzzz',
+		);
+		const { bucket, s3: client } = archive;
+		const original = await client.send(new GetObjectCommand({ Bucket: bucket, Key: first.key }));
+		await client.send(
+			new PutObjectCommand({
+				Bucket: bucket,
+				Key: second,
+				Body: Buffer.from(await original.Body!.transformToByteArray()),
+				Metadata: original.Metadata,
+				ContentType: original.ContentType,
+			}),
+		);
+		// The race loser deletes its copy (the first) after the relay listed both.
+		const racing = Object.create(archive) as S3Archive;
+		racing.listPage = async (...args: Parameters<S3Archive['listPage']>) => {
+			const page = await archive.listPage(...args);
+			if (page.objects.some((o) => o.key === first.key))
+				await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: first.key }));
+			return page;
+		};
+		const connection = await connectAmqp({ url: RABBITMQ_URL });
+		const publisher = await ConfirmPublisher.open(connection);
+		const report = await relayPending(racing, publisher, t, DEFAULT_LIMITS);
+		await connection.close();
+		expect(report.published).toBe(1);
+		const messages = await drainQueue(broker, t.queue, 10, 1000);
+		expect(messages.map((m) => m.messageId)).toEqual(['evt_vanish']);
+		expect(await count(archive, 'pending')).toEqual([]);
 	});
 
 	it('uses the body hash as event id when none is given, so an identical retry is a duplicate', async () => {
