@@ -355,6 +355,26 @@ it('a lead id posted again with another e-mail (an Elementor token reused) leave
 	).toHaveLength(1);
 });
 
+it('a refund that comes before its lead or its payment makes the deal with the refund note on it', async () => {
+	const leadRef = uuidv7();
+	const result = await applyEvent(client(), pd.baseUrl, {
+		eventId: 'mp-refund-first',
+		type: 'refunded',
+		occurredAt: new Date().toISOString(),
+		leadRef,
+		provider: 'mercadopago',
+		amount: 19790,
+		currency: 'BRL',
+	});
+	expect(result).toMatchObject({ dealCreated: true });
+	expect(
+		pd.state.notes
+			.filter((n) => n.deal_id === result.dealId)
+			.map((n) => String(n.content))
+			.filter((c) => c.includes('Payment refunded 197.90 BRL')),
+	).toHaveLength(1);
+});
+
 it("past the hourly cap per e-mail, a lead makes no Pipedrive call and is mapped to the buyer's deal; a payment through its link still wins that deal", async () => {
 	const email = 'looped@example.com';
 	const capped = { ...options, maxLeadsPerBuyerPerHour: 3 };

@@ -76,6 +76,33 @@ async function findLeadDeal(
 	return deal;
 }
 
+/** The notes a transition asks for (a refund, an underpaid payment), each made once (by its marker). */
+async function addEffectNotes(
+	client: PipedriveClient,
+	dealId: number,
+	event: CheckoutEventInput,
+	transition: ReturnType<typeof applyCheckoutEvent>,
+	/** Look for the note before writing it: the deal may have had it from an earlier handling. */
+	lookFirst: boolean,
+): Promise<void> {
+	for (const effect of transition.effects) {
+		if (effect.kind !== 'addNote') continue;
+		const source = `${escapeHtml(event.provider ?? 'gateway')}, event ${escapeHtml(event.eventId)}, ${escapeHtml(event.occurredAt)}`;
+		const content =
+			effect.reason === 'refunded'
+				? `<p>Payment refunded${event.amount !== undefined ? ` ${moneyText(event.amount, event.currency)}` : ''} (${source})</p>`
+				: `<p><b>Payment below the expected amount</b>: ${moneyText(effect.paid.amount ?? 0, effect.paid.currency)} paid, ${moneyText(effect.expected.amount, effect.expected.currency)} expected (${source}). The deal stays open with Checkout status "Underpaid": check with the buyer before delivering.</p>`;
+		await addNoteOnce(
+			client,
+			dealId,
+			content,
+			effectMarker(effect.reason, dealId, event.eventId),
+			undefined,
+			lookFirst,
+		);
+	}
+}
+
 export async function applyEvent(
 	client: PipedriveClient,
 	account: string,
@@ -161,6 +188,9 @@ async function applyHeldEvent(
 			async () => await searchLeadDeal(client, leadRef, sentAt, shared.searchSettleMs),
 		);
 		await record.save({ dealId: created.id });
+		// A refund that came before anything else still gets its note. (The deal was created holding this
+		// event's id: a crash before the note leaves it missing, as a redelivery is then a duplicate.)
+		await addEffectNotes(client, created.id, event, transition, false);
 		return {
 			dealId: created.id,
 			dealCreated: true,
@@ -188,23 +218,7 @@ async function applyHeldEvent(
 	// activities marked done): the deal's state is written last, because once it holds this event's id a
 	// redelivery is a duplicate that does nothing, so an effect still missing then would stay missing
 	// (found by the fault matrix: a refund note lost to a 401 spell between the state and the note).
-	for (const effect of transition.effects) {
-		if (effect.kind !== 'addNote') continue;
-		const source = `${escapeHtml(event.provider ?? 'gateway')}, event ${escapeHtml(event.eventId)}, ${escapeHtml(event.occurredAt)}`;
-		const content =
-			effect.reason === 'refunded'
-				? `<p>Payment refunded${event.amount !== undefined ? ` ${moneyText(event.amount, event.currency)}` : ''} (${source})</p>`
-				: `<p><b>Payment below the expected amount</b>: ${moneyText(effect.paid.amount ?? 0, effect.paid.currency)} paid, ${moneyText(effect.expected.amount, effect.expected.currency)} expected (${source}). The deal stays open with Checkout status "Underpaid": check with the buyer before delivering.</p>`;
-		// The deal dropped old event ids: this event may be an old one again, so its note is looked for first.
-		await addNoteOnce(
-			client,
-			deal.id,
-			content,
-			effectMarker(effect.reason, deal.id, event.eventId),
-			undefined,
-			current?.olderIdsDropped === true,
-		);
-	}
+	await addEffectNotes(client, deal.id, event, transition, current?.olderIdsDropped === true);
 	const completeFollowUps = effects.includes('completeFollowUps');
 	const closed = new Set<number>();
 	let looked = false;
