@@ -18,7 +18,6 @@ import {
 	NodeConnectionTypes,
 	webhookDescriptionFields,
 	type IDataObject,
-	type IHookFunctions,
 	type INodeCredentialDescription,
 	type INodeType,
 	type INodeTypeDescription,
@@ -47,9 +46,14 @@ import {
 import { redactPersonalData } from '../../lib/util/redact';
 import { CHECKOUT_LINKS_CREDENTIAL, linkSettingsFrom } from '../shared/checkoutLinks';
 import { cachedCredentials } from '../shared/credentialCache';
+import { manualWebhookMethods } from '../shared/manualWebhook';
 import { gatewayCredentialDescriptions, providerProperty } from '../shared/gatewayDescriptions';
 import { leadFormProperties, readLeadFormSettings } from '../shared/leadForm';
-import { notificationUrlFor, openPaymentPage } from '../shared/paymentLink';
+import {
+	notificationUrlFor,
+	openPaymentPage,
+	stripeLinkModeProperties,
+} from '../shared/paymentLink';
 import { cachedArchive, S3_CREDENTIAL, s3SettingsFromCredential } from '../shared/transport/s3';
 
 /** Every answer of this node is for a browser: the pack's page headers, and never cached. */
@@ -120,30 +124,7 @@ export class CheckoutFormTrigger implements INodeType {
 				description: "Archive folder in the bucket (the same as the sweep's)",
 			},
 			providerProperty,
-			{
-				displayName: 'Stripe Mode',
-				name: 'stripeMode',
-				type: 'options',
-				default: 'checkoutSession',
-				displayOptions: { show: { provider: ['stripe'] } },
-				options: [
-					{ name: 'Checkout Session (API)', value: 'checkoutSession' },
-					{
-						name: 'Static Payment Link + Prefill',
-						value: 'staticLink',
-						description:
-							'No API call: your buy.stripe.com link with the email and our reference in the URL',
-					},
-				],
-			},
-			{
-				displayName: 'Payment Link URL',
-				name: 'paymentLinkUrl',
-				type: 'string',
-				default: '',
-				placeholder: 'https://buy.stripe.com/…',
-				displayOptions: { show: { provider: ['stripe'], stripeMode: ['staticLink'] } },
-			},
+			...stripeLinkModeProperties,
 			{
 				displayName: 'Success URL',
 				name: 'successUrl',
@@ -184,19 +165,7 @@ export class CheckoutFormTrigger implements INodeType {
 	};
 
 	// The form is configured by hand on the shop's page: nothing to register or remove.
-	webhookMethods = {
-		default: {
-			async checkExists(this: IHookFunctions): Promise<boolean> {
-				return true;
-			},
-			async create(this: IHookFunctions): Promise<boolean> {
-				return true;
-			},
-			async delete(this: IHookFunctions): Promise<boolean> {
-				return true;
-			},
-		},
-	};
+	webhookMethods = manualWebhookMethods;
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const res = this.getResponseObject();

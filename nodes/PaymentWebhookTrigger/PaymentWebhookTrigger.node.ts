@@ -14,7 +14,6 @@ import {
 	NodeConnectionTypes,
 	webhookDescriptionFields,
 	type IDataObject,
-	type IHookFunctions,
 	type INodeType,
 	type INodeTypeDescription,
 	type IWebhookFunctions,
@@ -29,6 +28,7 @@ import { lowerCaseHeaders, providerFor, webhookSecretOf } from '../../lib/gatewa
 import type { ProviderId } from '../../lib/gateways/types';
 import { gatewayCredentialDescriptions, providerProperty } from '../shared/gatewayDescriptions';
 import { cachedCredentials } from '../shared/credentialCache';
+import { manualWebhookMethods } from '../shared/manualWebhook';
 import { cachedArchive, S3_CREDENTIAL, s3SettingsFromCredential } from '../shared/transport/s3';
 
 export class PaymentWebhookTrigger implements INodeType {
@@ -95,19 +95,7 @@ export class PaymentWebhookTrigger implements INodeType {
 	};
 
 	// The gateway is configured by hand in its dashboard: nothing to register or remove.
-	webhookMethods = {
-		default: {
-			async checkExists(this: IHookFunctions): Promise<boolean> {
-				return true;
-			},
-			async create(this: IHookFunctions): Promise<boolean> {
-				return true;
-			},
-			async delete(this: IHookFunctions): Promise<boolean> {
-				return true;
-			},
-		},
-	};
+	webhookMethods = manualWebhookMethods;
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const res = this.getResponseObject();

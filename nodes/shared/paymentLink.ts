@@ -6,6 +6,7 @@
 import {
 	NodeOperationError,
 	type IDataObject,
+	type INodeProperties,
 	type IExecuteFunctions,
 	type IWebhookFunctions,
 } from 'n8n-workflow';
@@ -14,6 +15,38 @@ import { providerFor } from '../../lib/gateways';
 import { resolveNotificationUrl } from '../../lib/gateways/notificationUrl';
 import type { PaymentLink, PaymentLinkRequest, ProviderId } from '../../lib/gateways/types';
 import { gatewayRequest } from './transport/gateway';
+
+/** How a Stripe payment page is opened: a Checkout Session per buyer, or the shop's static link prefilled. */
+export const stripeLinkModeProperties: INodeProperties[] = [
+	{
+		displayName: 'Stripe Mode',
+		name: 'stripeMode',
+		type: 'options',
+		default: 'checkoutSession',
+		displayOptions: { show: { provider: ['stripe'] } },
+		options: [
+			{
+				name: 'Checkout Session (API)',
+				value: 'checkoutSession',
+				description: 'A session per buyer: expiry, recovery, our reference',
+			},
+			{
+				name: 'Static Payment Link + Prefill',
+				value: 'staticLink',
+				description:
+					'No API call: your buy.stripe.com link with the email and our reference in the URL',
+			},
+		],
+	},
+	{
+		displayName: 'Payment Link URL',
+		name: 'paymentLinkUrl',
+		type: 'string',
+		default: '',
+		placeholder: 'https://buy.stripe.com/…',
+		displayOptions: { show: { provider: ['stripe'], stripeMode: ['staticLink'] } },
+	},
+];
 
 /**
  * Mercado Pago's notification_url for this instance (the fast intake at n8n's public address unless one

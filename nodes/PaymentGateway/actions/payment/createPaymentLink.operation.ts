@@ -10,39 +10,16 @@ import { parseBuyerAddress, type BuyerAddress } from '../../../../lib/gateways/a
 import { toMinorUnits } from '../../../../lib/gateways/money';
 import type { LineItem, PaymentLinkRequest } from '../../../../lib/gateways/types';
 import { perItem } from '../../../shared/operation';
-import { notificationUrlFor, openPaymentPage } from '../../../shared/paymentLink';
+import {
+	notificationUrlFor,
+	openPaymentPage,
+	stripeLinkModeProperties,
+} from '../../../shared/paymentLink';
 import { gatewayCredentials } from '../../../shared/transport/gateway';
 import { chosenGateway } from './provider';
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Stripe Mode',
-		name: 'stripeMode',
-		type: 'options',
-		default: 'checkoutSession',
-		displayOptions: { show: { provider: ['stripe'] } },
-		options: [
-			{
-				name: 'Checkout Session (API)',
-				value: 'checkoutSession',
-				description: 'A session per buyer: expiry, recovery, our reference',
-			},
-			{
-				name: 'Static Payment Link + Prefill',
-				value: 'staticLink',
-				description:
-					'No API call: your buy.stripe.com link with the email and our reference in the URL',
-			},
-		],
-	},
-	{
-		displayName: 'Payment Link URL',
-		name: 'paymentLinkUrl',
-		type: 'string',
-		default: '',
-		placeholder: 'https://buy.stripe.com/…',
-		displayOptions: { show: { provider: ['stripe'], stripeMode: ['staticLink'] } },
-	},
+	...stripeLinkModeProperties,
 	{
 		displayName: 'Lead Reference',
 		name: 'leadRef',
