@@ -355,7 +355,12 @@ async function upsertHeldLead(
 		};
 	}
 	const { personId, personCreated, notApplied } = buyerOfPost;
-	const found = await dealOfLead(client, fields, lead, options, personId, personCreated, recorded);
+	// Without a map entry the deal above came from the search (with dealLookup 'always'): not searched again.
+	const searchedAlready = leadRecord.data?.dealId === undefined;
+	const found = await dealOfLead(client, fields, lead, options, personId, personCreated, {
+		recorded,
+		searchedAlready,
+	});
 	const written = await writeLeadDeal(client, fields, lead, options, leadRecord, personId, found);
 	const { dealId, dealCreated } = written;
 	const resubmission = found?.by === 'resubmission';
@@ -417,7 +422,8 @@ async function dealOfLead(
 	options: UpsertLeadOptions,
 	personId: number,
 	personCreated: boolean,
-	recorded: Deal | undefined,
+	/** The deal the lead → deal map (or the search) named, and whether the search ran for it already. */
+	{ recorded, searchedAlready }: { recorded: Deal | undefined; searchedAlready: boolean },
 ): Promise<FoundDeal | undefined> {
 	/** Whether a deal found by id (the lead → deal map or a search) is this lead's own, or the one it was recorded on. */
 	const adopt = (deal: Deal | undefined): FoundDeal | undefined => {
@@ -434,7 +440,7 @@ async function dealOfLead(
 	const known = adopt(recorded);
 	if (known) return known;
 	// A deal created by a payment event that came before its lead has no person yet: only a search finds it.
-	if (options.dealLookup === 'always') {
+	if (options.dealLookup === 'always' && !searchedAlready) {
 		const searched = await client.findDealByCustomField(lead.leadId);
 		const found =
 			searched !== undefined && searched !== recorded?.id
