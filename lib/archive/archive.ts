@@ -18,8 +18,13 @@ import {
 	type S3Client,
 } from '@aws-sdk/client-s3';
 
-import { isNotFound, isPreconditionFailed, type ServerSideEncryption } from '../s3/client';
-import { isConditionalConflict } from '../s3/conditional';
+import { isNotFound, type ServerSideEncryption } from '../s3/client';
+import {
+	conditionalWritesHonoured,
+	isConditionalConflict,
+	isLostConditionalWrite,
+	probeConditionalWrites,
+} from '../s3/conditional';
 import type { LeaseStore } from './lease';
 import { mapInOrder } from '../util/concurrency';
 import {
@@ -79,11 +84,32 @@ export interface ListedObject {
 	size: number;
 }
 
+/** How id markers are written: see S3Archive.store. */
+export type MarkerWrites = 'conditional' | 'check-first';
+
 export interface ArchiveOptions {
 	bucket: string;
 	prefix: string;
 	serverSideEncryption?: ServerSideEncryption;
 	kmsKeyId?: string;
+	/**
+	 * Names the store (endpoint and bucket) so that whether it honours conditional writes is probed once per
+	 * process, not once per archive; without it each archive probes on its first store.
+	 */
+	storeId?: string;
+	/** Skips the probe (tests, and callers that know their store). */
+	markerWrites?: MarkerWrites;
+	/** Told once, when the probe has found how id markers are written here (for the log). */
+	onMarkerWrites?: (mode: MarkerWrites) => void;
+}
+
+/** One store's writes, worked out before the first request (S3Archive.store). */
+interface PendingEvent {
+	body: Buffer;
+	contentType: string;
+	metadata: Record<string, string>;
+	markerKey: string;
+	stored: StoredEvent;
 }
 
 /** Thrown when S3 did not confirm a write: the caller must fail so that the sender retries. */
@@ -98,6 +124,9 @@ export class ArchiveWriteError extends Error {
 }
 
 const HEADER_META_PREFIX = 'hdr-';
+
+/** The waits before each look for the object a taken marker names (about 2 s in all: see `appears`). */
+const OBJECT_APPEARS_WAITS_MS = [0, 50, 100, 250, 600, 1000];
 
 let lastReceivedAtMs = 0;
 /**
@@ -141,6 +170,7 @@ function decodeMeta(value: string | undefined): string {
 export class S3Archive {
 	readonly bucket: string;
 	readonly prefix: string;
+	private markerWritesKnown?: Promise<MarkerWrites>;
 
 	constructor(
 		readonly s3: S3Client,
@@ -160,21 +190,59 @@ export class S3Archive {
 	}
 
 	/**
-	 * Stores one event as a pending object, unless its event id was stored before.
+	 * Stores one event as a pending object, unless its event id was stored before (its id marker says so).
 	 *
-	 * Order of writes: the object first (alongside the duplicate check), then the id marker. A crash between the two leaves an object
-	 * without a marker, so a retry writes a second pending object (a duplicate that the relay and the
-	 * consumer both absorb), never a marker without an object (which would lose the event). The marker
-	 * is written with If-None-Match where the store honours it; where it does not (s3rver), two
-	 * concurrent stores of one id can both win, and the relay drops the later one within a page.
+	 * Two ways, by what the store honours (found out once per process: `markerWrites`):
+	 * - `conditional` (AWS S3, MinIO): the object and its id marker are written at once, the marker with
+	 *   `If-None-Match: *`, so one round trip and two requests do the store and the duplicate check.
+	 * - `check-first` (stores that ignore conditions, such as s3rver unpatched): the marker is read beside
+	 *   the object write and written after it; two concurrent stores of one id can both win there, and the
+	 *   relay drops the later one within a page.
+	 * Either way no marker is ever left pointing at an event that is lost: a marker whose object S3 did not
+	 * confirm is taken over by the retry (`settleTakenMarker`), and a duplicate is answered as one only
+	 * once the object its marker names is found.
 	 */
 	async store(input: StoreInput): Promise<StoredEvent> {
+		const pending = this.pendingEvent(input);
+		return (await this.markerWrites()) === 'conditional'
+			? await this.storeWithConditionalMarker(pending)
+			: await this.storeAfterDuplicateCheck(pending);
+	}
+
+	/**
+	 * How this archive's id markers are written: `conditional` where the store honours `If-None-Match`,
+	 * else `check-first`. Probed once per process and store (lib/s3/conditional), unless the options say.
+	 */
+	async markerWrites(): Promise<MarkerWrites> {
+		if (this.options.markerWrites) return this.options.markerWrites;
+		if (!this.markerWritesKnown) {
+			const probe = async () =>
+				await probeConditionalWrites(this.s3, this.bucket, leaseKey(this.prefix, 'probe-'));
+			const known = (
+				this.options.storeId ? conditionalWritesHonoured(this.options.storeId, probe) : probe()
+			).then((honoured): MarkerWrites => (honoured ? 'conditional' : 'check-first'));
+			this.markerWritesKnown = known;
+			known.then(
+				(mode) => this.options.onMarkerWrites?.(mode),
+				() => (this.markerWritesKnown = undefined),
+			);
+		}
+		try {
+			return await this.markerWritesKnown;
+		} catch (error) {
+			throw new ArchiveWriteError(
+				`S3 did not answer whether it honours conditional writes: ${describeS3Error(error)}`,
+				error,
+			);
+		}
+	}
+
+	/** Everything one store writes, worked out before the first request. */
+	private pendingEvent(input: StoreInput): PendingEvent {
 		const sha256 = sha256Hex(input.body);
 		const eventId =
 			input.eventId && input.eventId.trim() !== '' ? input.eventId : `sha256:${sha256}`;
 		const bodyFormat = detectBodyFormat(input.body);
-		const markerKey = idMarkerKey(this.prefix, eventId);
-
 		const receivedAtMs = input.receivedAtMs ?? monotonicNow();
 		const receivedAt = new Date(receivedAtMs).toISOString();
 		const key = objectKey(
@@ -194,42 +262,110 @@ export class S3Archive {
 		for (const [name, value] of Object.entries(input.headers ?? {})) {
 			metadata[HEADER_META_PREFIX + name.toLowerCase()] = encodeMeta(value);
 		}
-		const contentType =
-			input.contentType ||
-			(bodyFormat === 'json' ? 'application/json' : 'application/octet-stream');
-		const stored: StoredEvent = {
-			key,
-			eventId,
-			source: input.source,
-			sha256,
-			receivedAt,
-			bodyFormat,
-			bytes: input.body.length,
-			duplicate: false,
+		return {
+			body: input.body,
+			contentType:
+				input.contentType ||
+				(bodyFormat === 'json' ? 'application/json' : 'application/octet-stream'),
+			metadata,
+			markerKey: idMarkerKey(this.prefix, eventId),
+			stored: {
+				key,
+				eventId,
+				source: input.source,
+				sha256,
+				receivedAt,
+				bodyFormat,
+				bytes: input.body.length,
+				duplicate: false,
+			},
 		};
+	}
 
-		// The duplicate check and the object write go out together: a new event (nearly every one) then
-		// waits for two round trips instead of three, which is the buyer's wait on the lead path. A
-		// duplicate costs a delete of the object just written; should that delete fail, the leftover is a
-		// duplicate pending object, which the relay and the consumer absorb as after a crash.
-		const [marker, write] = await Promise.allSettled([
-			this.readMarker(markerKey),
+	private async putObject(event: PendingEvent): Promise<void> {
+		await this.s3.send(
+			new PutObjectCommand({
+				Bucket: this.bucket,
+				Key: event.stored.key,
+				Body: event.body,
+				ContentType: event.contentType,
+				Metadata: event.metadata,
+				...this.encryption(),
+			}),
+		);
+	}
+
+	/** Writes the id marker of `event`: created (`If-None-Match: *`) or swapped for one read before (`If-Match`). */
+	private async putMarker(
+		event: PendingEvent,
+		condition: { IfNoneMatch: '*' } | { IfMatch: string } = { IfNoneMatch: '*' },
+	): Promise<void> {
+		const { key, eventId, source, sha256, receivedAt, bodyFormat } = event.stored;
+		await retryOnConflict(() =>
 			this.s3.send(
 				new PutObjectCommand({
 					Bucket: this.bucket,
-					Key: key,
-					Body: input.body,
-					ContentType: contentType,
-					Metadata: metadata,
+					Key: event.markerKey,
+					Body: JSON.stringify({ key, eventId, source, sha256, receivedAt, bodyFormat }),
+					ContentType: 'application/json',
+					Metadata: { 'object-key': encodeMeta(key) },
+					...condition,
 					...this.encryption(),
 				}),
 			),
+		);
+	}
+
+	private async deleteQuietly(key: string): Promise<void> {
+		await this.s3
+			.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
+			.catch(() => undefined);
+	}
+
+	private async storeWithConditionalMarker(event: PendingEvent): Promise<StoredEvent> {
+		const { key } = event.stored;
+		const [write, marker] = await Promise.allSettled([
+			this.putObject(event),
+			this.putMarker(event),
+		]);
+		if (marker.status === 'fulfilled') {
+			if (write.status === 'fulfilled') return event.stored;
+			// The marker now names an object S3 did not confirm. It stays: deleting it could race a retry that
+			// already took it over; the retry finds it naming nothing and takes it over (settleTakenMarker).
+			throw new ArchiveWriteError(
+				`S3 did not confirm the write of ${key}: ${describeS3Error(write.reason)}`,
+				write.reason,
+			);
+		}
+		if (!isLostConditionalWrite(marker.reason)) {
+			// The sender retries on this error: take the object back so that the retry is the only copy.
+			if (write.status === 'fulfilled') await this.deleteQuietly(key);
+			throw new ArchiveWriteError(
+				`S3 did not confirm the id marker of ${key}: ${describeS3Error(marker.reason)}`,
+				marker.reason,
+			);
+		}
+		try {
+			return await this.settleTakenMarker(event, write);
+		} catch (error) {
+			// The sender retries on this error: take the object back so that the retry is the only copy.
+			if (write.status === 'fulfilled') await this.deleteQuietly(key);
+			throw error;
+		}
+	}
+
+	private async storeAfterDuplicateCheck(event: PendingEvent): Promise<StoredEvent> {
+		const { key } = event.stored;
+		// The duplicate check and the object write go out together: a new event (nearly every one) then
+		// waits for two round trips instead of three. A duplicate costs a delete of the object just written;
+		// should that delete fail, the leftover is a duplicate pending object, which the relay and the
+		// consumer absorb as after a crash.
+		const [marker, write] = await Promise.allSettled([
+			this.readMarker(event.markerKey),
+			this.putObject(event),
 		]);
 		if (marker.status === 'fulfilled' && marker.value) {
-			if (write.status === 'fulfilled')
-				await this.s3
-					.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
-					.catch(() => undefined);
+			if (write.status === 'fulfilled') await this.deleteQuietly(key);
 			return { ...marker.value, duplicate: true };
 		}
 		if (write.status === 'rejected')
@@ -238,66 +374,116 @@ export class S3Archive {
 				write.reason,
 			);
 		if (marker.status === 'rejected') {
-			// The sender retries on this error: take the object back so that the retry is the only copy.
-			await this.s3
-				.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
-				.catch(() => undefined);
+			await this.deleteQuietly(key);
 			throw marker.reason;
 		}
-
+		// Object first, then the marker: a crash between the two leaves an object without a marker (a
+		// duplicate at worst, on retry), never a marker without an object.
 		try {
-			await retryOnConflict(() =>
-				this.s3.send(
-					new PutObjectCommand({
-						Bucket: this.bucket,
-						Key: markerKey,
-						Body: JSON.stringify({
-							key,
-							eventId,
-							source: input.source,
-							sha256,
-							receivedAt,
-							bodyFormat,
-						}),
-						ContentType: 'application/json',
-						IfNoneMatch: '*',
-						Metadata: { 'object-key': encodeMeta(key) },
-						...this.encryption(),
-					}),
-				),
-			);
+			await this.putMarker(event);
+			return event.stored;
 		} catch (error) {
-			if (isPreconditionFailed(error)) {
-				// 412: a marker exists. It may be our own: the first try was written and its answer lost, then the
-				// client retried. Whose key it points to decides; nothing is deleted before that is known.
-				const winner = await this.readMarker(markerKey);
-				if (!winner)
-					throw new ArchiveWriteError(
-						`S3 refused the id marker of ${key} but has none: retry`,
-						error,
-					);
-				if (winner.key === key) return stored;
-				// Another store of the same id won the marker: ours is the duplicate.
-				await this.s3
-					.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
-					.catch(() => undefined);
-				return { ...winner, duplicate: true };
+			if (isLostConditionalWrite(error)) {
+				try {
+					return await this.settleTakenMarker(event, { status: 'fulfilled', value: undefined });
+				} catch (settleError) {
+					await this.deleteQuietly(key);
+					throw settleError;
+				}
 			}
 			throw new ArchiveWriteError(
 				`S3 did not confirm the id marker of ${key}: ${describeS3Error(error)}`,
 				error,
 			);
 		}
-		return stored;
+	}
+
+	/**
+	 * The event's id marker was there before ours. Whose it is and whether its object exists decide:
+	 * - it names our own object (our first try was written and its answer lost, then the SDK retried): stored;
+	 * - it names an object that exists, pending or relayed: a duplicate, and ours is taken back;
+	 * - it names nothing (a store that failed between its two writes, or one still writing): ours takes the
+	 *   marker over with `If-Match`, so the event is never answered "duplicate" of an event that is not
+	 *   there. A store still writing then leaves a second copy, which the relay and the consumer absorb.
+	 */
+	private async settleTakenMarker(
+		event: PendingEvent,
+		write: PromiseSettledResult<void>,
+		triesLeft = 3,
+	): Promise<StoredEvent> {
+		const { key } = event.stored;
+		const taken = await this.readMarkerEntry(event.markerKey);
+		if (!taken)
+			throw new ArchiveWriteError(
+				`S3 refused the id marker of ${key} but has none: retry`,
+				undefined,
+			);
+		if (taken.marker.key === key) return event.stored;
+		if (await this.appears(taken.marker.key)) {
+			if (write.status === 'fulfilled') await this.deleteQuietly(key);
+			return { ...taken.marker, duplicate: true };
+		}
+		if (write.status === 'rejected')
+			throw new ArchiveWriteError(
+				`S3 did not confirm the write of ${key}: ${describeS3Error(write.reason)}`,
+				write.reason,
+			);
+		try {
+			await this.putMarker(event, { IfMatch: taken.etag });
+			return event.stored;
+		} catch (error) {
+			if (isLostConditionalWrite(error) && triesLeft > 1)
+				return await this.settleTakenMarker(event, write, triesLeft - 1);
+			throw new ArchiveWriteError(
+				`S3 did not confirm taking over the id marker of ${key}: ${describeS3Error(error)}`,
+				error,
+			);
+		}
+	}
+
+	/**
+	 * Whether the object a marker names is stored, waiting a little for it: a store of the same event in
+	 * another process writes its marker and its object at once, so its object may land a moment after its
+	 * marker. Only a marker that names nothing takes this wait (a concurrent copy, or a crashed store).
+	 */
+	private async appears(key: string): Promise<boolean> {
+		for (const waitMs of OBJECT_APPEARS_WAITS_MS) {
+			if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+			if (await this.exists(key)) return true;
+		}
+		return false;
+	}
+
+	/** Whether the object a marker names is stored, pending or relayed since (HEAD: its body is not needed). */
+	private async exists(key: string): Promise<boolean> {
+		for (const candidate of [key, moveKey(this.prefix, key, 'relayed')]) {
+			try {
+				await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: candidate }));
+				return true;
+			} catch (error) {
+				if (!isNotFound(error))
+					throw new ArchiveWriteError(
+						`S3 did not answer whether ${candidate} exists: ${describeS3Error(error)}`,
+						error,
+					);
+			}
+		}
+		return false;
 	}
 
 	/** What the id marker at `markerKey` records (the key of the object its event was stored under), or undefined. */
 	async readMarker(markerKey: string): Promise<Omit<StoredEvent, 'duplicate'> | undefined> {
+		return (await this.readMarkerEntry(markerKey))?.marker;
+	}
+
+	private async readMarkerEntry(
+		markerKey: string,
+	): Promise<{ marker: Omit<StoredEvent, 'duplicate'>; etag: string } | undefined> {
 		try {
 			const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: markerKey }));
 			const text = (await res.Body?.transformToString('utf8')) ?? '';
 			const marker = JSON.parse(text) as Omit<StoredEvent, 'duplicate' | 'bytes'>;
-			return { ...marker, bytes: -1 };
+			return { marker: { ...marker, bytes: -1 }, etag: res.ETag ?? '' };
 		} catch (error) {
 			if (isNotFound(error)) return undefined;
 			throw new ArchiveWriteError(

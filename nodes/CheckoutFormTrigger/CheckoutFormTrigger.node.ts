@@ -253,6 +253,7 @@ async function storeLead(this: IWebhookFunctions, lead: LeadCapturedMessage): Pr
 	const { archive, leads } = cachedArchive(
 		s3SettingsFromCredential(await cachedCredentials(this, S3_CREDENTIAL)),
 		this.getNodeParameter('prefix', 'checkout') as string,
+		(line) => this.logger.info(line),
 	);
 	const stored = await storeVerifiedEvent(archive, leads, {
 		body: encodeMessage(lead),

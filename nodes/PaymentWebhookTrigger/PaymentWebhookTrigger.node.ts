@@ -134,6 +134,7 @@ export class PaymentWebhookTrigger implements INodeType {
 			const { archive, leads } = cachedArchive(
 				s3SettingsFromCredential(await cachedCredentials(this, S3_CREDENTIAL)),
 				this.getNodeParameter('prefix', 'checkout') as string,
+				(line) => this.logger.info(line),
 			);
 			let stored;
 			try {

@@ -10,13 +10,14 @@ import {
 } from '@aws-sdk/client-s3';
 import type { ChannelModel } from 'amqplib';
 import { LeadRegistry } from '../../lib/archive/leadRegistry';
+import { storeVerifiedEvent } from '../../lib/archive/verifiedEvent';
 
 import { ConfirmPublisher } from '../../lib/amqp/confirmPublisher';
 import { partitionOf, partitionQueues } from '../../lib/amqp/partitions';
 import { redriveDeadLetters } from '../../lib/amqp/redrive';
 import { connectAmqp } from '../../lib/amqp/connection';
 import { declareTopology, type Topology } from '../../lib/amqp/topology';
-import { ArchiveWriteError, S3Archive } from '../../lib/archive/archive';
+import { ArchiveWriteError, type MarkerWrites, S3Archive } from '../../lib/archive/archive';
 import { RelayFailures } from '../../lib/archive/aside';
 import { idMarkerKey, objectKey, parseKey } from '../../lib/archive/keys';
 import { Lease } from '../../lib/archive/lease';
@@ -65,12 +66,12 @@ afterAll(async () => {
 	await s3?.destroy();
 });
 
-async function freshArchive(prefix = 'checkout'): Promise<S3Archive> {
+async function freshArchive(prefix = 'checkout', markerWrites?: MarkerWrites): Promise<S3Archive> {
 	const bucket = `it-${++bucketNo}`;
 	await s3.createBucket(bucket);
 	const client = createS3Client(s3.settings(bucket));
 	clients.push(client);
-	return new S3Archive(client, { bucket, prefix });
+	return new S3Archive(client, { bucket, prefix, markerWrites });
 }
 
 async function freshTopology(label: string): Promise<Topology> {
@@ -109,9 +110,13 @@ async function count(archive: S3Archive, state: 'pending' | 'relayed'): Promise<
 	return keys;
 }
 
-describe('store', () => {
+// Every store test runs in both ways of writing id markers (S3Archive.store): the one-round-trip
+// conditional create where the store honours If-None-Match, and read-then-write where it does not.
+describe.each(['conditional', 'check-first'] as const)('store (%s id markers)', (markerWrites) => {
+	const freshStoreArchive = async () => await freshArchive('checkout', markerWrites);
+
 	it('keeps one pending object for an event stored three times, and the relay sends one message', async () => {
-		const archive = await freshArchive();
+		const archive = await freshStoreArchive();
 		const t = await freshTopology('dup');
 		const body = Buffer.from('{"id":"evt_dup","type":"payment.succeeded"}');
 		const results = [];
@@ -133,7 +138,7 @@ describe('store', () => {
 	});
 
 	it('publishes the copy that stays when the other copy of the same event vanishes between the listing and its GET', async () => {
-		const archive = await freshArchive();
+		const archive = await freshStoreArchive();
 		const t = await freshTopology('vanish');
 		const body = Buffer.from('{"id":"evt_vanish","type":"payment.succeeded"}');
 		const first = await archive.store({ body, eventId: 'evt_vanish', source: 'stripe' });
@@ -177,7 +182,7 @@ describe('store', () => {
 	});
 
 	it('uses the body hash as event id when none is given, so an identical retry is a duplicate', async () => {
-		const archive = await freshArchive();
+		const archive = await freshStoreArchive();
 		const body = Buffer.from('{"no":"id"}');
 		const first = await archive.store({ body, source: 'x' });
 		const second = await archive.store({ body, source: 'x' });
@@ -186,7 +191,7 @@ describe('store', () => {
 	});
 
 	it('stores a body that is not JSON as received, flagged raw, with its content type and kept headers', async () => {
-		const archive = await freshArchive();
+		const archive = await freshStoreArchive();
 		const body = Buffer.from('topic=payment&id=123&amount=19990\xff', 'latin1');
 		const stored = await archive.store({
 			body,
@@ -208,7 +213,7 @@ describe('store', () => {
 	});
 
 	it('fails with ArchiveWriteError when the duplicate check cannot be read, and takes back the object written alongside it', async () => {
-		const archive = await freshArchive();
+		const archive = await freshStoreArchive();
 		// An unreadable id marker fails the check while the object write (sent together with it) succeeds.
 		await clients[clients.length - 1].send(
 			new PutObjectCommand({
@@ -227,7 +232,7 @@ describe('store', () => {
 	});
 
 	it('fails with ArchiveWriteError when the store is down, and leaves nothing behind', async () => {
-		const archive = await freshArchive();
+		const archive = await freshStoreArchive();
 		await s3.stop();
 		try {
 			await expect(
@@ -714,13 +719,15 @@ describe('ambiguous S3 failures (a fault-injecting proxy that answers 412 to If-
 
 	it('a marker write done by S3 whose answer was lost: the SDK retries, gets 412, and the event is still stored (not taken for a duplicate)', async () => {
 		const { archive, direct } = await proxiedArchive();
+		await archive.markerWrites(); // the probe's own 412s are not this test's
+		const probeFailures = proxy.preconditionFailures;
 		proxy.loseAnswers((r) => r.method === 'PUT' && r.path.includes('/ids/'), 1);
 		const stored = await archive.store({
 			body: Buffer.from('{"evt":"lost-answer"}'),
 			eventId: 'evt_lost_answer',
 			source: 'stripe',
 		});
-		expect(proxy.preconditionFailures).toBe(1); // the retry met the marker its first try wrote
+		expect(proxy.preconditionFailures - probeFailures).toBe(1); // the retry met the marker its first try wrote
 		expect(stored.duplicate).toBe(false);
 		expect(await pendingKeys(direct)).toEqual([stored.key]);
 		expect((await direct.findByEventId('evt_lost_answer'))?.body.toString()).toBe(
@@ -747,6 +754,91 @@ describe('ambiguous S3 failures (a fault-injecting proxy that answers 412 to If-
 		});
 		expect(stored.duplicate).toBe(false);
 		expect(await pendingKeys(direct)).toEqual([stored.key]);
+	});
+
+	it('on a store that honours conditional writes, a new event is two writes in one round trip and a paid event three; a duplicate keeps nothing', async () => {
+		const { archive, direct } = await proxiedArchive();
+		const leads = new LeadRegistry(archive);
+		await archive.store({ body: Buffer.from('{"warm":1}'), eventId: 'evt_warm', source: 'test' });
+		expect(await archive.markerWrites()).toBe('conditional');
+		const requestsOf = async (store: () => Promise<unknown>) => {
+			const before = proxy.seen.length;
+			await store();
+			return proxy.seen.slice(before).map((r) => `${r.method} ${r.path.split('/')[3]}`);
+		};
+		expect(
+			(
+				await requestsOf(() =>
+					archive.store({ body: Buffer.from('{"n":1}'), eventId: 'evt_new', source: 'stripe' }),
+				)
+			).sort(),
+		).toEqual(['PUT ids', 'PUT pending']);
+		const paid = { type: 'paid', leadRef: 'lead-paid-1', occurredAt: '2026-12-02T10:00:00Z' };
+		expect(
+			(
+				await requestsOf(() =>
+					storeVerifiedEvent(archive, leads, {
+						body: Buffer.from(JSON.stringify(paid)),
+						eventId: 'evt_paid',
+						source: 'stripe',
+						event: paid,
+						closeLinks: true,
+					}),
+				)
+			).sort(),
+		).toEqual(['PUT closed', 'PUT ids', 'PUT pending']);
+		expect(await leads.isLeadClosed('lead-paid-1')).toBe(true);
+		// A duplicate: its object is taken back once the marker's object is seen.
+		const again = await archive.store({
+			body: Buffer.from('{"n":1}'),
+			eventId: 'evt_new',
+			source: 'stripe',
+		});
+		expect(again.duplicate).toBe(true);
+		expect((await pendingKeys(direct)).filter((k) => k.includes('evt_new'))).toEqual([again.key]);
+	});
+
+	it('a marker that names an object never stored (a store that died between its writes) is taken over by the retry: stored, not answered as a duplicate', async () => {
+		const { archive, direct } = await proxiedArchive();
+		const orphan = objectKey('checkout', 'pending', Date.now() - 60_000, 'evt_orphan', 'deadbeef');
+		await direct.s3.send(
+			new PutObjectCommand({
+				Bucket: direct.bucket,
+				Key: idMarkerKey('checkout', 'evt_orphan'),
+				Body: JSON.stringify({ key: orphan, eventId: 'evt_orphan', source: 'stripe' }),
+			}),
+		);
+		const stored = await archive.store({
+			body: Buffer.from('{"evt":"orphan"}'),
+			eventId: 'evt_orphan',
+			source: 'stripe',
+		});
+		expect(stored.duplicate).toBe(false);
+		expect(stored.key).not.toBe(orphan);
+		expect((await direct.findByEventId('evt_orphan'))?.body.toString()).toBe('{"evt":"orphan"}');
+		expect(
+			(await archive.store({ body: Buffer.from('{}'), eventId: 'evt_orphan', source: 'stripe' }))
+				.duplicate,
+		).toBe(true);
+		expect(await pendingKeys(direct)).toEqual([stored.key]);
+	});
+
+	it('an object write S3 refuses while its marker lands: the sender gets ArchiveWriteError, and its retry stores the event', async () => {
+		const { archive, direct } = await proxiedArchive();
+		await archive.markerWrites();
+		const lift = proxy.deny((r) => r.method === 'PUT' && r.path.includes('/pending/'));
+		await expect(
+			archive.store({ body: Buffer.from('{"n":2}'), eventId: 'evt_refused', source: 'stripe' }),
+		).rejects.toThrow(ArchiveWriteError);
+		lift();
+		const retried = await archive.store({
+			body: Buffer.from('{"n":2}'),
+			eventId: 'evt_refused',
+			source: 'stripe',
+		});
+		expect(retried.duplicate).toBe(false);
+		expect(await pendingKeys(direct)).toEqual([retried.key]);
+		expect((await direct.findByEventId('evt_refused'))?.body.toString()).toBe('{"n":2}');
 	});
 
 	it('two processes storing the same event in the same millisecond: exactly one object remains, and its marker points to it', async () => {

@@ -4,7 +4,7 @@
  */
 import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
 
-import { S3Archive } from '../../../lib/archive/archive';
+import { type MarkerWrites, S3Archive } from '../../../lib/archive/archive';
 import { LeadRegistry } from '../../../lib/archive/leadRegistry';
 import { createS3Client, type S3Settings, type ServerSideEncryption } from '../../../lib/s3/client';
 
@@ -32,15 +32,28 @@ export interface OpenArchive {
 	close: () => void;
 }
 
-export function openArchive(settings: S3Settings, prefix: string): OpenArchive {
+export function openArchive(
+	settings: S3Settings,
+	prefix: string,
+	log?: (message: string) => void,
+): OpenArchive {
 	const client = createS3Client(settings);
 	const archive = new S3Archive(client, {
 		bucket: settings.bucket,
 		prefix,
 		serverSideEncryption: settings.serverSideEncryption,
 		kmsKeyId: settings.kmsKeyId,
+		storeId: storeIdOf(settings),
+		onMarkerWrites: log && ((mode) => log(markerWritesLine(settings.bucket, mode))),
 	});
 	return { archive, leads: new LeadRegistry(archive), close: () => client.destroy() };
+}
+
+/** The log line that says how the intake writes its id markers on a store (once per process and archive). */
+export function markerWritesLine(bucket: string, mode: MarkerWrites): string {
+	return mode === 'conditional'
+		? `Checkout archive (bucket "${bucket}"): the store honours conditional writes; each event is stored and checked for duplicates with one conditional write of its id marker.`
+		: `Checkout archive (bucket "${bucket}"): the store ignores conditional writes; each event's id marker is read before it is written (one more request per event, and two concurrent copies of one event can both be stored: the relay drops the later one).`;
 }
 
 /** Names the store behind an executing node's S3 credential (what lib/s3/conditional probes once). */
@@ -76,11 +89,15 @@ export async function withNodeArchive<T>(
  * cost a TLS handshake each time. Holds no state but sockets, so it is safe in every process of queue mode.
  */
 const cachedArchives = new Map<string, Omit<OpenArchive, 'close'>>();
-export function cachedArchive(settings: S3Settings, prefix: string): Omit<OpenArchive, 'close'> {
+export function cachedArchive(
+	settings: S3Settings,
+	prefix: string,
+	log?: (message: string) => void,
+): Omit<OpenArchive, 'close'> {
 	const key = JSON.stringify([settings, prefix]);
 	let archive = cachedArchives.get(key);
 	if (!archive) {
-		const { close: _keptOpen, ...open } = openArchive(settings, prefix);
+		const { close: _keptOpen, ...open } = openArchive(settings, prefix, log);
 		archive = open;
 		cachedArchives.set(key, archive);
 	}
