@@ -31,6 +31,13 @@ import { moveKey } from '../lib/archive/keys';
 import { DEFAULT_LIMITS, relayPending } from '../lib/archive/relay';
 import { createS3Client } from '../lib/s3/client';
 import { runLoad, type LoadResult } from '../testbench/load';
+import {
+	profileTables,
+	profileWhile,
+	summariseProfile,
+	type ProfileSummary,
+} from '../testbench/cpuProfile';
+import { freePort } from '../testbench/ports';
 import { countExecutions, FLOOR_PACKAGE, REPO_ROOT, startN8n } from '../testbench/n8n';
 import { RABBITMQ_URL, connectBroker, deleteTopology, uniqueTopology } from '../testbench/rabbitmq';
 import { startS3Server } from '../testbench/s3';
@@ -61,7 +68,22 @@ const LEAD_BURST_REQUESTS = Number(process.env.BENCH_LEAD_BURST_REQUESTS ?? 500)
 /** A row of the intake table, with the cores each process kept busy on average during it. */
 interface IntakeRow extends LoadResult {
 	cores: { n8n: number; s3: number; loadGenerator: number };
+	/** CPU ms per answered request of the process doing the work: n8n's, or for (d) the raw loop's own. */
+	cpuMsPerRequest: number;
 }
+
+/** A CPU profile of n8n under one target's load (testbench/cpuProfile.ts), summarised. */
+interface ProfileRun {
+	label: string;
+	requests: number;
+	summary: ProfileSummary;
+	/** n8n's CPU ms over the profiled stretch (/proc). */
+	cpuMs: number;
+}
+const profiles: ProfileRun[] = [];
+
+/** Requests profiled per target: enough samples, little time. */
+const PROFILE_REQUESTS = Number(process.env.BENCH_PROFILE_REQUESTS ?? 600);
 
 interface S3CallCost {
 	call: string;
@@ -141,7 +163,9 @@ async function intakeBench(): Promise<IntakeReport> {
 	const s3 = await startS3Server();
 	for (const b of ['bench-ours', 'bench-builtin', 'bench-raw']) await s3.createBucket(b);
 	const ours = s3.settings('bench-ours');
+	const inspectPort = await freePort();
 	const n8n = await startN8n({
+		inspectPort,
 		workflows: [
 			exportedWorkflowForTest('payment-webhook-fast-intake.json', { prefix: 'fast' }),
 			exportedWorkflowForTest('payment-webhook-intake.json', { prefix: 'visual' }),
@@ -273,9 +297,11 @@ async function intakeBench(): Promise<IntakeReport> {
 				);
 				const after = sample();
 				const busy = (k: keyof typeof before) => (after[k] - before[k]) / r.seconds;
+				const worker = t.key === 'd' ? 'loadGenerator' : 'n8n';
 				const row = {
 					...r,
 					cores: { n8n: busy('n8n'), s3: busy('s3'), loadGenerator: busy('loadGenerator') },
+					cpuMsPerRequest: ((after[worker] - before[worker]) * 1000) / Math.max(1, r.ok),
 				};
 				rows.push(row);
 				console.log(formatIntake(row));
@@ -303,6 +329,21 @@ async function intakeBench(): Promise<IntakeReport> {
 			`(a) answered 200: ${fastOk}; archived objects for those events: ${found}; raw payload equal to the body sent: ${equal}; executions started by (a): ${countExecutions(n8n, 'crFastIntake0001')}`,
 		);
 		console.log(correctness[0]);
+		// Where n8n's CPU goes under (a): a CPU profile over one more stretch of (a) at 10 senders.
+		const fast = targets[0];
+		const cpuBefore = n8n.cpuSeconds();
+		const profiled = await profileWhile(inspectPort, () =>
+			runLoad(fast.label, (i) => fast.send(eventBody(i, 'profile')), {
+				requests: PROFILE_REQUESTS,
+				concurrency: 10,
+			}),
+		);
+		profiles.push({
+			label: '(a) the Payment Webhook Trigger, 10 senders',
+			requests: profiled.result.ok,
+			summary: summariseProfile(profiled.profile),
+			cpuMs: (n8n.cpuSeconds() - cpuBefore) * 1000,
+		});
 		// Where (a)'s time goes: the S3 client's CPU per call, in this process, one call at a time, with n8n idle.
 		s3CallCosts.push(...(await s3CallCost(s3.settings('bench-raw'), () => s3.cpuSeconds())));
 	} finally {
@@ -320,9 +361,20 @@ async function intakeBench(): Promise<IntakeReport> {
  * rounds; then 50 buyers at once on the fast and the visual path. The gateway stand-in answers at once.
  */
 async function leadCaptureBenchRun(): Promise<{ oneAtATime: LoadResult[]; burst: LoadResult[] }> {
-	const bench = await startLeadCaptureBench([
-		join(REPO_ROOT, 'benchmarks/workflows/bare-respond.json'),
-	]);
+	const inspectPort = await freePort();
+	const bench = await startLeadCaptureBench(
+		[join(REPO_ROOT, 'benchmarks/workflows/bare-respond.json')],
+		{ inspectPort },
+	);
+	// n8n's CPU ms per answered form, measured around each load.
+	const withCpu = async (run: () => Promise<LoadResult>): Promise<LoadResult> => {
+		const before = bench.n8n.cpuSeconds();
+		const r = await run();
+		return {
+			...r,
+			cpuMsPerRequest: ((bench.n8n.cpuSeconds() - before) * 1000) / Math.max(1, r.ok),
+		};
+	};
 	const targets = [
 		{
 			label: 'fast lead capture (Checkout Form Trigger): validate → archive → payment link → 303',
@@ -343,14 +395,29 @@ async function leadCaptureBenchRun(): Promise<{ oneAtATime: LoadResult[]; burst:
 		for (const t of targets) await runLoad('warm-up', t.send, { requests: 20, concurrency: 1 });
 		for (let round = 0; round < 4; round++) {
 			for (const t of round % 2 ? [...targets].reverse() : targets) {
-				const r = await runLoad(t.label, t.send, { requests: LEAD_REQUESTS / 4, concurrency: 1 });
+				const r = await withCpu(() =>
+					runLoad(t.label, t.send, { requests: LEAD_REQUESTS / 4, concurrency: 1 }),
+				);
 				results.set(t.label, [...(results.get(t.label) ?? []), r]);
 			}
 		}
 		for (const t of targets.slice(0, 2))
 			burst.push(
-				await runLoad(t.label, t.send, { requests: LEAD_BURST_REQUESTS, concurrency: 50 }),
+				await withCpu(() =>
+					runLoad(t.label, t.send, { requests: LEAD_BURST_REQUESTS, concurrency: 50 }),
+				),
 			);
+		const fast = targets[0];
+		const cpuBefore = bench.n8n.cpuSeconds();
+		const profiled = await profileWhile(inspectPort, () =>
+			runLoad(fast.label, fast.send, { requests: PROFILE_REQUESTS / 2, concurrency: 10 }),
+		);
+		profiles.push({
+			label: 'the fast lead capture (Checkout Form Trigger), 10 buyers',
+			requests: profiled.result.ok,
+			summary: summariseProfile(profiled.profile),
+			cpuMs: (bench.n8n.cpuSeconds() - cpuBefore) * 1000,
+		});
 	} finally {
 		await bench.stop();
 	}
@@ -363,6 +430,7 @@ async function leadCaptureBenchRun(): Promise<{ oneAtATime: LoadResult[]; burst:
 			pooled[Math.min(pooled.length - 1, Math.ceil((p / 100) * pooled.length) - 1)];
 		const seconds = rounds.reduce((s, r) => s + r.seconds, 0);
 		const ok = rounds.reduce((s, r) => s + r.ok, 0);
+		const cpuMs = rounds.reduce((s, r) => s + (r.cpuMsPerRequest ?? 0) * r.ok, 0);
 		return {
 			label: t.label,
 			concurrency: 1,
@@ -375,6 +443,7 @@ async function leadCaptureBenchRun(): Promise<{ oneAtATime: LoadResult[]; burst:
 			p95Ms: at(95),
 			p99Ms: at(99),
 			latencies: pooled,
+			cpuMsPerRequest: cpuMs / Math.max(1, ok),
 		};
 	});
 	return { oneAtATime, burst };
@@ -557,7 +626,38 @@ function ratios(rows: LoadResult[]): string {
 	return `| concurrent senders | (a)/(c) requests/s (goal ≥ 10) | (a)/(c) p99 | (a)/(d) requests/s (goal ≥ 30%) | (a)/(e) requests/s: share of n8n's floor |\n|---|---|---|---|---|\n${lines.filter(Boolean).join('\n')}`;
 }
 function formatIntake(r: IntakeRow): string {
-	return `${formatLoad(r)} ${r.cores.n8n.toFixed(2)} | ${r.cores.s3.toFixed(2)} | ${r.cores.loadGenerator.toFixed(2)} |`;
+	return `${formatLoad(r)} ${r.cpuMsPerRequest.toFixed(2)} | ${r.cores.n8n.toFixed(2)} | ${r.cores.s3.toFixed(2)} | ${r.cores.loadGenerator.toFixed(2)} |`;
+}
+
+/**
+ * The floor the bench holds the fast intake to in every run: (a) at least 5× the built-in path (c) at 10
+ * and 50 senders. Each miss is returned as the row that shows it; `main` then ends the run non-zero.
+ */
+const FAST_INTAKE_FLOOR = 5;
+function intakeFloorMisses(rows: IntakeRow[]): string[] {
+	const misses: string[] = [];
+	for (const concurrency of [10, 50]) {
+		const of = (key: string) =>
+			rows.find((r) => r.concurrency === concurrency && r.label.startsWith(`(${key})`));
+		const fast = of('a');
+		const builtin = of('c');
+		if (!fast || !builtin) continue;
+		const ratio = fast.perSecond / builtin.perSecond;
+		if (ratio < FAST_INTAKE_FLOOR)
+			misses.push(
+				`fast intake at ${concurrency} senders is ${ratio.toFixed(2)}× the built-in path (floor ${FAST_INTAKE_FLOOR}×):\n${formatIntake(fast)}\n${formatIntake(builtin)}`,
+			);
+	}
+	return misses;
+}
+
+function profileSection(): string {
+	if (profiles.length === 0) return 'not measured in this run';
+	return profiles
+		.map(
+			(p) => `Profile of n8n under ${p.label}:\n\n${profileTables(p.summary, p.requests, p.cpuMs)}`,
+		)
+		.join('\n\n');
 }
 function formatLoad(r: LoadResult): string {
 	return `| ${r.label} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${f1(r.perSecond)} | ${f1(r.p50Ms)} | ${f1(r.p95Ms)} | ${f1(r.p99Ms)} |`;
@@ -707,8 +807,8 @@ One n8n 2.41.1 (started with \`N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true\`, as the
 s3rver; each request is a ~300-byte signed Stripe event; closed loop after 30 warm-up requests per target;
 ${INTAKE_REQUESTS * 3} requests per row for (a), (d) and (e), ${INTAKE_REQUESTS} for (b) and (c).
 
-| target | concurrent senders | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | CPU cores: n8n | S3 server | load generator |
-|---|---|---|---|---|---|---|---|---|---|---|
+| target | concurrent senders | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | CPU ms per request (n8n; (d): its own process) | CPU cores: n8n | S3 server | load generator |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${intake.rows.map(formatIntake).join('\n')}
 
 ${ratios(intake.rows)}
@@ -727,8 +827,17 @@ expression isolate per execution) on every request; (a) answers from the webhook
 execution. (e) is n8n's own floor for a webhook: a bench-only trigger (testbench/bench-nodes) that answers
 200 from its handler and reads nothing, so (a) against (e) is what verify + archive cost. The CPU columns
 are the cores each process kept busy on average during the row; the machine's cores are shared by n8n,
-the S3 server and the load generator. (b) also verifies the signature and makes three S3 calls in two round trips (the duplicate check alongside the object, then the id marker)
-where (c) makes one upload and verifies nothing.
+the S3 server and the load generator. (a) and (b) verify the signature and make two S3 writes in one round trip (the object and its id marker,
+created with \`If-None-Match: *\`, which is the duplicate check; s3rver here honours it as AWS S3 and MinIO
+do), where (c) makes one upload and verifies nothing.
+
+### Where n8n's CPU goes
+
+A CPU profile of the n8n process (V8's sampling profiler over the inspector protocol, 200 µs interval;
+testbench/cpuProfile.ts) over ${PROFILE_REQUESTS} more requests of the fast intake and ${PROFILE_REQUESTS / 2} forms of
+the fast lead capture, self time by area and by function, idle left out.
+
+${profileSection()}
 
 ## Lead capture: the buyer's wait from form POST to 303
 
@@ -736,9 +845,9 @@ Default n8n settings; ${LEAD_REQUESTS} requests per row one at a time, in 4 inte
 ${LEAD_BURST_REQUESTS} requests from 50 concurrent buyers on the fast and the visual path; the gateway
 stand-in answers at once.
 
-| path | concurrent buyers | requests | errors | forms/s | p50 ms | p95 ms | p99 ms |
-|---|---|---|---|---|---|---|---|
-${[...leads.oneAtATime, ...leads.burst].map((r) => `| ${r.label} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${f1(r.perSecond)} | ${f1(r.p50Ms)} | ${f1(r.p95Ms)} | ${f1(r.p99Ms)} |`).join('\n')}
+| path | concurrent buyers | requests | errors | forms/s | p50 ms | p95 ms | p99 ms | n8n CPU ms per form |
+|---|---|---|---|---|---|---|---|---|
+${[...leads.oneAtATime, ...leads.burst].map((r) => `${formatLoad(r)} ${r.cpuMsPerRequest?.toFixed(2) ?? '–'} |`).join('\n')}
 
 ${leadCaptureRatios(leads)}
 
@@ -782,10 +891,20 @@ ${partitionSection(partitions)}`;
 		}
 		writeFileSync(file, current);
 		console.log(`\nBENCH_ONLY=${only.join(',')}: wrote those sections of BENCHMARKS.md`);
+		failOnFloorMisses(intake.rows);
 		return;
 	}
 	writeFileSync(file, doc);
 	console.log('\nwrote BENCHMARKS.md');
+	failOnFloorMisses(intake.rows);
+}
+
+/** Ends the run non-zero, naming the rows, when the fast intake fell under its floor in this run. */
+function failOnFloorMisses(rows: IntakeRow[]): void {
+	const misses = intakeFloorMisses(rows);
+	if (misses.length === 0) return;
+	console.error(`\nBENCH FAILED: ${misses.join('\n\n')}`);
+	process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {

@@ -29,6 +29,7 @@ export interface LeadCaptureBench {
 
 export async function startLeadCaptureBench(
 	extraWorkflows: string[] = [],
+	options: { inspectPort?: number } = {},
 ): Promise<LeadCaptureBench> {
 	const s3 = await startS3Server();
 	await s3.createBucket('leads');
@@ -45,6 +46,7 @@ export async function startLeadCaptureBench(
 	const n8nTmp = mkdtempSync(join(tmpdir(), 'cr-n8n-tmp-'));
 	const n8n = await startN8n({
 		port: n8nPort,
+		inspectPort: options.inspectPort,
 		env: { TMPDIR: n8nTmp },
 		workflows: [
 			exportedWorkflowForTest('checkout-lead-capture.json', { prefix: 'leads' }),

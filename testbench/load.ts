@@ -12,6 +12,8 @@ export interface LoadResult {
 	p99Ms: number;
 	/** Every request's latency in ms, sorted. */
 	latencies: number[];
+	/** CPU ms per answered request of the process under test, where the caller measured it. */
+	cpuMsPerRequest?: number;
 }
 
 function percentile(sorted: number[], p: number): number {

@@ -147,6 +147,8 @@ export interface StartOptions {
 	role?: 'main' | 'worker' | 'webhook';
 	/** Leave the import of credentials and workflows out: a worker or webhook processor shares the main's database. */
 	skipImport?: boolean;
+	/** Opens Node's inspector on this loopback port, for a CPU profile of the process (testbench/cpuProfile.ts). */
+	inspectPort?: number;
 }
 
 export interface N8nInstance {
@@ -327,7 +329,12 @@ export async function startN8n(options: StartOptions): Promise<N8nInstance> {
 	const launch = async () => {
 		exited = undefined;
 		const fd = openSync(logFile, 'a');
-		child = spawn(node, [n8n, ...command], { env, detached: true, stdio: ['ignore', fd, fd] });
+		const inspect = options.inspectPort ? [`--inspect=127.0.0.1:${options.inspectPort}`] : [];
+		child = spawn(node, [...inspect, n8n, ...command], {
+			env,
+			detached: true,
+			stdio: ['ignore', fd, fd],
+		});
 		child.on('exit', (code, signal) => (exited = `n8n exited (${code ?? signal})`));
 		await waitFor(
 			`n8n ${role} on ${baseUrl}`,
