@@ -204,6 +204,46 @@ async function publishPage(
 	return outcome;
 }
 
+/**
+ * Renews a run's lease in the background, every third of its TTL. Renewed while a page is in flight too
+ * (slow S3, a broker slow to confirm): a page longer than the lease's TTL must not let a second sweep take
+ * over a live run.
+ */
+class LeaseHeartbeat {
+	/** A renewal said another run holds the lease now: stop working. */
+	lost = false;
+	private renewing: Promise<void> | undefined;
+	private readonly timer: ReturnType<typeof setInterval>;
+
+	constructor(private readonly lease: RelayLease) {
+		this.timer = setInterval(
+			() => {
+				this.renewing ??= lease
+					.renew()
+					.then((held) => {
+						if (!held) this.lost = true;
+					})
+					.catch(() => undefined)
+					.finally(() => (this.renewing = undefined));
+			},
+			Math.max(50, Math.floor(lease.ttlMs / 3)),
+		);
+		this.timer.unref();
+	}
+
+	/** Between pages: after any renewal in flight, one more; false when the lease is lost. */
+	async renewNow(): Promise<boolean> {
+		await this.renewing;
+		return !(this.lost || !(await this.lease.renew()));
+	}
+
+	/** No more renewals; waits for one in flight. */
+	async stop(): Promise<void> {
+		clearInterval(this.timer);
+		await this.renewing;
+	}
+}
+
 export async function relayPending(
 	archive: S3Archive,
 	publisher: Publisher,
@@ -231,25 +271,7 @@ export async function relayPending(
 		return report;
 	};
 	if (lease && !(await lease.acquire())) return finish('busy');
-	// Renewed while a page is in flight too (slow S3, a broker slow to confirm): a page longer than the
-	// lease's TTL must not let a second sweep take over a live run.
-	let leaseLost = false;
-	let renewing: Promise<void> | undefined;
-	const heartbeat = lease
-		? setInterval(
-				() => {
-					renewing ??= lease
-						.renew()
-						.then((held) => {
-							if (!held) leaseLost = true;
-						})
-						.catch(() => undefined)
-						.finally(() => (renewing = undefined));
-				},
-				Math.max(50, Math.floor(lease.ttlMs / 3)),
-			)
-		: undefined;
-	heartbeat?.unref();
+	const heartbeat = lease ? new LeaseHeartbeat(lease) : undefined;
 	try {
 		const known = failures ? await failures.current() : undefined;
 		if (failures) {
@@ -262,11 +284,9 @@ export async function relayPending(
 			const remaining = limits.maxItems - report.published - report.duplicatesSkipped;
 			if (remaining <= 0) return finish('maxItems');
 			if (now() - started >= limits.maxDurationMs) return finish('maxDuration');
-			if (leaseLost) return finish('leaseLost');
-			if (lease && report.pages > 0) {
-				await renewing;
-				if (leaseLost || !(await lease.renew())) return finish('leaseLost');
-			}
+			if (heartbeat?.lost) return finish('leaseLost');
+			if (heartbeat && report.pages > 0 && !(await heartbeat.renewNow()))
+				return finish('leaseLost');
 
 			const page = await archive.listPage('pending', {
 				startAfter: cursor,
@@ -278,27 +298,9 @@ export async function relayPending(
 			if (report.skippedAside !== undefined)
 				report.skippedAside += page.objects.length - listed.length;
 			if (listed.length > 0) {
-				const outcome = await publishPage(
-					archive,
-					publisher,
-					target,
-					listed,
-					limits.fetchConcurrency,
-					false,
-					failures !== undefined,
-				);
-				// Only what the broker confirmed is marked relayed, also when the page failed half way.
-				await archive.move(
-					[...outcome.confirmedKeys, ...outcome.duplicateKeys],
-					'relayed',
-					limits.fetchConcurrency,
-				);
-				report.published += outcome.confirmedKeys.length;
-				report.duplicatesSkipped += outcome.duplicateKeys.length;
-				if (outcome.confirmedKeys.length > 0) {
-					report.firstKey ??= outcome.confirmedKeys[0];
-					report.lastKey = outcome.confirmedKeys[outcome.confirmedKeys.length - 1];
-				}
+				const outcome = await relayListed(archive, publisher, target, limits, listed, report, {
+					skipFaultyObjects: failures !== undefined,
+				});
 				if (failures && known) await countFailures(failures, known.trying, outcome, report);
 				if (outcome.failure !== undefined) {
 					finish('empty');
@@ -314,10 +316,47 @@ export async function relayPending(
 			cursor = page.lastKey;
 		}
 	} finally {
-		if (heartbeat) clearInterval(heartbeat);
-		await renewing;
+		await heartbeat?.stop();
 		if (lease) await lease.release().catch(() => undefined);
 	}
+}
+
+/**
+ * Publishes one listed page of pending objects and moves what went out to relayed/, counting it in
+ * `report`. A failure is in the outcome, for the caller to stop on once the failures are counted.
+ */
+async function relayListed(
+	archive: S3Archive,
+	publisher: Publisher,
+	target: PublishTarget,
+	limits: RelayLimits,
+	listed: ListedObject[],
+	report: RelayReport,
+	/** Whether an object's own fault skips it (failures are counted) or stops the run. */
+	{ skipFaultyObjects }: { skipFaultyObjects: boolean },
+): Promise<PageOutcome> {
+	const outcome = await publishPage(
+		archive,
+		publisher,
+		target,
+		listed,
+		limits.fetchConcurrency,
+		false,
+		skipFaultyObjects,
+	);
+	// Only what the broker confirmed is marked relayed, also when the page failed half way.
+	await archive.move(
+		[...outcome.confirmedKeys, ...outcome.duplicateKeys],
+		'relayed',
+		limits.fetchConcurrency,
+	);
+	report.published += outcome.confirmedKeys.length;
+	report.duplicatesSkipped += outcome.duplicateKeys.length;
+	if (outcome.confirmedKeys.length > 0) {
+		report.firstKey ??= outcome.confirmedKeys[0];
+		report.lastKey = outcome.confirmedKeys[outcome.confirmedKeys.length - 1];
+	}
+	return outcome;
 }
 
 /**

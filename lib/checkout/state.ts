@@ -115,6 +115,63 @@ export function shortfall(
 	return event.amount < expected.amount ? 'amount' : undefined;
 }
 
+/** A transition that leaves the status as it is; the event is remembered, so a redelivery is a duplicate. */
+function unchanged(
+	state: DealCheckoutState,
+	event: CheckoutEvent,
+	ignored: NonNullable<Transition['ignored']>,
+	{ effects = [], moved = false }: { effects?: Effect[]; moved?: boolean } = {},
+): Transition {
+	return { next: remember(state, event, state.status, moved), effects, ignored };
+}
+
+/** A paid event for less than the deal expects (or in another currency): underpaid, with a note. */
+function underpaid(
+	state: DealCheckoutState,
+	event: CheckoutEvent,
+	expected: ExpectedPayment,
+): Transition {
+	const note: Effect = {
+		kind: 'addNote',
+		reason: 'underpaid',
+		paid: { amount: event.amount, currency: event.currency },
+		expected,
+	};
+	if (state.status === 'underpaid')
+		return unchanged(state, event, 'no state change', { effects: [note] });
+	const target = 'underpaid';
+	return {
+		next: remember(state, event, target, true),
+		effects: [{ kind: 'setStatus', status: target }, note],
+	};
+}
+
+/**
+ * An event that names a status, on a deal that is not paid and not short-paid by it: the move, unless the
+ * event is older than the state or changes nothing. `hadState`: the deal had a state before this event.
+ */
+function moveTo(
+	state: DealCheckoutState,
+	event: CheckoutEvent,
+	target: CheckoutStatus,
+	hadState: boolean,
+): Transition {
+	// Money arrived, if short: a failed card, an expiry or a form sent again does not move it back.
+	if (state.status === 'underpaid' && target !== 'paid')
+		return unchanged(state, event, 'after a payment');
+	// A payment beats everything before it, even an "expired" that arrived with a later timestamp: money
+	// received is a fact; a lead capture never moves a deal that is already further along.
+	if (target !== 'paid' && hadState && event.occurredAt < state.lastEventAt)
+		return unchanged(state, event, 'older than the state');
+	if (target === 'started' && hadState) return unchanged(state, event, 'no state change');
+	if (target === state.status && hadState)
+		return unchanged(state, event, 'no state change', { moved: true });
+
+	const effects: Effect[] = [{ kind: 'setStatus', status: target }];
+	if (target === 'paid') effects.push({ kind: 'markWon' }, { kind: 'completeFollowUps' });
+	return { next: remember(state, event, target, true), effects };
+}
+
 export function applyCheckoutEvent(
 	current: DealCheckoutState | undefined,
 	event: CheckoutEvent,
@@ -134,68 +191,9 @@ export function applyCheckoutEvent(
 			effects: [{ kind: 'addNote', reason: 'refunded' }],
 		};
 	}
-	let target = TARGET[event.type];
-	if (!target)
-		return {
-			next: remember(state, event, state.status, false),
-			effects: [],
-			ignored: 'no state change',
-		};
-	if (state.status === 'paid')
-		return {
-			next: remember(state, event, state.status, false),
-			effects: [],
-			ignored: 'after paid',
-		};
-	if (target === 'paid' && shortfall(event, expected)) {
-		const note: Effect = {
-			kind: 'addNote',
-			reason: 'underpaid',
-			paid: { amount: event.amount, currency: event.currency },
-			expected: expected!,
-		};
-		if (state.status === 'underpaid')
-			return {
-				next: remember(state, event, state.status, false),
-				effects: [note],
-				ignored: 'no state change',
-			};
-		target = 'underpaid';
-		return {
-			next: remember(state, event, target, true),
-			effects: [{ kind: 'setStatus', status: target }, note],
-		};
-	}
-	// Money arrived, if short: a failed card, an expiry or a form sent again does not move it back.
-	if (state.status === 'underpaid' && target !== 'paid')
-		return {
-			next: remember(state, event, state.status, false),
-			effects: [],
-			ignored: 'after a payment',
-		};
-	// A payment beats everything before it, even an "expired" that arrived with a later timestamp: money
-	// received is a fact; a lead capture never moves a deal that is already further along.
-	if (target !== 'paid' && current && event.occurredAt < state.lastEventAt) {
-		return {
-			next: remember(state, event, state.status, false),
-			effects: [],
-			ignored: 'older than the state',
-		};
-	}
-	if (target === 'started' && current)
-		return {
-			next: remember(state, event, state.status, false),
-			effects: [],
-			ignored: 'no state change',
-		};
-	if (target === state.status && current)
-		return {
-			next: remember(state, event, state.status, true),
-			effects: [],
-			ignored: 'no state change',
-		};
-
-	const effects: Effect[] = [{ kind: 'setStatus', status: target }];
-	if (target === 'paid') effects.push({ kind: 'markWon' }, { kind: 'completeFollowUps' });
-	return { next: remember(state, event, target, true), effects };
+	const target = TARGET[event.type];
+	if (!target) return unchanged(state, event, 'no state change');
+	if (state.status === 'paid') return unchanged(state, event, 'after paid');
+	if (target === 'paid' && shortfall(event, expected)) return underpaid(state, event, expected!);
+	return moveTo(state, event, target, current !== undefined);
 }

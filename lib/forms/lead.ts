@@ -286,185 +286,224 @@ function collapseSpaces(text: string): string {
  */
 const MARKUP = /<[A-Za-z!/?]/;
 
-export function validateLead(
-	body: unknown,
-	query: Record<string, unknown>,
-	options: LeadOptions,
-): LeadResult {
-	const mapping: FieldMapping = { ...DEFAULT_MAPPING, ...options.mapping };
-	const bodyGiven =
-		body !== undefined &&
-		body !== null &&
-		!(typeof body === 'object' && Object.keys(body).length === 0);
-	if (
-		bodyGiven &&
-		options.contentType !== undefined &&
-		!FORM_TYPES.test(options.contentType.trim())
-	) {
-		return {
-			ok: false,
-			status: 415,
-			errors: [
-				{
-					field: 'content-type',
-					message: `must be a form (application/x-www-form-urlencoded or multipart/form-data) or JSON, not "${options.contentType.slice(0, 80)}"`,
-				},
-			],
-		};
+/**
+ * The form's fields as the lead's fields see them (through the mapping), and the field errors found so
+ * far, in the order they were found: the 422 lists them in that order.
+ */
+class LeadFieldReader {
+	readonly errors: FieldError[] = [];
+
+	constructor(
+		readonly fields: Map<string, string>,
+		readonly mapping: FieldMapping,
+	) {}
+
+	add(field: string, message: string): void {
+		this.errors.push({ field, message });
 	}
-	let read: ReturnType<typeof readFormFields>;
-	try {
-		read = readFormFields(body, query);
-	} catch (error) {
-		if (error instanceof UntrustedInputError)
-			return {
-				ok: false,
-				status: error.status,
-				errors: [{ field: error.field, message: error.message.slice(error.field.length + 1) }],
-			};
-		throw error;
+
+	/** The answer that lists the errors found: fields the buyer must fix. */
+	refusal(): LeadResult {
+		return { ok: false, status: 422, errors: this.errors };
 	}
-	const { fields, repeated, kind, formId, formName } = read;
-	const errors: FieldError[] = [];
-	const pick = (field: LeadField): { key?: string; value?: string } => {
-		for (const candidate of mapping[field]) {
+
+	/** The first mapped key the form sent for a lead field, and its value as sent. */
+	pick(field: LeadField): { key?: string; value?: string } {
+		for (const candidate of this.mapping[field]) {
 			const key = normaliseKey(candidate);
-			if (fields.has(key)) return { key: candidate, value: fields.get(key) };
+			if (this.fields.has(key)) return { key: candidate, value: this.fields.get(key) };
 		}
 		return {};
-	};
-
-	const honeypot = pick('honeypot');
-	if (honeypot.value && honeypot.value.trim() !== '') return { ok: 'bot', field: honeypot.key! };
-
-	// Hostile input first: oversized fields and undecodable bytes are refused whatever field they are in.
-	for (const [key, value] of fields) {
-		if (value.length > MAX_FIELD_CHARS)
-			errors.push({
-				field: key,
-				message: `is too long (${value.length} characters, at most ${MAX_FIELD_CHARS})`,
-			});
-		else if (value.includes('\uFFFD') || /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(value))
-			errors.push({ field: key, message: 'contains characters that are not text' });
-		else if (MARKUP.test(value))
-			errors.push({ field: key, message: 'must not contain HTML markup' });
 	}
-	if (errors.length) return { ok: false, status: 422, errors };
 
-	// A field of the lead sent twice with different values (`email=a&email=b`): which one the buyer meant is
-	// a guess, so none is taken. The consent checkbox is exempt: forms pair it with a hidden "0" fallback.
-	for (const field of Object.keys(mapping) as LeadField[]) {
-		if (field === 'consent' || field === 'honeypot') continue;
-		const key = pick(field).key;
-		if (key !== undefined && repeated.has(normaliseKey(key)))
-			errors.push({ field, message: 'was sent more than once with different values' });
-	}
-	if (errors.length) return { ok: false, status: 422, errors };
-
-	const text = (field: LeadField): string | undefined => {
-		const raw = pick(field).value;
+	/** A lead field's text with its spaces collapsed; undefined when empty, or (an error) over its cap. */
+	text(field: LeadField): string | undefined {
+		const raw = this.pick(field).value;
 		if (raw === undefined) return undefined;
 		const clean = collapseSpaces(raw);
 		const cap = CAPS[field];
 		if (cap && clean.length > cap) {
-			errors.push({ field, message: `is too long (at most ${cap} characters)` });
+			this.add(field, `is too long (at most ${cap} characters)`);
 			return undefined;
 		}
 		return clean === '' ? undefined : clean;
+	}
+}
+
+/** A 415 for a body that is neither a form nor JSON; undefined when the body may be read. */
+function refuseContentType(body: unknown, contentType: string | undefined): LeadResult | undefined {
+	const bodyGiven =
+		body !== undefined &&
+		body !== null &&
+		!(typeof body === 'object' && Object.keys(body).length === 0);
+	if (!bodyGiven || contentType === undefined || FORM_TYPES.test(contentType.trim()))
+		return undefined;
+	return {
+		ok: false,
+		status: 415,
+		errors: [
+			{
+				field: 'content-type',
+				message: `must be a form (application/x-www-form-urlencoded or multipart/form-data) or JSON, not "${contentType.slice(0, 80)}"`,
+			},
+		],
 	};
+}
 
-	const name = text('name');
-	if (!name) errors.push({ field: 'name', message: 'is required' });
+/** The form's fields, or the answer to a body lib/http/untrusted refused (too large, a forbidden key…). */
+function readFormOrRefuse(
+	body: unknown,
+	query: Record<string, unknown>,
+): { read: ReturnType<typeof readFormFields> } | { refused: LeadResult } {
+	try {
+		return { read: readFormFields(body, query) };
+	} catch (error) {
+		if (error instanceof UntrustedInputError)
+			return {
+				refused: {
+					ok: false,
+					status: error.status,
+					errors: [{ field: error.field, message: error.message.slice(error.field.length + 1) }],
+				},
+			};
+		throw error;
+	}
+}
+
+/** Oversized fields, undecodable bytes and markup, each an error of the field it is in. */
+function checkHostileInput(form: LeadFieldReader): void {
+	for (const [key, value] of form.fields) {
+		if (value.length > MAX_FIELD_CHARS)
+			form.add(key, `is too long (${value.length} characters, at most ${MAX_FIELD_CHARS})`);
+		else if (value.includes('\uFFFD') || /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(value))
+			form.add(key, 'contains characters that are not text');
+		else if (MARKUP.test(value)) form.add(key, 'must not contain HTML markup');
+	}
+}
+
+/**
+ * A field of the lead sent twice with different values (`email=a&email=b`): which one the buyer meant is
+ * a guess, so none is taken. The consent checkbox is exempt: forms pair it with a hidden "0" fallback.
+ */
+function checkRepeatedFields(form: LeadFieldReader, repeated: Set<string>): void {
+	for (const field of Object.keys(form.mapping) as LeadField[]) {
+		if (field === 'consent' || field === 'honeypot') continue;
+		const key = form.pick(field).key;
+		if (key !== undefined && repeated.has(normaliseKey(key)))
+			form.add(field, 'was sent more than once with different values');
+	}
+}
+
+/** Who is buying: name and e-mail (required), phone in E.164. */
+function readBuyerIdentity(
+	form: LeadFieldReader,
+	options: LeadOptions,
+): { name?: string; email?: string; phone?: string } {
+	const name = form.text('name');
+	if (!name) form.add('name', 'is required');
 	// An address with an invisible character is judged as sent (collapsing spaces would remove some).
-	const rawEmail = pick('email').value;
-	const email = normaliseEmail(INVISIBLE.test(rawEmail ?? '') ? rawEmail : text('email'));
-	const emailText = email.ok ? email.email : undefined;
-	if (!email.ok) errors.push({ field: 'email', message: email.message });
+	const rawEmail = form.pick('email').value;
+	const email = normaliseEmail(INVISIBLE.test(rawEmail ?? '') ? rawEmail : form.text('email'));
+	if (!email.ok) form.add('email', email.message);
 
-	const phoneText = text('phone');
+	const phoneText = form.text('phone');
 	let phone: string | undefined;
 	if (phoneText) {
 		phone = toE164(phoneText);
 		if (!phone)
-			errors.push({
-				field: 'phone',
-				message:
-					'is not a valid phone number (for Brazil: area code and number, e.g. (11) 98765-4321)',
-			});
-	} else if (options.requirePhone) errors.push({ field: 'phone', message: 'is required' });
+			form.add(
+				'phone',
+				'is not a valid phone number (for Brazil: area code and number, e.g. (11) 98765-4321)',
+			);
+	} else if (options.requirePhone) form.add('phone', 'is required');
+	return { name, email: email.ok ? email.email : undefined, phone };
+}
 
-	const documentText = text('document');
+/** The buyer's CPF or CNPJ, with its check digits checked. */
+function readDocument(
+	form: LeadFieldReader,
+	options: LeadOptions,
+): { kind: DocumentKind; digits: string } | undefined {
+	const documentText = form.text('document');
 	let document: { kind: DocumentKind; digits: string } | undefined;
 	if (documentText) {
 		document = parseDocument(documentText);
-		if (!document)
-			errors.push({
-				field: 'document',
-				message: 'is not a valid CPF or CNPJ (check digits do not match)',
-			});
-	} else if (options.requireDocument) errors.push({ field: 'document', message: 'is required' });
+		if (!document) form.add('document', 'is not a valid CPF or CNPJ (check digits do not match)');
+	} else if (options.requireDocument) form.add('document', 'is required');
+	return document;
+}
 
+/** What the form had of the address; for a Brazilian shop the CEP as its 8 digits and the UF in capitals. */
+function readAddress(
+	form: LeadFieldReader,
+	options: LeadOptions,
+): Partial<Record<AddressField, string>> {
 	const brazilian = (options.currency ?? 'BRL').toUpperCase() === 'BRL';
 	const address: Partial<Record<AddressField, string>> = {};
 	for (const field of ADDRESS_FIELDS) {
-		const value = text(field);
+		const value = form.text(field);
 		if (value !== undefined) address[field] = value;
 	}
 	if (address.postalCode && brazilian) {
 		const digits = address.postalCode.replace(/\D/g, '');
 		if (digits.length !== 8 || /[^\d\s.-]/.test(address.postalCode))
-			errors.push({
-				field: 'postalCode',
-				message: 'is not a valid CEP (8 digits, e.g. 01310-100)',
-			});
+			form.add('postalCode', 'is not a valid CEP (8 digits, e.g. 01310-100)');
 		else address.postalCode = digits;
 	}
 	if (address.state && brazilian && /^[a-z]{2}$/i.test(address.state))
 		address.state = address.state.toUpperCase();
 	if (options.requireAddress) {
 		for (const field of ['postalCode', 'street', 'number'] as const)
-			if (!address[field]) errors.push({ field, message: 'is required' });
+			if (!address[field]) form.add(field, 'is required');
 	}
+	return address;
+}
 
-	// Elementor sends the page as "Page URL" (simple mode) or meta.page_url (advanced), and the page the
-	// buyer came from as "Referer" when the form asks for it.
+/**
+ * The page the form was on and the page the buyer came from. Elementor sends the page as "Page URL"
+ * (simple mode) or meta.page_url (advanced), and the page the buyer came from as "Referer" when the form
+ * asks for it.
+ */
+function pageAndReferrer(
+	fields: Map<string, string>,
+	referer: string | undefined,
+): { pageUrl?: string; referrer?: string } {
 	const pageUrl = fields.get('metapageurl') ?? fields.get('pageurl');
 	const referrer =
 		fields.get('referrer') ??
 		fields.get('referer') ??
 		fields.get('metareferer') ??
 		pageUrl ??
-		options.referer;
-	// The price is the shop's: the form says at most which product (and the amount of an open-price row).
-	const priced = priceFromCatalog(options.catalog, {
-		product: text('product'),
-		price: text('price'),
-		formId,
-		formName,
-		pageUrl: pageUrl ?? referrer,
-	});
-	if (!priced.ok) errors.push(...priced.errors);
+		referer;
+	return { pageUrl, referrer };
+}
 
-	const tokenText = text('checkoutToken');
+/** The Elementor path's random token from the page script's hidden field, checked to look random. */
+function readCheckoutToken(form: LeadFieldReader, options: LeadOptions): string | undefined {
+	const tokenText = form.text('checkoutToken');
 	if (tokenText !== undefined && !isCheckoutToken(tokenText))
-		errors.push({
-			field: 'checkoutToken',
-			message: 'is not a random checkout token (crypto.randomUUID() in the page script)',
-		});
+		form.add(
+			'checkoutToken',
+			'is not a random checkout token (crypto.randomUUID() in the page script)',
+		);
 	else if (tokenText === undefined && options.requireCheckoutToken)
-		errors.push({
-			field: 'checkoutToken',
-			message:
-				'is required: add the hidden field and its script to the form (README: Elementor Pro form)',
-		});
+		form.add(
+			'checkoutToken',
+			'is required: add the hidden field and its script to the form (README: Elementor Pro form)',
+		);
+	return tokenText;
+}
 
-	const consentText = text('consent') ?? consentByLabel(fields);
+/** Whether the buyer ticked the consent checkbox (required unless `requireConsent` is false). */
+function readConsent(form: LeadFieldReader, options: LeadOptions): boolean {
+	const consentText = form.text('consent') ?? consentByLabel(form.fields);
 	const consentGiven = !!consentText && !/^(0|false|no|nao|não|off)$/i.test(consentText);
 	if (options.requireConsent !== false && !consentGiven)
-		errors.push({ field: 'consent', message: 'must be accepted (LGPD)' });
+		form.add('consent', 'must be accepted (LGPD)');
+	return consentGiven;
+}
 
-	if (errors.length || !priced.ok) return { ok: false, status: 422, errors };
-
+function utmOf(fields: Map<string, string>, pageUrl: string | undefined): Record<string, string> {
 	const utm: Record<string, string> = {};
 	const pageQuery = queryOf(pageUrl);
 	for (const key of UTM_KEYS) {
@@ -472,13 +511,55 @@ export function validateLead(
 		const value = fields.get(normaliseKey(key)) ?? pageQuery?.get(key) ?? undefined;
 		if (value) utm[key] = collapseSpaces(value).slice(0, 200);
 	}
+	return utm;
+}
+
+export function validateLead(
+	body: unknown,
+	query: Record<string, unknown>,
+	options: LeadOptions,
+): LeadResult {
+	const wrongType = refuseContentType(body, options.contentType);
+	if (wrongType) return wrongType;
+	const reading = readFormOrRefuse(body, query);
+	if ('refused' in reading) return reading.refused;
+	const { fields, repeated, kind, formId, formName } = reading.read;
+	const form = new LeadFieldReader(fields, { ...DEFAULT_MAPPING, ...options.mapping });
+
+	const honeypot = form.pick('honeypot');
+	if (honeypot.value && honeypot.value.trim() !== '') return { ok: 'bot', field: honeypot.key! };
+	// Hostile input first: oversized fields and undecodable bytes are refused whatever field they are in.
+	checkHostileInput(form);
+	if (form.errors.length) return form.refusal();
+	checkRepeatedFields(form, repeated);
+	if (form.errors.length) return form.refusal();
+
+	// The 422 lists the errors in the order these read the fields (identity, document, address, product,
+	// token, consent): keep the order.
+	const buyer = readBuyerIdentity(form, options);
+	const document = readDocument(form, options);
+	const address = readAddress(form, options);
+	const { pageUrl, referrer } = pageAndReferrer(fields, options.referer);
+	// The price is the shop's: the form says at most which product (and the amount of an open-price row).
+	const priced = priceFromCatalog(options.catalog, {
+		product: form.text('product'),
+		price: form.text('price'),
+		formId,
+		formName,
+		pageUrl: pageUrl ?? referrer,
+	});
+	if (!priced.ok) form.errors.push(...priced.errors);
+	const tokenText = readCheckoutToken(form, options);
+	const consentGiven = readConsent(form, options);
+	if (form.errors.length || !priced.ok) return form.refusal();
+
 	const at = new Date(options.now ?? Date.now()).toISOString();
 	return {
 		ok: true,
 		lead: {
-			name: name!,
-			email: emailText!,
-			phone,
+			name: buyer.name!,
+			email: buyer.email!,
+			phone: buyer.phone,
 			document: document?.digits,
 			documentKind: document?.kind,
 			...(Object.keys(address).length ? { address } : {}),
@@ -487,7 +568,7 @@ export function validateLead(
 			amount: priced.amount,
 			currency: priced.row.currency,
 			consent: consentGiven ? { given: true, at } : { given: false },
-			utm,
+			utm: utmOf(fields, pageUrl),
 			referrer: referrer ? referrer.slice(0, 500) : undefined,
 			form: { id: formId, name: formName, kind },
 		},

@@ -143,6 +143,28 @@ export async function applyEvent(
 	);
 }
 
+/** What a transition writes on a deal besides its state: the event's amount, and the gateway it came through. */
+interface EventDealFields {
+	/** The deal's value (and currency) from the event's amount; empty when the event has none. */
+	money: { value?: number; currency?: string };
+	/** The deal's custom fields the event fills in (the gateway). */
+	extra: Record<string, unknown>;
+}
+
+function eventDealFields(event: CheckoutEventInput, fields: FieldKeys): EventDealFields {
+	const money =
+		event.amount !== undefined
+			? {
+					value: toMajorUnits(event.amount),
+					...(event.currency ? { currency: event.currency } : {}),
+				}
+			: {};
+	const extra: Record<string, unknown> = event.provider
+		? { [fields.keys.gateway]: event.provider }
+		: {};
+	return { money, extra };
+}
+
 async function applyHeldEvent(
 	client: PipedriveClient,
 	event: CheckoutEventInput,
@@ -155,44 +177,17 @@ async function applyHeldEvent(
 	const deal = await findLeadDeal(client, record, leadRef, shared.searchSettleMs);
 	const current = deal ? readCheckoutState(deal.custom_fields, fields) : undefined;
 	const transition = applyCheckoutEvent(current, event, deal ? expectedPaymentOf(deal) : undefined);
-	const money =
-		event.amount !== undefined
-			? {
-					value: toMajorUnits(event.amount),
-					...(event.currency ? { currency: event.currency } : {}),
-				}
-			: {};
-	const extra: Record<string, unknown> = event.provider
-		? { [fields.keys.gateway]: event.provider }
-		: {};
+	const written = eventDealFields(event, fields);
 	const effects = transition.effects.map((e) => e.kind);
-	const won = effects.includes('markWon');
 
 	if (!deal) {
-		// The lead never reached Pipedrive (its message failed, or the shop's form is not wired): the event
-		// still gets a deal, so the payment is not lost; the lead fills in the person when it arrives.
-		const sentAt = Date.now();
-		await record.save({ ...record.data, creatingDealAt: sentAt });
-		const created = await client.createDeal(
-			{
-				title: dealTitle(titleTemplate ?? 'Checkout {{leadId}}', { leadId: leadRef }),
-				...money,
-				...(won ? { status: 'won' } : {}),
-				custom_fields: {
-					[fields.keys.leadId]: leadRef,
-					...extra,
-					...writeCheckoutState(transition.next, fields),
-				},
-			},
-			// No person to list by: the search by lead id finds a deal the lost attempt made, once it caught up.
-			async () => await searchLeadDeal(client, leadRef, sentAt, shared.searchSettleMs),
-		);
-		await record.save({ dealId: created.id });
-		// A refund that came before anything else still gets its note. (The deal was created holding this
-		// event's id: a crash before the note leaves it missing, as a redelivery is then a duplicate.)
-		await addEffectNotes(client, created.id, event, transition, false);
+		const { dealId } = await createEventDeal(client, event, leadRef, fields, record, shared, {
+			titleTemplate,
+			transition,
+			written,
+		});
 		return {
-			dealId: created.id,
+			dealId,
 			dealCreated: true,
 			status: transition.next.status,
 			effects,
@@ -220,9 +215,79 @@ async function applyHeldEvent(
 	// (found by the fault matrix: a refund note lost to a 401 spell between the state and the note).
 	await addEffectNotes(client, deal.id, event, transition, current?.olderIdsDropped === true);
 	const completeFollowUps = effects.includes('completeFollowUps');
+	const close = followUpCloser(client, deal.id, fields, result);
+	if (completeFollowUps) await close(deal.custom_fields);
+	const won = effects.includes('markWon');
+	const updated = await client.updateDeal(deal.id, {
+		...(won ? { status: 'won', ...written.money } : {}),
+		custom_fields: { ...written.extra, ...writeCheckoutState(transition.next, fields) },
+	});
+	// And the follow-ups the deal has now that it is won: a rules run that created an activity since our
+	// read wrote its id after it (runRules.ts closes the activities of a deal it finds won when it writes
+	// them; between the two, none stays open).
+	if (completeFollowUps) await close(updated?.custom_fields);
+	return result;
+}
+
+/**
+ * The deal of an event whose lead has none. The lead never reached Pipedrive (its message failed, or the
+ * shop's form is not wired): the event still gets a deal, so the payment is not lost; the lead fills in the
+ * person when it arrives.
+ */
+async function createEventDeal(
+	client: PipedriveClient,
+	event: CheckoutEventInput,
+	leadRef: string,
+	fields: FieldKeys,
+	record: HeldRecord<LeadRecord>,
+	shared: PipedriveShared,
+	{
+		titleTemplate,
+		transition,
+		written,
+	}: {
+		titleTemplate: string | undefined;
+		transition: ReturnType<typeof applyCheckoutEvent>;
+		written: EventDealFields;
+	},
+): Promise<{ dealId: number }> {
+	const won = transition.effects.some((e) => e.kind === 'markWon');
+	const sentAt = Date.now();
+	await record.save({ ...record.data, creatingDealAt: sentAt });
+	const created = await client.createDeal(
+		{
+			title: dealTitle(titleTemplate ?? 'Checkout {{leadId}}', { leadId: leadRef }),
+			...written.money,
+			...(won ? { status: 'won' } : {}),
+			custom_fields: {
+				[fields.keys.leadId]: leadRef,
+				...written.extra,
+				...writeCheckoutState(transition.next, fields),
+			},
+		},
+		// No person to list by: the search by lead id finds a deal the lost attempt made, once it caught up.
+		async () => await searchLeadDeal(client, leadRef, sentAt, shared.searchSettleMs),
+	);
+	await record.save({ dealId: created.id });
+	// A refund that came before anything else still gets its note. (The deal was created holding this
+	// event's id: a crash before the note leaves it missing, as a redelivery is then a duplicate.)
+	await addEffectNotes(client, created.id, event, transition, false);
+	return { dealId: created.id };
+}
+
+/**
+ * Closes the follow-up activities a deal's custom fields name, each once however often it is called
+ * (before and after the deal is written), counting them in `result.followUpsCompleted`.
+ */
+function followUpCloser(
+	client: PipedriveClient,
+	dealId: number,
+	fields: FieldKeys,
+	result: ApplyEventResult,
+): (custom: Record<string, unknown> | undefined) => Promise<void> {
 	const closed = new Set<number>();
 	let looked = false;
-	const close = async (custom: Record<string, unknown> | undefined) => {
+	return async (custom) => {
 		const followUps = parseFollowUps(custom?.[fields.keys.followUps]);
 		const ids = followUps.flatMap((f) => (f.activityId ? [f.activityId] : []));
 		// A rule marked without its activity's id: the run that made the activity stopped before it wrote
@@ -231,9 +296,9 @@ async function applyHeldEvent(
 		const unknown = followUps.filter((f) => !f.activityId);
 		if (unknown.length && !looked) {
 			looked = true;
-			const activities = await client.dealActivities(deal.id);
+			const activities = await client.dealActivities(dealId);
 			for (const f of unknown) {
-				const marker = effectMarker('follow-up', deal.id, f.rule);
+				const marker = effectMarker('follow-up', dealId, f.rule);
 				for (const a of activities)
 					if (a.is_deleted !== true && a.done !== true && hasMarker(a.note, marker)) ids.push(a.id);
 			}
@@ -244,14 +309,4 @@ async function applyHeldEvent(
 			if (await client.updateActivity(id, { done: true })) result.followUpsCompleted++;
 		}
 	};
-	if (completeFollowUps) await close(deal.custom_fields);
-	const updated = await client.updateDeal(deal.id, {
-		...(won ? { status: 'won', ...money } : {}),
-		custom_fields: { ...extra, ...writeCheckoutState(transition.next, fields) },
-	});
-	// And the follow-ups the deal has now that it is won: a rules run that created an activity since our
-	// read wrote its id after it (runRules.ts closes the activities of a deal it finds won when it writes
-	// them; between the two, none stays open).
-	if (completeFollowUps) await close(updated?.custom_fields);
-	return result;
 }

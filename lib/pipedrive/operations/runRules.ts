@@ -12,6 +12,7 @@ import {
 	parseFollowUps,
 	readCheckoutState,
 	textField,
+	type AppliedFollowUp,
 	type FieldKeys,
 } from '../fields';
 import { effectMarker, hasMarker, survivorOf, withMarker } from '../markers';
@@ -201,41 +202,45 @@ function renewedLink(options: RunRulesOptions, leadId: string | undefined): stri
 	}
 }
 
-async function runRulesNow(
+/** The open deals (of the pipeline, if one is set): all of them, or those updated since (wall-clock ms). */
+async function listOpenDeals(
 	client: PipedriveClient,
-	account: string,
-	rules: FollowUpRule[],
-	options: RunRulesOptions,
-	shared: PipedriveShared,
-	/** List only the open deals updated since (wall-clock ms); all of them when undefined. */
-	updatedSince?: number,
-): Promise<RunRulesResult> {
-	const fields = await checkoutFields(client, account, shared);
-	const now = options.now ?? new Date();
-	const deals = await client.listDeals({
+	pipelineId: number | undefined,
+	updatedSince: number | undefined,
+): Promise<Deal[]> {
+	return await client.listDeals({
 		status: 'open',
-		...(options.pipelineId ? { pipeline_id: options.pipelineId } : {}),
+		...(pipelineId ? { pipeline_id: pipelineId } : {}),
 		// Pipedrive's updated_since takes RFC 3339 without fractions of a second.
 		...(updatedSince !== undefined
 			? { updated_since: new Date(updatedSince).toISOString().replace(/\.\d{3}Z$/, 'Z') }
 			: {}),
 	});
-	if (!options.dryRun) await finishInterruptedRuns(client, fields, deals);
-	// What the listing said of each deal with a checkout state: its person, and what the rules saw.
-	const listed = new Map<number, { personId: number | null; candidate: DealForRules }>();
+}
+
+/** An amount in its currency, for {{amount}}: one number format per currency for the whole run. */
+function moneyFormatter(locale: string | undefined): (value: number, currency: string) => string {
 	const formats = new Map<string, Intl.NumberFormat>();
-	const money = (value: number, currency: string) => {
+	return (value, currency) => {
 		let format = formats.get(currency);
 		if (!format)
 			formats.set(
 				currency,
-				(format = new Intl.NumberFormat(options.locale ?? 'pt-BR', {
+				(format = new Intl.NumberFormat(locale ?? 'pt-BR', {
 					style: 'currency',
 					currency,
 				})),
 			);
 		return format.format(value);
 	};
+}
+
+/** What the listing said of each deal with a checkout state: its person, and what the rules saw. */
+type ListedDeals = Map<number, { personId: number | null; candidate: DealForRules }>;
+
+function listedCandidates(deals: Deal[], fields: FieldKeys, options: RunRulesOptions): ListedDeals {
+	const listed: ListedDeals = new Map();
+	const money = moneyFormatter(options.locale);
 	for (const deal of deals) {
 		const state = readCheckoutState(deal.custom_fields, fields);
 		if (!state || !state.lastEventAt) continue;
@@ -259,33 +264,59 @@ async function runRulesNow(
 		};
 		listed.set(deal.id, { personId: deal.person_id, candidate });
 	}
+	return listed;
+}
+
+/** The rule engine's plan for the listed deals, with the buyer's name filled in where a template uses it. */
+async function planActivities(
+	client: PipedriveClient,
+	rules: FollowUpRule[],
+	listed: ListedDeals,
+	now: Date,
+	roundRobinStart: number,
+): Promise<PlannedActivity[]> {
 	const candidates = [...listed.values()].map((l) => l.candidate);
 	// {{name}} is the buyer's name: fetched only for deals a rule fires on, and only if a template uses it.
 	const usesName = rules.some((r) => /\{\{\s*name\s*\}\}/.test(r.subject + (r.note ?? '')));
-	const planned0 = planFollowUps(rules, candidates, now, options.roundRobinStart ?? 0);
-	if (usesName) {
-		for (const dealId of new Set(planned0.map((p) => p.dealId))) {
-			const { personId, candidate } = listed.get(dealId)!;
-			if (personId) {
-				const person = await client.request<{ name: string }>({
-					method: 'GET',
-					path: `/api/v2/persons/${personId}`,
-				});
-				candidate.fields.name = person.data.name;
-			}
+	const planned0 = planFollowUps(rules, candidates, now, roundRobinStart);
+	if (!usesName) return planned0;
+	for (const dealId of new Set(planned0.map((p) => p.dealId))) {
+		const { personId, candidate } = listed.get(dealId)!;
+		if (personId) {
+			const person = await client.request<{ name: string }>({
+				method: 'GET',
+				path: `/api/v2/persons/${personId}`,
+			});
+			candidate.fields.name = person.data.name;
 		}
 	}
-	const planned = usesName
-		? planFollowUps(rules, candidates, now, options.roundRobinStart ?? 0)
-		: planned0;
+	return planFollowUps(rules, candidates, now, roundRobinStart);
+}
+
+async function runRulesNow(
+	client: PipedriveClient,
+	account: string,
+	rules: FollowUpRule[],
+	options: RunRulesOptions,
+	shared: PipedriveShared,
+	/** List only the open deals updated since (wall-clock ms); all of them when undefined. */
+	updatedSince?: number,
+): Promise<RunRulesResult> {
+	const fields = await checkoutFields(client, account, shared);
+	const now = options.now ?? new Date();
+	const deals = await listOpenDeals(client, options.pipelineId, updatedSince);
+	if (!options.dryRun) await finishInterruptedRuns(client, fields, deals);
+	const listed = listedCandidates(deals, fields, options);
+	const roundRobinStart = options.roundRobinStart ?? 0;
+	const planned = await planActivities(client, rules, listed, now, roundRobinStart);
 	const result: RunRulesResult = {
-		dealsChecked: candidates.length,
+		dealsChecked: listed.size,
 		planned,
 		created: [],
 		errors: [],
 		skipped: [],
 		nextRoundRobin:
-			(options.roundRobinStart ?? 0) +
+			roundRobinStart +
 			planned.filter((p) => rules.find((r) => r.name === p.rule)?.owner.kind === 'roundRobin')
 				.length,
 	};
@@ -293,57 +324,85 @@ async function runRulesNow(
 
 	const perDeal = new Map<number, PlannedActivity[]>();
 	for (const p of planned) perDeal.set(p.dealId, [...(perDeal.get(p.dealId) ?? []), p]);
-	for (const [dealId, dealPlan] of perDeal) {
-		// Read the deal again just before marking it: the listing may be minutes old by now (a long run,
-		// rate limits), and a payment, a new checkout state or another process's run in between must win.
-		const deal = await client.getDeal(dealId);
-		const state = deal ? readCheckoutState(deal.custom_fields, fields) : undefined;
-		const skip = (reason: string, which = dealPlan) =>
-			result.skipped.push(...which.map((p) => ({ dealId, rule: p.rule, reason })));
-		if (!deal || deal.status !== 'open' || !state || state.status === 'paid') {
-			skip('paid or closed since the listing');
-			continue;
-		}
-		if (state.status !== listed.get(dealId)!.candidate.status) {
-			skip('checkout state changed since the listing');
-			continue;
-		}
-		const applied = parseFollowUps(deal.custom_fields?.[fields.keys.followUps]);
-		const activities = dealPlan.filter((p) => !applied.some((a) => a.rule === p.rule));
-		skip(
-			'fired since the listing',
-			dealPlan.filter((p) => !activities.includes(p)),
-		);
-		if (!activities.length) continue;
-		// At most once: the deal records the rules before their activities exist. A crash between the two
-		// loses an activity rather than creating it twice; a failed create takes its mark back.
-		const marked = [...applied, ...activities.map((a) => ({ rule: a.rule }))];
-		await client.updateDeal(dealId, {
-			custom_fields: { [fields.keys.followUps]: formatFollowUps(marked) },
-		});
-		const done = [...applied];
-		for (const activity of activities) {
-			try {
-				const row = await createActivityOnce(client, dealId, activity, deal.person_id);
-				done.push({ rule: activity.rule, activityId: row.id });
-				result.created.push({ ...activity, activityId: row.id });
-			} catch (error) {
-				result.errors.push({ dealId, rule: activity.rule, message: (error as Error).message });
-			}
-		}
-		const written = await client.updateDeal(dealId, {
-			custom_fields: { [fields.keys.followUps]: formatFollowUps(done) },
-		});
-		// Paid while the activities were being made: the payment's Apply read the deal before their ids
-		// were written, so it could not close them; the deal as this write left it says so, and they are
-		// closed here (applyEvent.ts closes those whose ids it sees; between the two, none stays open).
-		const stateNow = written ? readCheckoutState(written.custom_fields, fields) : undefined;
-		if (written && (written.status !== 'open' || stateNow?.status === 'paid')) {
-			for (const activity of done.filter(
-				(a) => a.activityId && !applied.some((p) => p.rule === a.rule),
-			))
-				await client.updateActivity(activity.activityId!, { done: true });
+	for (const [dealId, dealPlan] of perDeal)
+		await carryOutDealPlan(client, fields, dealId, dealPlan, listed, result);
+	return result;
+}
+
+/**
+ * One deal's planned activities, made if the deal still wants them: marked on the deal first, created,
+ * then recorded with their ids. What is skipped, created or failed goes into `result`.
+ */
+async function carryOutDealPlan(
+	client: PipedriveClient,
+	fields: FieldKeys,
+	dealId: number,
+	dealPlan: PlannedActivity[],
+	listed: ListedDeals,
+	result: RunRulesResult,
+): Promise<void> {
+	// Read the deal again just before marking it: the listing may be minutes old by now (a long run,
+	// rate limits), and a payment, a new checkout state or another process's run in between must win.
+	const deal = await client.getDeal(dealId);
+	const state = deal ? readCheckoutState(deal.custom_fields, fields) : undefined;
+	const skip = (reason: string, which = dealPlan) =>
+		result.skipped.push(...which.map((p) => ({ dealId, rule: p.rule, reason })));
+	if (!deal || deal.status !== 'open' || !state || state.status === 'paid') {
+		skip('paid or closed since the listing');
+		return;
+	}
+	if (state.status !== listed.get(dealId)!.candidate.status) {
+		skip('checkout state changed since the listing');
+		return;
+	}
+	const applied = parseFollowUps(deal.custom_fields?.[fields.keys.followUps]);
+	const activities = dealPlan.filter((p) => !applied.some((a) => a.rule === p.rule));
+	skip(
+		'fired since the listing',
+		dealPlan.filter((p) => !activities.includes(p)),
+	);
+	if (!activities.length) return;
+	// At most once: the deal records the rules before their activities exist. A crash between the two
+	// loses an activity rather than creating it twice; a failed create takes its mark back.
+	const marked = [...applied, ...activities.map((a) => ({ rule: a.rule }))];
+	await client.updateDeal(dealId, {
+		custom_fields: { [fields.keys.followUps]: formatFollowUps(marked) },
+	});
+	const done = [...applied];
+	for (const activity of activities) {
+		try {
+			const row = await createActivityOnce(client, dealId, activity, deal.person_id);
+			done.push({ rule: activity.rule, activityId: row.id });
+			result.created.push({ ...activity, activityId: row.id });
+		} catch (error) {
+			result.errors.push({ dealId, rule: activity.rule, message: (error as Error).message });
 		}
 	}
-	return result;
+	const written = await client.updateDeal(dealId, {
+		custom_fields: { [fields.keys.followUps]: formatFollowUps(done) },
+	});
+	await closeIfPaidMeanwhile(client, fields, written, applied, done);
+}
+
+/**
+ * Paid while the activities were being made: the payment's Apply read the deal before their ids
+ * were written, so it could not close them; the deal as this write left it says so, and they are
+ * closed here (applyEvent.ts closes those whose ids it sees; between the two, none stays open).
+ */
+async function closeIfPaidMeanwhile(
+	client: PipedriveClient,
+	fields: FieldKeys,
+	/** The deal as the write of the activities' ids left it. */
+	written: Deal | undefined,
+	/** The follow-ups the deal had before this run: not this run's to close. */
+	applied: AppliedFollowUp[],
+	done: AppliedFollowUp[],
+): Promise<void> {
+	const stateNow = written ? readCheckoutState(written.custom_fields, fields) : undefined;
+	if (written && (written.status !== 'open' || stateNow?.status === 'paid')) {
+		for (const activity of done.filter(
+			(a) => a.activityId && !applied.some((p) => p.rule === a.rule),
+		))
+			await client.updateActivity(activity.activityId!, { done: true });
+	}
 }

@@ -323,17 +323,7 @@ async function upsertHeldLead(
 	const capped = await recordOverCap(lead, options, leadRecord, buyer);
 	if (capped) return capped;
 	const fields = await checkoutFields(client, account, shared);
-	// This lead id on a deal that has a person already: a post of another e-mail (an Elementor token
-	// replayed) must not even create a person, so the post's e-mail is only looked up.
-	const recordedId =
-		leadRecord.data?.dealId ??
-		(options.dealLookup === 'always' ? await client.findDealByCustomField(lead.leadId) : undefined);
-	const recorded = recordedId !== undefined ? await client.getDeal(recordedId) : undefined;
-	const leadHasBuyer =
-		recorded !== undefined &&
-		recorded.status !== 'deleted' &&
-		typeof recorded.person_id === 'number' &&
-		textField(recorded.custom_fields, fields.keys.leadId) === lead.leadId;
+	const { recorded, leadHasBuyer } = await recordedDeal(client, fields, lead, options, leadRecord);
 	const buyerOfPost = await personOfLead(
 		client,
 		lead,
@@ -377,29 +367,78 @@ async function upsertHeldLead(
 			noteId,
 		};
 	}
+	const noteId = await noteLead(
+		client,
+		lead,
+		options,
+		{ personId, dealId, dealCreated, resubmission },
+		notApplied,
+	);
+	await countLead(buyer, lead.leadId, dealId);
+	return { personId, dealId, personCreated, dealCreated, resubmission, noteId };
+}
+
+/**
+ * The deal the lead → deal map names for this lead id (or, with dealLookup 'always' and no map entry, the
+ * one a search finds), and whether it is this lead's with a person already.
+ */
+async function recordedDeal(
+	client: PipedriveClient,
+	fields: FieldKeys,
+	lead: LeadInput,
+	options: UpsertLeadOptions,
+	leadRecord: HeldRecord<LeadRecord>,
+): Promise<{ recorded: Deal | undefined; leadHasBuyer: boolean }> {
+	// This lead id on a deal that has a person already: a post of another e-mail (an Elementor token
+	// replayed) must not even create a person, so the post's e-mail is only looked up.
+	const recordedId =
+		leadRecord.data?.dealId ??
+		(options.dealLookup === 'always' ? await client.findDealByCustomField(lead.leadId) : undefined);
+	const recorded = recordedId !== undefined ? await client.getDeal(recordedId) : undefined;
+	const leadHasBuyer =
+		recorded !== undefined &&
+		recorded.status !== 'deleted' &&
+		typeof recorded.person_id === 'number' &&
+		textField(recorded.custom_fields, fields.keys.leadId) === lead.leadId;
+	return { recorded, leadHasBuyer };
+}
+
+/**
+ * The lead's note on its deal, when Add Note is on and there is news: a new deal, a second submit, or
+ * buyer data that differ from the person. Its id, or undefined when no note was due.
+ */
+async function noteLead(
+	client: PipedriveClient,
+	lead: LeadInput,
+	options: UpsertLeadOptions,
+	{
+		personId,
+		dealId,
+		dealCreated,
+		resubmission,
+	}: { personId: number; dealId: number; dealCreated: boolean; resubmission: boolean },
+	notApplied: FormDataNotApplied,
+): Promise<number | undefined> {
 	// A second submit's source and UTM data are news to the salesperson too, and so is what a post said
 	// about the buyer that differs from the person (a typo fixed, or someone else's words: a person decides).
 	const differs = Boolean(notApplied.name || notApplied.phone);
-	let noteId: number | undefined;
-	if (options.addNote && (dealCreated || resubmission || differs))
-		noteId = (
-			await addNoteOnce(
-				client,
+	if (!(options.addNote && (dealCreated || resubmission || differs))) return undefined;
+	return (
+		await addNoteOnce(
+			client,
+			dealId,
+			leadNote(lead, resubmission, notApplied),
+			effectMarker(
+				'lead-note',
 				dealId,
-				leadNote(lead, resubmission, notApplied),
-				effectMarker(
-					'lead-note',
-					dealId,
-					lead.leadId,
-					...(differs ? [notApplied.name ?? '', notApplied.phone ?? ''] : []),
-				),
-				personId,
-				// A redelivery of a lead whose data differ comes this way again: look before writing.
-				differs && !dealCreated,
-			)
-		).id;
-	await countLead(buyer, lead.leadId, dealId);
-	return { personId, dealId, personCreated, dealCreated, resubmission, noteId };
+				lead.leadId,
+				...(differs ? [notApplied.name ?? '', notApplied.phone ?? ''] : []),
+			),
+			personId,
+			// A redelivery of a lead whose data differ comes this way again: look before writing.
+			differs && !dealCreated,
+		)
+	).id;
 }
 
 /**

@@ -7,8 +7,14 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 
+import type { LeadRegistry } from '../../../../lib/archive/leadRegistry';
 import { linkUnavailableAnswer } from '../../../../lib/forms/responses';
-import { openLink, signLinkToken, tokenLinkValid } from '../../../../lib/links/checkoutLinks';
+import {
+	openLink,
+	signLinkToken,
+	tokenLinkValid,
+	type LinkSettings,
+} from '../../../../lib/links/checkoutLinks';
 import { CHECKOUT_LINKS_CREDENTIAL, linkSettingsFrom } from '../../../shared/checkoutLinks';
 import { itemFailure } from '../../../shared/operation';
 import { openNodeArchive } from '../../../shared/transport/s3';
@@ -39,6 +45,59 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['openLink'] } }, properties);
 
+/** The pay request's query; undefined when it cannot be read (a link that opens nothing). */
+function readQuery(ctx: IExecuteFunctions, itemIndex: number): IDataObject | undefined {
+	let query: unknown;
+	try {
+		const rawQuery = ctx.getNodeParameter('query', itemIndex, {}) as unknown;
+		query =
+			(typeof rawQuery === 'string' ? (JSON.parse(rawQuery || '{}') as unknown) : rawQuery) ?? {};
+	} catch {
+		// n8n's expression engine refuses some hostile queries (constructor[prototype]…): a link that opens nothing.
+		return undefined;
+	}
+	return typeof query === 'object' ? (query as IDataObject) : {};
+}
+
+/** The lead a pay link opens, with a new pay link of the same expiry; or why it opens nothing. */
+async function openPayLink(
+	leads: LeadRegistry,
+	links: LinkSettings,
+	query: IDataObject,
+	now: number,
+): Promise<{ lead: IDataObject } | { refused: string }> {
+	const opened = openLink(query, links, now);
+	if (!opened.ok) return { refused: opened.reason };
+	const [stored, closed] = await Promise.all([
+		leads.findLatestRevision(opened.leadId),
+		leads.isLeadClosed(opened.leadId),
+	]);
+	if (!stored || stored.bodyFormat !== 'json') return { refused: 'unknown' };
+	if (closed) return { refused: 'paid' };
+	const lead = JSON.parse(stored.body.toString('utf8')) as IDataObject;
+	if (
+		opened.via === 'token' &&
+		!tokenLinkValid(String(lead.capturedAt ?? ''), links.validDays, now)
+	)
+		return { refused: 'expired' };
+	const expiresAtMs =
+		opened.via === 'signed'
+			? opened.expiresAtMs
+			: Date.parse(String(lead.capturedAt)) + links.validDays * 86_400_000;
+	const url = new URL(links.payUrl);
+	url.searchParams.set('lead', signLinkToken(opened.leadId, expiresAtMs, links.secret));
+	return {
+		lead: {
+			...lead,
+			leadId: opened.leadId,
+			archiveKey: stored.key,
+			payLink: url.toString(),
+			payLinkExpiresAt: new Date(expiresAtMs).toISOString(),
+			available: true,
+		},
+	};
+}
+
 /**
  * Two outputs: the lead (its newest revision, with a pay link of the same expiry), or the neutral answer.
  * A storage failure is an error (the error output, or the run fails): the buyer should be told to retry,
@@ -58,76 +117,24 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const neutral = linkUnavailableAnswer();
 	try {
 		for (let i = 0; i < items.length; i++) {
-			const refuse = (reason: string) =>
-				unavailable.push({
-					json: {
-						available: false,
-						reason,
-						status: neutral.status,
-						contentType: neutral.contentType,
-						responseBody: neutral.body,
-					},
-					pairedItem: { item: i },
-				});
 			try {
-				let query: unknown;
-				try {
-					const rawQuery = this.getNodeParameter('query', i, {}) as unknown;
-					query =
-						(typeof rawQuery === 'string' ? (JSON.parse(rawQuery || '{}') as unknown) : rawQuery) ??
-						{};
-				} catch {
-					// n8n's expression engine refuses some hostile queries (constructor[prototype]…): a link that opens nothing.
-					refuse('malformed');
-					continue;
-				}
-				const now = Date.now();
-				const opened = openLink(
-					typeof query === 'object' ? (query as IDataObject) : {},
-					links,
-					now,
-				);
-				if (!opened.ok) {
-					refuse(opened.reason);
-					continue;
-				}
-				const [stored, closed] = await Promise.all([
-					leads.findLatestRevision(opened.leadId),
-					leads.isLeadClosed(opened.leadId),
-				]);
-				if (!stored || stored.bodyFormat !== 'json') {
-					refuse('unknown');
-					continue;
-				}
-				if (closed) {
-					refuse('paid');
-					continue;
-				}
-				const lead = JSON.parse(stored.body.toString('utf8')) as IDataObject;
-				if (
-					opened.via === 'token' &&
-					!tokenLinkValid(String(lead.capturedAt ?? ''), links.validDays, now)
-				) {
-					refuse('expired');
-					continue;
-				}
-				const expiresAtMs =
-					opened.via === 'signed'
-						? opened.expiresAtMs
-						: Date.parse(String(lead.capturedAt)) + links.validDays * 86_400_000;
-				const url = new URL(links.payUrl);
-				url.searchParams.set('lead', signLinkToken(opened.leadId, expiresAtMs, links.secret));
-				open.push({
-					json: {
-						...lead,
-						leadId: opened.leadId,
-						archiveKey: stored.key,
-						payLink: url.toString(),
-						payLinkExpiresAt: new Date(expiresAtMs).toISOString(),
-						available: true,
-					},
-					pairedItem: { item: i },
-				});
+				const query = readQuery(this, i);
+				const answer =
+					query === undefined
+						? { refused: 'malformed' }
+						: await openPayLink(leads, links, query, Date.now());
+				if ('refused' in answer)
+					unavailable.push({
+						json: {
+							available: false,
+							reason: answer.refused,
+							status: neutral.status,
+							contentType: neutral.contentType,
+							responseBody: neutral.body,
+						},
+						pairedItem: { item: i },
+					});
+				else open.push({ json: answer.lead, pairedItem: { item: i } });
 			} catch (error) {
 				open.push(itemFailure(this, error, i));
 			}
