@@ -33,27 +33,40 @@ test('self time goes to the sampled function, idle is left out, shares add up to
 	const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 9 });
 	const profile: CpuProfile = {
 		nodes: [
-			{ id: 1, callFrame: frame('(root)', '') },
+			{ id: 1, callFrame: frame('(root)', ''), children: [2, 3] },
 			{ id: 2, callFrame: frame('(idle)', '') },
-			{ id: 3, callFrame: frame('store', `${CACHE}/n8n-nodes-checkout-recovery/dist/a.js`) },
-			{ id: 4, callFrame: frame('send', `${CACHE}/@aws-sdk/client-s3/dist-cjs/index.js`) },
+			{
+				id: 3,
+				callFrame: frame('store', `${CACHE}/n8n-nodes-checkout-recovery/dist/a.js`),
+				children: [4],
+			},
+			{
+				id: 4,
+				callFrame: frame('send', `${CACHE}/@aws-sdk/client-s3/dist-cjs/index.js`),
+				children: [5],
+			},
+			{ id: 5, callFrame: frame('writev', 'node:net') },
 		],
 		startTime: 0,
 		endTime: 1000,
-		// Samples: store, send, send, idle, store; each delta is the time up to the next sample.
-		samples: [3, 4, 4, 2, 3],
+		// Samples: store, send, writev (called by send), idle, store; each delta is the time up to the next sample.
+		samples: [3, 4, 5, 2, 3],
 		timeDeltas: [0, 100, 200, 300, 1000],
 	};
 	const summary = summariseProfile(profile);
-	// store: 100 µs (first) + 0 (last: no next delta); send: 200 + 300; idle: 1000 (left out).
+	// store: 100 µs (first) + 0 (last: no next delta); send: 200, and writev's 300 charged to the SDK that
+	// called it; idle: 1000 (left out).
 	expect(summary.busyMs).toBeCloseTo(0.6);
 	expect(summary.areas).toEqual([
 		{ area: 'AWS SDK (S3 client)', ms: 0.5, share: expect.closeTo(0.5 / 0.6) },
 		{ area: 'the pack', ms: 0.1, share: expect.closeTo(0.1 / 0.6) },
 	]);
-	expect(summary.functions[0]).toMatchObject({
-		name: 'send @aws-sdk/client-s3/dist-cjs/index.js:10',
-	});
+	// The function table keeps self time: writev is Node's, however it was called.
+	expect(summary.functions.map((f) => [f.name, f.area, f.ms])).toEqual([
+		['writev node:net:10', expect.stringMatching(/^Node\.js/), 0.3],
+		['send @aws-sdk/client-s3/dist-cjs/index.js:10', 'AWS SDK (S3 client)', 0.2],
+		['store n8n-nodes-checkout-recovery/dist/a.js:10', 'the pack', 0.1],
+	]);
 	// Per-request milliseconds are the shares applied to the CPU /proc counted: 60 ms over 10 requests.
 	const tables = profileTables(summary, 10, 60);
 	expect(tables).toContain('| AWS SDK (S3 client) | 5.00 | 83.3% |');
