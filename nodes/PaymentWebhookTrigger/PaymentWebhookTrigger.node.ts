@@ -22,10 +22,10 @@ import {
 
 import { textRecord } from '../../lib/http/untrusted';
 import { redactPersonalData } from '../../lib/util/redact';
-import { storeVerifiedEvent } from '../../lib/archive/verifiedEvent';
+import { storeVerifiedEvent, type StoredVerifiedEvent } from '../../lib/archive/verifiedEvent';
 import { encodeMessage } from '../../lib/checkout/message';
 import { lowerCaseHeaders, providerFor, webhookSecretOf } from '../../lib/gateways';
-import type { ProviderId } from '../../lib/gateways/types';
+import type { NormalisedEvent, ProviderId } from '../../lib/gateways/types';
 import { gatewayCredentialDescriptions, providerProperty } from '../shared/gatewayDescriptions';
 import { cachedCredentials } from '../shared/credentialCache';
 import { manualWebhookMethods } from '../shared/manualWebhook';
@@ -131,31 +131,9 @@ export class PaymentWebhookTrigger implements INodeType {
 				this.logger.info(`Payment webhook rejected (${provider}): ${outcome.reason}`);
 				return answer(401, { error: 'invalid signature' });
 			}
-			const { archive, leads } = cachedArchive(
-				s3SettingsFromCredential(await cachedCredentials(this, S3_CREDENTIAL)),
-				this.getNodeParameter('prefix', 'checkout') as string,
-				(line) => this.logger.info(line),
-			);
-			let stored;
-			try {
-				const event = outcome.event;
-				// A paid checkout's pay links open nothing from now on. Closed alongside the store (the event is
-				// verified, so the payment happened even if the store must be retried) and before the 200: a
-				// failure of either is a 503 the gateway retries, and the retry is then a duplicate.
-				stored = await storeVerifiedEvent(archive, leads, {
-					body: encodeMessage(event),
-					eventId: event.eventId,
-					source: provider,
-					contentType: 'application/json',
-					event,
-					closeLinks: true,
-				});
-			} catch (error) {
-				this.logger.error(
-					`Payment webhook: archive write not confirmed: ${redactPersonalData((error as Error).message)}`,
-				);
+			const stored = await archiveVerifiedEvent.call(this, provider, outcome.event);
+			if (!stored)
 				return answer(503, { error: 'storage unavailable, please retry' }, { 'Retry-After': '30' });
-			}
 			const webhookResponse = { received: true, duplicate: stored.duplicate };
 			if (this.getNodeParameter('startExecution', false) === true && !stored.duplicate) {
 				return {
@@ -180,5 +158,39 @@ export class PaymentWebhookTrigger implements INodeType {
 			);
 			return answer(500, { error: 'internal error, please retry' });
 		}
+	}
+}
+
+/**
+ * Archives a verified event and closes its lead's pay links when it is a payment: the event, or undefined
+ * when S3 did not confirm (logged; the handler answers 503 and the gateway retries).
+ */
+async function archiveVerifiedEvent(
+	this: IWebhookFunctions,
+	provider: ProviderId,
+	event: NormalisedEvent,
+): Promise<StoredVerifiedEvent | undefined> {
+	const { archive, leads } = cachedArchive(
+		s3SettingsFromCredential(await cachedCredentials(this, S3_CREDENTIAL)),
+		this.getNodeParameter('prefix', 'checkout') as string,
+		(line) => this.logger.info(line),
+	);
+	try {
+		// A paid checkout's pay links open nothing from now on. Closed alongside the store (the event is
+		// verified, so the payment happened even if the store must be retried) and before the 200: a
+		// failure of either is a 503 the gateway retries, and the retry is then a duplicate.
+		return await storeVerifiedEvent(archive, leads, {
+			body: encodeMessage(event),
+			eventId: event.eventId,
+			source: provider,
+			contentType: 'application/json',
+			event,
+			closeLinks: true,
+		});
+	} catch (error) {
+		this.logger.error(
+			`Payment webhook: archive write not confirmed: ${redactPersonalData((error as Error).message)}`,
+		);
+		return undefined;
 	}
 }
