@@ -158,14 +158,14 @@ interface Held {
 }
 
 /** Sleeps `ms`, or less when `wake` is called or the consumer stops. */
-function napper(state: { stopped: boolean }) {
+function napper(isStopped: () => boolean) {
 	let wakeUp: (() => void) | undefined;
 	return {
 		wake: () => wakeUp?.(),
 		sleep: (ms: number) =>
 			new Promise<void>((resolve) => {
 				const timer = setTimeout(done, Math.max(0, ms));
-				const poll = setInterval(() => state.stopped && done(), 200);
+				const poll = setInterval(() => isStopped() && done(), 200);
 				function done() {
 					clearTimeout(timer);
 					clearInterval(poll);
@@ -177,106 +177,269 @@ function napper(state: { stopped: boolean }) {
 	};
 }
 
-export function runConsumer(
-	connect: () => Promise<ChannelModel>,
-	options: ConsumerOptions,
-	handle: (message: QueueMessage) => Promise<HandlerOutcome>,
-): RunningConsumer {
-	// Every line passes the redactor: handler errors can quote what a third party echoed of a request.
-	const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) =>
-		options.log?.(level, redactPersonalData(message));
-	const state = { stopped: false };
-	/** The worker's sleep, cut short by a new delivery; the reconnect loop has its own. */
-	const nap = napper(state);
-	const reconnectNap = napper(state);
-	const deadLetters = new DeadLetterer(options.deadLetterQueue, log);
-	const keyOf = options.keyOf ?? (() => 'queue');
-	const recent = new RecentIds();
-	/** Failed handlings per message id, in this process (kept across reconnects and requeues). */
-	const failures = new RecentIds<number>();
-	const held: Held[] = [];
-	let connection: ChannelModel | undefined;
-	/** A handling that has not ended yet (its connection dropped, or it outlived its timeout). */
-	let unfinished: Promise<unknown> | undefined;
-	const probeMs = options.pauseProbeMs ?? 60_000;
-	const maxHoldMs = options.maxHoldMs ?? 25 * 60_000;
+/**
+ * A consumer's `ready`: settled once, by the first consumer registered or by the first connection error;
+ * the reconnects after it settle nothing.
+ */
+class Readiness {
+	readonly promise: Promise<void>;
+	private settled = false;
+	private resolvePromise: () => void = () => undefined;
+	private rejectPromise: (error: Error) => void = () => undefined;
 
-	const release = (h: Held) => {
-		const i = held.indexOf(h);
-		if (i >= 0) held.splice(i, 1);
-	};
-	const attemptsOf = (id: string) => failures.get(id) ?? 0;
-	const settled = (h: Held) => h.channel === undefined || h.connection !== connection;
-
-	function ack(h: Held): void {
-		h.channel.ack(h.message);
-		if (h.message.properties.messageId) recent.add(h.message.properties.messageId);
-		failures.delete(h.id);
-		release(h);
+	constructor() {
+		this.promise = new Promise<void>((resolve, reject) => {
+			this.resolvePromise = resolve;
+			this.rejectPromise = reject;
+		});
+		// A caller need not wait for it: a first connection error is then no unhandled rejection.
+		this.promise.catch(() => undefined);
 	}
 
-	async function deadLetter(h: Held, reason: string): Promise<void> {
-		await deadLetters.send(h.connection, h.channel, h.message, reason);
-		options.onDeadLetter?.({ messageId: h.message.properties.messageId, reason });
-		failures.delete(h.id);
-		release(h);
+	resolve(): void {
+		if (this.settled) return;
+		this.settled = true;
+		this.resolvePromise();
+	}
+
+	reject(error: Error): void {
+		if (this.settled) return;
+		this.settled = true;
+		this.rejectPromise(error);
+	}
+}
+
+type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * One running consumer: the state its two loops share, and what each does with it. The connection loop
+ * (connects, consumes, reconnects) adds the deliveries to `held`; the one worker handles them, one at a
+ * time, and settles them on the connection they came on, as long as that connection is still the current
+ * one.
+ */
+class ConsumerRun {
+	// Every line passes the redactor: handler errors can quote what a third party echoed of a request.
+	private readonly log = (level: LogLevel, message: string) =>
+		this.options.log?.(level, redactPersonalData(message));
+
+	private stopped = false;
+	/** The connection consumed on now; undefined between connections. */
+	private connection: ChannelModel | undefined;
+	/** Deliveries taken and not settled yet, in delivery order. */
+	private readonly held: Held[] = [];
+	/** Ids of the messages acked a moment ago: a duplicate from a relay retry is dropped. */
+	private readonly recent = new RecentIds();
+	/** Failed handlings per message id, in this process (kept across reconnects and requeues). */
+	private readonly failures = new RecentIds<number>();
+	/** A handling that has not ended yet (its connection dropped, or it outlived its timeout). */
+	private unfinished: Promise<unknown> | undefined;
+	/** Connections that failed since a consumer was last registered: how long the reconnect waits. */
+	private failuresInARow = 0;
+	/** The worker's sleep, cut short by a new delivery; the reconnect loop has its own. */
+	private readonly nap = napper(() => this.stopped);
+	private readonly reconnectNap = napper(() => this.stopped);
+	private readonly readiness = new Readiness();
+	private readonly deadLetters: DeadLetterer;
+	private readonly keyOf: MessageKey;
+	private readonly probeMs: number;
+	private readonly maxHoldMs: number;
+	private readonly reconnectDelay: (failuresInARow: number) => number;
+
+	constructor(
+		private readonly connect: () => Promise<ChannelModel>,
+		private readonly options: ConsumerOptions,
+		private readonly handle: (message: QueueMessage) => Promise<HandlerOutcome>,
+	) {
+		this.deadLetters = new DeadLetterer(options.deadLetterQueue, this.log);
+		this.keyOf = options.keyOf ?? (() => 'queue');
+		this.probeMs = options.pauseProbeMs ?? 60_000;
+		this.maxHoldMs = options.maxHoldMs ?? 25 * 60_000;
+		this.reconnectDelay = exponentialBackoff(500, options.maxReconnectDelayMs ?? 30_000);
+	}
+
+	/** Starts the connection loop and the worker. */
+	start(): RunningConsumer {
+		void this.connectUntilStopped();
+		void this.work();
+		return { ready: this.readiness.promise, stop: async () => await this.stop() };
+	}
+
+	/** Stops consuming; held messages stay unacked and return to the queue with the connection. */
+	async stop(): Promise<void> {
+		this.stopped = true;
+		this.nap.wake();
+		this.reconnectNap.wake();
+		await this.connection?.close().catch(() => undefined);
+	}
+
+	// --- Connection: connect, declare, consume, reconnect -------------------------------------------
+
+	/** Connects and consumes until stopped, reconnecting after a broker or network failure. */
+	private async connectUntilStopped(): Promise<void> {
+		while (!this.stopped) {
+			try {
+				const current = await this.connect();
+				this.connection = current;
+				if ((await this.consumeUntilClosed(current)) === 'stopped') break;
+			} catch (error) {
+				await this.connectionFailed(error);
+			}
+			this.connection = undefined;
+			// The worker drops what it held on the connection that went (and stops pausing on it).
+			this.nap.wake();
+			if (!this.stopped)
+				await this.reconnectNap.sleep(this.reconnectDelay(Math.min(this.failuresInARow, 6) + 1));
+		}
 	}
 
 	/**
-	 * One run of the handler (or of `run`, a probe), bounded by the timeout; a run that outlives it stays
-	 * `unfinished`.
+	 * Consumes on a new connection until it closes; 'stopped' when stop() came while it was being set up
+	 * (the connection is then closed without consuming).
 	 */
-	async function runHandler(
-		queueMessage: QueueMessage,
-		run: () => Promise<HandlerOutcome> = () => handle(queueMessage),
-	): Promise<HandlerOutcome> {
-		if (unfinished) {
-			// The previous handling (before a reconnect or a timeout) is still running: two at once could
-			// double its effect. Wait for it, up to another timeout (then it counts as lost).
-			log(
-				'warn',
-				`Message ${queueMessage.messageId} waits for an execution that has not ended yet`,
-			);
-			const limit = options.handlerTimeoutMs ?? 600_000;
-			const waited = await Promise.race([
-				unfinished.then(() => 'ended'),
-				new Promise<string>((resolve) => setTimeout(() => resolve('still running'), limit).unref()),
-			]);
-			if (waited !== 'ended')
-				log('error', `An execution did not end ${limit} ms after its timeout; going on`);
+	private async consumeUntilClosed(current: ChannelModel): Promise<'closed' | 'stopped'> {
+		const closed = this.closeOf(current);
+		const channel = await this.openChannel(current);
+		// stop() may have come while connecting: it closed no connection yet, so close this one now
+		// rather than consume on it (it would hold messages and the single-active-consumer slot).
+		if (this.stopped) {
+			await current.close().catch(() => undefined);
+			return 'stopped';
 		}
-		let timer: NodeJS.Timeout | undefined;
-		const timeout = new Promise<HandlerOutcome>((resolve) => {
-			if (options.handlerTimeoutMs === undefined) return;
-			timer = setTimeout(
-				() =>
-					resolve({
-						ok: false,
-						failure: {
-							kind: 'retryable',
-							reason: `no result within ${options.handlerTimeoutMs} ms`,
-						},
-					}),
-				options.handlerTimeoutMs,
-			);
-			// A guard, not a reason to keep the process alive once the consumer is stopped.
-			timer.unref();
-		});
-		const handling = run().catch((error: unknown): HandlerOutcome => ({
-			ok: false,
-			failure: failureOf(error),
-		}));
-		const tracked = handling.finally(() => {
-			if (unfinished === tracked) unfinished = undefined;
-		});
-		unfinished = tracked;
-		const outcome = await Promise.race([handling, timeout]);
-		clearTimeout(timer);
-		return outcome;
+		await channel.consume(this.options.queue, (message) =>
+			this.onDelivery(channel, current, message),
+		);
+		this.failuresInARow = 0;
+		this.readiness.resolve();
+		this.log('info', `Consuming "${this.options.queue}" one message at a time`);
+		await closed;
+		if (!this.stopped) this.log('warn', 'RabbitMQ connection closed; reconnecting');
+		return 'closed';
 	}
 
-	function queueMessageOf(h: Held, body: Record<string, unknown>): QueueMessage {
-		const attempts = attemptsOf(h.id);
+	/** Resolves when the connection closes; its errors are only logged (the close is what reconnects). */
+	private closeOf(current: ChannelModel): Promise<void> {
+		return new Promise<void>((resolve) => {
+			current.on('close', () => resolve());
+			current.on('error', (error: Error) =>
+				this.log('warn', `RabbitMQ connection error: ${error.message}`),
+			);
+		});
+	}
+
+	/** Prepares the connection (e.g. declares the topology) and opens the channel to consume on. */
+	private async openChannel(current: ChannelModel): Promise<Channel> {
+		await this.options.prepare?.(current);
+		const channel = await current.createChannel();
+		channel.on('error', (error: Error) =>
+			this.log('warn', `RabbitMQ channel error: ${error.message}`),
+		);
+		await channel.prefetch(Math.max(1, this.options.window ?? 1));
+		return channel;
+	}
+
+	private async connectionFailed(error: unknown): Promise<void> {
+		this.failuresInARow++;
+		const message = error instanceof Error ? error.message : String(error);
+		this.readiness.reject(error instanceof Error ? error : new Error(message));
+		this.log('error', `RabbitMQ consumer could not start: ${message}`);
+		await this.connection?.close().catch(() => undefined);
+	}
+
+	/** A new delivery is held for the worker; no delivery means the broker cancelled the consumer. */
+	private onDelivery(
+		channel: Channel,
+		current: ChannelModel,
+		message: ConsumeMessage | null,
+	): void {
+		if (!message) {
+			this.log(
+				'warn',
+				`The queue "${this.options.queue}" was deleted or the consumer cancelled; reconnecting`,
+			);
+			void current.close().catch(() => undefined);
+			return;
+		}
+		const id = message.properties.messageId ?? `(delivery ${message.fields.deliveryTag})`;
+		const body = parseBody(message.content);
+		const key = this.keyOfDelivery(message, id, body);
+		this.log('debug', `Message ${id} delivered`);
+		this.held.push({ message, channel, connection: current, id, key, notBefore: 0, body });
+		this.nap.wake();
+	}
+
+	/** What a delivery is ordered by: its key, or itself when it is poison or its key cannot be read. */
+	private keyOfDelivery(message: ConsumeMessage, id: string, body: Held['body']): string {
+		try {
+			return typeof body === 'string' ? `poison:${id}` : this.keyOf(message.content, id);
+		} catch {
+			return `event:${id}`;
+		}
+	}
+
+	// --- The worker: one handling at a time ---------------------------------------------------------
+
+	/** The one worker of this consumer: handles the held messages one at a time, in schedule order. */
+	private async work(): Promise<void> {
+		while (!this.stopped) {
+			this.forgetReturned();
+			const step = nextToRun(this.held, Date.now());
+			if ('run' in step) {
+				await this.handleHeld(step.run).catch((error: unknown) =>
+					this.log('error', `Settling a message failed: ${String(error)}`),
+				);
+				continue;
+			}
+			await this.nap.sleep('waitUntil' in step ? step.waitUntil - Date.now() : 60_000);
+		}
+	}
+
+	/**
+	 * Whether a held message is no longer this consumer's to settle: its connection went, and the broker
+	 * delivers it again.
+	 */
+	private isReturned(h: Held): boolean {
+		return h.channel === undefined || h.connection !== this.connection;
+	}
+
+	private forgetReturned(): void {
+		for (let i = this.held.length - 1; i >= 0; i--)
+			if (this.isReturned(this.held[i])) this.held.splice(i, 1);
+	}
+
+	/** Handles one held message to its next settlement (acked, dead-lettered, or due again later). */
+	private async handleHeld(h: Held): Promise<void> {
+		if (typeof h.body === 'string') {
+			await this.deadLetter(h, `poison message: ${h.body}`);
+			return this.log('error', `Message ${h.id} goes to the dead-letter queue: ${h.body}`);
+		}
+		if (this.isRecentDuplicate(h)) {
+			this.ack(h);
+			return this.log('info', `Message ${h.id} was applied a moment ago: dropped as a duplicate`);
+		}
+		this.log('debug', `Message ${h.id} handled (attempt ${this.attemptsOf(h.id) + 1})`);
+		let outcome: HandlerOutcome | undefined = await this.runHandler(this.queueMessageOf(h, h.body));
+		if (!outcome.ok && outcome.failure.kind === 'lasting')
+			outcome = await this.pause(h, h.body, outcome);
+		// Stopped, or its connection went meanwhile: unacked, it returns to the queue with the connection.
+		if (!outcome || this.stopped || this.isReturned(h)) return;
+		this.log('debug', `Message ${h.id} handled: ${outcome.ok ? 'ok' : outcome.failure.reason}`);
+		if (outcome.ok) return this.ack(h);
+		await this.afterFailure(h, outcome.failure);
+	}
+
+	/** A message this consumer acked a moment ago (a duplicate from a relay retry), unless it is a replay. */
+	private isRecentDuplicate(h: Held): boolean {
+		const headers = (h.message.properties.headers ?? {}) as Record<string, unknown>;
+		const messageId = h.message.properties.messageId as string | undefined;
+		return Boolean(messageId && this.recent.has(messageId) && !headers['x-replayed-at']);
+	}
+
+	private attemptsOf(id: string): number {
+		return this.failures.get(id) ?? 0;
+	}
+
+	private queueMessageOf(h: Held, body: Record<string, unknown>): QueueMessage {
+		const attempts = this.attemptsOf(h.id);
 		return {
 			body,
 			messageId: h.message.properties.messageId,
@@ -289,201 +452,187 @@ export function runConsumer(
 	}
 
 	/**
+	 * One run of the handler (or of `run`, a probe), bounded by the timeout; a run that outlives it stays
+	 * `unfinished`.
+	 */
+	private async runHandler(
+		queueMessage: QueueMessage,
+		run: () => Promise<HandlerOutcome> = () => this.handle(queueMessage),
+	): Promise<HandlerOutcome> {
+		if (this.unfinished) await this.waitForUnfinished(this.unfinished, queueMessage);
+		const timeout = this.handlerTimeout();
+		const handling = run().catch((error: unknown): HandlerOutcome => ({
+			ok: false,
+			failure: failureOf(error),
+		}));
+		const tracked = handling.finally(() => {
+			if (this.unfinished === tracked) this.unfinished = undefined;
+		});
+		this.unfinished = tracked;
+		const outcome = await Promise.race([handling, timeout.expired]);
+		timeout.cancel();
+		return outcome;
+	}
+
+	/**
+	 * The previous handling (before a reconnect or a timeout) is still running: two at once could double its
+	 * effect. Waits for it, up to another timeout (then it counts as lost).
+	 */
+	private async waitForUnfinished(
+		unfinished: Promise<unknown>,
+		queueMessage: QueueMessage,
+	): Promise<void> {
+		this.log(
+			'warn',
+			`Message ${queueMessage.messageId} waits for an execution that has not ended yet`,
+		);
+		const limit = this.options.handlerTimeoutMs ?? 600_000;
+		const waited = await Promise.race([
+			unfinished.then(() => 'ended'),
+			new Promise<string>((resolve) => setTimeout(() => resolve('still running'), limit).unref()),
+		]);
+		if (waited !== 'ended')
+			this.log('error', `An execution did not end ${limit} ms after its timeout; going on`);
+	}
+
+	/** A retryable failure once `handlerTimeoutMs` has passed (never, without one); `cancel` when done. */
+	private handlerTimeout(): { expired: Promise<HandlerOutcome>; cancel: () => void } {
+		const timeoutMs = this.options.handlerTimeoutMs;
+		let timer: NodeJS.Timeout | undefined;
+		const expired = new Promise<HandlerOutcome>((resolve) => {
+			if (timeoutMs === undefined) return;
+			timer = setTimeout(
+				() =>
+					resolve({
+						ok: false,
+						failure: { kind: 'retryable', reason: `no result within ${timeoutMs} ms` },
+					}),
+				timeoutMs,
+			);
+			// A guard, not a reason to keep the process alive once the consumer is stopped.
+			timer.unref();
+		});
+		return { expired, cancel: () => clearTimeout(timer) };
+	}
+
+	// --- Pause on a lasting failure -----------------------------------------------------------------
+
+	/**
 	 * A lasting failure: the queue pauses on this message, probing it every `probeMs`, until it goes through
 	 * or fails otherwise. Held too long, every held message goes back to the queue (in order) and is taken again.
+	 * Undefined when the message is no longer this consumer's to settle (stopped, returned).
 	 */
-	async function pause(h: Held, body: Record<string, unknown>, first: HandlerOutcome) {
+	private async pause(
+		h: Held,
+		body: Record<string, unknown>,
+		first: HandlerOutcome,
+	): Promise<HandlerOutcome | undefined> {
 		let outcome = first;
 		const heldSince = Date.now();
-		while (!outcome.ok && outcome.failure.kind === 'lasting' && !state.stopped) {
-			if (settled(h)) return undefined;
-			if (Date.now() - heldSince >= maxHoldMs) {
-				log(
-					'warn',
-					`Message ${h.id} held ${Math.round(maxHoldMs / 60_000)} min while paused; the held messages go back to the queue and are taken again`,
-				);
-				h.channel.nackAll(true);
-				held.splice(0, held.length, ...held.filter((x) => x.channel !== h.channel));
-				return undefined;
-			}
-			log(
+		while (!outcome.ok && outcome.failure.kind === 'lasting' && !this.stopped) {
+			if (this.isReturned(h)) return undefined;
+			if (Date.now() - heldSince >= this.maxHoldMs) return this.returnHeldToQueue(h);
+			this.log(
 				'warn',
-				`Paused: ${outcome.failure.reason}. Message ${h.id} is tried again every ${Math.round(probeMs / 1000)} s; the queue goes on once it succeeds.`,
+				`Paused: ${outcome.failure.reason}. Message ${h.id} is tried again every ${Math.round(this.probeMs / 1000)} s; the queue goes on once it succeeds.`,
 			);
-			await nap.sleep(probeMs);
-			if (state.stopped || settled(h)) return undefined;
-			const failure = outcome.failure;
-			const probed = options.probe
-				? await runHandler(queueMessageOf(h, body), () =>
-						options.probe!(queueMessageOf(h, body), failure),
-					)
-				: undefined;
-			// Still down: paused on; back (or a probe that says nothing): the held message runs again.
-			outcome =
-				probed && !probed.ok && probed.failure.kind === 'lasting'
-					? probed
-					: await runHandler(queueMessageOf(h, body));
+			await this.nap.sleep(this.probeMs);
+			if (this.stopped || this.isReturned(h)) return undefined;
+			outcome = await this.probeAndRunAgain(h, body, outcome.failure);
 		}
 		return outcome;
 	}
 
-	/** Handles one held message to its next settlement (acked, dead-lettered, or due again later). */
-	async function handleHeld(h: Held): Promise<void> {
-		if (typeof h.body === 'string') {
-			await deadLetter(h, `poison message: ${h.body}`);
-			return log('error', `Message ${h.id} goes to the dead-letter queue: ${h.body}`);
-		}
-		const headers = (h.message.properties.headers ?? {}) as Record<string, unknown>;
-		const messageId = h.message.properties.messageId;
-		if (messageId && recent.has(messageId) && !headers['x-replayed-at']) {
-			ack(h);
-			return log('info', `Message ${h.id} was applied a moment ago: dropped as a duplicate`);
-		}
-		log('debug', `Message ${h.id} handled (attempt ${attemptsOf(h.id) + 1})`);
-		let outcome: HandlerOutcome | undefined = await runHandler(queueMessageOf(h, h.body));
-		if (!outcome.ok && outcome.failure.kind === 'lasting')
-			outcome = await pause(h, h.body, outcome);
-		// Stopped, or its connection went meanwhile: unacked, it returns to the queue with the connection.
-		if (!outcome || state.stopped || settled(h)) return;
-		log('debug', `Message ${h.id} handled: ${outcome.ok ? 'ok' : outcome.failure.reason}`);
-		if (outcome.ok) return ack(h);
-		await afterFailure(h, outcome.failure);
+	/**
+	 * Brokers close a channel that holds a delivery longer than their consumer timeout (`maxHoldMs`): every
+	 * message held on this one goes back to the queue, in order, and is taken again.
+	 */
+	private returnHeldToQueue(h: Held): undefined {
+		this.log(
+			'warn',
+			`Message ${h.id} held ${Math.round(this.maxHoldMs / 60_000)} min while paused; the held messages go back to the queue and are taken again`,
+		);
+		h.channel.nackAll(true);
+		this.held.splice(0, this.held.length, ...this.held.filter((x) => x.channel !== h.channel));
+		return undefined;
 	}
 
-	async function afterFailure(h: Held, { kind, reason }: Failure): Promise<void> {
-		const failed = attemptsOf(h.id);
+	/** One probe while paused (`options.probe`, or else the held message itself), then the message again. */
+	private async probeAndRunAgain(
+		h: Held,
+		body: Record<string, unknown>,
+		failure: Failure,
+	): Promise<HandlerOutcome> {
+		const probe = this.options.probe;
+		const probed = probe
+			? await this.runHandler(this.queueMessageOf(h, body), () =>
+					probe(this.queueMessageOf(h, body), failure),
+				)
+			: undefined;
+		// Still down: paused on; back (or a probe that says nothing): the held message runs again.
+		return probed && !probed.ok && probed.failure.kind === 'lasting'
+			? probed
+			: await this.runHandler(this.queueMessageOf(h, body));
+	}
+
+	// --- Settlement: ack, retry, dead-letter --------------------------------------------------------
+
+	private ack(h: Held): void {
+		h.channel.ack(h.message);
+		if (h.message.properties.messageId) this.recent.add(h.message.properties.messageId);
+		this.failures.delete(h.id);
+		this.release(h);
+	}
+
+	private async deadLetter(h: Held, reason: string): Promise<void> {
+		await this.deadLetters.send(h.connection, h.channel, h.message, reason);
+		this.options.onDeadLetter?.({ messageId: h.message.properties.messageId, reason });
+		this.failures.delete(h.id);
+		this.release(h);
+	}
+
+	private release(h: Held): void {
+		const i = this.held.indexOf(h);
+		if (i >= 0) this.held.splice(i, 1);
+	}
+
+	/** A failed handling: dead-lettered (poison, or out of attempts), or held for a retry after a backoff. */
+	private async afterFailure(h: Held, { kind, reason }: Failure): Promise<void> {
+		const failed = this.attemptsOf(h.id);
 		const how =
-			kind === 'poison' ? 'dead-letter' : settlementAfterFailure(failed, options.maxAttempts);
+			kind === 'poison' ? 'dead-letter' : settlementAfterFailure(failed, this.options.maxAttempts);
 		if (how === 'dead-letter') {
 			const why =
 				kind === 'poison'
 					? `poison message: ${reason}`
 					: `failed on ${failed + 1} deliveries; last error: ${reason}`;
-			await deadLetter(h, why);
-			return log(
+			await this.deadLetter(h, why);
+			return this.log(
 				'error',
 				kind === 'poison'
 					? `Message ${h.id} goes to the dead-letter queue: ${reason}`
-					: `Message ${h.id} failed on delivery ${failed + 1} of ${options.maxAttempts} and goes to the dead-letter queue: ${reason}`,
+					: `Message ${h.id} failed on delivery ${failed + 1} of ${this.options.maxAttempts} and goes to the dead-letter queue: ${reason}`,
 			);
 		}
-		failures.add(h.id, failed + 1);
-		const delay = options.retryDelayMs(failed + 1);
-		log(
+		this.holdForRetry(h, failed, reason);
+	}
+
+	private holdForRetry(h: Held, failed: number, reason: string): void {
+		this.failures.add(h.id, failed + 1);
+		const delay = this.options.retryDelayMs(failed + 1);
+		this.log(
 			'warn',
-			`Message ${h.id} failed on delivery ${failed + 1} of ${options.maxAttempts}; it is tried again in ${delay} ms: ${reason}`,
+			`Message ${h.id} failed on delivery ${failed + 1} of ${this.options.maxAttempts}; it is tried again in ${delay} ms: ${reason}`,
 		);
 		// Held meanwhile (unacked): later messages of its key wait behind it, the others go on.
 		h.notBefore = Date.now() + delay;
 	}
+}
 
-	/** The one worker of this consumer: handles the held messages one at a time, in schedule order. */
-	async function work(): Promise<void> {
-		while (!state.stopped) {
-			for (let i = held.length - 1; i >= 0; i--) if (settled(held[i])) held.splice(i, 1);
-			const step = nextToRun(held, Date.now());
-			if ('run' in step) {
-				await handleHeld(step.run).catch((error: unknown) =>
-					log('error', `Settling a message failed: ${String(error)}`),
-				);
-				continue;
-			}
-			await nap.sleep('waitUntil' in step ? step.waitUntil - Date.now() : 60_000);
-		}
-	}
-
-	function onDelivery(channel: Channel, current: ChannelModel, message: ConsumeMessage): void {
-		const id = message.properties.messageId ?? `(delivery ${message.fields.deliveryTag})`;
-		const body = parseBody(message.content);
-		let key: string;
-		try {
-			key = typeof body === 'string' ? `poison:${id}` : keyOf(message.content, id);
-		} catch {
-			key = `event:${id}`;
-		}
-		log('debug', `Message ${id} delivered`);
-		held.push({ message, channel, connection: current, id, key, notBefore: 0, body });
-		nap.wake();
-	}
-
-	const reconnectDelay = exponentialBackoff(500, options.maxReconnectDelayMs ?? 30_000);
-	let markReady: () => void = () => undefined;
-	let failReady: (error: Error) => void = () => undefined;
-	let settledReady = false;
-	const ready = new Promise<void>((resolve, reject) => {
-		markReady = () => {
-			settledReady = true;
-			resolve();
-		};
-		failReady = (error) => {
-			settledReady = true;
-			reject(error);
-		};
-	});
-	ready.catch(() => undefined);
-
-	async function loop(): Promise<void> {
-		let failuresInARow = 0;
-		while (!state.stopped) {
-			try {
-				const current = await connect();
-				connection = current;
-				const closed = new Promise<void>((resolve) => {
-					current.on('close', () => resolve());
-					current.on('error', (error: Error) =>
-						log('warn', `RabbitMQ connection error: ${error.message}`),
-					);
-				});
-				await options.prepare?.(current);
-				const channel = await current.createChannel();
-				channel.on('error', (error: Error) =>
-					log('warn', `RabbitMQ channel error: ${error.message}`),
-				);
-				await channel.prefetch(Math.max(1, options.window ?? 1));
-				// stop() may have come while connecting: it closed no connection yet, so close this one now
-				// rather than consume on it (it would hold messages and the single-active-consumer slot).
-				if (state.stopped) {
-					await current.close().catch(() => undefined);
-					break;
-				}
-				await channel.consume(options.queue, (message) => {
-					if (!message) {
-						log(
-							'warn',
-							`The queue "${options.queue}" was deleted or the consumer cancelled; reconnecting`,
-						);
-						void current.close().catch(() => undefined);
-						return;
-					}
-					onDelivery(channel, current, message);
-				});
-				failuresInARow = 0;
-				if (!settledReady) markReady();
-				log('info', `Consuming "${options.queue}" one message at a time`);
-				await closed;
-				if (!state.stopped) log('warn', 'RabbitMQ connection closed; reconnecting');
-			} catch (error) {
-				failuresInARow++;
-				const message = error instanceof Error ? error.message : String(error);
-				if (!settledReady) failReady(error instanceof Error ? error : new Error(message));
-				log('error', `RabbitMQ consumer could not start: ${message}`);
-				await connection?.close().catch(() => undefined);
-			}
-			connection = undefined;
-			nap.wake();
-			if (!state.stopped) await reconnectNap.sleep(reconnectDelay(Math.min(failuresInARow, 6) + 1));
-		}
-	}
-
-	void loop();
-	void work();
-	return {
-		ready,
-		async stop() {
-			state.stopped = true;
-			nap.wake();
-			reconnectNap.wake();
-			await connection?.close().catch(() => undefined);
-		},
-	};
+export function runConsumer(
+	connect: () => Promise<ChannelModel>,
+	options: ConsumerOptions,
+	handle: (message: QueueMessage) => Promise<HandlerOutcome>,
+): RunningConsumer {
+	return new ConsumerRun(connect, options, handle).start();
 }
