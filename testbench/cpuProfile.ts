@@ -6,7 +6,7 @@
  * WebSocket client the load generator's Node 20 lacks; only the stretch between `start` and `stop` counts.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -71,6 +71,9 @@ export async function profileWhile<T>(
 		if (code !== 0) throw new Error(`the profiler client ended with ${code}`);
 	}
 	const profile = JSON.parse(readFileSync(out, 'utf8')) as CpuProfile;
+	// BENCH_PROFILE_DIR keeps the raw profile (it opens in Chrome DevTools' Performance panel).
+	if (process.env.BENCH_PROFILE_DIR)
+		copyFileSync(out, join(process.env.BENCH_PROFILE_DIR, `n8n-${Date.now()}.cpuprofile`));
 	rmSync(out, { force: true });
 	return { profile, result };
 }
