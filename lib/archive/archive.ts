@@ -25,6 +25,7 @@ import {
 	isLostConditionalWrite,
 	probeConditionalWrites,
 } from '../s3/conditional';
+import type { S3ObjectWriter } from '../s3/objectWriter';
 import type { LeaseStore } from './lease';
 import { mapInOrder } from '../util/concurrency';
 import {
@@ -101,6 +102,22 @@ export interface ArchiveOptions {
 	markerWrites?: MarkerWrites;
 	/** Told once, when the probe has found how id markers are written here (for the log). */
 	onMarkerWrites?: (mode: MarkerWrites) => void;
+	/**
+	 * Writes the intake's objects (event, id marker, closed-links marker) without the SDK (lib/s3/objectWriter):
+	 * what the nodes use. Without it those writes go through the SDK client too.
+	 */
+	writer?: Pick<S3ObjectWriter, 'put'>;
+}
+
+/** One object write of the archive (and its lead registry). */
+export interface ArchiveWrite {
+	key: string;
+	body: Buffer;
+	contentType: string;
+	metadata?: Record<string, string>;
+	condition?: { IfNoneMatch: '*' } | { IfMatch: string };
+	/** The body's SHA-256 in hex, when known (the writer signs it instead of hashing the body again). */
+	sha256Hex?: string;
 }
 
 /** One store's writes, worked out before the first request (S3Archive.store). */
@@ -187,6 +204,34 @@ export class S3Archive {
 		return sse === 'aws:kms'
 			? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: this.options.kmsKeyId || undefined }
 			: { ServerSideEncryption: 'AES256' };
+	}
+
+	/** Writes one object: through the writer where the archive has one, else the SDK client. */
+	async writeObject(write: ArchiveWrite): Promise<void> {
+		const { key, body, contentType, metadata, condition, sha256Hex } = write;
+		const writer = this.options.writer;
+		if (writer) {
+			const sse = this.encryption();
+			const headers: Record<string, string> = {};
+			if (condition && 'IfNoneMatch' in condition) headers['if-none-match'] = condition.IfNoneMatch;
+			if (condition && 'IfMatch' in condition) headers['if-match'] = condition.IfMatch;
+			if (sse.ServerSideEncryption)
+				headers['x-amz-server-side-encryption'] = sse.ServerSideEncryption;
+			if (sse.SSEKMSKeyId) headers['x-amz-server-side-encryption-aws-kms-key-id'] = sse.SSEKMSKeyId;
+			await writer.put({ key, body, contentType, metadata, headers, sha256Hex });
+			return;
+		}
+		await this.s3.send(
+			new PutObjectCommand({
+				Bucket: this.bucket,
+				Key: key,
+				Body: body,
+				ContentType: contentType,
+				Metadata: metadata,
+				...condition,
+				...this.encryption(),
+			}),
+		);
 	}
 
 	/**
@@ -283,16 +328,13 @@ export class S3Archive {
 	}
 
 	private async putObject(event: PendingEvent): Promise<void> {
-		await this.s3.send(
-			new PutObjectCommand({
-				Bucket: this.bucket,
-				Key: event.stored.key,
-				Body: event.body,
-				ContentType: event.contentType,
-				Metadata: event.metadata,
-				...this.encryption(),
-			}),
-		);
+		await this.writeObject({
+			key: event.stored.key,
+			body: event.body,
+			contentType: event.contentType,
+			metadata: event.metadata,
+			sha256Hex: event.stored.sha256,
+		});
 	}
 
 	/** Writes the id marker of `event`: created (`If-None-Match: *`) or swapped for one read before (`If-Match`). */
@@ -301,18 +343,17 @@ export class S3Archive {
 		condition: { IfNoneMatch: '*' } | { IfMatch: string } = { IfNoneMatch: '*' },
 	): Promise<void> {
 		const { key, eventId, source, sha256, receivedAt, bodyFormat } = event.stored;
+		const body = Buffer.from(
+			JSON.stringify({ key, eventId, source, sha256, receivedAt, bodyFormat }),
+		);
 		await retryOnConflict(() =>
-			this.s3.send(
-				new PutObjectCommand({
-					Bucket: this.bucket,
-					Key: event.markerKey,
-					Body: JSON.stringify({ key, eventId, source, sha256, receivedAt, bodyFormat }),
-					ContentType: 'application/json',
-					Metadata: { 'object-key': encodeMeta(key) },
-					...condition,
-					...this.encryption(),
-				}),
-			),
+			this.writeObject({
+				key: event.markerKey,
+				body,
+				contentType: 'application/json',
+				metadata: { 'object-key': encodeMeta(key) },
+				condition,
+			}),
 		);
 	}
 

@@ -4,7 +4,7 @@
  * (its pay links then open nothing: lib/links). Reads the inbox's id markers; writes its own `closed/`
  * markers. No n8n imports.
  */
-import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 
 import { isNotFound } from '../s3/client';
 import { ArchiveWriteError, describeS3Error, type ArchivedObject, type S3Archive } from './archive';
@@ -46,20 +46,18 @@ export class LeadRegistry {
 	 */
 	async closeLead(leadId: string, by: { eventId: string; occurredAt?: string }): Promise<void> {
 		try {
-			await this.s3.send(
-				new PutObjectCommand({
-					Bucket: this.inbox.bucket,
-					Key: closedMarkerKey(this.inbox.prefix, leadId),
-					Body: JSON.stringify({
+			await this.inbox.writeObject({
+				key: closedMarkerKey(this.inbox.prefix, leadId),
+				body: Buffer.from(
+					JSON.stringify({
 						leadId,
 						eventId: by.eventId,
 						occurredAt: by.occurredAt,
 						closedAt: new Date().toISOString(),
 					}),
-					ContentType: 'application/json',
-					...this.inbox.encryption(),
-				}),
-			);
+				),
+				contentType: 'application/json',
+			});
 		} catch (error) {
 			throw new ArchiveWriteError(
 				`S3 did not confirm closing the checkout of lead ${leadId}: ${describeS3Error(error)}`,

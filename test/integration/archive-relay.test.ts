@@ -29,7 +29,8 @@ import {
 	type Publisher,
 } from '../../lib/archive/relay';
 import { partitionKeyOf } from '../../lib/checkout/message';
-import { createS3Client } from '../../lib/s3/client';
+import { createS3Client, type S3Settings } from '../../lib/s3/client';
+import { S3ObjectWriter } from '../../lib/s3/objectWriter';
 import {
 	connectBroker,
 	deleteTopology,
@@ -63,15 +64,35 @@ afterAll(async () => {
 	for (const t of partitioned) await deleteTopology(broker, t, [3, 4]);
 	await broker?.close();
 	for (const c of clients) c.destroy();
+	for (const w of writers) w.destroy();
 	await s3?.destroy();
 });
 
-async function freshArchive(prefix = 'checkout', markerWrites?: MarkerWrites): Promise<S3Archive> {
+/** How the archive writes the intake's objects: the nodes' own writer (lib/s3/objectWriter) or the SDK. */
+type Writes = 'writer' | 'sdk';
+const writers: S3ObjectWriter[] = [];
+function writerFor(settings: S3Settings, writes: Writes): S3ObjectWriter | undefined {
+	if (writes === 'sdk') return undefined;
+	const writer = new S3ObjectWriter(settings);
+	writers.push(writer);
+	return writer;
+}
+
+async function freshArchive(
+	prefix = 'checkout',
+	markerWrites?: MarkerWrites,
+	writes: Writes = 'writer',
+): Promise<S3Archive> {
 	const bucket = `it-${++bucketNo}`;
 	await s3.createBucket(bucket);
 	const client = createS3Client(s3.settings(bucket));
 	clients.push(client);
-	return new S3Archive(client, { bucket, prefix, markerWrites });
+	return new S3Archive(client, {
+		bucket,
+		prefix,
+		markerWrites,
+		writer: writerFor(s3.settings(bucket), writes),
+	});
 }
 
 async function freshTopology(label: string): Promise<Topology> {
@@ -112,8 +133,12 @@ async function count(archive: S3Archive, state: 'pending' | 'relayed'): Promise<
 
 // Every store test runs in both ways of writing id markers (S3Archive.store): the one-round-trip
 // conditional create where the store honours If-None-Match, and read-then-write where it does not.
-describe.each(['conditional', 'check-first'] as const)('store (%s id markers)', (markerWrites) => {
-	const freshStoreArchive = async () => await freshArchive('checkout', markerWrites);
+describe.each([
+	['conditional', 'writer'],
+	['check-first', 'writer'],
+	['conditional', 'sdk'],
+] as const)('store (%s id markers, written by the %s)', (markerWrites, writes) => {
+	const freshStoreArchive = async () => await freshArchive('checkout', markerWrites, writes);
 
 	it('keeps one pending object for an event stored three times, and the relay sends one message', async () => {
 		const archive = await freshStoreArchive();
@@ -627,11 +652,12 @@ describe('ambiguous S3 failures (a fault-injecting proxy that answers 412 to If-
 	): Promise<{ archive: S3Archive; direct: S3Archive }> {
 		const bucket = `it-${++bucketNo}`;
 		await s3.createBucket(bucket);
-		const client = createS3Client({ ...s3.settings(bucket), endpoint: proxy.endpoint });
+		const proxied = { ...s3.settings(bucket), endpoint: proxy.endpoint };
+		const client = createS3Client(proxied);
 		const directClient = createS3Client(s3.settings(bucket));
 		clients.push(client, directClient);
 		return {
-			archive: new S3Archive(client, { bucket, prefix }),
+			archive: new S3Archive(client, { bucket, prefix, writer: writerFor(proxied, 'writer') }),
 			direct: new S3Archive(directClient, { bucket, prefix }),
 		};
 	}
@@ -843,10 +869,12 @@ describe('ambiguous S3 failures (a fault-injecting proxy that answers 412 to If-
 
 	it('two processes storing the same event in the same millisecond: exactly one object remains, and its marker points to it', async () => {
 		const { archive: first } = await proxiedArchive();
-		const second = new S3Archive(
-			createS3Client({ ...s3.settings(first.bucket), endpoint: proxy.endpoint }),
-			{ bucket: first.bucket, prefix: 'checkout' },
-		);
+		const proxied = { ...s3.settings(first.bucket), endpoint: proxy.endpoint };
+		const second = new S3Archive(createS3Client(proxied), {
+			bucket: first.bucket,
+			prefix: 'checkout',
+			writer: writerFor(proxied, 'writer'),
+		});
 		const direct = new S3Archive(createS3Client(s3.settings(first.bucket)), {
 			bucket: first.bucket,
 			prefix: 'checkout',

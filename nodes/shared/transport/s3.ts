@@ -7,6 +7,7 @@ import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-work
 import { type MarkerWrites, S3Archive } from '../../../lib/archive/archive';
 import { LeadRegistry } from '../../../lib/archive/leadRegistry';
 import { createS3Client, type S3Settings, type ServerSideEncryption } from '../../../lib/s3/client';
+import { S3ObjectWriter } from '../../../lib/s3/objectWriter';
 
 export const S3_CREDENTIAL = 'checkoutS3Api';
 
@@ -38,7 +39,9 @@ export function openArchive(
 	log?: (message: string) => void,
 ): OpenArchive {
 	const client = createS3Client(settings);
+	const writer = new S3ObjectWriter(settings);
 	const archive = new S3Archive(client, {
+		writer,
 		bucket: settings.bucket,
 		prefix,
 		serverSideEncryption: settings.serverSideEncryption,
@@ -46,7 +49,14 @@ export function openArchive(
 		storeId: storeIdOf(settings),
 		onMarkerWrites: log && ((mode) => log(markerWritesLine(settings.bucket, mode))),
 	});
-	return { archive, leads: new LeadRegistry(archive), close: () => client.destroy() };
+	return {
+		archive,
+		leads: new LeadRegistry(archive),
+		close: () => {
+			client.destroy();
+			writer.destroy();
+		},
+	};
 }
 
 /** The log line that says how the intake writes its id markers on a store (once per process and archive). */
