@@ -29,7 +29,7 @@ export interface LeadCaptureBench {
 
 export async function startLeadCaptureBench(
 	extraWorkflows: string[] = [],
-	options: { inspectPort?: number } = {},
+	options: { inspectPort?: number; env?: Record<string, string> } = {},
 ): Promise<LeadCaptureBench> {
 	const s3 = await startS3Server();
 	await s3.createBucket('leads');
@@ -47,7 +47,7 @@ export async function startLeadCaptureBench(
 	const n8n = await startN8n({
 		port: n8nPort,
 		inspectPort: options.inspectPort,
-		env: { TMPDIR: n8nTmp },
+		env: { TMPDIR: n8nTmp, ...options.env },
 		workflows: [
 			exportedWorkflowForTest('checkout-lead-capture.json', { prefix: 'leads' }),
 			exportedWorkflowForTest('checkout-lead-capture-fast.json', { prefix: 'leads' }),

@@ -304,5 +304,6 @@ async function openPaymentPageFor(this: IWebhookFunctions, lead: LeadCapturedMes
 		provider === 'stripe' && this.getNodeParameter('stripeMode', 'checkoutSession') === 'staticLink'
 			? String(this.getNodeParameter('paymentLinkUrl', '') ?? '').trim()
 			: undefined;
-	return await openPaymentPage(this, provider, credentials, request, staticLink);
+	// The credential is held already (cachedCredentials): its headers are rendered here, not by n8n's helper.
+	return await openPaymentPage(this, provider, credentials, request, staticLink, 0, 'held');
 }

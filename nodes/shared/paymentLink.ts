@@ -14,7 +14,7 @@ import {
 import { providerFor } from '../../lib/gateways';
 import { resolveNotificationUrl } from '../../lib/gateways/notificationUrl';
 import type { PaymentLink, PaymentLinkRequest, ProviderId } from '../../lib/gateways/types';
-import { gatewayRequest } from './transport/gateway';
+import { gatewayRequest, type GatewayAuth } from './transport/gateway';
 
 /** How a Stripe payment page is opened: a Checkout Session per buyer, or the shop's static link prefilled. */
 export const stripeLinkModeProperties: INodeProperties[] = [
@@ -80,6 +80,7 @@ export async function openPaymentPage(
 	request: PaymentLinkRequest,
 	staticLinkUrl: string | undefined,
 	itemIndex = 0,
+	auth: GatewayAuth = 'n8n',
 ): Promise<PaymentLink> {
 	const gateway = providerFor(provider);
 	if (gateway.staticPaymentLink && staticLinkUrl !== undefined) {
@@ -96,6 +97,7 @@ export async function openPaymentPage(
 		credentials,
 		gateway.createPaymentLink(request, options),
 		itemIndex,
+		auth,
 	);
 	return gateway.parsePaymentLink(body, request, options);
 }

@@ -18,6 +18,13 @@ import { providerFor } from '../../../lib/gateways';
 import { gatewayFailureKind } from '../../../lib/gateways/failure';
 import type { HttpRequestSpec, ProviderId } from '../../../lib/gateways/types';
 import { checkedBaseUrl } from '../../../lib/http/baseUrl';
+import {
+	renderCredentialHeaders,
+	type GenericAuthTemplate,
+} from '../../../lib/http/credentialHeaders';
+import { CheckoutAsaasApi } from '../../../credentials/CheckoutAsaasApi.credentials';
+import { CheckoutMercadoPagoApi } from '../../../credentials/CheckoutMercadoPagoApi.credentials';
+import { CheckoutStripeApi } from '../../../credentials/CheckoutStripeApi.credentials';
 import { isNodeApiError, withFailureKind } from '../errors';
 
 /** Both node kinds that talk to gateways: operations (execute) and the fast-intake trigger (webhook). */
@@ -30,12 +37,28 @@ export async function gatewayCredentials(
 	return (await ctx.getCredentials(providerFor(provider).credentialType)) as IDataObject;
 }
 
+/** The generic authentication each gateway credential declares (one source: the credential classes). */
+const GATEWAY_AUTH: Record<string, GenericAuthTemplate> = Object.fromEntries(
+	[new CheckoutStripeApi(), new CheckoutMercadoPagoApi(), new CheckoutAsaasApi()].map((c) => [
+		c.name,
+		c.authenticate as GenericAuthTemplate,
+	]),
+);
+
+/**
+ * How a request is authenticated: `n8n` through n8n's authenticated request helper (workflows), or
+ * `held` with the headers rendered from the credential the caller holds (the webhook handlers' fast paths:
+ * lib/http/credentialHeaders.ts says why); `held` falls back to `n8n` for a template it cannot render.
+ */
+export type GatewayAuth = 'n8n' | 'held';
+
 export async function gatewayRequest(
 	ctx: GatewayContext,
 	provider: ProviderId,
 	credentials: IDataObject,
 	spec: HttpRequestSpec,
 	itemIndex: number,
+	auth: GatewayAuth = 'n8n',
 ): Promise<unknown> {
 	let baseUrl: string;
 	try {
@@ -59,11 +82,21 @@ export async function gatewayRequest(
 	} else if (spec.json !== undefined) {
 		options.body = spec.json as IDataObject;
 	}
+	const credentialType = providerFor(provider).credentialType;
+	const heldHeaders =
+		auth === 'held' && GATEWAY_AUTH[credentialType]
+			? renderCredentialHeaders(GATEWAY_AUTH[credentialType], credentials)
+			: undefined;
 	try {
+		if (heldHeaders)
+			return await ctx.helpers.httpRequest({
+				...options,
+				headers: { ...options.headers, ...heldHeaders },
+			});
 		return await (
 			ctx.helpers
 				.httpRequestWithAuthentication as IExecuteFunctions['helpers']['httpRequestWithAuthentication']
-		).call(ctx as IExecuteFunctions, providerFor(provider).credentialType, options);
+		).call(ctx as IExecuteFunctions, credentialType, options);
 	} catch (error) {
 		const what = `${provider} ${spec.method} ${spec.path} failed`;
 		// n8n's helper throws a NodeApiError already, and wrapping one hands back the original: name the
