@@ -30,6 +30,7 @@ import { verifyStripeSignature } from '../lib/gateways/stripe';
 import { moveKey } from '../lib/archive/keys';
 import { DEFAULT_LIMITS, relayPending } from '../lib/archive/relay';
 import { createS3Client } from '../lib/s3/client';
+import { S3ObjectWriter } from '../lib/s3/objectWriter';
 import { runLoad, type LoadResult } from '../testbench/load';
 import {
 	profileTables,
@@ -98,29 +99,40 @@ async function s3CallCost(
 	serverCpuSeconds: () => number,
 ): Promise<S3CallCost[]> {
 	const client = createS3Client(settings);
-	const archive = new S3Archive(client, { bucket: settings.bucket, prefix: 'cost' });
+	const writer = new S3ObjectWriter(settings);
+	// The archive as the nodes open it (its writes through lib/s3/objectWriter), and on the SDK alone.
+	const archive = new S3Archive(client, { bucket: settings.bucket, prefix: 'cost', writer });
+	const sdkArchive = new S3Archive(client, { bucket: settings.bucket, prefix: 'cost-sdk' });
 	const body = Buffer.from(eventBody(0, 'cost'));
 	const calls: Array<[string, (i: number) => Promise<unknown>]> = [
 		[
-			'PUT an object',
+			'PUT an object: the AWS SDK (@aws-sdk/client-s3)',
 			(i) =>
 				client.send(
 					new PutObjectCommand({ Bucket: settings.bucket, Key: `cost/put/${i}`, Body: body }),
 				),
 		],
 		[
-			'GET a missing object (the duplicate check of a new event)',
+			"PUT an object: the pack's writer (lib/s3/objectWriter.ts)",
+			(i) => writer.put({ key: `cost/put-writer/${i}`, body, contentType: 'application/json' }),
+		],
+		[
+			'GET a missing object: the AWS SDK (what a duplicate check costs where writes are not conditional)',
 			(i) =>
 				client
 					.send(new GetObjectCommand({ Bucket: settings.bucket, Key: `cost/none/${i}` }))
 					.catch(() => undefined),
 		],
 		[
-			'Store of a new event (object ‖ duplicate check, then id marker)',
+			'Store of a new event, as the nodes do (object ‖ conditional id marker, the writer)',
 			(i) => archive.store({ body, eventId: `evt_cost_${i}`, source: 'stripe' }),
 		],
 		[
-			'Close the links of a paid lead (one PUT)',
+			'Store of a new event on the SDK alone (object ‖ conditional id marker)',
+			(i) => sdkArchive.store({ body, eventId: `evt_cost_${i}`, source: 'stripe' }),
+		],
+		[
+			'Close the links of a paid lead (one PUT, the writer)',
 			(i) => new LeadRegistry(archive).closeLead(`lead-cost-${i}`, { eventId: `e${i}` }),
 		],
 	];
@@ -143,6 +155,7 @@ async function s3CallCost(
 		}
 	} finally {
 		client.destroy();
+		writer.destroy();
 	}
 	return out;
 }
@@ -817,8 +830,10 @@ ${ratios(intake.rows)}
 
 Correctness under that load: ${intake.correctness.join('; ') || 'not measured in this run'}.
 
-Where (a)'s time goes: the S3 client (@aws-sdk/client-s3, the one n8n's process runs for the pack) and the
-S3 server, CPU per call, one call at a time in the bench's own process (n8n idle):
+The S3 calls of the intake, CPU per call of the client and of the S3 server, one call at a time in the
+bench's own process (n8n idle): the AWS SDK against the pack's own writer, which signs and sends the
+intake's PUTs (lib/s3/objectWriter.ts) since the profile below showed the SDK as the largest item of
+ours in n8n's CPU; the SDK keeps every other call (GET, HEAD, LIST, COPY, DELETE).
 
 | call | S3 client CPU ms | S3 server CPU ms | wall ms |
 |---|---|---|---|
@@ -829,9 +844,10 @@ expression isolate per execution) on every request; (a) answers from the webhook
 execution. (e) is n8n's own floor for a webhook: a bench-only trigger (testbench/bench-nodes) that answers
 200 from its handler and reads nothing, so (a) against (e) is what verify + archive cost. The CPU columns
 are the cores each process kept busy on average during the row; the machine's cores are shared by n8n,
-the S3 server and the load generator. (a) and (b) verify the signature and make two S3 writes in one round trip (the object and its id marker,
-created with \`If-None-Match: *\`, which is the duplicate check; s3rver here honours it as AWS S3 and MinIO
-do), where (c) makes one upload and verifies nothing.
+the S3 server and the load generator. (a) and (b) verify the signature and store each event with S3 writes
+sent together, one round trip: the object, its id marker created with \`If-None-Match: *\` (which is the
+duplicate check; s3rver here honours it as AWS S3 and MinIO do) and, the bench's events being paid
+checkouts, the marker that closes the lead's pay links; (c) makes one upload and verifies nothing.
 
 ### Where n8n's CPU goes
 
@@ -840,6 +856,16 @@ testbench/cpuProfile.ts) over ${PROFILE_REQUESTS} more requests of the fast inta
 the fast lead capture, self time by area and by function, idle left out.
 
 ${profileSection()}
+
+Reading it: the largest area is n8n's own work per webhook request on its database (it loads the published
+workflow and looks up the workflow's statistics row on every request, through TypeORM, with sqlite3's
+verbose tracing formatting each query's arguments), which n8n's floor (e) pays as well.
+What the pack adds is its three S3 writes (signing, sockets) and the signature
+check. Two items this profile found are gone: the AWS SDK's per-call machinery on the writes (now
+lib/s3/objectWriter.ts, about a third of the intake's CPU before), and on the lead capture n8n's
+authenticated request helper, which decrypted the gateway credential and took an expression isolate for
+every form to render its \`Authorization\` header (now rendered from the credential the trigger holds:
+lib/http/credentialHeaders.ts; the form's CPU went from about 130 ms to about 20 ms).
 
 ## Lead capture: the buyer's wait from form POST to 303
 

@@ -60,6 +60,7 @@ export async function webhookProcessorBench(): Promise<WebhookProcessorReport> {
 		workflows: [
 			exportedWorkflowForTest('payment-webhook-fast-intake.json', { prefix: FAST_PREFIX }),
 			exportedWorkflowForTest('checkout-lead-capture.json', { prefix: LEAD_PREFIX }),
+			exportedWorkflowForTest('checkout-lead-capture-fast.json', { prefix: LEAD_PREFIX }),
 			join(REPO_ROOT, 'benchmarks/workflows/floor-trigger.json'),
 		],
 		credentials: [
@@ -79,7 +80,11 @@ export async function webhookProcessorBench(): Promise<WebhookProcessorReport> {
 					method: 'POST',
 					headers: { accept: 'application/json' },
 				}).catch(() => undefined);
-				if (fast?.status !== 401 || lead?.status !== 422) return false;
+				const fastLead = await fetch(c.webhookUrl('checkout/lead/fast', n), {
+					method: 'POST',
+					headers: { accept: 'application/json' },
+				}).catch(() => undefined);
+				if (fast?.status !== 401 || lead?.status !== 422 || fastLead?.status !== 422) return false;
 			}
 			return true;
 		},
@@ -125,6 +130,13 @@ export async function webhookProcessorBench(): Promise<WebhookProcessorReport> {
 						return ok;
 					};
 				},
+			},
+			{
+				target:
+					'pack: fast lead capture (Checkout Form Trigger: form → 303 in the handler, no execution)',
+				requests: WEBHOOK_LEAD_REQUESTS,
+				send: (url: (p: string) => string) =>
+					postLeadForm(url('checkout/lead/fast'), note('fast lead capture')),
 			},
 			{
 				target: 'pack: lead capture (form → 303; execution on a worker)',
