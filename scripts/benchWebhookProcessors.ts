@@ -135,8 +135,14 @@ export async function webhookProcessorBench(): Promise<WebhookProcessorReport> {
 				target:
 					'pack: fast lead capture (Checkout Form Trigger: form → 303 in the handler, no execution)',
 				requests: WEBHOOK_LEAD_REQUESTS,
-				send: (url: (p: string) => string) =>
-					postLeadForm(url('checkout/lead/fast'), note('fast lead capture')),
+				send: (url: (p: string) => string) => {
+					const post = postLeadForm(url('checkout/lead/fast'), note('fast lead capture'));
+					return async (i: number) => {
+						const ok = await post(i);
+						if (ok) leadsOk++;
+						return ok;
+					};
+				},
 			},
 			{
 				target: 'pack: lead capture (form → 303; execution on a worker)',
@@ -212,7 +218,7 @@ export async function webhookProcessorBench(): Promise<WebhookProcessorReport> {
 		const leadsArchived = await count(LEAD_PREFIX, () => true);
 		client.destroy();
 		correctness.push(
-			`fast intake answered 200: ${fastOk.size} (warm-up included), archived: ${fastArchived}; lead capture answered 303: ${leadsOk} (warm-up included), leads archived: ${leadsArchived}`,
+			`fast intake answered 200: ${fastOk.size} (warm-up included), archived: ${fastArchived}; lead capture (fast and visual) answered 303: ${leadsOk} (warm-up included), leads archived: ${leadsArchived}`,
 		);
 		for (const [target, answer] of unexpected)
 			correctness.push(`first unexpected answer of the ${target}: ${answer}`);
