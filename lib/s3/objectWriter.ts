@@ -94,25 +94,18 @@ export class S3ObjectWriter {
 		this.agent.destroy();
 	}
 
-	private target(key: string): { host: string; path: string } {
-		const encodedKey = key.split('/').map(encodeKeySegment).join('/');
-		const basePath = this.base.pathname.replace(/\/$/, '');
-		return this.pathStyle
-			? {
-					host: this.base.host,
-					path: `${basePath}/${encodeKeySegment(this.settings.bucket)}/${encodedKey}`,
-				}
-			: { host: `${this.settings.bucket}.${this.base.host}`, path: `${basePath}/${encodedKey}` };
+	private target(key: string): ObjectTarget {
+		return objectTarget(this.base, this.pathStyle, this.settings.bucket, key);
 	}
 
 	private send(put: ObjectPut): Promise<{ etag: string }> {
-		const { host, path } = this.target(put.key);
+		const { hostname, host, path } = this.target(put.key);
 		const headers = this.signedHeaders(host, path, put);
 		return new Promise((resolve, reject) => {
 			const request = (this.base.protocol === 'https:' ? https : http).request(
 				{
 					protocol: this.base.protocol,
-					hostname: this.base.hostname,
+					hostname,
 					port: this.base.port || undefined,
 					method: 'PUT',
 					path,
@@ -178,6 +171,40 @@ export class S3ObjectWriter {
 		this.signingKey = { day, key };
 		return key;
 	}
+}
+
+export interface ObjectTarget {
+	/** Where to connect (the bucket's own host name in virtual-hosted addressing). */
+	hostname: string;
+	/** The Host header: the host name with the endpoint's port, if any. */
+	host: string;
+	/** The request path, each key segment encoded once. */
+	path: string;
+}
+
+/**
+ * Where an object's PUT goes: `endpoint/bucket/key` in path-style addressing, else
+ * `bucket.endpoint/key` (virtual-hosted, AWS's default), connecting to that very host name.
+ */
+export function objectTarget(
+	base: URL,
+	pathStyle: boolean,
+	bucket: string,
+	key: string,
+): ObjectTarget {
+	const encodedKey = key.split('/').map(encodeKeySegment).join('/');
+	const basePath = base.pathname.replace(/\/$/, '');
+	if (pathStyle)
+		return {
+			hostname: base.hostname,
+			host: base.host,
+			path: `${basePath}/${encodeKeySegment(bucket)}/${encodedKey}`,
+		};
+	return {
+		hostname: `${bucket}.${base.hostname}`,
+		host: `${bucket}.${base.host}`,
+		path: `${basePath}/${encodedKey}`,
+	};
 }
 
 /** SigV4's signing key for S3 on one day (`YYYYMMDD`) in one region. */

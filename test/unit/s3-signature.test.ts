@@ -6,7 +6,12 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 
-import { encodeKeySegment, s3SigningKey, signS3Request } from '../../lib/s3/objectWriter';
+import {
+	encodeKeySegment,
+	objectTarget,
+	s3SigningKey,
+	signS3Request,
+} from '../../lib/s3/objectWriter';
 
 const credentials = {
 	accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
@@ -118,4 +123,19 @@ test.each(cases)(
 
 test("a key's segments are encoded as RFC 3986 asks, the slashes between them kept", () => {
 	expect(encodeKeySegment("a b+c!'()*~é")).toBe('a%20b%2Bc%21%27%28%29%2A~%C3%A9');
+});
+
+test("a PUT goes to the bucket's own host on AWS (virtual-hosted) and into the path on MinIO-style stores", () => {
+	expect(
+		objectTarget(new URL('https://s3.sa-east-1.amazonaws.com'), false, 'inbox', 'a b/c.json'),
+	).toEqual({
+		hostname: 'inbox.s3.sa-east-1.amazonaws.com',
+		host: 'inbox.s3.sa-east-1.amazonaws.com',
+		path: '/a%20b/c.json',
+	});
+	expect(objectTarget(new URL('http://minio:9000'), true, 'inbox', 'a b/c.json')).toEqual({
+		hostname: 'minio',
+		host: 'minio:9000',
+		path: '/inbox/a%20b/c.json',
+	});
 });
