@@ -10,7 +10,12 @@
  *      within the reuse window of this lead's capture (a second submit): the deal keeps its first lead,
  *      link and value (knowing an e-mail must not let a stranger replace them) and records the new lead
  *      id as its other submission, so the buyer's payment through either link wins it;
- *   3. otherwise none: a new deal (another product, a later purchase, a paid one).
+ *   3. the person's checkout deal of this pack for the same product that was paid after this lead was
+ *      captured, within the window: a submit made before the buyer paid through another of their links,
+ *      whose message reached Pipedrive after the payment (leads go in partitions of their own, so a
+ *      sibling's payment can overtake it; or it was redelivered after a restart). It is that checkout's,
+ *      not a new purchase: a new deal would wait open for follow-ups the buyer, who paid, must not get;
+ *   4. otherwise none: a new deal (another product, a purchase after the payment).
  */
 import { readCheckoutState, textField, type FieldKeys } from './fields';
 
@@ -29,8 +34,12 @@ export interface LeadToMatch {
 
 export interface DealMatch {
 	dealId: number;
-	/** 'sameLead': the deal of this lead id; 'earlierLead': the deal that recorded this lead as the buyer's other submission; 'resubmission': another open, unpaid checkout of this buyer. */
-	by: 'sameLead' | 'earlierLead' | 'resubmission';
+	/**
+	 * 'sameLead': the deal of this lead id; 'earlierLead': the deal that recorded this lead as the buyer's
+	 * other submission; 'resubmission': another open, unpaid checkout of this buyer; 'paidAfter': the
+	 * checkout the buyer paid after this lead was captured (rule 3).
+	 */
+	by: 'sameLead' | 'earlierLead' | 'resubmission' | 'paidAfter';
 }
 
 const sameText = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
@@ -53,16 +62,24 @@ export function matchLeadDeal(
 
 	const capturedAt = Date.parse(lead.capturedAt ?? '');
 	const at = Number.isNaN(capturedAt) ? now : capturedAt;
-	let best: { id: number; movedAt: number } | undefined;
+	let open: { id: number; movedAt: number } | undefined;
+	let paid: { id: number; movedAt: number } | undefined;
 	for (const deal of live) {
-		if (deal.status !== 'open' || !textField(deal.custom_fields, fields.keys.leadId)) continue; // not a checkout of this pack
+		if (!textField(deal.custom_fields, fields.keys.leadId)) continue; // not a checkout of this pack
 		const state = readCheckoutState(deal.custom_fields, fields);
-		if (!state || state.status === 'paid') continue;
+		if (!state) continue;
 		const product = textField(deal.custom_fields, fields.keys.product);
 		if (product && lead.product && !sameText(product, lead.product)) continue;
 		const movedAt = Date.parse(state.lastEventAt);
 		if (Number.isNaN(movedAt) || Math.abs(at - movedAt) > reuseWithinMs) continue;
-		if (!best || movedAt > best.movedAt) best = { id: deal.id, movedAt };
+		if (state.status === 'paid') {
+			// Only a lead known to be captured before the payment: without a capture time it may be a new purchase.
+			if (deal.status !== 'won' || Number.isNaN(capturedAt) || capturedAt > movedAt) continue;
+			if (!paid || movedAt < paid.movedAt) paid = { id: deal.id, movedAt };
+		} else if (deal.status === 'open') {
+			if (!open || movedAt > open.movedAt) open = { id: deal.id, movedAt };
+		}
 	}
-	return best ? { dealId: best.id, by: 'resubmission' } : undefined;
+	if (open) return { dealId: open.id, by: 'resubmission' };
+	return paid ? { dealId: paid.id, by: 'paidAfter' } : undefined;
 }

@@ -547,6 +547,57 @@ it('order of arrival: a buyer who submits twice, then pays through the FIRST lin
 	expect(dealOf(one.dealId).status).toBe('won');
 });
 
+it('order of arrival: a buyer submits three times and pays through the third link before the second lead reaches Pipedrive (leads go in partitions of their own); the second, and the first redelivered after the third took the deal over, stay on the one deal', async () => {
+	const earlierLeadOf = (dealId: number) =>
+		(dealOf(dealId).custom_fields as Record<string, unknown>)[fieldKey('Checkout earlier lead id')];
+	const first = lead({ capturedAt: '2026-11-30T10:00:00.000Z' });
+	const second = lead({ email: first.email, capturedAt: '2026-11-30T10:05:00.000Z' });
+	const third = lead({ email: first.email, capturedAt: '2026-11-30T10:10:00.000Z' });
+	const one = await upsertLead(client(), pd.baseUrl, first, options);
+	const notesBefore = () => pd.state.notes.filter((n) => n.deal_id === one.dealId).length;
+	expect(await upsertLead(client(), pd.baseUrl, third, options)).toMatchObject({
+		dealId: one.dealId,
+		resubmission: true,
+	});
+	// The first lead delivered again while its deal is still open (the main restarted mid-execution): the
+	// lead → deal map puts it on its deal, which keeps the third lead as its other submission.
+	const notes = notesBefore();
+	expect(await upsertLead(client(), pd.baseUrl, first, options)).toMatchObject({
+		dealId: one.dealId,
+		dealCreated: false,
+	});
+	expect(earlierLeadOf(one.dealId)).toBe(third.leadId);
+	expect(notesBefore()).toBe(notes);
+	await applyEvent(client(), pd.baseUrl, {
+		eventId: 'mp-third-link-paid',
+		type: 'paid',
+		occurredAt: '2026-11-30T10:12:00Z',
+		leadRef: third.leadId,
+		provider: 'mercadopago',
+		amount: 19790,
+		currency: 'BRL',
+	});
+	expect(dealOf(one.dealId).status).toBe('won');
+	// The second lead arrives after the payment, with nothing remembered (another process): it was captured
+	// before the buyer paid, so it belongs to the paid checkout, not to a new deal waiting for follow-ups.
+	clearCaches();
+	expect(
+		await upsertLead(client(), pd.baseUrl, second, { ...options, dealLookup: 'always' }),
+	).toMatchObject({ dealId: one.dealId, dealCreated: false, resubmission: true });
+	expect(pd.state.deals.filter((d) => d.person_id === one.personId)).toHaveLength(1);
+	expect(dealOf(one.dealId).status).toBe('won');
+	expect(earlierLeadOf(one.dealId)).toBe(third.leadId); // the paid deal is left as it is
+	// A submit made after the payment is a new purchase all the same.
+	const after = await upsertLead(
+		client(),
+		pd.baseUrl,
+		lead({ email: first.email, capturedAt: '2026-11-30T10:20:00.000Z' }),
+		options,
+	);
+	expect(after).toMatchObject({ dealCreated: true });
+	expect(pd.state.deals.filter((d) => d.person_id === one.personId)).toHaveLength(2);
+});
+
 it('order of arrival: a payment event before its lead (the lead re-driven from the dead-letter queue later) ends as one won deal with its person, and no follow-up', async () => {
 	const late = lead({ capturedAt: '2026-11-29T07:00:00.000Z' });
 	await applyEvent(client(), pd.baseUrl, {

@@ -93,6 +93,39 @@ describe('matching a lead to the deals of its person', () => {
 		});
 	});
 
+	it('a lead captured before the buyer paid through another of their links goes to that paid checkout; one captured after it, or without a capture time, is a new purchase', () => {
+		const paidAt = '2026-11-27T12:40:00Z'; // lead-2 was captured at 12:30
+		const won = (id: number, at = paidAt, extra: Partial<PersonDeal> & { product?: string } = {}) =>
+			deal(id, `paid-${id}`, 'paid', at, { status: 'won', ...extra });
+		expect(matchLeadDeal([won(1)], fields, lead, 24 * HOUR)).toEqual({
+			dealId: 1,
+			by: 'paidAfter',
+		});
+		// the earliest payment after the capture; an open checkout of the buyer comes first
+		expect(
+			matchLeadDeal([won(2, '2026-11-27T13:00:00Z'), won(3)], fields, lead, 24 * HOUR),
+		).toEqual({ dealId: 3, by: 'paidAfter' });
+		expect(
+			matchLeadDeal(
+				[won(4), deal(5, 'other-5', 'failed', '2026-11-27T12:20:00Z')],
+				fields,
+				lead,
+				24 * HOUR,
+			),
+		).toEqual({ dealId: 5, by: 'resubmission' });
+		for (const none of [
+			[won(6, '2026-11-27T12:29:59Z')], // paid before the capture: a later purchase
+			[won(7, paidAt, { product: 'Curso de Vídeo' })],
+			[won(8, '2026-11-29T12:40:00Z')], // outside the window
+			[deal(9, 'other-9', 'paid', paidAt, { status: 'lost' })],
+		])
+			expect(matchLeadDeal(none, fields, lead, 24 * HOUR)).toBeUndefined();
+		expect(
+			matchLeadDeal([won(10)], fields, { leadId: 'lead-2' }, 24 * HOUR, Date.parse(paidAt)),
+		).toBeUndefined();
+		expect(matchLeadDeal([won(11)], fields, lead, 0)).toBeUndefined();
+	});
+
 	it('a lead or deal without a product matches on the person alone; a lead without a capture time counts from now', () => {
 		const deals = [deal(1, 'lead-1', 'pending_payment', '2026-11-27T12:00:00Z')];
 		expect(

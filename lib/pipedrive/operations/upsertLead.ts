@@ -353,7 +353,7 @@ async function upsertHeldLead(
 	});
 	const written = await writeLeadDeal(client, fields, lead, options, leadRecord, personId, found);
 	const { dealId, dealCreated } = written;
-	const resubmission = found?.by === 'resubmission';
+	const resubmission = found?.by === 'resubmission' || found?.by === 'paidAfter';
 	if (leadRecord.data?.dealId !== dealId) await leadRecord.save({ dealId });
 	if (written.otherBuyersDeal) {
 		const noteId = await noteOtherBuyer(client, dealId, lead);
@@ -445,13 +445,15 @@ async function noteLead(
  * The deal a lead belongs to, and how it was found:
  *  - `own`: the deal carries this lead id (a redelivery, a corrected revision, or a deal a payment made first);
  *  - `earlierLead`: the deal records this lead as the buyer's other submission ("Checkout earlier lead id");
- *  - `resubmission`: the buyer's open checkout of the same product, which a new lead id joins.
+ *  - `resubmission`: the buyer's open checkout of the same product, which a new lead id joins;
+ *  - `paidAfter`: the buyer's checkout of the same product paid after this lead was captured (a submit
+ *    the payment through another of the buyer's links overtook): recorded, the paid deal left as it is.
  * `personId` is the deal's person (null: a deal a payment made before its lead).
  */
 interface FoundDeal {
 	dealId: number;
 	personId: number | null;
-	by: 'own' | 'earlierLead' | 'resubmission';
+	by: 'own' | 'earlierLead' | 'resubmission' | 'paidAfter';
 }
 
 async function dealOfLead(
@@ -478,6 +480,10 @@ async function dealOfLead(
 	// A lead seen before: its deal from the lead → deal map (a newer lead may have taken it over since).
 	const known = adopt(recorded);
 	if (known) return known;
+	// The map put this lead on the buyer's deal before, and a newer submission has taken the deal's "earlier
+	// lead" field since: a redelivery of this lead is still that deal's, and leaves it as it is.
+	if (recorded && recorded.status !== 'deleted' && recorded.person_id === personId)
+		return { dealId: recorded.id, personId, by: 'earlierLead' };
 	// A deal created by a payment event that came before its lead has no person yet: only a search finds it.
 	if (options.dealLookup === 'always' && !searchedAlready) {
 		const searched = await client.findDealByCustomField(lead.leadId);
@@ -500,12 +506,7 @@ async function dealOfLead(
 	return {
 		dealId: match.dealId,
 		personId, // the person's own deals
-		by:
-			match.by === 'resubmission'
-				? 'resubmission'
-				: match.by === 'earlierLead'
-					? 'earlierLead'
-					: 'own',
+		by: match.by === 'sameLead' ? 'own' : match.by,
 	};
 }
 
