@@ -2,13 +2,12 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { S3Archive } from '../lib/archive/archive';
-import { createS3Client } from '../lib/s3/client';
-import { startN8n, type N8nInstance } from './n8n';
+import type { S3Archive } from '../lib/archive/archive';
+import { E2eStack, type StackParts } from './e2eStack';
+import type { N8nInstance } from './n8n';
 import { freePort } from './ports';
-import { startS3Server, type S3Server } from './s3';
-import { startGatewayStandIn, type GatewayStandIn } from './standins/gateways';
-import { GATEWAY_KEYS, gatewayCredentials, linksCredential, s3Credential } from './credentials';
+import type { S3Server } from './s3';
+import type { GatewayStandIn } from './standins/gateways';
 import { exportedWorkflowForTest } from './workflows';
 
 /** The exported lead capture workflow in a real n8n, with the S3 server and the gateway stand-ins. */
@@ -31,32 +30,23 @@ export async function startLeadCaptureBench(
 	extraWorkflows: string[] = [],
 	options: { inspectPort?: number; env?: Record<string, string> } = {},
 ): Promise<LeadCaptureBench> {
-	const s3 = await startS3Server();
-	await s3.createBucket('leads');
+	// The gateways' port stays the same when a test starts them again after an outage.
 	const gatewayPort = await freePort();
-	const keys = {
-		stripe: GATEWAY_KEYS.stripe,
-		mercadopago: GATEWAY_KEYS.mercadopago,
-		asaas: GATEWAY_KEYS.asaas,
-		port: gatewayPort,
+	const parts: StackParts = {
+		s3: { bucket: 'leads', prefix: 'leads' },
+		gateways: { port: gatewayPort },
+		links: 'ownPayUrl',
 	};
-	const bench = { gateways: await startGatewayStandIn(keys) };
-	const n8nPort = await freePort();
 	// n8n's own temporary folder (its multipart parser writes uploads there), to look into.
 	const n8nTmp = mkdtempSync(join(tmpdir(), 'cr-n8n-tmp-'));
-	const n8n = await startN8n({
-		port: n8nPort,
+	const stack = await E2eStack.start({
+		...parts,
 		inspectPort: options.inspectPort,
 		env: { TMPDIR: n8nTmp, ...options.env },
 		workflows: [
 			exportedWorkflowForTest('checkout-lead-capture.json', { prefix: 'leads' }),
 			exportedWorkflowForTest('checkout-lead-capture-fast.json', { prefix: 'leads' }),
 			...extraWorkflows,
-		],
-		credentials: [
-			s3Credential(s3.settings('leads')),
-			...gatewayCredentials(bench.gateways.baseUrl),
-			linksCredential(`http://127.0.0.1:${n8nPort}/webhook/checkout/pay`),
 		],
 		// Both lead captures answer an empty post with 422 once their webhooks are registered.
 		ready: async (instance) => {
@@ -70,15 +60,15 @@ export async function startLeadCaptureBench(
 			return true;
 		},
 	});
-	const client = createS3Client(s3.settings('leads'));
+	const { n8n } = stack;
 	return {
 		n8n,
-		s3,
+		s3: stack.s3,
 		get gateways() {
-			return bench.gateways;
+			return stack.gateways;
 		},
 		gatewayPort,
-		archive: new S3Archive(client, { bucket: 'leads', prefix: 'leads' }),
+		archive: stack.archive,
 		largeFilesSince(sinceMs: number) {
 			return [n8n.userFolder, n8nTmp].flatMap((dir) =>
 				filesUnder(dir).filter((f) => {
@@ -90,13 +80,10 @@ export async function startLeadCaptureBench(
 			);
 		},
 		async restartGateways() {
-			bench.gateways = await startGatewayStandIn(keys);
+			await stack.restartGateways(parts);
 		},
 		async stop() {
-			await n8n.stop();
-			client.destroy();
-			await bench.gateways.close().catch(() => undefined);
-			await s3.destroy();
+			await stack.stop();
 			rmSync(n8nTmp, { recursive: true, force: true });
 		},
 	};

@@ -14,21 +14,12 @@ import { LeadRegistry } from '../../lib/archive/leadRegistry';
 import { S3Archive } from '../../lib/archive/archive';
 import { signMercadoPago } from '../../lib/gateways/mercadopago';
 import { signStripePayload } from '../../lib/gateways/stripe';
-import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n';
-import {
-	connectBroker,
-	deleteTopology,
-	drainQueue,
-	uniqueTopology,
-} from '../../testbench/rabbitmq';
-import { startS3Server, type S3Server } from '../../testbench/s3';
-import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
-import {
-	GATEWAY_KEYS,
-	gatewayCredentials,
-	rabbitCredential,
-	s3Credential,
-} from '../../testbench/credentials';
+import { GATEWAY_KEYS } from '../../testbench/credentials';
+import { E2eStack } from '../../testbench/e2eStack';
+import { countExecutions, type N8nInstance } from '../../testbench/n8n';
+import { drainQueue, uniqueTopology } from '../../testbench/rabbitmq';
+import type { S3Server } from '../../testbench/s3';
+import type { GatewayStandIn } from '../../testbench/standins/gateways';
 import { exportedWorkflowForTest } from '../../testbench/workflows';
 
 jest.setTimeout(600_000);
@@ -41,25 +32,21 @@ let broker: ChannelModel;
 let n8n: N8nInstance;
 let gateways: GatewayStandIn;
 let archive: S3Archive;
-let closeClient: () => void;
+let stack: E2eStack;
 
 const url = (provider: string) => n8n.webhookUrl(`checkout/payment-webhook/${provider}`);
 
 beforeAll(async () => {
-	s3 = await startS3Server();
-	await s3.createBucket(BUCKET);
-	broker = await connectBroker();
-	// The stand-ins need n8n's URL and n8n needs theirs: reserve n8n's port first.
-	const { freePort } = await import('../../testbench/ports');
-	const n8nPort = await freePort();
-	const intake = (p: string) => `http://127.0.0.1:${n8nPort}/webhook/checkout/payment-webhook/${p}`;
-	gateways = await startGatewayStandIn({
-		stripe: { ...GATEWAY_KEYS.stripe, webhookUrl: intake('stripe') },
-		mercadopago: GATEWAY_KEYS.mercadopago,
-		asaas: { ...GATEWAY_KEYS.asaas, webhookUrl: intake('asaas') },
-	});
-	n8n = await startN8n({
-		port: n8nPort,
+	stack = await E2eStack.start({
+		s3: { bucket: BUCKET, prefix: PREFIX },
+		topology,
+		// The stand-ins of Stripe and Asaas notify the intake, as those gateways would.
+		gateways: {
+			notify: {
+				stripe: 'checkout/payment-webhook/stripe',
+				asaas: 'checkout/payment-webhook/asaas',
+			},
+		},
 		workflows: [
 			exportedWorkflowForTest('payment-webhook-intake.json', {
 				prefix: PREFIX,
@@ -71,11 +58,6 @@ beforeAll(async () => {
 				scheduleSeconds: 5,
 			}),
 		],
-		credentials: [
-			s3Credential(s3.settings(BUCKET)),
-			rabbitCredential(),
-			...gatewayCredentials(gateways.baseUrl),
-		],
 		ready: async (instance) =>
 			(
 				await fetch(instance.webhookUrl('checkout/payment-webhook/stripe'), {
@@ -84,18 +66,11 @@ beforeAll(async () => {
 				})
 			).status === 401,
 	});
-	({ archive, close: closeClient } = s3.openArchive(BUCKET, PREFIX));
+	({ n8n, s3, broker, gateways, archive } = stack);
 });
 
 afterAll(async () => {
-	await n8n?.stop();
-	closeClient?.();
-	await gateways?.close();
-	if (broker) {
-		await deleteTopology(broker, topology);
-		await broker.close();
-	}
-	await s3?.destroy();
+	await stack?.stop();
 });
 
 async function post(provider: string, body: string, headers: Record<string, string>, query = '') {

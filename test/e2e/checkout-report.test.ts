@@ -16,26 +16,12 @@ import { HTML_CSP_META, HTML_SECURITY_HEADERS } from '../../lib/html/securityHea
 import { reportLinkFor } from '../../lib/links/checkoutLinks';
 import type { ChannelModel } from 'amqplib';
 
-import {
-	LOCAL_LINKS_SECRET,
-	gatewayCredentials,
-	linksCredential,
-	pipedriveCredential,
-	rabbitCredential,
-	s3Credential,
-	GATEWAY_KEYS,
-} from '../../testbench/credentials';
-import { startN8n, type N8nInstance } from '../../testbench/n8n';
+import { LOCAL_LINKS_SECRET } from '../../testbench/credentials';
+import { E2eStack } from '../../testbench/e2eStack';
+import type { N8nInstance } from '../../testbench/n8n';
 import { waitFor } from '../../testbench/ports';
-import {
-	connectBroker,
-	deleteTopology,
-	publishConfirmed,
-	uniqueTopology,
-} from '../../testbench/rabbitmq';
-import { startS3Server, type S3Server } from '../../testbench/s3';
-import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
-import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
+import { publishConfirmed, uniqueTopology } from '../../testbench/rabbitmq';
+import type { PipedriveStandIn } from '../../testbench/standins/pipedrive';
 import {
 	exportedWorkflowForTest,
 	rulesWorkflowFailedAtOnce,
@@ -50,9 +36,8 @@ const PREFIX = 'e2e-report';
 const HOSTILE_SOURCE = '<img src=x onerror=alert(1)>';
 let broker: ChannelModel;
 let pd: PipedriveStandIn;
-let s3: S3Server;
-let gateways: GatewayStandIn;
 let n8n: N8nInstance;
+let stack: E2eStack;
 
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
 const LEADS = {
@@ -168,16 +153,12 @@ async function until(what: string, check: () => boolean): Promise<void> {
 }
 
 beforeAll(async () => {
-	broker = await connectBroker();
-	pd = await startPipedriveStandIn();
-	s3 = await startS3Server();
-	await s3.createBucket(BUCKET);
-	gateways = await startGatewayStandIn({
-		stripe: GATEWAY_KEYS.stripe,
-		mercadopago: GATEWAY_KEYS.mercadopago,
-		asaas: GATEWAY_KEYS.asaas,
-	});
-	n8n = await startN8n({
+	stack = await E2eStack.start({
+		s3: { bucket: BUCKET },
+		topology,
+		pipedrive: true,
+		gateways: true,
+		links: 'https://shop-n8n.example/webhook/checkout/pay',
 		workflows: [
 			exportedWorkflowForTest('payment-event-processor.json', {
 				topology,
@@ -196,29 +177,16 @@ beforeAll(async () => {
 				},
 			}),
 		],
-		credentials: [
-			rabbitCredential(),
-			s3Credential(s3.settings(BUCKET)),
-			...gatewayCredentials(gateways.baseUrl),
-			pipedriveCredential(pd.baseUrl, pd.token),
-			linksCredential('https://shop-n8n.example/webhook/checkout/pay'),
-		],
 		// Ready once the report page answers (404 without a signed link) and the trigger consumes (it declares the queue).
 		ready: async (instance) =>
 			(await fetch(instance.webhookUrl('checkout/report')).catch(() => undefined))?.status ===
 				404 && (await consumerCount()) > 0,
 	});
+	({ n8n, broker, pd } = stack);
 });
 
 afterAll(async () => {
-	await n8n?.stop();
-	await pd?.close();
-	await gateways?.close();
-	await s3?.destroy();
-	if (broker) {
-		await deleteTopology(broker, topology);
-		await broker.close();
-	}
+	await stack?.stop();
 });
 
 it('turns the known leads and events into the deals the report will count', async () => {

@@ -8,23 +8,12 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { ChannelModel } from 'amqplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 
-import {
-	gatewayCredentials,
-	linksCredential,
-	pipedriveCredential,
-	rabbitCredential,
-	s3Credential,
-} from '../../testbench/credentials';
 import { dismissPopovers, launchChromium, signInToEditor } from '../../testbench/browser';
-import { REPO_ROOT, startN8n, type N8nInstance } from '../../testbench/n8n';
-import { connectBroker, deleteTopology, uniqueTopology } from '../../testbench/rabbitmq';
-import { startS3Server, type S3Server } from '../../testbench/s3';
-import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
-import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
-import { GATEWAY_KEYS } from '../../testbench/credentials';
+import { E2eStack } from '../../testbench/e2eStack';
+import { REPO_ROOT, type N8nInstance } from '../../testbench/n8n';
+import { uniqueTopology } from '../../testbench/rabbitmq';
 import { exportedWorkflowForTest } from '../../testbench/workflows';
 
 jest.setTimeout(600_000);
@@ -49,10 +38,7 @@ const shipped = readdirSync(join(REPO_ROOT, 'workflows'))
 		};
 	});
 
-let broker: ChannelModel;
-let s3: S3Server;
-let pd: PipedriveStandIn;
-let gateways: GatewayStandIn;
+let stack: E2eStack;
 let n8n: N8nInstance;
 let browser: Browser;
 let context: BrowserContext;
@@ -60,26 +46,16 @@ let page: Page;
 
 beforeAll(async () => {
 	mkdirSync(SHOTS, { recursive: true });
-	broker = await connectBroker();
-	s3 = await startS3Server();
-	await s3.createBucket(BUCKET);
-	pd = await startPipedriveStandIn();
-	gateways = await startGatewayStandIn({
-		stripe: GATEWAY_KEYS.stripe,
-		mercadopago: GATEWAY_KEYS.mercadopago,
-		asaas: GATEWAY_KEYS.asaas,
-	});
-	n8n = await startN8n({
+	stack = await E2eStack.start({
+		s3: { bucket: BUCKET },
+		topology,
+		pipedrive: true,
+		gateways: true,
+		links: 'http://127.0.0.1:9/webhook/checkout/pay',
 		// The shipped workflows, on this run's own queue names (the machine's broker is shared).
 		workflows: shipped.map((w) => exportedWorkflowForTest(w.file, { topology, prefix: 'editor' })),
-		credentials: [
-			s3Credential(s3.settings(BUCKET)),
-			rabbitCredential(),
-			...gatewayCredentials(gateways.baseUrl),
-			pipedriveCredential(pd.baseUrl, pd.token),
-			linksCredential('http://127.0.0.1:9/webhook/checkout/pay'),
-		],
 	});
+	n8n = stack.n8n;
 	browser = await launchChromium();
 	context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
 	// The owner account, made through the context so that its auth cookie is the browser's.
@@ -89,14 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
 	await browser?.close();
-	await n8n?.stop();
-	await gateways?.close();
-	await pd?.close();
-	await s3?.destroy();
-	if (broker) {
-		await deleteTopology(broker, topology);
-		await broker.close();
-	}
+	await stack?.stop();
 });
 
 async function openWorkflow(id: string, nodes: string[]): Promise<void> {

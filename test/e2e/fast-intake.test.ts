@@ -11,11 +11,11 @@ import { LeadRegistry } from '../../lib/archive/leadRegistry';
 import { S3Archive } from '../../lib/archive/archive';
 import { signMercadoPago } from '../../lib/gateways/mercadopago';
 import { signStripePayload } from '../../lib/gateways/stripe';
-import { countExecutions, startN8n, type N8nInstance } from '../../testbench/n8n';
-import { freePort } from '../../testbench/ports';
-import { startS3Server, type S3Server } from '../../testbench/s3';
-import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
-import { GATEWAY_KEYS, gatewayCredentials, s3Credential } from '../../testbench/credentials';
+import { GATEWAY_KEYS } from '../../testbench/credentials';
+import { E2eStack } from '../../testbench/e2eStack';
+import { countExecutions, type N8nInstance } from '../../testbench/n8n';
+import type { S3Server } from '../../testbench/s3';
+import type { GatewayStandIn } from '../../testbench/standins/gateways';
 import { exportedWorkflowForTest } from '../../testbench/workflows';
 
 /** The exported fast-intake workflow with one more Stripe trigger that also starts an execution per event. */
@@ -59,19 +59,12 @@ let s3: S3Server;
 let gateways: GatewayStandIn;
 let n8n: N8nInstance;
 let archive: S3Archive;
-let closeClient: () => void;
+let stack: E2eStack;
 
 beforeAll(async () => {
-	s3 = await startS3Server();
-	await s3.createBucket(BUCKET);
-	const port = await freePort();
-	gateways = await startGatewayStandIn({
-		stripe: GATEWAY_KEYS.stripe,
-		mercadopago: GATEWAY_KEYS.mercadopago,
-		asaas: GATEWAY_KEYS.asaas,
-	});
-	n8n = await startN8n({
-		port,
+	stack = await E2eStack.start({
+		s3: { bucket: BUCKET, prefix: PREFIX },
+		gateways: true,
 		workflows: [
 			exportedWorkflowForTest('payment-webhook-fast-intake.json', { prefix: PREFIX }),
 			withExecutionTrigger(
@@ -81,19 +74,15 @@ beforeAll(async () => {
 				}),
 			),
 		],
-		credentials: [s3Credential(s3.settings(BUCKET)), ...gatewayCredentials(gateways.baseUrl)],
 		env: { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
 		ready: async (instance) =>
 			(await fetch(instance.webhookUrl('checkout/fast/stripe'), { method: 'POST', body: '{}' }))
 				.status === 401,
 	});
-	({ archive, close: closeClient } = s3.openArchive(BUCKET, PREFIX));
+	({ n8n, s3, gateways, archive } = stack);
 });
 afterAll(async () => {
-	await n8n?.stop();
-	closeClient?.();
-	await gateways?.close();
-	await s3?.destroy();
+	await stack?.stop();
 });
 
 async function post(path: string, body: string, headers: Record<string, string>) {

@@ -15,26 +15,13 @@ import { normaliseKey } from '../../lib/forms/lead';
 import { signMercadoPago } from '../../lib/gateways/mercadopago';
 import { signStripePayload } from '../../lib/gateways/stripe';
 import { signLinkToken } from '../../lib/links/checkoutLinks';
-import { startN8n, type N8nInstance } from '../../testbench/n8n';
-import { freePort, waitFor } from '../../testbench/ports';
-import {
-	connectBroker,
-	deleteTopology,
-	drainQueue,
-	uniqueTopology,
-} from '../../testbench/rabbitmq';
-import { startS3Server, type S3Server } from '../../testbench/s3';
-import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
-import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
-import {
-	GATEWAY_KEYS,
-	LOCAL_LINKS_SECRET,
-	gatewayCredentials,
-	linksCredential,
-	pipedriveCredential,
-	rabbitCredential,
-	s3Credential,
-} from '../../testbench/credentials';
+import { E2eStack } from '../../testbench/e2eStack';
+import type { N8nInstance } from '../../testbench/n8n';
+import { waitFor } from '../../testbench/ports';
+import { drainQueue, uniqueTopology } from '../../testbench/rabbitmq';
+import type { GatewayStandIn } from '../../testbench/standins/gateways';
+import type { PipedriveStandIn } from '../../testbench/standins/pipedrive';
+import { GATEWAY_KEYS, LOCAL_LINKS_SECRET } from '../../testbench/credentials';
 import { exportedWorkflowForTest } from '../../testbench/workflows';
 
 jest.setTimeout(600_000);
@@ -42,27 +29,20 @@ jest.setTimeout(600_000);
 const BUCKET = 'hostile';
 const PREFIX = 'hostile';
 const topology = uniqueTopology('e2e-hostile');
-let s3: S3Server;
 let broker: ChannelModel;
 let gateways: GatewayStandIn;
 let pd: PipedriveStandIn;
 let n8n: N8nInstance;
 let archive: S3Archive;
-let closeClient: () => void;
+let stack: E2eStack;
 
 beforeAll(async () => {
-	s3 = await startS3Server();
-	await s3.createBucket(BUCKET);
-	broker = await connectBroker();
-	pd = await startPipedriveStandIn();
-	gateways = await startGatewayStandIn({
-		stripe: GATEWAY_KEYS.stripe,
-		mercadopago: GATEWAY_KEYS.mercadopago,
-		asaas: GATEWAY_KEYS.asaas,
-	});
-	const port = await freePort();
-	n8n = await startN8n({
-		port,
+	stack = await E2eStack.start({
+		s3: { bucket: BUCKET, prefix: PREFIX },
+		topology,
+		pipedrive: true,
+		gateways: true,
+		links: 'ownPayUrl',
 		workflows: [
 			exportedWorkflowForTest('checkout-lead-capture.json', { prefix: PREFIX }),
 			exportedWorkflowForTest('checkout-lead-capture-fast.json', { prefix: PREFIX }),
@@ -78,13 +58,6 @@ beforeAll(async () => {
 				topology,
 				retryDelaySeconds: 1,
 			}),
-		],
-		credentials: [
-			s3Credential(s3.settings(BUCKET)),
-			rabbitCredential(),
-			...gatewayCredentials(gateways.baseUrl),
-			pipedriveCredential(pd.baseUrl, pd.token),
-			linksCredential(`http://127.0.0.1:${port}/webhook/checkout/pay`),
 		],
 		ready: async (instance) =>
 			(
@@ -102,19 +75,11 @@ beforeAll(async () => {
 			(await fetch(instance.webhookUrl('checkout/fast/stripe'), { method: 'POST', body: '{}' }))
 				.status === 401,
 	});
-	({ archive, close: closeClient } = s3.openArchive(BUCKET, PREFIX));
+	({ n8n, broker, gateways, pd, archive } = stack);
 });
 
 afterAll(async () => {
-	await n8n?.stop();
-	closeClient?.();
-	await gateways?.close();
-	await pd?.close();
-	if (broker) {
-		await deleteTopology(broker, topology);
-		await broker.close();
-	}
-	await s3?.destroy();
+	await stack?.stop();
 });
 
 interface Answer {

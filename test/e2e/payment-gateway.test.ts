@@ -3,9 +3,9 @@
  * provider returns a redirect URL whose page shows the buyer's data prefilled, with the amount exact;
  * Get Payment reads the status back; a bad amount fails clearly.
  */
-import { startN8n, type N8nInstance } from '../../testbench/n8n';
-import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
-import { GATEWAY_KEYS, gatewayCredentials } from '../../testbench/credentials';
+import { E2eStack } from '../../testbench/e2eStack';
+import type { N8nInstance } from '../../testbench/n8n';
+import type { GatewayStandIn } from '../../testbench/standins/gateways';
 import { webhookThroughNode } from '../../testbench/workflows';
 
 jest.setTimeout(300_000);
@@ -38,13 +38,9 @@ const createParams = {
 
 let gateways: GatewayStandIn;
 let n8n: N8nInstance;
+let stack: E2eStack;
 
 beforeAll(async () => {
-	gateways = await startGatewayStandIn({
-		stripe: GATEWAY_KEYS.stripe,
-		mercadopago: GATEWAY_KEYS.mercadopago,
-		asaas: GATEWAY_KEYS.asaas,
-	});
 	const workflows = [
 		...PROVIDERS.map((p, i) =>
 			webhookThroughNode(`crCreateLink000${i}`, `test/create-link/${p}`, {
@@ -74,16 +70,16 @@ beforeAll(async () => {
 			credentials: CREDENTIAL.mercadopago,
 		}),
 	];
-	n8n = await startN8n({
+	stack = await E2eStack.start({
+		gateways: true,
 		workflows,
-		credentials: gatewayCredentials(gateways.baseUrl),
 		ready: async (instance) =>
 			(await fetch(instance.webhookUrl('test/get-payment'), { method: 'POST' })).status !== 404,
 	});
+	({ n8n, gateways } = stack);
 });
 afterAll(async () => {
-	await n8n?.stop();
-	await gateways?.close();
+	await stack?.stop();
 });
 
 async function call(

@@ -24,31 +24,16 @@ import {
 	countExecutions,
 	executionRows,
 	executionsHolding,
-	startN8n,
 	type N8nInstance,
 } from '../../testbench/n8n';
-import { startS3Server, type S3Server } from '../../testbench/s3';
-import { startGatewayStandIn, type GatewayStandIn } from '../../testbench/standins/gateways';
+import { E2eStack } from '../../testbench/e2eStack';
+import type { GatewayStandIn } from '../../testbench/standins/gateways';
 import { waitFor } from '../../testbench/ports';
-import {
-	connectBroker,
-	deleteTopology,
-	drainQueue,
-	publishConfirmed,
-	uniqueTopology,
-} from '../../testbench/rabbitmq';
-import { startPipedriveStandIn, type PipedriveStandIn } from '../../testbench/standins/pipedrive';
+import { drainQueue, publishConfirmed, uniqueTopology } from '../../testbench/rabbitmq';
+import type { PipedriveStandIn } from '../../testbench/standins/pipedrive';
 import { openLink } from '../../lib/links/checkoutLinks';
 import { CHECKOUT_FIELDS } from '../../lib/pipedrive/fields';
-import {
-	GATEWAY_KEYS,
-	LOCAL_LINKS_SECRET,
-	gatewayCredentials,
-	linksCredential,
-	pipedriveCredential,
-	rabbitCredential,
-	s3Credential,
-} from '../../testbench/credentials';
+import { GATEWAY_KEYS, LOCAL_LINKS_SECRET } from '../../testbench/credentials';
 import { exportedWorkflowForTest, webhookThroughNode } from '../../testbench/workflows';
 
 jest.setTimeout(600_000);
@@ -57,10 +42,9 @@ const topology = uniqueTopology('e2e-pipedrive');
 let broker: ChannelModel;
 let pd: PipedriveStandIn;
 let n8n: N8nInstance;
-let s3: S3Server;
 let gateways: GatewayStandIn;
 let archive: S3Archive;
-let closeS3Client: () => void;
+let stack: E2eStack;
 const BUCKET = 'processor';
 const PREFIX = 'e2e-processor';
 
@@ -162,17 +146,12 @@ const LEAD_C = '0194f0c2-cccc-7000-8000-00000000000c';
 const PAY_URL = 'https://shop-n8n.example/webhook/checkout/pay';
 
 beforeAll(async () => {
-	broker = await connectBroker();
-	pd = await startPipedriveStandIn();
-	s3 = await startS3Server();
-	await s3.createBucket(BUCKET);
-	({ archive, close: closeS3Client } = s3.openArchive(BUCKET, PREFIX));
-	gateways = await startGatewayStandIn({
-		stripe: GATEWAY_KEYS.stripe,
-		mercadopago: GATEWAY_KEYS.mercadopago,
-		asaas: GATEWAY_KEYS.asaas,
-	});
-	n8n = await startN8n({
+	stack = await E2eStack.start({
+		s3: { bucket: BUCKET, prefix: PREFIX },
+		topology,
+		pipedrive: true,
+		gateways: true,
+		links: PAY_URL,
 		workflows: [
 			exportedWorkflowForTest('payment-event-processor.json', {
 				topology,
@@ -207,12 +186,7 @@ beforeAll(async () => {
 				},
 			}),
 		],
-		credentials: [
-			rabbitCredential(),
-			s3Credential(s3.settings(BUCKET)),
-			...gatewayCredentials(gateways.baseUrl),
-			pipedriveCredential(pd.baseUrl, pd.token),
-			linksCredential(PAY_URL),
+		credentials: ({ pd }) => [
 			{
 				id: 'crPipedriveOAuth',
 				name: 'Checkout Pipedrive (OAuth2)',
@@ -240,27 +214,20 @@ beforeAll(async () => {
 		// The trigger's per-message lines are at debug level: in the log a failure here can be read from.
 		// The OAuth2 credential's token URL is a hidden field that n8n fills with Pipedrive's own; n8n's
 		// credential overwrites point it at the stand-in, as an operator would point it at a proxy.
-		env: {
+		env: ({ pd }) => ({
 			N8N_LOG_LEVEL: 'debug',
 			CREDENTIALS_OVERWRITE_DATA: JSON.stringify({
 				checkoutPipedriveOAuth2Api: { accessTokenUrl: `${pd.baseUrl}/oauth/token` },
 			}),
-		},
+		}),
 		// Ready once the trigger consumes (it declares the queue itself).
 		ready: async () => ((await consumers())?.consumerCount ?? 0) > 0,
 	});
+	({ n8n, broker, pd, gateways, archive } = stack);
 });
 
 afterAll(async () => {
-	await n8n?.stop();
-	await pd?.close();
-	await gateways?.close();
-	closeS3Client?.();
-	await s3?.destroy();
-	if (broker) {
-		await deleteTopology(broker, topology);
-		await broker.close();
-	}
+	await stack?.stop();
 });
 
 it('leads and payment events from the queue end as deals in their final state; a poison message is dead-lettered', async () => {
