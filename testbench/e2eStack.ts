@@ -48,6 +48,7 @@ export interface StackContext {
 	readonly s3: S3Server;
 	readonly pd: PipedriveStandIn;
 	readonly gateways: GatewayStandIn;
+	readonly broker: ChannelModel;
 }
 
 export interface StackOptions extends StackParts {
@@ -55,7 +56,8 @@ export interface StackOptions extends StackParts {
 	/** Credentials beside those of the parts asked for. */
 	credentials?: (context: StackContext) => CredentialSpec[];
 	env?: StartOptions['env'] | ((context: StackContext) => StartOptions['env']);
-	ready?: StartOptions['ready'];
+	/** Resolves true once n8n answers as the suite expects; the parts are up by then (its queues, say). */
+	ready?: (n8n: N8nInstance, context: StackContext) => Promise<boolean>;
 	inspectPort?: number;
 }
 
@@ -105,7 +107,11 @@ export class E2eStack {
 				get gateways() {
 					return required(started.gateways, 'gateways');
 				},
+				get broker() {
+					return required(started.broker, 'topology');
+				},
 			};
+			const { ready } = options;
 			const n8n = await startN8n({
 				port,
 				inspectPort: options.inspectPort,
@@ -116,7 +122,7 @@ export class E2eStack {
 					...(options.credentials?.(context) ?? []),
 				],
 				env: typeof options.env === 'function' ? options.env(context) : options.env,
-				ready: options.ready,
+				ready: ready && (async (instance) => await ready(instance, context)),
 			});
 			return new E2eStack(n8n, port, started);
 		} catch (error) {

@@ -51,8 +51,8 @@ const LEADS = {
 type LeadName = keyof typeof LEADS;
 const amountOf = (name: LeadName) => (LEADS[name].product === 'Mentoria' ? 49700 : 19790);
 
-async function consumerCount(): Promise<number> {
-	const channel = await broker.createChannel();
+async function consumerCount(connection = broker): Promise<number> {
+	const channel = await connection.createChannel();
 	channel.on('error', () => undefined);
 	try {
 		return (await channel.checkQueue(topology.queue)).consumerCount;
@@ -178,9 +178,9 @@ beforeAll(async () => {
 			}),
 		],
 		// Ready once the report page answers (404 without a signed link) and the trigger consumes (it declares the queue).
-		ready: async (instance) =>
+		ready: async (instance, { broker: connection }) =>
 			(await fetch(instance.webhookUrl('checkout/report')).catch(() => undefined))?.status ===
-				404 && (await consumerCount()) > 0,
+				404 && (await consumerCount(connection)) > 0,
 	});
 	({ n8n, broker, pd } = stack);
 });

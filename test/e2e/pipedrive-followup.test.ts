@@ -48,8 +48,10 @@ let stack: E2eStack;
 const BUCKET = 'processor';
 const PREFIX = 'e2e-processor';
 
-async function consumers(): Promise<{ messageCount: number; consumerCount: number } | undefined> {
-	const channel = await broker.createChannel();
+async function consumers(
+	connection = broker,
+): Promise<{ messageCount: number; consumerCount: number } | undefined> {
+	const channel = await connection.createChannel();
 	channel.on('error', () => undefined);
 	try {
 		return await channel.checkQueue(topology.queue);
@@ -221,7 +223,8 @@ beforeAll(async () => {
 			}),
 		}),
 		// Ready once the trigger consumes (it declares the queue itself).
-		ready: async () => ((await consumers())?.consumerCount ?? 0) > 0,
+		ready: async (_n8n, { broker: connection }) =>
+			((await consumers(connection))?.consumerCount ?? 0) > 0,
 	});
 	({ n8n, broker, pd, gateways, archive } = stack);
 });
