@@ -23,7 +23,11 @@ import { startN8n, type CredentialSpec, type N8nInstance, type StartOptions } fr
 import { freePort } from './ports';
 import { connectBroker, deleteTopology } from './rabbitmq';
 import { startS3Server, type S3Server } from './s3';
-import { startGatewayStandIn, type GatewayStandIn } from './standins/gateways';
+import {
+	startGatewayStandIn,
+	type GatewayStandIn,
+	type GatewayStandInOptions,
+} from './standins/gateways';
 import { startPipedriveStandIn, type PipedriveStandIn } from './standins/pipedrive';
 
 /** What a suite needs beside n8n. */
@@ -68,6 +72,8 @@ interface StartedParts {
 	topology?: Topology;
 	pd?: PipedriveStandIn;
 	gateways?: GatewayStandIn;
+	/** What the gateway stand-ins were started with, to start them again alike. */
+	gatewayKeys?: GatewayStandInOptions;
 }
 
 /** The started stack. A part the suite did not ask for throws when it is read, naming it. */
@@ -94,8 +100,10 @@ export class E2eStack {
 				started.topology = options.topology;
 			}
 			if (options.pipedrive) started.pd = await startPipedriveStandIn();
-			if (options.gateways)
-				started.gateways = await startGatewayStandIn(gatewayKeys(options, port));
+			if (options.gateways) {
+				started.gatewayKeys = gatewayKeys(options, port);
+				started.gateways = await startGatewayStandIn(started.gatewayKeys);
+			}
 			const context: StackContext = {
 				port,
 				get s3() {
@@ -147,9 +155,9 @@ export class E2eStack {
 		return required(this.parts.gateways, 'gateways');
 	}
 
-	/** Starts the gateway stand-ins again (after a test closed them), on the port given in the options. */
-	async restartGateways(options: StackParts): Promise<GatewayStandIn> {
-		this.parts.gateways = await startGatewayStandIn(gatewayKeys(options, this.port));
+	/** Starts the gateway stand-ins again (after a test closed them), as they were started (same port when one was given). */
+	async restartGateways(): Promise<GatewayStandIn> {
+		this.parts.gateways = await startGatewayStandIn(required(this.parts.gatewayKeys, 'gateways'));
 		return this.parts.gateways;
 	}
 
@@ -165,7 +173,7 @@ function required<T>(part: T | undefined, asked: string): T {
 	return part;
 }
 
-function gatewayKeys(options: StackParts, n8nPort: number) {
+function gatewayKeys(options: StackParts, n8nPort: number): GatewayStandInOptions {
 	const asked = typeof options.gateways === 'object' ? options.gateways : {};
 	const notify = (path?: string) =>
 		path ? { webhookUrl: `http://127.0.0.1:${n8nPort}/webhook/${path}` } : {};

@@ -80,7 +80,7 @@ export async function startLeadCaptureBench(
 			);
 		},
 		async restartGateways() {
-			await stack.restartGateways(parts);
+			await stack.restartGateways();
 		},
 		async stop() {
 			await stack.stop();
